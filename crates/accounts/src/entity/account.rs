@@ -1,0 +1,57 @@
+//! One customer account. Erased accounts stay as tombstones: personal columns
+//! emptied, handle and customer code kept so they are never given out again.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `accounts`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "accounts")]
+pub struct Model {
+    /// Internal key, never shown.
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    /// Opaque, stable identifier given to relying parties (`sub`).
+    #[sea_orm(unique)]
+    pub subject: String,
+    /// The customer handle, lowercase.
+    #[sea_orm(unique)]
+    pub handle: String,
+    /// The customer code, `1234-567-89`.
+    #[sea_orm(unique)]
+    pub customer_code: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Primary email as typed; `None` on a tombstone.
+    pub primary_email: Option<String>,
+    /// Primary email in lowercase, unique across accounts.
+    #[sea_orm(unique)]
+    pub primary_email_lower: Option<String>,
+    /// Whether the holder proved they read the primary address.
+    pub primary_email_verified: bool,
+    /// Backup email, different from the primary.
+    pub backup_email: Option<String>,
+    /// Argon2id PHC string; `None` on a tombstone.
+    pub password_hash: Option<String>,
+    /// ISO 3166-1 alpha-2 country.
+    pub country: String,
+    /// Preferred language: `en`, `fr` or `it`.
+    pub language: String,
+    /// `individual` or `company`.
+    pub kind: String,
+    /// Company name when `kind` is `company`.
+    pub company_name: Option<String>,
+    /// `active`, `disabled` or `erased`.
+    pub status: String,
+    /// When the account was created.
+    pub created_at: DateTimeUtc,
+    /// When the account last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// Relations of `accounts`.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,126 @@
+//! The one error type of the accounts crate.
+
+use std::fmt;
+
+/// Why a field of a request was refused. The server turns each into a message in the
+/// user's language; `code()` is the stable key for that.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// Nothing was entered where something is required.
+    Required,
+    /// Longer than the field allows.
+    TooLong { max: usize },
+    /// Holds characters the field refuses (control characters, for instance).
+    BadCharacters,
+    /// Not a syntactically valid email address.
+    InvalidEmail,
+    /// Another account already uses this primary email address.
+    EmailTaken,
+    /// The backup email equals the primary email.
+    BackupSameAsPrimary,
+    /// The password is shorter than the policy's minimum.
+    PasswordTooShort { min: usize },
+    /// The password is longer than the policy's maximum, in bytes.
+    PasswordTooLong { max_bytes: usize },
+    /// The password is in the list of common passwords.
+    PasswordCommon,
+    /// The password contains the name, handle or email of the holder.
+    PasswordPersonal,
+    /// The confirmation differs from the password.
+    PasswordMismatch,
+    /// Not an ISO 3166-1 alpha-2 country code.
+    UnknownCountry,
+    /// Not one of the supported languages.
+    UnknownLanguage,
+    /// Neither `individual` nor `company`.
+    UnknownKind,
+}
+
+impl FieldProblem {
+    /// A stable identifier, for JSON clients and translation keys.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::TooLong { .. } => "too_long",
+            Self::BadCharacters => "bad_characters",
+            Self::InvalidEmail => "invalid_email",
+            Self::EmailTaken => "email_taken",
+            Self::BackupSameAsPrimary => "backup_same_as_primary",
+            Self::PasswordTooShort { .. } => "password_too_short",
+            Self::PasswordTooLong { .. } => "password_too_long",
+            Self::PasswordCommon => "password_common",
+            Self::PasswordPersonal => "password_personal",
+            Self::PasswordMismatch => "password_mismatch",
+            Self::UnknownCountry => "unknown_country",
+            Self::UnknownLanguage => "unknown_language",
+            Self::UnknownKind => "unknown_kind",
+        }
+    }
+}
+
+impl fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Required => write!(f, "This field is required."),
+            Self::TooLong { max } => write!(f, "At most {max} characters."),
+            Self::BadCharacters => write!(f, "This field contains characters that are not allowed."),
+            Self::InvalidEmail => write!(f, "This is not a valid email address."),
+            Self::EmailTaken => write!(f, "An account already uses this email address."),
+            Self::BackupSameAsPrimary => {
+                write!(f, "The backup email must differ from the primary email.")
+            }
+            Self::PasswordTooShort { min } => write!(f, "The password needs at least {min} characters."),
+            Self::PasswordTooLong { max_bytes } => {
+                write!(f, "The password is too long (at most {max_bytes} bytes).")
+            }
+            Self::PasswordCommon => write!(f, "This password is too common; choose another."),
+            Self::PasswordPersonal => write!(
+                f,
+                "The password must not contain your name, customer handle or email address."
+            ),
+            Self::PasswordMismatch => write!(f, "The two passwords differ."),
+            Self::UnknownCountry => write!(f, "Choose a country from the list."),
+            Self::UnknownLanguage => write!(f, "Choose English, French or Italian."),
+            Self::UnknownKind => write!(f, "Choose individual or company."),
+        }
+    }
+}
+
+/// One refused field: its name in the request and the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field name, as in the form and the JSON API.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: FieldProblem,
+}
+
+/// Everything that can go wrong in the accounts domain.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The request was refused; nothing was stored. Lists every refused field.
+    #[error("invalid request: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.problem)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    /// Unknown identifier, wrong password or disabled account: deliberately one case.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// No account matches.
+    #[error("no such account")]
+    NotFound,
+    /// A verification link is unknown, used or expired: one case, on purpose.
+    #[error("invalid or expired link")]
+    InvalidLink,
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sea_orm::DbErr),
+    /// Anything else that is not the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AccountError {
+    /// A request refused because of one field.
+    pub fn field(field: &'static str, problem: FieldProblem) -> Self {
+        Self::Invalid(vec![FieldError { field, problem }])
+    }
+}

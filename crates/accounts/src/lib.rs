@@ -1,0 +1,28 @@
+//! The customer-account domain: who a customer is and how they prove it.
+//!
+//! This crate knows customer handles, customer codes, email addresses, the password
+//! policy and hashing, sign-up and credential checks, and the tables behind them.
+//! It knows nothing of HTTP, cookies, templates, OAuth or Redis: callers hand it
+//! parsed domain values and a database connection.
+
+pub mod code;
+pub mod email;
+pub mod entity;
+mod error;
+pub mod handle;
+pub mod names;
+pub mod password;
+pub mod secret;
+pub mod service;
+pub mod verification;
+
+pub use code::CustomerCode;
+pub use email::EmailAddress;
+pub use error::{AccountError, FieldError, FieldProblem};
+pub use handle::{CustomerHandle, HandleSuffix};
+pub use password::{PasswordHasher, PasswordPolicy};
+pub use secret::Secret;
+pub use service::{
+    Account, AccountStatus, Accounts, Identifier, Language, SignupOutcome, SignupRequest,
+    SignupWarning,
+};

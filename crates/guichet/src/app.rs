@@ -1,0 +1,299 @@
+//! Start-up: connect the backends the configuration picks, then serve.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accounts::password::HashParams;
+use accounts::service::Accounts;
+use accounts::{HandleSuffix, PasswordHasher, PasswordPolicy};
+use mail::{MailTransport, OutboxTransport, SmtpSettings, SmtpTls, SmtpTransport};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use server::{AppState, LoginConfig, ServerConfig, SessionConfig, Store};
+use tokio::net::TcpListener;
+
+use crate::settings::{ConfigError, Settings};
+
+/// Why Guichet could not start. Each message is one line naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory cannot be created.
+    #[error("server.data_dir: cannot create {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database cannot be reached or migrated.
+    #[error("database.url: cannot use {url}: {reason}")]
+    Database {
+        /// The URL without its password.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// Redis cannot be reached.
+    #[error("sessions.redis_url: cannot use {url}: {reason}")]
+    Redis {
+        /// The URL without its password.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The listener cannot bind.
+    #[error("server.bind: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The mail transport cannot be set up.
+    #[error("mail: {0}")]
+    Mail(String),
+    /// Something else.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Hides the password of a URL for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The database URL the settings name: the given one, or SQLite in the data directory.
+pub fn database_url(settings: &Settings) -> Result<String, StartError> {
+    if !settings.database.url.is_empty() {
+        return Ok(settings.database.url.clone());
+    }
+    let dir = &settings.server.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    Ok(format!("sqlite://{}?mode=rwc", dir.join("guichet.db").display()))
+}
+
+/// Connects to the database, and applies migrations when `migrate` is set.
+pub async fn connect_database(settings: &Settings, migrate: bool) -> Result<DatabaseConnection, StartError> {
+    let url = database_url(settings)?;
+    let db_err = |reason: String| StartError::Database {
+        url: redact(&url),
+        reason,
+    };
+    let timeout = Duration::from_secs(settings.database.connect_timeout_secs);
+    let mut opts = ConnectOptions::new(url.clone());
+    opts.max_connections(settings.database.max_connections)
+        .min_connections(settings.database.min_connections)
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
+        // Statements can carry password hashes and tokens: never log them.
+        .sqlx_logging(false);
+    let db = tokio::time::timeout(timeout * 2, Database::connect(opts))
+        .await
+        .map_err(|_| db_err(format!("no answer within {}s", timeout.as_secs() * 2)))?
+        .map_err(|e| db_err(e.to_string()))?;
+    if url.starts_with("sqlite:") {
+        // WAL lets readers proceed while one writer commits; the setting persists.
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA journal_mode=WAL")
+            .await
+            .map_err(|e| db_err(e.to_string()))?;
+    }
+    if migrate {
+        Migrator::up(&db, None)
+            .await
+            .map_err(|e| db_err(format!("migration failed: {e}")))?;
+    }
+    Ok(db)
+}
+
+/// The accounts service the settings describe.
+pub fn accounts_service(settings: &Settings, db: DatabaseConnection) -> Result<Accounts, StartError> {
+    let p = &settings.password;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max = if p.max_concurrent_hashes == 0 { cores } else { p.max_concurrent_hashes };
+    let hasher = PasswordHasher::new(
+        HashParams {
+            memory_kib: p.argon2_memory_kib,
+            iterations: p.argon2_iterations,
+            parallelism: p.argon2_parallelism,
+        },
+        max,
+    )
+    .map_err(|e| StartError::Other(format!("password: {e}")))?;
+    let suffix = HandleSuffix::parse(&settings.accounts.handle_suffix)
+        .map_err(|e| StartError::Other(format!("accounts.handle_suffix: {e}")))?;
+    Ok(Accounts::new(
+        db,
+        hasher,
+        PasswordPolicy {
+            min_chars: p.min_length,
+        },
+        suffix,
+    ))
+}
+
+/// The mail transport the settings pick.
+pub fn mail_transport(settings: &Settings) -> Result<Arc<dyn MailTransport>, StartError> {
+    let m = &settings.mail;
+    match m.transport.as_str() {
+        "smtp" => {
+            let s = &m.smtp;
+            let tls = match s.tls.as_str() {
+                "tls" => SmtpTls::Tls,
+                "none" => SmtpTls::None,
+                _ => SmtpTls::StartTls,
+            };
+            let t = SmtpTransport::new(
+                &m.from,
+                SmtpSettings {
+                    host: s.host.clone(),
+                    port: s.port,
+                    tls,
+                    username: (!s.username.is_empty()).then(|| s.username.clone()),
+                    password: (!s.password.is_empty()).then(|| s.password.clone()),
+                    timeout: Duration::from_secs(s.timeout_secs),
+                },
+            )
+            .map_err(|e| StartError::Mail(e.to_string()))?;
+            Ok(Arc::new(t))
+        }
+        _ => {
+            let dir = settings.server.data_dir.join("outbox");
+            let t = OutboxTransport::new(&m.from, dir).map_err(|e| StartError::Mail(e.to_string()))?;
+            Ok(Arc::new(t))
+        }
+    }
+}
+
+/// The session store the settings pick.
+pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
+    let s = &settings.sessions;
+    if s.redis_url.is_empty() {
+        return Ok(Store::memory());
+    }
+    Store::redis(&s.redis_url, &s.key_prefix, Duration::from_secs(s.redis_timeout_secs))
+        .await
+        .map_err(|e| StartError::Redis {
+            url: redact(&s.redis_url),
+            reason: e.0,
+        })
+}
+
+/// A built application, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+    grace: Duration,
+}
+
+impl Application {
+    /// Validates the settings, connects every backend, binds the listener.
+    /// Fails with one clear error naming the setting at fault.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        settings.validate()?;
+        let db = connect_database(&settings, settings.database.run_migrations).await?;
+        let store = session_store(&settings).await?;
+        let mailer = mail_transport(&settings)?;
+        let accounts = accounts_service(&settings, db)?;
+        let listener = TcpListener::bind(&settings.server.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: settings.server.bind.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.server.bind.clone(),
+            source,
+        })?;
+        let public_url = if settings.server.public_url.is_empty() {
+            format!("http://{addr}/")
+        } else {
+            settings.server.public_url.clone()
+        };
+        let public_url = url::Url::parse(&public_url)
+            .map_err(|e| StartError::Other(format!("server.public_url: {e}")))?;
+        let config = ServerConfig {
+            public_url,
+            max_body_bytes: settings.server.max_body_bytes,
+            session: SessionConfig {
+                idle_timeout: Duration::from_secs(settings.sessions.idle_timeout_secs),
+                absolute_timeout: Duration::from_secs(settings.sessions.absolute_timeout_secs),
+            },
+            login: LoginConfig {
+                failure_delays: settings
+                    .login
+                    .failure_delays_secs
+                    .iter()
+                    .map(|s| Duration::from_secs(*s))
+                    .collect(),
+                ip_free_failures: settings.login.ip_free_failures,
+                trusted_proxies: settings
+                    .login
+                    .trusted_proxies
+                    .iter()
+                    .filter_map(|s| s.parse().ok())
+                    .collect(),
+            },
+        };
+        let state = AppState::new(accounts, store, mailer, config);
+        Ok(Self {
+            listener,
+            router: server::router(state),
+            addr,
+            grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets requests
+    /// in flight finish for at most the grace period.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(());
+        });
+        let grace = self.grace;
+        tokio::select! {
+            r = serve => r,
+            _ = async move {
+                let _ = rx.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!("grace period over; closing remaining connections");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Configuration: layered loading and validation.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The built-in defaults, identical to `config/default.toml`.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {key}: {problem}")]
+pub struct ConfigError {
+    /// The dotted key, or the source that failed.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// All settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`
+    pub server: ServerSection,
+    /// `[database]`
+    pub database: DatabaseSection,
+    /// `[sessions]`
+    pub sessions: SessionsSection,
+    /// `[accounts]`
+    pub accounts: AccountsSection,
+    /// `[password]`
+    pub password: PasswordSection,
+    /// `[login]`
+    pub login: LoginSection,
+    /// `[mail]`
+    pub mail: MailSection,
+    /// `[log]`
+    pub log: LogSection,
+}
+
+/// `[server]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Listen address.
+    pub bind: String,
+    /// Public URL; empty derives it from the bound address.
+    pub public_url: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Body limit.
+    pub max_body_bytes: usize,
+    /// Grace period on SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+/// `[database]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// Database URL; empty means SQLite in the data directory.
+    pub url: String,
+    /// Pool maximum.
+    pub max_connections: u32,
+    /// Pool minimum.
+    pub min_connections: u32,
+    /// Connect and acquire timeout.
+    pub connect_timeout_secs: u64,
+    /// Migrate at start-up.
+    pub run_migrations: bool,
+}
+
+/// `[sessions]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsSection {
+    /// Redis URL; empty means in memory.
+    pub redis_url: String,
+    /// Redis key prefix.
+    pub key_prefix: String,
+    /// Idle timeout.
+    pub idle_timeout_secs: u64,
+    /// Absolute timeout.
+    pub absolute_timeout_secs: u64,
+    /// Redis response timeout.
+    pub redis_timeout_secs: u64,
+}
+
+/// `[accounts]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsSection {
+    /// Handle suffix.
+    pub handle_suffix: String,
+}
+
+/// `[password]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSection {
+    /// Minimum length.
+    pub min_length: usize,
+    /// Argon2 memory.
+    pub argon2_memory_kib: u32,
+    /// Argon2 passes.
+    pub argon2_iterations: u32,
+    /// Argon2 lanes.
+    pub argon2_parallelism: u32,
+    /// Concurrent hashes; 0 = cores.
+    pub max_concurrent_hashes: usize,
+}
+
+/// `[login]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSection {
+    /// Delays after consecutive failures.
+    pub failure_delays_secs: Vec<u64>,
+    /// Free failures per IP.
+    pub ip_free_failures: u32,
+    /// Trusted proxies.
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `[mail]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSection {
+    /// `outbox` or `smtp`.
+    pub transport: String,
+    /// From address.
+    pub from: String,
+    /// `[mail.smtp]`
+    pub smtp: SmtpSection,
+}
+
+/// `[mail.smtp]`
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub tls: String,
+    /// User name; empty for none.
+    pub username: String,
+    /// Password; never printed.
+    pub password: String,
+    /// Timeout.
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for SmtpSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSection")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// `[log]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// `text` or `json`.
+    pub format: String,
+    /// Filter.
+    pub level: String,
+}
+
+impl Settings {
+    /// The built-in defaults alone.
+    pub fn defaults() -> Self {
+        Self::from_sources(None, false).expect("the built-in defaults are valid")
+    }
+
+    /// Loads defaults, then the file (if any), then `GUICHET__…` variables, and
+    /// validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let s = Self::from_sources(file, true)?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn from_sources(file: Option<&Path>, env: bool) -> Result<Self, ConfigError> {
+        use config::{Config, Environment, File, FileFormat};
+        let mut b = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(p) = file {
+            if !p.is_file() {
+                return Err(bad(
+                    "--config",
+                    format!("{} does not exist or is not a file", p.display()),
+                ));
+            }
+            b = b.add_source(File::from(p).format(FileFormat::Toml).required(true));
+        }
+        if env {
+            b = b.add_source(
+                Environment::with_prefix("GUICHET")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("login.failure_delays_secs")
+                    .with_list_parse_key("login.trusted_proxies"),
+            );
+        }
+        let cfg = b.build().map_err(|e| bad("sources", e.to_string()))?;
+        cfg.try_deserialize::<Settings>()
+            .map_err(|e| bad("keys", e.to_string()))
+    }
+
+    /// Checks every value a type alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.server
+            .bind
+            .parse::<SocketAddr>()
+            .map_err(|_| bad("server.bind", format!("must be ip:port, got {:?}", self.server.bind)))?;
+        if !self.server.public_url.is_empty() {
+            let u = url::Url::parse(&self.server.public_url).map_err(|e| {
+                bad("server.public_url", format!("{e}: {:?}", self.server.public_url))
+            })?;
+            if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
+                return Err(bad("server.public_url", "must be an absolute http or https URL"));
+            }
+            if u.query().is_some() || u.fragment().is_some() {
+                return Err(bad("server.public_url", "must not have a query or fragment"));
+            }
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.server.max_body_bytes) {
+            return Err(bad("server.max_body_bytes", "must be between 1024 and 67108864"));
+        }
+        if self.server.data_dir.as_os_str().is_empty() {
+            return Err(bad("server.data_dir", "must not be empty"));
+        }
+        let db = &self.database.url;
+        if !(db.is_empty() || db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(bad("database.url", "must be empty, sqlite:…, or postgres://…"));
+        }
+        if self.database.max_connections == 0 || self.database.min_connections > self.database.max_connections {
+            return Err(bad("database.max_connections", "must be at least 1 and at least database.min_connections"));
+        }
+        if self.database.connect_timeout_secs == 0 {
+            return Err(bad("database.connect_timeout_secs", "must be at least 1"));
+        }
+        let r = &self.sessions.redis_url;
+        if !(r.is_empty() || r.starts_with("redis://") || r.starts_with("rediss://") || r.starts_with("redis+unix://") || r.starts_with("unix://")) {
+            return Err(bad("sessions.redis_url", "must be empty or a redis:// or rediss:// URL"));
+        }
+        if self.sessions.idle_timeout_secs < 60 {
+            return Err(bad("sessions.idle_timeout_secs", "must be at least 60"));
+        }
+        if self.sessions.absolute_timeout_secs < self.sessions.idle_timeout_secs {
+            return Err(bad("sessions.absolute_timeout_secs", "must be at least sessions.idle_timeout_secs"));
+        }
+        if self.sessions.redis_timeout_secs == 0 {
+            return Err(bad("sessions.redis_timeout_secs", "must be at least 1"));
+        }
+        accounts::HandleSuffix::parse(&self.accounts.handle_suffix)
+            .map_err(|e| bad("accounts.handle_suffix", e))?;
+        let p = &self.password;
+        if !(8..=128).contains(&p.min_length) {
+            return Err(bad("password.min_length", "must be between 8 and 128"));
+        }
+        if p.argon2_memory_kib < 19_456 {
+            return Err(bad("password.argon2_memory_kib", "must be at least 19456 (OWASP minimum)"));
+        }
+        if p.argon2_iterations < 2 {
+            return Err(bad("password.argon2_iterations", "must be at least 2 (OWASP minimum)"));
+        }
+        if p.argon2_parallelism == 0 || p.argon2_parallelism > 16 {
+            return Err(bad("password.argon2_parallelism", "must be between 1 and 16"));
+        }
+        if self.login.failure_delays_secs.is_empty() || self.login.failure_delays_secs.iter().any(|d| *d > 86_400) {
+            return Err(bad("login.failure_delays_secs", "must list at least one delay, each at most 86400"));
+        }
+        for ip in &self.login.trusted_proxies {
+            ip.parse::<IpAddr>()
+                .map_err(|_| bad("login.trusted_proxies", format!("{ip:?} is not an IP address")))?;
+        }
+        match self.mail.transport.as_str() {
+            "outbox" => {}
+            "smtp" => {
+                if self.mail.smtp.host.is_empty() {
+                    return Err(bad("mail.smtp.host", "must not be empty when mail.transport = \"smtp\""));
+                }
+                if !matches!(self.mail.smtp.tls.as_str(), "starttls" | "tls" | "none") {
+                    return Err(bad("mail.smtp.tls", "must be \"starttls\", \"tls\" or \"none\""));
+                }
+                if self.mail.smtp.timeout_secs == 0 {
+                    return Err(bad("mail.smtp.timeout_secs", "must be at least 1"));
+                }
+            }
+            other => return Err(bad("mail.transport", format!("must be \"outbox\" or \"smtp\", got {other:?}"))),
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(bad("log.format", "must be \"text\" or \"json\""));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::defaults().validate().unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let mut s = Settings::defaults();
+        s.server.public_url = "ftp://x".into();
+        assert!(s.validate().unwrap_err().to_string().contains("server.public_url"));
+        let mut s = Settings::defaults();
+        s.password.argon2_memory_kib = 1024;
+        assert!(s.validate().unwrap_err().to_string().contains("password.argon2_memory_kib"));
+        let mut s = Settings::defaults();
+        s.login.trusted_proxies = vec!["proxy.local".into()];
+        assert!(s.validate().unwrap_err().to_string().contains("login.trusted_proxies"));
+        let mut s = Settings::defaults();
+        s.database.url = "mysql://x".into();
+        assert!(s.validate().unwrap_err().to_string().contains("database.url"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("guichet-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.toml");
+        std::fs::write(&f, "[server]\nbnid = \"x\"\n").unwrap();
+        let e = Settings::load(Some(&f)).unwrap_err().to_string();
+        assert!(e.contains("bnid"), "{e}");
+    }
+}

@@ -1,0 +1,73 @@
+//! The server's settings, already validated by the binary that loaded them.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use url::Url;
+
+/// Everything the HTTP layer needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The URL customers reach Guichet at; links in mail are built from it, never
+    /// from a request's `Host` header.
+    pub public_url: Url,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Session lifetimes.
+    pub session: SessionConfig,
+    /// Login throttling.
+    pub login: LoginConfig,
+}
+
+impl ServerConfig {
+    /// Whether Guichet is served over TLS, which decides the cookie prefix and HSTS.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The public origin (`scheme://host[:port]`), for the cross-site POST check.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    /// An absolute URL under the public URL.
+    pub fn url(&self, path_and_query: &str) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}{path_and_query}")
+    }
+}
+
+/// Session lifetimes, enforced on the server.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// A session unused for this long is dead.
+    pub idle_timeout: Duration,
+    /// A session older than this is dead, used or not.
+    pub absolute_timeout: Duration,
+}
+
+/// How failed logins slow later ones.
+#[derive(Clone, Debug)]
+pub struct LoginConfig {
+    /// The wait imposed after the 1st, 2nd, … consecutive failure; the last value
+    /// repeats. Never a permanent lock, which an attacker could inflict.
+    pub failure_delays: Vec<Duration>,
+    /// Failures allowed from one client IP before the delays apply to it: many
+    /// customers can share one address behind a NAT.
+    pub ip_free_failures: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            failure_delays: [1, 3, 10, 30, 60, 300, 900, 3600]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            ip_free_failures: 20,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Cookie names, parsing and `Set-Cookie` values.
+
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+
+use crate::config::ServerConfig;
+
+/// The session cookie's name: `__Host-` prefixed over TLS, which binds it to this
+/// exact host, path `/` and `Secure`. Plain HTTP (local development) cannot use
+/// the prefix, browsers would drop the cookie.
+pub fn session_name(cfg: &ServerConfig) -> &'static str {
+    if cfg.is_https() {
+        "__Host-guichet_session"
+    } else {
+        "guichet_session"
+    }
+}
+
+/// The pre-login anti-CSRF cookie's name.
+pub fn csrf_name(cfg: &ServerConfig) -> &'static str {
+    if cfg.is_https() {
+        "__Host-guichet_csrf"
+    } else {
+        "guichet_csrf"
+    }
+}
+
+/// Reads one cookie from the request.
+pub fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: HttpOnly, path `/`, `Secure` over TLS. No `Max-Age`: the
+/// server decides when a session dies, and the browser forgets it on exit.
+pub fn set(cfg: &ServerConfig, name: &str, value: &str, same_site: &str) -> String {
+    let secure = if cfg.is_https() { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}")
+}
+
+/// A `Set-Cookie` value that deletes the cookie.
+pub fn clear(cfg: &ServerConfig, name: &str) -> String {
+    let secure = if cfg.is_https() { "; Secure" } else { "" };
+    format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn reads_one_cookie_among_many() {
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, HeaderValue::from_static("a=1; guichet_session=xyz"));
+        h.append(COOKIE, HeaderValue::from_static("b=2"));
+        assert_eq!(read(&h, "guichet_session"), Some("xyz"));
+        assert_eq!(read(&h, "b"), Some("2"));
+        assert_eq!(read(&h, "c"), None);
+    }
+}

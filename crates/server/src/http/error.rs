@@ -1,0 +1,73 @@
+//! The one place where failures become HTTP responses.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use accounts::AccountError;
+
+use super::pages;
+use crate::session::store::StoreError;
+
+/// What a page handler can fail with. Internal causes are logged once, here, with
+/// their detail; the browser sees a short message that leaks nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such page.
+    #[error("not found")]
+    NotFound,
+    /// The request is not acceptable as sent.
+    #[error("{1}")]
+    BadRequest(StatusCode, String),
+    /// Refused: missing or wrong anti-CSRF token, cross-site write.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The session store is down; nothing was changed.
+    #[error(transparent)]
+    Unavailable(#[from] StoreError),
+    /// A domain error no handler turned into a page.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is no page at this address.".to_owned(),
+            ),
+            Self::BadRequest(status, msg) => (*status, "Request refused", msg.clone()),
+            Self::Forbidden(msg) => (StatusCode::FORBIDDEN, "Request refused", (*msg).to_owned()),
+            Self::Unavailable(e) => {
+                tracing::error!(error = %e, "session store unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "Sign-in is temporarily unavailable. Nothing was changed; please try again in a minute.".to_owned(),
+                )
+            }
+            Self::Account(AccountError::NotFound) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "No such account.".to_owned(),
+            ),
+            Self::Account(e) => {
+                tracing::error!(error = %e, source = ?std::error::Error::source(e), "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "An internal error occurred. Nothing was changed; please try again.".to_owned(),
+                )
+            }
+        };
+        let mut resp = (status, Html(pages::message(title, &message).into_string())).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
+        }
+        resp
+    }
+}

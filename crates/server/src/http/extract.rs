@@ -1,0 +1,86 @@
+//! Extractors: who is calling, and from where.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+
+use super::cookies;
+use super::error::AppError;
+use crate::session::SessionData;
+use crate::state::AppState;
+
+/// The live session of the request, if its cookie names one.
+pub struct CurrentSession(pub Option<(String, SessionData)>);
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let name = cookies::session_name(&state.config);
+        let Some(id) = cookies::read(&parts.headers, name) else {
+            return Ok(Self(None));
+        };
+        let now = chrono::Utc::now().timestamp();
+        let data = state.sessions.load(id, now).await?;
+        Ok(Self(data.map(|d| (id.to_owned(), d))))
+    }
+}
+
+/// The client's IP address: the peer's, or, when the peer is a trusted proxy, the
+/// last address in `X-Forwarded-For` that is not itself a trusted proxy. Headers
+/// from anyone else are ignored, so clients cannot choose their own IP.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let trusted = &state.config.login.trusted_proxies;
+        if !trusted.contains(&peer) {
+            return Ok(Self(peer));
+        }
+        let forwarded: Vec<IpAddr> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        let client = forwarded
+            .iter()
+            .rev()
+            .find(|ip| !trusted.contains(ip))
+            .copied()
+            .unwrap_or(peer);
+        Ok(Self(client))
+    }
+}
+
+/// The browser's `User-Agent`, shortened.
+pub struct UserAgent(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ua = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        Ok(Self(ua))
+    }
+}

@@ -1,0 +1,207 @@
+//! Login and logout.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use accounts::{AccountError, Identifier, Secret};
+
+use super::cookies;
+use super::csrf;
+use super::error::AppError;
+use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::pages;
+use crate::session::throttle::Subject;
+use crate::session::{SessionData, random_token};
+use crate::state::AppState;
+
+/// The one message for every credential failure: unknown identifier, wrong
+/// password and disabled account must be indistinguishable.
+const FAILED: &str = "The customer handle, email or password is incorrect.";
+
+/// Where to go after login: only a path on this site, never another origin.
+fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2048
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if ok { next } else { "/account" }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginQuery {
+    next: String,
+    login_hint: String,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let next = safe_next(&q.next);
+    if session.0.is_some() {
+        return Redirect::to(next).into_response();
+    }
+    let (token, cookie) = csrf::issue(&headers, &state.config);
+    let hint: String = q.login_hint.chars().take(254).collect();
+    let mut resp = Html(pages::login_form(&hint, next, &token, None).into_string()).into_response();
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginInput {
+    identifier: String,
+    password: String,
+    csrf: String,
+    next: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
+    form: Result<Form<LoginInput>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    csrf::check(&headers, &state.config, &input.csrf)?;
+    let next = safe_next(&input.next).to_owned();
+    let identifier: String = input.identifier.chars().take(254).collect();
+    let password = Secret::new(input.password);
+
+    let account = match Identifier::parse(&identifier) {
+        Some(id) => state.accounts.find(&id).await?,
+        None => None,
+    };
+    let subject = match &account {
+        Some(a) => Subject::Account(a.id),
+        None => Subject::Unknown(identifier.clone()),
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let wait = state.throttle.wait(&subject, ip, now_ms).await?;
+    if !wait.is_zero() {
+        let secs = wait.as_secs() + u64::from(wait.subsec_millis() > 0);
+        tracing::info!(%ip, "login refused: throttled");
+        let msg = format!(
+            "Too many failed attempts. Wait {secs} second{} before trying again.",
+            if secs == 1 { "" } else { "s" }
+        );
+        let token = csrf_token(&headers, &state);
+        let mut resp = (
+            StatusCode::TOO_MANY_REQUESTS,
+            Html(pages::login_form(&identifier, &next, &token, Some(&msg)).into_string()),
+        )
+            .into_response();
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return Ok(resp);
+    }
+
+    match state.accounts.authenticate(account, &password).await {
+        Ok(account) => {
+            state.throttle.succeeded(&subject).await?;
+            let now = chrono::Utc::now().timestamp();
+            let data = SessionData {
+                account_id: account.id,
+                created_at: now,
+                last_seen: now,
+                auth_time: now,
+                amr: vec!["pwd".into()],
+                csrf: random_token(),
+                ip: ip.to_string(),
+                user_agent: ua,
+            };
+            // A fresh id at every login: a session id planted before login
+            // (fixation) is worthless afterwards.
+            let id = state.sessions.create(&data).await?;
+            if let Some((old, _)) = session.0 {
+                state.sessions.destroy(&old).await?;
+            }
+            tracing::info!(handle = %account.handle, %ip, "login succeeded");
+            let cfg = &state.config;
+            let mut resp = Redirect::to(&next).into_response();
+            let h = resp.headers_mut();
+            for c in [
+                cookies::set(cfg, cookies::session_name(cfg), &id, "Lax"),
+                csrf::rotate(cfg),
+            ] {
+                if let Ok(v) = c.parse() {
+                    h.append(header::SET_COOKIE, v);
+                }
+            }
+            Ok(resp)
+        }
+        Err(AccountError::InvalidCredentials) => {
+            state.throttle.failed(&subject, ip, now_ms).await?;
+            tracing::info!(%ip, "login failed");
+            let token = csrf_token(&headers, &state);
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                Html(pages::login_form(&identifier, &next, &token, Some(FAILED)).into_string()),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn csrf_token(headers: &HeaderMap, state: &AppState) -> String {
+    csrf::issue(headers, &state.config).0
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LogoutInput {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<LogoutInput>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    if let Some((id, data)) = session.0 {
+        csrf::matches(&data.csrf, &input.csrf)?;
+        state.sessions.destroy(&id).await?;
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    let cfg = &state.config;
+    if let Ok(v) = cookies::clear(cfg, cookies::session_name(cfg)).parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(safe_next("/account"), "/account");
+        assert_eq!(safe_next("/account?x=1"), "/account?x=1");
+        for bad in [
+            "https://evil.com",
+            "//evil.com",
+            "/\\evil.com",
+            "evil.com",
+            "",
+            "/a\r\nSet-Cookie: x",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next(bad), "/account", "{bad:?}");
+        }
+    }
+}

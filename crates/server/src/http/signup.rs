@@ -1,0 +1,200 @@
+//! Sign-up: the form, its JSON twin, and the page that shows the new handle.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use accounts::{AccountError, CustomerHandle, Secret, SignupRequest, SignupWarning};
+
+use super::csrf;
+use super::error::AppError;
+use super::pages::{self, SignupValues};
+use crate::notify;
+use crate::state::AppState;
+
+/// The sign-up fields, as the form and the JSON API send them. Missing fields are
+/// empty, so that they are reported as required like any other problem.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignupInput {
+    first_name: String,
+    last_name: String,
+    primary_email: String,
+    backup_email: String,
+    password: String,
+    password_confirm: String,
+    country: String,
+    language: String,
+    kind: String,
+    company_name: String,
+    csrf: String,
+}
+
+impl SignupInput {
+    fn into_parts(self) -> (SignupRequest, SignupValues) {
+        let values = SignupValues {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            primary_email: self.primary_email.clone(),
+            backup_email: self.backup_email.clone(),
+            country: self.country.clone(),
+            language: self.language.clone(),
+            kind: self.kind.clone(),
+            company_name: self.company_name.clone(),
+        };
+        let req = SignupRequest {
+            first_name: self.first_name,
+            last_name: self.last_name,
+            primary_email: self.primary_email,
+            backup_email: self.backup_email,
+            password: Secret::new(self.password),
+            password_confirm: Secret::new(self.password_confirm),
+            country: self.country,
+            language: self.language,
+            kind: self.kind,
+            company_name: self.company_name,
+        };
+        (req, values)
+    }
+}
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (token, cookie) = csrf::issue(&headers, &state.config);
+    let body = pages::signup_form(
+        &SignupValues::default(),
+        &[],
+        &token,
+        state.accounts.policy().min_chars,
+    );
+    with_cookie(Html(body.into_string()).into_response(), cookie)
+}
+
+fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+fn form_rejection(r: FormRejection) -> AppError {
+    AppError::BadRequest(r.status(), r.body_text())
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SignupInput>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(input) = form.map_err(form_rejection)?;
+    csrf::check(&headers, &state.config, &input.csrf)?;
+    let (token, cookie) = csrf::issue(&headers, &state.config);
+    let (req, values) = input.into_parts();
+    match state.accounts.signup(req).await {
+        Ok(outcome) => {
+            notify::send_later(&state, notify::welcome(&state.config, &outcome));
+            let warn = outcome.warnings.contains(&SignupWarning::BackupSameDomain);
+            let to = format!(
+                "/signup/done?handle={}{}",
+                outcome.account.handle,
+                if warn { "&warning=backup_same_domain" } else { "" }
+            );
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(AccountError::Invalid(errors)) => {
+            let body = pages::signup_form(&values, &errors, &token, state.accounts.policy().min_chars);
+            Ok(with_cookie(
+                (StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response(),
+                cookie,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    warning: String,
+}
+
+pub async fn done(Query(q): Query<DoneQuery>) -> Result<Html<String>, AppError> {
+    // Only a well-formed handle is echoed: this page must not display arbitrary text.
+    let handle = CustomerHandle::parse(&q.handle).ok_or(AppError::NotFound)?;
+    Ok(Html(
+        pages::signup_done(handle.as_str(), q.warning == "backup_same_domain").into_string(),
+    ))
+}
+
+/// `POST /api/v1/signup`: the JSON twin of the form. No CSRF token: a browser
+/// cannot send `application/json` cross-site without a CORS preflight, which
+/// Guichet never grants here.
+pub async fn api(
+    State(state): State<AppState>,
+    body: Result<Json<SignupInput>, JsonRejection>,
+) -> Response {
+    let input = match body {
+        Ok(Json(i)) => i,
+        Err(r) => {
+            return (
+                r.status(),
+                Json(json!({"error": "invalid_body", "message": r.body_text()})),
+            )
+                .into_response();
+        }
+    };
+    let (req, _) = input.into_parts();
+    match state.accounts.signup(req).await {
+        Ok(outcome) => {
+            notify::send_later(&state, notify::welcome(&state.config, &outcome));
+            let warnings: Vec<_> = outcome
+                .warnings
+                .iter()
+                .map(|w| json!({"code": w.code(), "message": warning_text(*w)}))
+                .collect();
+            let a = &outcome.account;
+            (
+                StatusCode::CREATED,
+                Json(json!({
+                    "handle": a.handle,
+                    "customer_code": a.customer_code,
+                    "primary_email": a.primary_email,
+                    "warnings": warnings,
+                })),
+            )
+                .into_response()
+        }
+        Err(AccountError::Invalid(errors)) => {
+            let fields: Vec<_> = errors
+                .iter()
+                .map(|e| json!({"field": e.field, "code": e.problem.code(), "message": e.problem.to_string()}))
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": "invalid_request", "fields": fields})),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sign-up failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": "internal_error", "message": "Nothing was created; please try again."})),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn warning_text(w: SignupWarning) -> &'static str {
+    match w {
+        SignupWarning::BackupSameDomain => {
+            "The backup email uses the same provider as the primary email."
+        }
+    }
+}

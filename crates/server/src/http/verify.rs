@@ -1,0 +1,69 @@
+//! Primary-email verification links.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use accounts::{AccountError, Secret};
+
+use super::csrf;
+use super::error::AppError;
+use super::pages;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenInput {
+    token: String,
+    csrf: String,
+}
+
+fn token_ok(t: &str) -> bool {
+    t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<TokenInput>,
+) -> Result<Response, AppError> {
+    if !token_ok(&q.token) {
+        return Err(invalid());
+    }
+    let (csrf_token, cookie) = csrf::issue(&headers, &state.config);
+    let mut resp = Html(pages::verify_form(&q.token, &csrf_token).into_string()).into_response();
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(resp)
+}
+
+fn invalid() -> AppError {
+    AppError::BadRequest(
+        StatusCode::BAD_REQUEST,
+        "This link is invalid, was already used, or has expired.".into(),
+    )
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<TokenInput>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    csrf::check(&headers, &state.config, &input.csrf)?;
+    if !token_ok(&input.token) {
+        return Err(invalid());
+    }
+    match state.accounts.verify_email(&Secret::new(input.token)).await {
+        Ok(a) => {
+            let email = a.primary_email.unwrap_or_default();
+            let text = format!("Thank you: {email} is confirmed as the primary email of {}.", a.handle);
+            Ok(Html(pages::message("Email confirmed", &text).into_string()).into_response())
+        }
+        Err(AccountError::InvalidLink) => Err(invalid()),
+        Err(e) => Err(e.into()),
+    }
+}

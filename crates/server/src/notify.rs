@@ -1,0 +1,66 @@
+//! The mail Guichet sends, and sending it without holding up the request.
+
+use accounts::service::SignupOutcome;
+use mail::OutgoingMail;
+
+use crate::config::ServerConfig;
+use crate::state::AppState;
+
+/// Escapes text for the HTML part of a mail.
+fn esc(s: &str) -> String {
+    maud::html! { (s) }.into_string()
+}
+
+/// The welcome mail: the handle (customers look for it in this mail, as the
+/// guides tell them), the customer code and the link that verifies the address.
+pub fn welcome(cfg: &ServerConfig, outcome: &SignupOutcome) -> OutgoingMail {
+    let a = &outcome.account;
+    let link = cfg.url(&format!(
+        "/verify-email?token={}",
+        outcome.verification_token.expose()
+    ));
+    let to = a.primary_email.clone().unwrap_or_default();
+    let subject = format!("Your account {} is ready", a.handle);
+    let text = format!(
+        "Hello {first},\n\n\
+         Your account has been created.\n\n\
+         Customer handle: {handle}\n\
+         Customer code: {code}\n\n\
+         Log in with your customer handle or with this email address.\n\n\
+         Please confirm this email address by opening this link within 7 days:\n{link}\n\n\
+         If you did not create this account, ignore this message.\n",
+        first = a.first_name,
+        handle = a.handle,
+        code = a.customer_code,
+    );
+    let html = format!(
+        "<p>Hello {first},</p><p>Your account has been created.</p>\
+         <p>Customer handle: <strong>{handle}</strong><br>Customer code: {code}</p>\
+         <p>Log in with your customer handle or with this email address.</p>\
+         <p><a href=\"{link}\">Confirm this email address</a> (valid 7 days).</p>\
+         <p>If you did not create this account, ignore this message.</p>",
+        first = esc(&a.first_name),
+        handle = esc(&a.handle),
+        code = esc(&a.customer_code),
+        link = esc(&link),
+    );
+    OutgoingMail {
+        to,
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Sends a mail in the background: a slow or failing mail server must not slow
+/// the customer's request. Failures are logged without the body, which may hold
+/// a link or a code.
+pub fn send_later(state: &AppState, mail: OutgoingMail) {
+    let mailer = state.mailer.clone();
+    tokio::spawn(async move {
+        let subject = mail.subject.clone();
+        if let Err(e) = mailer.send(mail).await {
+            tracing::error!(error = %e, %subject, "mail not sent");
+        }
+    });
+}

@@ -1,0 +1,200 @@
+//! Server-side browser sessions. The cookie carries only a random 256-bit id;
+//! everything else stays on the server, keyed by the id's SHA-256 so that a copy
+//! of the store does not hold usable cookies.
+
+pub mod store;
+pub mod throttle;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::SessionConfig;
+use store::{Store, StoreError};
+
+/// Length of an encoded session id: 32 bytes in unpadded base64url.
+const ID_LEN: usize = 43;
+/// A session's `last_seen` is written back at most this often, so that a page
+/// full of requests costs one store write, not one each.
+const TOUCH_EVERY_SECS: i64 = 30;
+
+/// What the server remembers about a signed-in browser.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionData {
+    /// The account signed in.
+    pub account_id: i32,
+    /// Unix time the session was opened.
+    pub created_at: i64,
+    /// Unix time of the last request.
+    pub last_seen: i64,
+    /// Unix time of the last authentication.
+    pub auth_time: i64,
+    /// Authentication methods used (`pwd`, …).
+    pub amr: Vec<String>,
+    /// The token every form of this session must carry.
+    pub csrf: String,
+    /// Client IP at login.
+    pub ip: String,
+    /// Browser at login.
+    pub user_agent: String,
+}
+
+/// A random 256-bit value, base64url: session ids and CSRF tokens.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Opens, reads and ends sessions.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Store,
+    cfg: SessionConfig,
+}
+
+fn key(id: &str) -> String {
+    format!("session:{}", hex::encode(Sha256::digest(id.as_bytes())))
+}
+
+fn looks_like_id(id: &str) -> bool {
+    id.len() == ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Sessions {
+    /// Sessions over a store.
+    pub fn new(store: Store, cfg: SessionConfig) -> Self {
+        Self { store, cfg }
+    }
+
+    fn ttl(&self, d: &SessionData, now: i64) -> Option<std::time::Duration> {
+        let idle_end = d.last_seen + self.cfg.idle_timeout.as_secs() as i64;
+        let abs_end = d.created_at + self.cfg.absolute_timeout.as_secs() as i64;
+        let end = idle_end.min(abs_end);
+        (end > now).then(|| std::time::Duration::from_secs((end - now) as u64))
+    }
+
+    /// Opens a new session with a fresh id; returns the id for the cookie.
+    pub async fn create(&self, data: &SessionData) -> Result<String, StoreError> {
+        let id = random_token();
+        let ttl = self
+            .ttl(data, data.last_seen)
+            .unwrap_or(std::time::Duration::from_secs(1));
+        let json = serde_json::to_string(data).map_err(|e| StoreError(e.to_string()))?;
+        self.store.set(&key(&id), &json, ttl).await?;
+        Ok(id)
+    }
+
+    /// Reads a live session, enforcing the idle and absolute timeouts, and
+    /// records the activity.
+    pub async fn load(&self, id: &str, now: i64) -> Result<Option<SessionData>, StoreError> {
+        if !looks_like_id(id) {
+            return Ok(None);
+        }
+        let k = key(id);
+        let Some(json) = self.store.get(&k).await? else {
+            return Ok(None);
+        };
+        let Ok(mut data) = serde_json::from_str::<SessionData>(&json) else {
+            self.store.delete(&k).await?;
+            return Ok(None);
+        };
+        if self.ttl(&data, now).is_none() {
+            self.store.delete(&k).await?;
+            return Ok(None);
+        }
+        if now - data.last_seen >= TOUCH_EVERY_SECS {
+            data.last_seen = now;
+            if let Some(ttl) = self.ttl(&data, now) {
+                let json = serde_json::to_string(&data).map_err(|e| StoreError(e.to_string()))?;
+                self.store.set(&k, &json, ttl).await?;
+            }
+        }
+        Ok(Some(data))
+    }
+
+    /// Ends a session: its cookie no longer works anywhere.
+    pub async fn destroy(&self, id: &str) -> Result<(), StoreError> {
+        if looks_like_id(id) {
+            self.store.delete(&key(id)).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn sessions() -> Sessions {
+        Sessions::new(
+            Store::memory(),
+            SessionConfig {
+                idle_timeout: Duration::from_secs(1800),
+                absolute_timeout: Duration::from_secs(43200),
+            },
+        )
+    }
+
+    fn data(now: i64) -> SessionData {
+        SessionData {
+            account_id: 1,
+            created_at: now,
+            last_seen: now,
+            auth_time: now,
+            amr: vec!["pwd".into()],
+            csrf: random_token(),
+            ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_are_random_256_bit() {
+        let s = sessions();
+        let a = s.create(&data(1000)).await.unwrap();
+        let b = s.create(&data(1000)).await.unwrap();
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_is_enforced_on_the_server() {
+        let s = sessions();
+        let now = chrono::Utc::now().timestamp();
+        let id = s.create(&data(now)).await.unwrap();
+        assert!(s.load(&id, now + 1799).await.unwrap().is_some());
+        // Activity at +1799 moved the idle window.
+        assert!(s.load(&id, now + 1799 + 1799).await.unwrap().is_some());
+        assert!(s.load(&id, now + 1799 + 1799 + 1801).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn absolute_timeout_is_enforced_even_when_active() {
+        let s = sessions();
+        let now = chrono::Utc::now().timestamp();
+        let id = s.create(&data(now)).await.unwrap();
+        let mut t = now;
+        while t < now + 43_000 {
+            t += 1000;
+            assert!(s.load(&id, t).await.unwrap().is_some(), "dead at {}", t - now);
+        }
+        assert!(s.load(&id, now + 43_201).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn destroyed_and_malformed_ids_are_dead() {
+        let s = sessions();
+        let now = chrono::Utc::now().timestamp();
+        let id = s.create(&data(now)).await.unwrap();
+        s.destroy(&id).await.unwrap();
+        assert!(s.load(&id, now).await.unwrap().is_none());
+        assert!(s.load("../../etc/passwd", now).await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,276 @@
+//! Short-lived shared state: Redis when configured, process memory otherwise.
+//!
+//! Everything a replica must share with its peers (sessions, failure counters)
+//! goes through here, so with Redis any replica can serve any request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// The store could not be reached; callers answer 503 and change nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("session store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// A key-value store with expiry.
+#[derive(Clone)]
+pub enum Store {
+    /// In this process only: the embedded default, for one instance.
+    Memory(Arc<MemoryStore>),
+    /// Redis, shared by every replica.
+    Redis(RedisStore),
+}
+
+/// Redis connection and key prefix.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: Arc<str>,
+}
+
+impl Store {
+    /// An empty in-memory store.
+    pub fn memory() -> Self {
+        Self::Memory(Arc::new(MemoryStore::default()))
+    }
+
+    /// Connects to Redis and checks it answers. Keys are prefixed with `prefix`
+    /// so that several deployments (or test runs) can share one Redis.
+    pub async fn redis(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)?;
+        let cfg = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1);
+        let conn = tokio::time::timeout(
+            timeout * 2,
+            client.get_connection_manager_with_config(cfg),
+        )
+        .await
+        .map_err(|_| StoreError(format!("no answer within {timeout:?}")))??;
+        let store = Self::Redis(RedisStore {
+            conn,
+            prefix: prefix.into(),
+        });
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// Checks the store answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(_) => Ok(()),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                redis::cmd("PING").query_async::<String>(&mut c).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads a value.
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.get(key)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                Ok(redis::cmd("GET")
+                    .arg(r.key(key))
+                    .query_async::<Option<String>>(&mut c)
+                    .await?)
+            }
+        }
+    }
+
+    /// Writes a value that disappears after `ttl`.
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let ttl_ms = ttl.as_millis().max(1) as u64;
+        match self {
+            Self::Memory(m) => {
+                m.set(key, value, ttl);
+                Ok(())
+            }
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                redis::cmd("SET")
+                    .arg(r.key(key))
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async::<()>(&mut c)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes a value.
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(m) => {
+                m.delete(key);
+                Ok(())
+            }
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                redis::cmd("DEL")
+                    .arg(r.key(key))
+                    .query_async::<()>(&mut c)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds one to a counter atomically and returns the new value. The counter
+    /// expires `ttl` after its first increment, so old failures are forgotten.
+    pub async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.incr(key, ttl)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                let k = r.key(key);
+                // One round trip, applied atomically: the count and its expiry
+                // cannot be separated by a crash or a concurrent increment.
+                let (n,): (i64,) = redis::pipe()
+                    .atomic()
+                    .cmd("INCR")
+                    .arg(&k)
+                    .cmd("PEXPIRE")
+                    .arg(&k)
+                    .arg(ttl.as_millis().max(1) as u64)
+                    .arg("NX")
+                    .ignore()
+                    .query_async(&mut c)
+                    .await?;
+                Ok(n)
+            }
+        }
+    }
+}
+
+impl RedisStore {
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+/// How many writes between sweeps of expired entries.
+const SWEEP_EVERY: u64 = 1024;
+
+/// The in-memory store: a map of values with deadlines.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Default)]
+struct MemoryInner {
+    map: HashMap<String, (String, Instant)>,
+    writes: u64,
+}
+
+impl MemoryInner {
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut (String, Instant)> {
+        let expired = self.map.get(key).is_some_and(|(_, d)| *d <= now);
+        if expired {
+            self.map.remove(key);
+        }
+        self.map.get_mut(key)
+    }
+
+    fn wrote(&mut self, now: Instant) {
+        self.writes += 1;
+        if self.writes % SWEEP_EVERY == 0 {
+            self.map.retain(|_, (_, d)| *d > now);
+        }
+    }
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        // A panic while holding the lock cannot leave the map half-written (every
+        // operation is one map call), so a poisoned lock is safe to reuse.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.lock().live(key, Instant::now()).map(|(v, _)| v.clone())
+    }
+
+    fn set(&self, key: &str, value: &str, ttl: Duration) {
+        let now = Instant::now();
+        let mut g = self.lock();
+        g.map.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        g.wrote(now);
+    }
+
+    fn delete(&self, key: &str) {
+        self.lock().map.remove(key);
+    }
+
+    fn incr(&self, key: &str, ttl: Duration) -> i64 {
+        let now = Instant::now();
+        let mut g = self.lock();
+        let n = match g.live(key, now) {
+            Some((v, _)) => {
+                let n = v.parse::<i64>().unwrap_or(0) + 1;
+                *v = n.to_string();
+                n
+            }
+            None => {
+                g.map.insert(key.to_owned(), ("1".to_owned(), now + ttl));
+                1
+            }
+        };
+        g.wrote(now);
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_values_expire() {
+        let s = Store::memory();
+        s.set("a", "1", Duration::from_millis(30)).await.unwrap();
+        assert_eq!(s.get("a").await.unwrap().as_deref(), Some("1"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(s.get("a").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn memory_counters_are_atomic_under_concurrency() {
+        let s = Store::memory();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.incr("c", Duration::from_secs(60)).await.unwrap() })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for t in tasks {
+            seen.push(t.await.unwrap());
+        }
+        seen.sort();
+        assert_eq!(seen, (1..=50).collect::<Vec<i64>>());
+    }
+
+    #[tokio::test]
+    async fn delete_removes() {
+        let s = Store::memory();
+        s.set("k", "v", Duration::from_secs(5)).await.unwrap();
+        s.delete("k").await.unwrap();
+        assert_eq!(s.get("k").await.unwrap(), None);
+    }
+}

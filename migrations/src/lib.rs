@@ -1,0 +1,17 @@
+//! Guichet's schema, one append-only migration per change. Migrations describe
+//! tables with their own identifiers and never import the domain crates' entities,
+//! so an old migration keeps meaning what it meant when it shipped.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts;
+
+/// Runs every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_accounts::Migration)]
+    }
+}

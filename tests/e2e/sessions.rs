@@ -1,0 +1,104 @@
+//! Sessions across server restarts, and where they are kept.
+
+use guichet_tests::{
+    Person, bare_client, browser, env_for, free_port, fresh_settings, guichet_bin, redis_url,
+    set_cookie, spawn_with, wait_ready,
+};
+
+async fn start_process(settings: &guichet::Settings, port: u16) -> std::process::Child {
+    let child = std::process::Command::new(guichet_bin())
+        .arg("serve")
+        .envs(env_for(settings))
+        .env("GUICHET__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .spawn()
+        .expect("start guichet");
+    wait_ready(&format!("http://127.0.0.1:{port}/healthz")).await;
+    child
+}
+
+fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    child.wait().expect("wait")
+}
+
+#[tokio::test]
+async fn a_session_outlives_a_server_restart_only_with_redis() {
+    let settings = fresh_settings().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let first = start_process(&settings, port).await;
+
+    let p = Person::new("Restart", "Proof");
+    let r = bare_client()
+        .post(format!("{base}/api/v1/signup"))
+        .json(&p.signup_json())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let handle = r.json::<serde_json::Value>().await.unwrap()["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let web = browser();
+    let page = web.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = guichet_tests::hidden(&page, "csrf").unwrap();
+    let r = web
+        .post(format!("{base}/login"))
+        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = set_cookie(&r, "guichet_session").unwrap().split(';').next().unwrap().to_owned();
+
+    // SIGTERM: a graceful stop exits 0.
+    assert!(stop(first).success());
+    let second = start_process(&settings, port).await;
+    let r = bare_client()
+        .get(format!("{base}/account"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    if redis_url().is_some() {
+        assert_eq!(r.status(), 200, "the session lives in Redis and survives");
+        assert!(r.text().await.unwrap().contains(&handle));
+    } else {
+        // The embedded default keeps sessions in memory: a restart ends them.
+        assert_eq!(r.status(), 303);
+    }
+    assert!(stop(second).success());
+}
+
+#[tokio::test]
+async fn redis_keys_carry_the_configured_prefix() {
+    let Some(url) = redis_url() else {
+        // Without Redis there is no key to look at; the in-memory store is covered
+        // by the server crate's unit tests.
+        return;
+    };
+    let settings = fresh_settings().await;
+    let prefix = settings.sessions.key_prefix.clone();
+    let app = spawn_with(settings).await;
+    let p = Person::new("Key", "Prefix");
+    let handle = app.signup(&p).await;
+    let r = app.login(&browser(), &handle, &p.password).await;
+    assert_eq!(r.status(), 303);
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}session:"))), "{keys:?}");
+    // The cookie value never appears in a key: keys hold its SHA-256.
+    let cookie = set_cookie(&r, "guichet_session").unwrap();
+    let id = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+    assert!(keys.iter().all(|k| !k.contains(id)));
+}

@@ -1,0 +1,310 @@
+//! Helpers for Guichet's end-to-end tests: spawn the real application on port 0
+//! with a fresh database (SQLite by default; PostgreSQL when
+//! `GUICHET_TEST_DATABASE_URL` names a server) and, when `GUICHET_TEST_REDIS_URL`
+//! is set, sessions in Redis under a key prefix of its own.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use guichet::{Application, Settings};
+use sea_orm::{ConnectionTrait, Database};
+
+/// The PostgreSQL server to create test databases on, if any.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("GUICHET_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// The Redis to keep sessions in, if any.
+pub fn redis_url() -> Option<String> {
+    std::env::var("GUICHET_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A unique name for this test's resources.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Settings for a fresh, isolated instance: its own data directory, its own
+/// database, its own Redis prefix, port 0.
+pub async fn fresh_settings() -> Settings {
+    let mut s = Settings::defaults();
+    let dir = std::env::temp_dir().join(unique("guichet-test-"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    s.server.data_dir = dir;
+    s.server.bind = "127.0.0.1:0".into();
+    s.log.level = "warn".into();
+    if let Some(admin) = pg_admin_url() {
+        let name = unique("guichet_test_");
+        let db = Database::connect(&admin).await.expect("connect to PostgreSQL");
+        db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        db.close().await.ok();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        s.database.url = format!("{base}/{name}");
+        s.database.max_connections = 5;
+    }
+    if let Some(r) = redis_url() {
+        s.sessions.redis_url = r;
+        s.sessions.key_prefix = unique("guichet-test:") + ":";
+    }
+    s
+}
+
+/// A running in-process instance.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// The settings it runs with (database URL, data directory, Redis prefix).
+    pub settings: Settings,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts an instance on fresh resources.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(fresh_settings().await).await
+}
+
+/// Starts an instance with the given settings.
+pub async fn spawn_with(settings: Settings) -> TestApp {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("application starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let task = tokio::spawn(async move {
+        app.run_until_stopped(std::future::pending()).await.ok();
+    });
+    TestApp {
+        base,
+        settings,
+        task,
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look
+/// at each `Location`).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A client without cookies or redirects.
+pub fn bare_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle)? + needle.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+/// The `name=value` of a `Set-Cookie` header, by cookie name.
+pub fn set_cookie<'a>(resp: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+/// A person to sign up.
+#[derive(Clone, Debug)]
+pub struct Person {
+    /// Given name.
+    pub first: String,
+    /// Family name.
+    pub last: String,
+    /// Primary email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+impl Person {
+    /// A new person with a unique email address.
+    pub fn new(first: &str, last: &str) -> Self {
+        Self {
+            first: first.into(),
+            last: last.into(),
+            email: format!("{}@example.com", unique("p")),
+            password: "violet staircase under rain".into(),
+        }
+    }
+
+    /// The JSON body of a sign-up.
+    pub fn signup_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "first_name": self.first,
+            "last_name": self.last,
+            "primary_email": self.email,
+            "password": self.password,
+            "password_confirm": self.password,
+            "country": "FR",
+            "language": "en",
+            "kind": "individual",
+        })
+    }
+}
+
+impl TestApp {
+    /// An absolute URL on this instance.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signs a person up through the JSON API; returns the handle.
+    pub async fn signup(&self, p: &Person) -> String {
+        let r = bare_client()
+            .post(self.url("/api/v1/signup"))
+            .json(&p.signup_json())
+            .send()
+            .await
+            .expect("sign-up request");
+        assert_eq!(r.status(), 201, "sign-up failed: {}", r.text().await.unwrap_or_default());
+        let v: serde_json::Value = r.json().await.expect("json");
+        v["handle"].as_str().expect("handle").to_owned()
+    }
+
+    /// Fetches a form page and returns its anti-CSRF token.
+    pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let html = client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("body");
+        hidden(&html, "csrf").expect("csrf token in page")
+    }
+
+    /// Logs in through the login form; returns the response to the POST.
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        identifier: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let csrf = self.csrf(client, "/login").await;
+        client
+            .post(self.url("/login"))
+            .form(&[
+                ("identifier", identifier),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", ""),
+            ])
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// The outbox directory of this instance.
+    pub fn outbox(&self) -> PathBuf {
+        self.settings.server.data_dir.join("outbox")
+    }
+
+    /// Waits (up to 10 s) for a mail to `to` in the outbox and returns it,
+    /// with quoted-printable soft line breaks undone.
+    pub async fn mail_to(&self, to: &str) -> String {
+        wait_for_mail(&self.outbox(), to).await
+    }
+}
+
+/// Waits for an `.eml` file addressed to `to` in `dir`.
+pub async fn wait_for_mail(dir: &Path, to: &str) -> String {
+    for _ in 0..200 {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "eml") {
+                    if let Ok(raw) = std::fs::read_to_string(&p) {
+                        if raw.contains(&format!("To: {to}")) {
+                            return raw.replace("=\r\n", "").replace("=3D", "=");
+                        }
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no mail to {to} in {}", dir.display());
+}
+
+/// The `guichet` binary, built once per test run.
+pub fn guichet_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>")
+            .to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "guichet", "--bin", "guichet"]);
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.stdout(Stdio::null()).status().expect("cargo build");
+        assert!(status.success(), "building the guichet binary failed");
+        profile_dir.join("guichet")
+    })
+    .clone()
+}
+
+/// Environment variables that make a `guichet` process use these settings.
+pub fn env_for(s: &Settings) -> Vec<(String, String)> {
+    vec![
+        ("GUICHET__SERVER__DATA_DIR".into(), s.server.data_dir.display().to_string()),
+        ("GUICHET__SERVER__BIND".into(), s.server.bind.clone()),
+        ("GUICHET__DATABASE__URL".into(), s.database.url.clone()),
+        ("GUICHET__SESSIONS__REDIS_URL".into(), s.sessions.redis_url.clone()),
+        ("GUICHET__SESSIONS__KEY_PREFIX".into(), s.sessions.key_prefix.clone()),
+        ("GUICHET__LOG__LEVEL".into(), "warn".into()),
+    ]
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits until `url` answers 200, up to 30 s.
+pub async fn wait_ready(url: &str) {
+    let c = bare_client();
+    for _ in 0..300 {
+        if let Ok(r) = c.get(url).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never became ready");
+}
