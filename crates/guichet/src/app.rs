@@ -195,7 +195,7 @@ pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
 /// A built application, bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
-    router: axum::Router,
+    state: AppState,
     addr: SocketAddr,
     grace: Duration,
 }
@@ -252,7 +252,7 @@ impl Application {
         let state = AppState::new(accounts, store, mailer, config);
         Ok(Self {
             listener,
-            router: server::router(state),
+            state,
             addr,
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
         })
@@ -274,26 +274,6 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = tx.send(());
-        });
-        let grace = self.grace;
-        tokio::select! {
-            r = serve => r,
-            _ = async move {
-                let _ = rx.await;
-                tokio::time::sleep(grace).await;
-            } => {
-                tracing::warn!("grace period over; closing remaining connections");
-                Ok(())
-            }
-        }
+        server::serve(self.listener, self.state, shutdown, self.grace).await
     }
 }
