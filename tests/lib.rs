@@ -4,8 +4,6 @@
 //! is set, sessions in Redis under a key prefix of its own.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use guichet::{Application, Settings};
@@ -41,7 +39,9 @@ pub async fn fresh_settings() -> Settings {
     s.log.level = "warn".into();
     if let Some(admin) = pg_admin_url() {
         let name = unique("guichet_test_");
-        let db = Database::connect(&admin).await.expect("connect to PostgreSQL");
+        let db = Database::connect(&admin)
+            .await
+            .expect("connect to PostgreSQL");
         db.execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create test database");
@@ -181,7 +181,12 @@ impl TestApp {
             .send()
             .await
             .expect("sign-up request");
-        assert_eq!(r.status(), 201, "sign-up failed: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            201,
+            "sign-up failed: {}",
+            r.text().await.unwrap_or_default()
+        );
         let v: serde_json::Value = r.json().await.expect("json");
         v["handle"].as_str().expect("handle").to_owned()
     }
@@ -252,37 +257,23 @@ pub async fn wait_for_mail(dir: &Path, to: &str) -> String {
     panic!("no mail to {to} in {}", dir.display());
 }
 
-/// The `guichet` binary, built once per test run.
-pub fn guichet_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>")
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "guichet", "--bin", "guichet"]);
-        if profile_dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.stdout(Stdio::null()).status().expect("cargo build");
-        assert!(status.success(), "building the guichet binary failed");
-        profile_dir.join("guichet")
-    })
-    .clone()
-}
-
 /// Environment variables that make a `guichet` process use these settings.
 pub fn env_for(s: &Settings) -> Vec<(String, String)> {
     vec![
-        ("GUICHET__SERVER__DATA_DIR".into(), s.server.data_dir.display().to_string()),
+        (
+            "GUICHET__SERVER__DATA_DIR".into(),
+            s.server.data_dir.display().to_string(),
+        ),
         ("GUICHET__SERVER__BIND".into(), s.server.bind.clone()),
         ("GUICHET__DATABASE__URL".into(), s.database.url.clone()),
-        ("GUICHET__SESSIONS__REDIS_URL".into(), s.sessions.redis_url.clone()),
-        ("GUICHET__SESSIONS__KEY_PREFIX".into(), s.sessions.key_prefix.clone()),
+        (
+            "GUICHET__SESSIONS__REDIS_URL".into(),
+            s.sessions.redis_url.clone(),
+        ),
+        (
+            "GUICHET__SESSIONS__KEY_PREFIX".into(),
+            s.sessions.key_prefix.clone(),
+        ),
         ("GUICHET__LOG__LEVEL".into(), "warn".into()),
     ]
 }

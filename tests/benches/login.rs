@@ -70,11 +70,22 @@ async fn main() {
             tokio::spawn(async move {
                 while Instant::now() < deadline {
                     let web = browser();
-                    let page = web.get(&login).send().await.expect("form").text().await.expect("body");
+                    let page = web
+                        .get(&login)
+                        .send()
+                        .await
+                        .expect("form")
+                        .text()
+                        .await
+                        .expect("body");
                     let csrf = hidden(&page, "csrf").expect("csrf");
                     let r = web
                         .post(&login)
-                        .form(&[("identifier", handle.as_str()), ("password", password.as_str()), ("csrf", csrf.as_str())])
+                        .form(&[
+                            ("identifier", handle.as_str()),
+                            ("password", password.as_str()),
+                            ("csrf", csrf.as_str()),
+                        ])
                         .send()
                         .await
                         .expect("login");

@@ -17,19 +17,26 @@ async fn unknown_identifier_wrong_password_and_disabled_account_look_identical()
     let alive_handle = app.signup(&alive).await;
     let disabled = Person::new("Bob", "Martin");
     let disabled_handle = app.signup(&disabled).await;
-    let out = std::process::Command::new(guichet_tests::guichet_bin())
+    let out = std::process::Command::new(crate::guichet_bin())
         .args(["account", "disable", &disabled_handle, "--json"])
         .envs(guichet_tests::env_for(&app.settings))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["status"], "disabled");
 
     // One cookie jar for all three, so the anti-CSRF token is the same.
     let web = browser();
     let attempts = [
-        ("zz99999-ovh".to_owned(), "violet staircase under rain".to_owned()),
+        (
+            "zz99999-ovh".to_owned(),
+            "violet staircase under rain".to_owned(),
+        ),
         (alive_handle.clone(), "wrong password, clearly".to_owned()),
         (disabled_handle.clone(), disabled.password.clone()),
     ];
@@ -47,7 +54,11 @@ async fn unknown_identifier_wrong_password_and_disabled_account_look_identical()
         seen.push((status, cookies, body));
     }
     assert_eq!(seen[0].0, 401);
-    assert!(seen[0].2.contains("The customer handle, email or password is incorrect."));
+    assert!(
+        seen[0]
+            .2
+            .contains("The customer handle, email or password is incorrect.")
+    );
     assert_eq!(seen[0], seen[1]);
     assert_eq!(seen[1], seen[2]);
 }
@@ -68,7 +79,11 @@ async fn unknown_identifiers_cost_a_full_password_hash() {
             let t = Instant::now();
             let r = web
                 .post(app.url("/login"))
-                .form(&[("identifier", identifier.as_str()), ("password", "not the password"), ("csrf", &csrf)])
+                .form(&[
+                    ("identifier", identifier.as_str()),
+                    ("password", "not the password"),
+                    ("csrf", &csrf),
+                ])
                 .send()
                 .await
                 .unwrap();
@@ -87,7 +102,10 @@ async fn unknown_identifiers_cost_a_full_password_hash() {
     let (w, u) = (wrong[2].as_secs_f64(), unknown[2].as_secs_f64());
     // Same work on both paths: medians within a factor of three of each other,
     // loose enough for a shared machine, far tighter than "hash vs no hash".
-    assert!(u > w / 3.0 && u < w * 3.0, "wrong password {w:.4}s vs unknown {u:.4}s");
+    assert!(
+        u > w / 3.0 && u < w * 3.0,
+        "wrong password {w:.4}s vs unknown {u:.4}s"
+    );
 }
 
 #[tokio::test]
@@ -96,14 +114,20 @@ async fn failures_slow_the_account_across_fresh_login_attempts() {
     let p = Person::new("Slow", "Down");
     let handle = app.signup(&p).await;
 
-    let r = app.login(&browser(), &handle, "wrong password, clearly").await;
+    let r = app
+        .login(&browser(), &handle, "wrong password, clearly")
+        .await;
     assert_eq!(r.status(), 401);
     // A brand-new client (new cookies, as an attacker would use) is held back too,
     // even with the right password, and whether it names the account by handle or email.
     for identifier in [handle.as_str(), p.email.as_str()] {
         let r = app.login(&browser(), identifier, &p.password).await;
         assert_eq!(r.status(), 429);
-        let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=1).contains(&wait), "{wait}");
         assert!(r.text().await.unwrap().contains("Too many failed attempts"));
     }
@@ -123,10 +147,21 @@ async fn fifty_parallel_wrong_guesses_count_fifty() {
             let handle = handle.clone();
             tokio::spawn(async move {
                 let web = browser();
-                let page = web.get(format!("{app_url}/login")).send().await.unwrap().text().await.unwrap();
+                let page = web
+                    .get(format!("{app_url}/login"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
                 let csrf = hidden(&page, "csrf").unwrap();
                 web.post(format!("{app_url}/login"))
-                    .form(&[("identifier", handle.as_str()), ("password", &format!("guess number {i}")), ("csrf", &csrf)])
+                    .form(&[
+                        ("identifier", handle.as_str()),
+                        ("password", &format!("guess number {i}")),
+                        ("csrf", &csrf),
+                    ])
                     .send()
                     .await
                     .unwrap()
@@ -139,15 +174,25 @@ async fn fifty_parallel_wrong_guesses_count_fifty() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
     let failures = statuses.iter().filter(|s| **s == 401).count();
     let r = app.login(&browser(), &handle, &p.password).await;
     assert_eq!(r.status(), 429);
-    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     // Each counted failure moved the account further along the delay schedule
     // (1, 3, 10, 30, 60, 300, 900, 3600 s): eight or more failures reach the cap.
     let expected = [1u64, 3, 10, 30, 60, 300, 900, 3600][failures.min(8) - 1];
-    assert!(wait <= expected && wait + 5 >= expected, "{failures} failures, wait {wait}");
+    assert!(
+        wait <= expected && wait + 5 >= expected,
+        "{failures} failures, wait {wait}"
+    );
 }
 
 #[tokio::test]
@@ -167,7 +212,11 @@ async fn login_forms_need_their_anti_csrf_token_and_refuse_cross_site_posts() {
     assert_eq!(no_token.status(), 403);
     let other_token = web
         .post(app.url("/login"))
-        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", "A".repeat(43).as_str())])
+        .form(&[
+            ("identifier", handle.as_str()),
+            ("password", &p.password),
+            ("csrf", "A".repeat(43).as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -175,7 +224,11 @@ async fn login_forms_need_their_anti_csrf_token_and_refuse_cross_site_posts() {
     let cross_site = web
         .post(app.url("/login"))
         .header("origin", "https://evil.example")
-        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", &csrf)])
+        .form(&[
+            ("identifier", handle.as_str()),
+            ("password", &p.password),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -183,7 +236,11 @@ async fn login_forms_need_their_anti_csrf_token_and_refuse_cross_site_posts() {
     let fetch_meta = web
         .post(app.url("/login"))
         .header("sec-fetch-site", "cross-site")
-        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", &csrf)])
+        .form(&[
+            ("identifier", handle.as_str()),
+            ("password", &p.password),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -193,7 +250,11 @@ async fn login_forms_need_their_anti_csrf_token_and_refuse_cross_site_posts() {
     let ok = web
         .post(app.url("/login"))
         .header("origin", app.base.as_str())
-        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", &csrf)])
+        .form(&[
+            ("identifier", handle.as_str()),
+            ("password", &p.password),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -208,7 +269,11 @@ async fn login_forms_need_their_anti_csrf_token_and_refuse_cross_site_posts() {
     let stale = bare_client()
         .post(app.url("/login"))
         .header("cookie", rotated.split(';').next().unwrap())
-        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", &csrf)])
+        .form(&[
+            ("identifier", handle.as_str()),
+            ("password", &p.password),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -232,12 +297,21 @@ async fn every_login_gets_a_new_session_id_and_next_stays_on_site() {
     let second = bare_client()
         .post(app.url("/login"))
         .header("cookie", &jar_cookie)
-        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", &csrf), ("next", "//evil.example/x")])
+        .form(&[
+            ("identifier", handle.as_str()),
+            ("password", &p.password),
+            ("csrf", &csrf),
+            ("next", "//evil.example/x"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(second.status(), 303);
-    assert_eq!(second.headers()["location"], "/account", "next= must not leave the site");
+    assert_eq!(
+        second.headers()["location"],
+        "/account",
+        "next= must not leave the site"
+    );
     let second_id = set_cookie(&second, "guichet_session").unwrap().to_owned();
     assert_ne!(first_id, second_id);
     let old = bare_client()
@@ -257,13 +331,21 @@ async fn pages_carry_security_headers_and_prefill_the_login_hint() {
         let r = c.get(app.url(path)).send().await.unwrap();
         let h = r.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
-        for directive in ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "default-src 'none'"] {
+        for directive in [
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "default-src 'none'",
+        ] {
             assert!(csp.contains(directive), "{path}: {csp}");
         }
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "no-referrer");
         assert_eq!(h["cache-control"], "no-store");
-        assert!(h.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS over plain HTTP"
+        );
         let body = r.text().await.unwrap();
         // No third-party resources: every stylesheet, script and image is ours.
         for attr in ["src=\"http", "href=\"//", "stylesheet\" href=\"http"] {
@@ -271,7 +353,10 @@ async fn pages_carry_security_headers_and_prefill_the_login_hint() {
         }
         if path.starts_with("/login") {
             assert!(body.contains("value=\"ab12345-ovh\""));
-            assert!(body.contains("I don't know my customer handle") && body.contains("Forgot password"));
+            assert!(
+                body.contains("I don't know my customer handle")
+                    && body.contains("Forgot password")
+            );
         }
     }
     let r = c.get(app.url("/no-such-page")).send().await.unwrap();

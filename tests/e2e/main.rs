@@ -4,3 +4,8 @@ mod login;
 mod sessions;
 mod signup;
 mod startup;
+
+/// The `guichet` program, built by cargo alongside these tests.
+pub fn guichet_bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_guichet-under-test"))
+}

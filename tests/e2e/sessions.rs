@@ -1,8 +1,9 @@
 //! Sessions across server restarts, and where they are kept.
 
+use crate::guichet_bin;
 use guichet_tests::{
-    Person, bare_client, browser, env_for, free_port, fresh_settings, guichet_bin, redis_url,
-    set_cookie, spawn_with, wait_ready,
+    Person, bare_client, browser, env_for, free_port, fresh_settings, redis_url, set_cookie,
+    spawn_with, wait_ready,
 };
 
 async fn start_process(settings: &guichet::Settings, port: u16) -> std::process::Child {
@@ -45,16 +46,32 @@ async fn a_session_outlives_a_server_restart_only_with_redis() {
         .unwrap()
         .to_owned();
     let web = browser();
-    let page = web.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let page = web
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = guichet_tests::hidden(&page, "csrf").unwrap();
     let r = web
         .post(format!("{base}/login"))
-        .form(&[("identifier", handle.as_str()), ("password", &p.password), ("csrf", &csrf)])
+        .form(&[
+            ("identifier", handle.as_str()),
+            ("password", &p.password),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let cookie = set_cookie(&r, "guichet_session").unwrap().split(';').next().unwrap().to_owned();
+    let cookie = set_cookie(&r, "guichet_session")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
 
     // SIGTERM: a graceful stop exits 0.
     assert!(stop(first).success());
@@ -96,7 +113,11 @@ async fn redis_keys_carry_the_configured_prefix() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert!(keys.iter().any(|k| k.starts_with(&format!("{prefix}session:"))), "{keys:?}");
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with(&format!("{prefix}session:"))),
+        "{keys:?}"
+    );
     // The cookie value never appears in a key: keys hold its SHA-256.
     let cookie = set_cookie(&r, "guichet_session").unwrap();
     let id = cookie.split(';').next().unwrap().split_once('=').unwrap().1;

@@ -44,7 +44,14 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
         .unwrap();
     assert_eq!(r.status(), 303);
     let done = r.headers()["location"].to_str().unwrap().to_owned();
-    let page = web.get(app.url(&done)).send().await.unwrap().text().await.unwrap();
+    let page = web
+        .get(app.url(&done))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
 
     // The welcome mail carries the handle, the customer code and a verification link.
     let mail = app.mail_to(&p.email).await;
@@ -60,7 +67,11 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
     assert!(mail.contains("Customer code: "));
     assert!(mail.contains(&format!("{}/verify-email?token=", app.base)));
 
-    for identifier in [handle.clone(), handle.to_uppercase(), p.email.to_uppercase()] {
+    for identifier in [
+        handle.clone(),
+        handle.to_uppercase(),
+        p.email.to_uppercase(),
+    ] {
         let c = browser();
         let r = app.login(&c, &identifier, &p.password).await;
         assert_eq!(r.status(), 303, "login as {identifier}");
@@ -82,7 +93,14 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
         .find(|v| v.starts_with("guichet_session="))
         .unwrap();
     let session_pair = cookie.split(';').next().unwrap().to_owned();
-    let html = c.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden(&html, "csrf").unwrap();
     let r = c
         .post(app.url("/logout"))
@@ -108,7 +126,10 @@ async fn verification_link_works_once() {
     let handle = app.signup(&p).await;
     let mail = app.mail_to(&p.email).await;
     let start = mail.find("/verify-email?token=").unwrap() + "/verify-email?token=".len();
-    let token: String = mail[start..].chars().take_while(char::is_ascii_hexdigit).collect();
+    let token: String = mail[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
     assert_eq!(token.len(), 64);
 
     let web = browser();
@@ -135,7 +156,14 @@ async fn verification_link_works_once() {
 
     let c = browser();
     app.login(&c, &handle, &p.password).await;
-    let html = c.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("(verified)"));
 }
 
@@ -182,23 +210,50 @@ async fn bad_sign_ups_say_what_is_wrong_and_create_nothing() {
             "password",
             "password_too_long",
         ),
-        (serde_json::json!({"primary_email": "not an email"}), "primary_email", "invalid_email"),
-        (serde_json::json!({"country": "ZZ"}), "country", "unknown_country"),
-        (serde_json::json!({"language": "de"}), "language", "unknown_language"),
-        (serde_json::json!({"kind": "company"}), "company_name", "required"),
-        (serde_json::json!({"first_name": ""}), "first_name", "required"),
+        (
+            serde_json::json!({"primary_email": "not an email"}),
+            "primary_email",
+            "invalid_email",
+        ),
+        (
+            serde_json::json!({"country": "ZZ"}),
+            "country",
+            "unknown_country",
+        ),
+        (
+            serde_json::json!({"language": "de"}),
+            "language",
+            "unknown_language",
+        ),
+        (
+            serde_json::json!({"kind": "company"}),
+            "company_name",
+            "required",
+        ),
+        (
+            serde_json::json!({"first_name": ""}),
+            "first_name",
+            "required",
+        ),
     ];
     for (patch, field, code) in cases {
         let mut body = Person::new("Dominique", "Martin").signup_json();
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let r = api.post(app.url("/api/v1/signup")).json(&body).send().await.unwrap();
+        let r = api
+            .post(app.url("/api/v1/signup"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422, "{field}/{code}");
         let v: serde_json::Value = r.json().await.unwrap();
         let fields = v["fields"].as_array().unwrap();
         assert!(
-            fields.iter().any(|f| f["field"] == field && f["code"] == code && f["message"].as_str().is_some_and(|m| !m.is_empty())),
+            fields.iter().any(|f| f["field"] == field
+                && f["code"] == code
+                && f["message"].as_str().is_some_and(|m| !m.is_empty())),
             "{field}/{code}: {v}"
         );
     }
@@ -255,7 +310,12 @@ async fn backup_on_the_same_domain_is_accepted_with_a_warning() {
     let p = Person::new("Jo", "Doe");
     let mut body = p.signup_json();
     body["backup_email"] = serde_json::json!("jo.other@example.com");
-    let r = bare_client().post(app.url("/api/v1/signup")).json(&body).send().await.unwrap();
+    let r = bare_client()
+        .post(app.url("/api/v1/signup"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["warnings"][0]["code"], "backup_same_domain");
@@ -276,7 +336,12 @@ async fn malformed_and_oversized_requests_get_clear_errors() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"], "invalid_body");
 
-    let r = api.post(app.url("/api/v1/signup")).body("{}").send().await.unwrap();
+    let r = api
+        .post(app.url("/api/v1/signup"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
 
     let big = "a".repeat(1024 * 1024 + 1);
@@ -313,7 +378,12 @@ async fn a_hundred_concurrent_sign_ups_with_the_same_initials_get_distinct_handl
             let p = Person::new("Zoé", "Zhang");
             let url = app.url("/api/v1/signup");
             tokio::spawn(async move {
-                let r = bare_client().post(url).json(&p.signup_json()).send().await.unwrap();
+                let r = bare_client()
+                    .post(url)
+                    .json(&p.signup_json())
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 201);
                 let v: serde_json::Value = r.json().await.unwrap();
                 (

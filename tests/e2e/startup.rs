@@ -3,13 +3,17 @@
 
 use std::process::Command;
 
-use guichet_tests::{Person, bare_client, env_for, fresh_settings, guichet_bin, spawn_app};
+use crate::guichet_bin;
+use guichet_tests::{Person, bare_client, env_for, fresh_settings, spawn_app};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(guichet_bin())
         .args(args)
         .envs(env.iter().copied())
-        .env("GUICHET__SERVER__DATA_DIR", std::env::temp_dir().join(guichet_tests::unique("guichet-cli-")))
+        .env(
+            "GUICHET__SERVER__DATA_DIR",
+            std::env::temp_dir().join(guichet_tests::unique("guichet-cli-")),
+        )
         .env("GUICHET__SERVER__BIND", "127.0.0.1:0")
         .output()
         .expect("run guichet");
@@ -25,14 +29,20 @@ fn an_unreachable_database_is_named_and_exits_non_zero() {
     let (code, _, err) = run(
         &["serve"],
         &[
-            ("GUICHET__DATABASE__URL", "postgres://guichet:secret-pw@127.0.0.1:1/guichet"),
+            (
+                "GUICHET__DATABASE__URL",
+                "postgres://guichet:secret-pw@127.0.0.1:1/guichet",
+            ),
             ("GUICHET__DATABASE__CONNECT_TIMEOUT_SECS", "2"),
         ],
     );
     assert_ne!(code, 0);
     assert!(err.contains("database.url"), "{err}");
     assert!(err.contains("127.0.0.1:1"), "{err}");
-    assert!(!err.contains("secret-pw"), "the password is never printed: {err}");
+    assert!(
+        !err.contains("secret-pw"),
+        "the password is never printed: {err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
 }
 
@@ -40,7 +50,10 @@ fn an_unreachable_database_is_named_and_exits_non_zero() {
 fn an_unreachable_redis_is_named_and_exits_non_zero() {
     let (code, _, err) = run(
         &["serve"],
-        &[("GUICHET__SESSIONS__REDIS_URL", "redis://127.0.0.1:1"), ("GUICHET__SESSIONS__REDIS_TIMEOUT_SECS", "1")],
+        &[
+            ("GUICHET__SESSIONS__REDIS_URL", "redis://127.0.0.1:1"),
+            ("GUICHET__SESSIONS__REDIS_TIMEOUT_SECS", "1"),
+        ],
     );
     assert_ne!(code, 0);
     assert!(err.contains("sessions.redis_url"), "{err}");
@@ -49,13 +62,33 @@ fn an_unreachable_redis_is_named_and_exits_non_zero() {
 #[test]
 fn bad_configuration_values_are_named_and_exit_2() {
     for (key, value, named) in [
-        ("GUICHET__SERVER__PUBLIC_URL", "ftp://example.com", "server.public_url"),
+        (
+            "GUICHET__SERVER__PUBLIC_URL",
+            "ftp://example.com",
+            "server.public_url",
+        ),
         ("GUICHET__SERVER__BIND", "not an address", "server.bind"),
         ("GUICHET__PASSWORD__MIN_LENGTH", "4", "password.min_length"),
-        ("GUICHET__PASSWORD__ARGON2_MEMORY_KIB", "4096", "password.argon2_memory_kib"),
-        ("GUICHET__MAIL__TRANSPORT", "carrier-pigeon", "mail.transport"),
-        ("GUICHET__SESSIONS__IDLE_TIMEOUT_SECS", "many", "idle_timeout_secs"),
-        ("GUICHET__ACCOUNTS__HANDLE_SUFFIX", "OVH!", "accounts.handle_suffix"),
+        (
+            "GUICHET__PASSWORD__ARGON2_MEMORY_KIB",
+            "4096",
+            "password.argon2_memory_kib",
+        ),
+        (
+            "GUICHET__MAIL__TRANSPORT",
+            "carrier-pigeon",
+            "mail.transport",
+        ),
+        (
+            "GUICHET__SESSIONS__IDLE_TIMEOUT_SECS",
+            "many",
+            "idle_timeout_secs",
+        ),
+        (
+            "GUICHET__ACCOUNTS__HANDLE_SUFFIX",
+            "OVH!",
+            "accounts.handle_suffix",
+        ),
     ] {
         let out = Command::new(guichet_bin())
             .arg("serve")
@@ -94,12 +127,30 @@ fn an_unknown_key_or_missing_file_is_refused() {
 async fn operators_create_show_disable_and_enable_accounts() {
     let settings = fresh_settings().await;
     let env = env_for(&settings);
-    let migrate = Command::new(guichet_bin()).arg("migrate").envs(env.clone()).output().unwrap();
-    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    let migrate = Command::new(guichet_bin())
+        .arg("migrate")
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
 
     let p = Person::new("Olive", "Operator");
     let mut child = Command::new(guichet_bin())
-        .args(["account", "create", "--first-name", "Olive", "--last-name", "Operator", "--email", &p.email, "--json"])
+        .args([
+            "account",
+            "create",
+            "--first-name",
+            "Olive",
+            "--last-name",
+            "Operator",
+            "--email",
+            &p.email,
+            "--json",
+        ])
         .envs(env.clone())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -109,20 +160,39 @@ async fn operators_create_show_disable_and_enable_accounts() {
     use std::io::Write;
     writeln!(child.stdin.take().unwrap(), "{}", p.password).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let handle = created["handle"].as_str().unwrap().to_owned();
     assert!(handle.starts_with("oo"));
-    assert!(created.get("password_hash").is_none(), "no hash in operator output");
+    assert!(
+        created.get("password_hash").is_none(),
+        "no hash in operator output"
+    );
 
-    for (cmd, status) in [("show", "active"), ("disable", "disabled"), ("enable", "active")] {
-        let target = if cmd == "show" { p.email.to_uppercase() } else { handle.to_uppercase() };
+    for (cmd, status) in [
+        ("show", "active"),
+        ("disable", "disabled"),
+        ("enable", "active"),
+    ] {
+        let target = if cmd == "show" {
+            p.email.to_uppercase()
+        } else {
+            handle.to_uppercase()
+        };
         let out = Command::new(guichet_bin())
             .args(["account", cmd, &target, "--json"])
             .envs(env.clone())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["handle"], handle.as_str());
         assert_eq!(v["status"], status, "{cmd}");

@@ -20,10 +20,7 @@ impl CustomerCode {
 
     /// Parses a code typed with or without dashes or spaces.
     pub fn parse(input: &str) -> Option<Self> {
-        let digits: String = input
-            .chars()
-            .filter(|c| !matches!(c, '-' | ' '))
-            .collect();
+        let digits: String = input.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
         if digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
             Some(Self(format!(
                 "{}-{}-{}",

@@ -63,13 +63,17 @@ impl fmt::Display for FieldProblem {
         match self {
             Self::Required => write!(f, "This field is required."),
             Self::TooLong { max } => write!(f, "At most {max} characters."),
-            Self::BadCharacters => write!(f, "This field contains characters that are not allowed."),
+            Self::BadCharacters => {
+                write!(f, "This field contains characters that are not allowed.")
+            }
             Self::InvalidEmail => write!(f, "This is not a valid email address."),
             Self::EmailTaken => write!(f, "An account already uses this email address."),
             Self::BackupSameAsPrimary => {
                 write!(f, "The backup email must differ from the primary email.")
             }
-            Self::PasswordTooShort { min } => write!(f, "The password needs at least {min} characters."),
+            Self::PasswordTooShort { min } => {
+                write!(f, "The password needs at least {min} characters.")
+            }
             Self::PasswordTooLong { max_bytes } => {
                 write!(f, "The password is too long (at most {max_bytes} bytes).")
             }

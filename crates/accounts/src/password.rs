@@ -228,7 +228,10 @@ mod tests {
     fn personal_data_is_refused() {
         let p = policy();
         assert_eq!(
-            p.check(&Secret::new("my name is Dominique!"), &["dominique", "Martin"]),
+            p.check(
+                &Secret::new("my name is Dominique!"),
+                &["dominique", "Martin"]
+            ),
             Err(FieldProblem::PasswordPersonal)
         );
         assert_eq!(
@@ -236,12 +239,19 @@ mod tests {
             Err(FieldProblem::PasswordPersonal)
         );
         // Two-letter names are not searched for.
-        assert!(p.check(&Secret::new("correct horse battery li"), &["Li"]).is_ok());
+        assert!(
+            p.check(&Secret::new("correct horse battery li"), &["Li"])
+                .is_ok()
+        );
     }
 
     #[test]
     fn no_composition_rules() {
-        assert!(policy().check(&Secret::new("correct horse battery staple"), &[]).is_ok());
+        assert!(
+            policy()
+                .check(&Secret::new("correct horse battery staple"), &[])
+                .is_ok()
+        );
     }
 
     fn fast_hasher() -> PasswordHasher {
@@ -263,7 +273,11 @@ mod tests {
         let stored = h.hash(&pw).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$"));
         assert!(h.verify(&pw, Some(&stored)).await.unwrap());
-        assert!(!h.verify(&Secret::new("wrong"), Some(&stored)).await.unwrap());
+        assert!(
+            !h.verify(&Secret::new("wrong"), Some(&stored))
+                .await
+                .unwrap()
+        );
         // The dummy path never succeeds, even with the dummy's own password.
         assert!(
             !h.verify(&Secret::new("guichet-dummy-password-for-timing"), None)
@@ -275,7 +289,13 @@ mod tests {
     #[tokio::test]
     async fn default_parameters_are_owasp_or_stronger() {
         let h = PasswordHasher::new(HashParams::default(), 1).unwrap();
-        let stored = h.hash(&Secret::new("correct horse battery staple")).await.unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        let stored = h
+            .hash(&Secret::new("correct horse battery staple"))
+            .await
+            .unwrap();
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
     }
 }

@@ -285,7 +285,12 @@ impl Accounts {
                     uuid::Uuid::new_v4().simple().to_string(),
                 )
             };
-            if req.password.expose().to_lowercase().contains(handle.as_str()) {
+            if req
+                .password
+                .expose()
+                .to_lowercase()
+                .contains(handle.as_str())
+            {
                 // The policy forbids the handle inside the password; drawing another
                 // handle is kinder than refusing the password.
                 continue;
@@ -315,7 +320,8 @@ impl Accounts {
             match row.insert(&txn).await {
                 Ok(account) => {
                     let token =
-                        verification::create(&txn, account.id, &v.primary.normalized(), now).await?;
+                        verification::create(&txn, account.id, &v.primary.normalized(), now)
+                            .await?;
                     txn.commit().await?;
                     tracing::info!(handle = %account.handle, "account created");
                     return Ok(SignupOutcome {
@@ -329,7 +335,10 @@ impl Accounts {
                     // A concurrent sign-up may have taken the email between the
                     // check above and this insert; otherwise the draw collided.
                     if self.find_by_email(&v.primary).await?.is_some() {
-                        return Err(AccountError::field("primary_email", FieldProblem::EmailTaken));
+                        return Err(AccountError::field(
+                            "primary_email",
+                            FieldProblem::EmailTaken,
+                        ));
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -432,7 +441,10 @@ fn field_order(field: &str) -> usize {
         "kind",
         "company_name",
     ];
-    ORDER.iter().position(|f| *f == field).unwrap_or(ORDER.len())
+    ORDER
+        .iter()
+        .position(|f| *f == field)
+        .unwrap_or(ORDER.len())
 }
 
 /// Parses every field, collecting all problems so the form can show them at once.
@@ -465,7 +477,11 @@ fn validate_signup(req: &SignupRequest) -> (Option<ValidSignup>, Vec<FieldError>
                 note("backup_email", FieldProblem::InvalidEmail);
                 None
             }
-            Some(b) if primary.as_ref().is_some_and(|p| p.normalized() == b.normalized()) => {
+            Some(b)
+                if primary
+                    .as_ref()
+                    .is_some_and(|p| p.normalized() == b.normalized()) =>
+            {
                 note("backup_email", FieldProblem::BackupSameAsPrimary);
                 None
             }
@@ -565,7 +581,14 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["first_name", "primary_email", "backup_email", "country", "language", "kind"]
+            [
+                "first_name",
+                "primary_email",
+                "backup_email",
+                "country",
+                "language",
+                "kind"
+            ]
         );
     }
 

@@ -82,11 +82,17 @@ pub fn database_url(settings: &Settings) -> Result<String, StartError> {
         path: dir.display().to_string(),
         source,
     })?;
-    Ok(format!("sqlite://{}?mode=rwc", dir.join("guichet.db").display()))
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("guichet.db").display()
+    ))
 }
 
 /// Connects to the database, and applies migrations when `migrate` is set.
-pub async fn connect_database(settings: &Settings, migrate: bool) -> Result<DatabaseConnection, StartError> {
+pub async fn connect_database(
+    settings: &Settings,
+    migrate: bool,
+) -> Result<DatabaseConnection, StartError> {
     let url = database_url(settings)?;
     let db_err = |reason: String| StartError::Database {
         url: redact(&url),
@@ -120,10 +126,17 @@ pub async fn connect_database(settings: &Settings, migrate: bool) -> Result<Data
 }
 
 /// The accounts service the settings describe.
-pub fn accounts_service(settings: &Settings, db: DatabaseConnection) -> Result<Accounts, StartError> {
+pub fn accounts_service(
+    settings: &Settings,
+    db: DatabaseConnection,
+) -> Result<Accounts, StartError> {
     let p = &settings.password;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let max = if p.max_concurrent_hashes == 0 { cores } else { p.max_concurrent_hashes };
+    let max = if p.max_concurrent_hashes == 0 {
+        cores
+    } else {
+        p.max_concurrent_hashes
+    };
     let hasher = PasswordHasher::new(
         HashParams {
             memory_kib: p.argon2_memory_kib,
@@ -172,7 +185,8 @@ pub fn mail_transport(settings: &Settings) -> Result<Arc<dyn MailTransport>, Sta
         }
         _ => {
             let dir = settings.server.data_dir.join("outbox");
-            let t = OutboxTransport::new(&m.from, dir).map_err(|e| StartError::Mail(e.to_string()))?;
+            let t =
+                OutboxTransport::new(&m.from, dir).map_err(|e| StartError::Mail(e.to_string()))?;
             Ok(Arc::new(t))
         }
     }
@@ -184,12 +198,16 @@ pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
     if s.redis_url.is_empty() {
         return Ok(Store::memory());
     }
-    Store::redis(&s.redis_url, &s.key_prefix, Duration::from_secs(s.redis_timeout_secs))
-        .await
-        .map_err(|e| StartError::Redis {
-            url: redact(&s.redis_url),
-            reason: e.0,
-        })
+    Store::redis(
+        &s.redis_url,
+        &s.key_prefix,
+        Duration::from_secs(s.redis_timeout_secs),
+    )
+    .await
+    .map_err(|e| StartError::Redis {
+        url: redact(&s.redis_url),
+        reason: e.0,
+    })
 }
 
 /// A built application, bound and ready to serve.

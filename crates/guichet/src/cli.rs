@@ -139,9 +139,16 @@ fn print_account(a: &Account, as_json: bool) {
         println!(
             "primary email: {} ({})",
             a.primary_email.as_deref().unwrap_or("-"),
-            if a.primary_email_verified { "verified" } else { "not verified" }
+            if a.primary_email_verified {
+                "verified"
+            } else {
+                "not verified"
+            }
         );
-        println!("backup email:  {}", a.backup_email.as_deref().unwrap_or("-"));
+        println!(
+            "backup email:  {}",
+            a.backup_email.as_deref().unwrap_or("-")
+        );
         println!("status:        {}", a.status);
         println!("created:       {}", a.created_at.to_rfc3339());
     }
@@ -173,7 +180,12 @@ pub async fn run_account(settings: &Settings, cmd: AccountCommand) -> Result<(),
                 password_confirm: password,
                 country: args.country,
                 language: args.language,
-                kind: if args.company.is_some() { "company" } else { "individual" }.into(),
+                kind: if args.company.is_some() {
+                    "company"
+                } else {
+                    "individual"
+                }
+                .into(),
                 company_name: args.company.unwrap_or_default(),
             };
             let outcome = accounts.signup(req).await?;

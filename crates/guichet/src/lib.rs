@@ -7,3 +7,60 @@ pub mod settings;
 
 pub use app::{Application, StartError};
 pub use settings::Settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn init_logs(settings: &Settings, format: Option<&str>) {
+    let filter = EnvFilter::try_new(&settings.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Logs go to standard error so that `--json` output on standard out stays clean.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format.unwrap_or(&settings.log.format) == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The whole program: parse the command line, load the configuration, run the
+/// command. Exit codes: 0 success, 1 failure at run time, 2 bad configuration.
+pub fn run() -> ExitCode {
+    let args = Cli::parse();
+    let settings = match Settings::load(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("guichet: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(&settings, args.log_format.as_deref());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("guichet: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match args.command {
+            Command::Serve => cli::run_serve(settings).await,
+            Command::Migrate => app::connect_database(&settings, true)
+                .await
+                .map(|_| println!("migrations applied"))
+                .map_err(Into::into),
+            Command::Account(cmd) => cli::run_account(&settings, cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("guichet: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -227,46 +227,83 @@ impl Settings {
 
     /// Checks every value a type alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.server
-            .bind
-            .parse::<SocketAddr>()
-            .map_err(|_| bad("server.bind", format!("must be ip:port, got {:?}", self.server.bind)))?;
+        self.server.bind.parse::<SocketAddr>().map_err(|_| {
+            bad(
+                "server.bind",
+                format!("must be ip:port, got {:?}", self.server.bind),
+            )
+        })?;
         if !self.server.public_url.is_empty() {
             let u = url::Url::parse(&self.server.public_url).map_err(|e| {
-                bad("server.public_url", format!("{e}: {:?}", self.server.public_url))
+                bad(
+                    "server.public_url",
+                    format!("{e}: {:?}", self.server.public_url),
+                )
             })?;
             if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
-                return Err(bad("server.public_url", "must be an absolute http or https URL"));
+                return Err(bad(
+                    "server.public_url",
+                    "must be an absolute http or https URL",
+                ));
             }
             if u.query().is_some() || u.fragment().is_some() {
-                return Err(bad("server.public_url", "must not have a query or fragment"));
+                return Err(bad(
+                    "server.public_url",
+                    "must not have a query or fragment",
+                ));
             }
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.server.max_body_bytes) {
-            return Err(bad("server.max_body_bytes", "must be between 1024 and 67108864"));
+            return Err(bad(
+                "server.max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
         }
         if self.server.data_dir.as_os_str().is_empty() {
             return Err(bad("server.data_dir", "must not be empty"));
         }
         let db = &self.database.url;
-        if !(db.is_empty() || db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            return Err(bad("database.url", "must be empty, sqlite:…, or postgres://…"));
+        if !(db.is_empty()
+            || db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "database.url",
+                "must be empty, sqlite:…, or postgres://…",
+            ));
         }
-        if self.database.max_connections == 0 || self.database.min_connections > self.database.max_connections {
-            return Err(bad("database.max_connections", "must be at least 1 and at least database.min_connections"));
+        if self.database.max_connections == 0
+            || self.database.min_connections > self.database.max_connections
+        {
+            return Err(bad(
+                "database.max_connections",
+                "must be at least 1 and at least database.min_connections",
+            ));
         }
         if self.database.connect_timeout_secs == 0 {
             return Err(bad("database.connect_timeout_secs", "must be at least 1"));
         }
         let r = &self.sessions.redis_url;
-        if !(r.is_empty() || r.starts_with("redis://") || r.starts_with("rediss://") || r.starts_with("redis+unix://") || r.starts_with("unix://")) {
-            return Err(bad("sessions.redis_url", "must be empty or a redis:// or rediss:// URL"));
+        if !(r.is_empty()
+            || r.starts_with("redis://")
+            || r.starts_with("rediss://")
+            || r.starts_with("redis+unix://")
+            || r.starts_with("unix://"))
+        {
+            return Err(bad(
+                "sessions.redis_url",
+                "must be empty or a redis:// or rediss:// URL",
+            ));
         }
         if self.sessions.idle_timeout_secs < 60 {
             return Err(bad("sessions.idle_timeout_secs", "must be at least 60"));
         }
         if self.sessions.absolute_timeout_secs < self.sessions.idle_timeout_secs {
-            return Err(bad("sessions.absolute_timeout_secs", "must be at least sessions.idle_timeout_secs"));
+            return Err(bad(
+                "sessions.absolute_timeout_secs",
+                "must be at least sessions.idle_timeout_secs",
+            ));
         }
         if self.sessions.redis_timeout_secs == 0 {
             return Err(bad("sessions.redis_timeout_secs", "must be at least 1"));
@@ -278,35 +315,64 @@ impl Settings {
             return Err(bad("password.min_length", "must be between 8 and 128"));
         }
         if p.argon2_memory_kib < 19_456 {
-            return Err(bad("password.argon2_memory_kib", "must be at least 19456 (OWASP minimum)"));
+            return Err(bad(
+                "password.argon2_memory_kib",
+                "must be at least 19456 (OWASP minimum)",
+            ));
         }
         if p.argon2_iterations < 2 {
-            return Err(bad("password.argon2_iterations", "must be at least 2 (OWASP minimum)"));
+            return Err(bad(
+                "password.argon2_iterations",
+                "must be at least 2 (OWASP minimum)",
+            ));
         }
         if p.argon2_parallelism == 0 || p.argon2_parallelism > 16 {
-            return Err(bad("password.argon2_parallelism", "must be between 1 and 16"));
+            return Err(bad(
+                "password.argon2_parallelism",
+                "must be between 1 and 16",
+            ));
         }
-        if self.login.failure_delays_secs.is_empty() || self.login.failure_delays_secs.iter().any(|d| *d > 86_400) {
-            return Err(bad("login.failure_delays_secs", "must list at least one delay, each at most 86400"));
+        if self.login.failure_delays_secs.is_empty()
+            || self.login.failure_delays_secs.iter().any(|d| *d > 86_400)
+        {
+            return Err(bad(
+                "login.failure_delays_secs",
+                "must list at least one delay, each at most 86400",
+            ));
         }
         for ip in &self.login.trusted_proxies {
-            ip.parse::<IpAddr>()
-                .map_err(|_| bad("login.trusted_proxies", format!("{ip:?} is not an IP address")))?;
+            ip.parse::<IpAddr>().map_err(|_| {
+                bad(
+                    "login.trusted_proxies",
+                    format!("{ip:?} is not an IP address"),
+                )
+            })?;
         }
         match self.mail.transport.as_str() {
             "outbox" => {}
             "smtp" => {
                 if self.mail.smtp.host.is_empty() {
-                    return Err(bad("mail.smtp.host", "must not be empty when mail.transport = \"smtp\""));
+                    return Err(bad(
+                        "mail.smtp.host",
+                        "must not be empty when mail.transport = \"smtp\"",
+                    ));
                 }
                 if !matches!(self.mail.smtp.tls.as_str(), "starttls" | "tls" | "none") {
-                    return Err(bad("mail.smtp.tls", "must be \"starttls\", \"tls\" or \"none\""));
+                    return Err(bad(
+                        "mail.smtp.tls",
+                        "must be \"starttls\", \"tls\" or \"none\"",
+                    ));
                 }
                 if self.mail.smtp.timeout_secs == 0 {
                     return Err(bad("mail.smtp.timeout_secs", "must be at least 1"));
                 }
             }
-            other => return Err(bad("mail.transport", format!("must be \"outbox\" or \"smtp\", got {other:?}"))),
+            other => {
+                return Err(bad(
+                    "mail.transport",
+                    format!("must be \"outbox\" or \"smtp\", got {other:?}"),
+                ));
+            }
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(bad("log.format", "must be \"text\" or \"json\""));
@@ -328,16 +394,36 @@ mod tests {
     fn errors_name_the_key() {
         let mut s = Settings::defaults();
         s.server.public_url = "ftp://x".into();
-        assert!(s.validate().unwrap_err().to_string().contains("server.public_url"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.public_url")
+        );
         let mut s = Settings::defaults();
         s.password.argon2_memory_kib = 1024;
-        assert!(s.validate().unwrap_err().to_string().contains("password.argon2_memory_kib"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("password.argon2_memory_kib")
+        );
         let mut s = Settings::defaults();
         s.login.trusted_proxies = vec!["proxy.local".into()];
-        assert!(s.validate().unwrap_err().to_string().contains("login.trusted_proxies"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("login.trusted_proxies")
+        );
         let mut s = Settings::defaults();
         s.database.url = "mysql://x".into();
-        assert!(s.validate().unwrap_err().to_string().contains("database.url"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("database.url")
+        );
     }
 
     #[test]

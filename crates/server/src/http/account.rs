@@ -8,7 +8,10 @@ use super::extract::CurrentSession;
 use super::pages;
 use crate::state::AppState;
 
-pub async fn page(State(state): State<AppState>, session: CurrentSession) -> Result<Response, AppError> {
+pub async fn page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Response, AppError> {
     let Some((id, data)) = session.0 else {
         return Ok(Redirect::to("/login?next=/account").into_response());
     };

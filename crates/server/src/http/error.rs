@@ -61,7 +61,8 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        let mut resp = (status, Html(pages::message(title, &message).into_string())).into_response();
+        let mut resp =
+            (status, Html(pages::message(title, &message).into_string())).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -118,10 +118,27 @@ fn input(
 }
 
 /// The sign-up form.
-pub fn signup_form(v: &SignupValues, errors: &[FieldError], csrf: &str, min_password: usize) -> Markup {
-    let lang = if v.language.is_empty() { "en" } else { v.language.as_str() };
-    let kind = if v.kind.is_empty() { "individual" } else { v.kind.as_str() };
-    let country = if v.country.is_empty() { "FR" } else { v.country.as_str() };
+pub fn signup_form(
+    v: &SignupValues,
+    errors: &[FieldError],
+    csrf: &str,
+    min_password: usize,
+) -> Markup {
+    let lang = if v.language.is_empty() {
+        "en"
+    } else {
+        v.language.as_str()
+    };
+    let kind = if v.kind.is_empty() {
+        "individual"
+    } else {
+        v.kind.as_str()
+    };
+    let country = if v.country.is_empty() {
+        "FR"
+    } else {
+        v.country.as_str()
+    };
     layout(
         "Create your account",
         None,

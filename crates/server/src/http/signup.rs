@@ -100,12 +100,17 @@ pub async fn submit(
             let to = format!(
                 "/signup/done?handle={}{}",
                 outcome.account.handle,
-                if warn { "&warning=backup_same_domain" } else { "" }
+                if warn {
+                    "&warning=backup_same_domain"
+                } else {
+                    ""
+                }
             );
             Ok(Redirect::to(&to).into_response())
         }
         Err(AccountError::Invalid(errors)) => {
-            let body = pages::signup_form(&values, &errors, &token, state.accounts.policy().min_chars);
+            let body =
+                pages::signup_form(&values, &errors, &token, state.accounts.policy().min_chars);
             Ok(with_cookie(
                 (StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response(),
                 cookie,

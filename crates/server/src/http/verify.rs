@@ -60,7 +60,10 @@ pub async fn submit(
     match state.accounts.verify_email(&Secret::new(input.token)).await {
         Ok(a) => {
             let email = a.primary_email.unwrap_or_default();
-            let text = format!("Thank you: {email} is confirmed as the primary email of {}.", a.handle);
+            let text = format!(
+                "Thank you: {email} is confirmed as the primary email of {}.",
+                a.handle
+            );
             Ok(Html(pages::message("Email confirmed", &text).into_string()).into_response())
         }
         Err(AccountError::InvalidLink) => Err(invalid()),

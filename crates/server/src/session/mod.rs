@@ -172,7 +172,12 @@ mod tests {
         assert!(s.load(&id, now + 1799).await.unwrap().is_some());
         // Activity at +1799 moved the idle window.
         assert!(s.load(&id, now + 1799 + 1799).await.unwrap().is_some());
-        assert!(s.load(&id, now + 1799 + 1799 + 1801).await.unwrap().is_none());
+        assert!(
+            s.load(&id, now + 1799 + 1799 + 1801)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
@@ -183,7 +188,11 @@ mod tests {
         let mut t = now;
         while t < now + 43_000 {
             t += 1000;
-            assert!(s.load(&id, t).await.unwrap().is_some(), "dead at {}", t - now);
+            assert!(
+                s.load(&id, t).await.unwrap().is_some(),
+                "dead at {}",
+                t - now
+            );
         }
         assert!(s.load(&id, now + 43_201).await.unwrap().is_none());
     }

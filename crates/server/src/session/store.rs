@@ -50,12 +50,10 @@ impl Store {
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1);
-        let conn = tokio::time::timeout(
-            timeout * 2,
-            client.get_connection_manager_with_config(cfg),
-        )
-        .await
-        .map_err(|_| StoreError(format!("no answer within {timeout:?}")))??;
+        let conn =
+            tokio::time::timeout(timeout * 2, client.get_connection_manager_with_config(cfg))
+                .await
+                .map_err(|_| StoreError(format!("no answer within {timeout:?}")))??;
         let store = Self::Redis(RedisStore {
             conn,
             prefix: prefix.into(),
@@ -203,7 +201,9 @@ impl MemoryStore {
     }
 
     fn get(&self, key: &str) -> Option<String> {
-        self.lock().live(key, Instant::now()).map(|(v, _)| v.clone())
+        self.lock()
+            .live(key, Instant::now())
+            .map(|(v, _)| v.clone())
     }
 
     fn set(&self, key: &str, value: &str, ttl: Duration) {

@@ -76,7 +76,12 @@ impl Throttle {
     }
 
     /// How long the caller must still wait before trying; zero when it may try now.
-    pub async fn wait(&self, who: &Subject, ip: IpAddr, now_ms: i64) -> Result<Duration, StoreError> {
+    pub async fn wait(
+        &self,
+        who: &Subject,
+        ip: IpAddr,
+        now_ms: i64,
+    ) -> Result<Duration, StoreError> {
         let a = self.wait_for(&who.key(), 0, now_ms).await?;
         let b = self
             .wait_for(&format!("fail:ip:{ip}"), self.cfg.ip_free_failures, now_ms)
@@ -124,7 +129,10 @@ mod tests {
         let expected = [1, 3, 10, 30, 60, 300, 900, 3600, 3600, 3600];
         for secs in expected {
             t.failed(&who, IP, now).await.unwrap();
-            assert_eq!(t.wait(&who, IP, now).await.unwrap(), Duration::from_secs(secs));
+            assert_eq!(
+                t.wait(&who, IP, now).await.unwrap(),
+                Duration::from_secs(secs)
+            );
             now += secs as i64 * 1000;
             assert_eq!(t.wait(&who, IP, now).await.unwrap(), Duration::ZERO);
         }
@@ -144,7 +152,10 @@ mod tests {
         t.failed(&who, IP, 0).await.unwrap();
         t.succeeded(&who).await.unwrap();
         // The IP earned one delay beyond its free failure.
-        assert_eq!(t.wait(&Subject::Account(8), IP, 0).await.unwrap(), Duration::from_secs(1));
+        assert_eq!(
+            t.wait(&Subject::Account(8), IP, 0).await.unwrap(),
+            Duration::from_secs(1)
+        );
     }
 
     #[tokio::test]
