@@ -243,12 +243,11 @@ pub async fn wait_for_mail(dir: &Path, to: &str) -> String {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
                 let p = e.path();
-                if p.extension().is_some_and(|x| x == "eml") {
-                    if let Ok(raw) = std::fs::read_to_string(&p) {
-                        if raw.contains(&format!("To: {to}")) {
-                            return raw.replace("=\r\n", "").replace("=3D", "=");
-                        }
-                    }
+                if p.extension().is_some_and(|x| x == "eml")
+                    && let Ok(raw) = std::fs::read_to_string(&p)
+                    && raw.contains(&format!("To: {to}"))
+                {
+                    return raw.replace("=\r\n", "").replace("=3D", "=");
                 }
             }
         }
@@ -290,10 +289,10 @@ pub fn free_port() -> u16 {
 pub async fn wait_ready(url: &str) {
     let c = bare_client();
     for _ in 0..300 {
-        if let Ok(r) = c.get(url).send().await {
-            if r.status() == 200 {
-                return;
-            }
+        if let Ok(r) = c.get(url).send().await
+            && r.status() == 200
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -270,10 +270,11 @@ impl Accounts {
 
         let password_hash = self.hasher.hash(&req.password).await?;
         let mut warnings = Vec::new();
-        if let Some(b) = &v.backup {
-            if b.domain() == v.primary.domain() {
-                warnings.push(SignupWarning::BackupSameDomain);
-            }
+        if v.backup
+            .as_ref()
+            .is_some_and(|b| b.domain() == v.primary.domain())
+        {
+            warnings.push(SignupWarning::BackupSameDomain);
         }
 
         for _ in 0..MAX_DRAWS {

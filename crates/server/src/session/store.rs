@@ -187,7 +187,7 @@ impl MemoryInner {
 
     fn wrote(&mut self, now: Instant) {
         self.writes += 1;
-        if self.writes % SWEEP_EVERY == 0 {
+        if self.writes.is_multiple_of(SWEEP_EVERY) {
             self.map.retain(|_, (_, d)| *d > now);
         }
     }
