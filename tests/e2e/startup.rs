@@ -219,3 +219,64 @@ async fn health_and_readiness_answer() {
     assert_eq!(v["database"], "ok");
     assert_eq!(v["session_store"], "ok");
 }
+
+#[tokio::test]
+async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
+    let settings = fresh_settings().await;
+    let port = guichet_tests::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(guichet_bin())
+        .args(["serve", "--log-format", "json"])
+        .envs(env_for(&settings))
+        .env("GUICHET__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("GUICHET__LOG__LEVEL", "debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    guichet_tests::wait_ready(&format!("{base}/healthz")).await;
+
+    let p = Person::new("Log", "Reader");
+    let r = bare_client()
+        .post(format!("{base}/api/v1/signup"))
+        .json(&p.signup_json())
+        .send()
+        .await
+        .unwrap();
+    let handle = r.json::<serde_json::Value>().await.unwrap()["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mail = guichet_tests::wait_for_mail(&settings.server.data_dir.join("outbox"), &p.email).await;
+    let start = mail.find("token=").unwrap() + 6;
+    let token: String = mail[start..].chars().take_while(char::is_ascii_hexdigit).collect();
+    let web = guichet_tests::browser();
+    let page = web.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = guichet_tests::hidden(&page, "csrf").unwrap();
+    let wrong = "a wrong password for the log test";
+    for password in [wrong, p.password.as_str()] {
+        if password == p.password {
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+        web.post(format!("{base}/login"))
+            .form(&[("identifier", handle.as_str()), ("password", password), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = web.get(format!("{base}/account")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("login succeeded") && logs.contains("login failed"), "{logs}");
+    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(v["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "UTC timestamps: {line}");
+    }
+    for secret in [p.password.as_str(), wrong, token.as_str(), csrf.as_str()] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}

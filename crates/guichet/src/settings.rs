@@ -435,4 +435,12 @@ mod tests {
         let e = Settings::load(Some(&f)).unwrap_err().to_string();
         assert!(e.contains("bnid"), "{e}");
     }
+
+    #[test]
+    fn the_production_example_is_valid() {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/production.example.toml");
+        let s = Settings::load(Some(&f)).unwrap();
+        assert_eq!(s.server.public_url, "https://login.example.com");
+        assert_eq!(s.mail.transport, "smtp");
+    }
 }
