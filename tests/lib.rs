@@ -48,6 +48,7 @@ pub async fn fresh_settings() -> Settings {
         db.close().await.ok();
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         s.database.url = format!("{base}/{name}");
+        s.oauth.key_encryption_key = oauth::KeyEncryptor::generate_base64();
         s.database.max_connections = 5;
     }
     if let Some(r) = redis_url() {
@@ -168,6 +169,21 @@ impl Person {
 }
 
 impl TestApp {
+    /// Registers a client directly in this instance's database; returns its id
+    /// and secret.
+    pub async fn create_client(
+        &self,
+        spec: &oauth::clients::ClientSpec,
+    ) -> (String, Option<String>) {
+        let db = guichet::app::connect_database(&self.settings, false)
+            .await
+            .expect("database");
+        let (c, secret) = oauth::clients::create(&db, spec, chrono::Utc::now())
+            .await
+            .expect("client created");
+        (c.client_id, secret)
+    }
+
     /// An absolute URL on this instance.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -274,6 +290,10 @@ pub fn env_for(s: &Settings) -> Vec<(String, String)> {
             s.sessions.key_prefix.clone(),
         ),
         ("GUICHET__LOG__LEVEL".into(), "warn".into()),
+        (
+            "GUICHET__OAUTH__KEY_ENCRYPTION_KEY".into(),
+            s.oauth.key_encryption_key.clone(),
+        ),
     ]
 }
 

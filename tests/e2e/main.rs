@@ -1,6 +1,7 @@
 //! End-to-end tests: the real application over real HTTP.
 
 mod login;
+mod oauth;
 mod sessions;
 mod signup;
 mod startup;

@@ -126,7 +126,16 @@ async fn redis_keys_carry_the_configured_prefix() {
 
 fn start_redis(port: u16) -> std::process::Child {
     std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("redis-server is installed (CI installs it)")
@@ -134,7 +143,10 @@ fn start_redis(port: u16) -> std::process::Child {
 
 async fn wait_for_port(port: u16) {
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -160,13 +172,26 @@ async fn redis_down_answers_503_and_recovers_without_a_restart() {
     redis.wait().unwrap();
     let account = web.get(app.url("/account")).send().await.unwrap();
     assert_eq!(account.status(), 503);
-    assert!(account.text().await.unwrap().contains("Nothing was changed"));
+    assert!(
+        account
+            .text()
+            .await
+            .unwrap()
+            .contains("Nothing was changed")
+    );
     let r = app.login(&browser(), &handle, &p.password).await;
-    assert_eq!(r.status(), 503, "no login, and no session, without the store");
+    assert_eq!(
+        r.status(),
+        503,
+        "no login, and no session, without the store"
+    );
     assert!(guichet_tests::set_cookie(&r, "guichet_session").is_none());
     let ready = bare_client().get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
-    assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["session_store"], "unavailable");
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["session_store"],
+        "unavailable"
+    );
 
     let mut redis = start_redis(port);
     wait_for_port(port).await;
@@ -178,7 +203,10 @@ async fn redis_down_answers_503_and_recovers_without_a_restart() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert!(recovered, "logins work again once Redis is back, without restarting Guichet");
+    assert!(
+        recovered,
+        "logins work again once Redis is back, without restarting Guichet"
+    );
     redis.kill().ok();
     redis.wait().ok();
 }

@@ -34,6 +34,10 @@ fn an_unreachable_database_is_named_and_exits_non_zero() {
                 "postgres://guichet:secret-pw@127.0.0.1:1/guichet",
             ),
             ("GUICHET__DATABASE__CONNECT_TIMEOUT_SECS", "2"),
+            (
+                "GUICHET__OAUTH__KEY_ENCRYPTION_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
         ],
     );
     assert_ne!(code, 0);
@@ -88,6 +92,16 @@ fn bad_configuration_values_are_named_and_exit_2() {
             "GUICHET__ACCOUNTS__HANDLE_SUFFIX",
             "OVH!",
             "accounts.handle_suffix",
+        ),
+        (
+            "GUICHET__OAUTH__KEY_ENCRYPTION_KEY",
+            "too-short",
+            "oauth.key_encryption_key",
+        ),
+        (
+            "GUICHET__DATABASE__URL",
+            "postgres://db.internal/guichet",
+            "oauth.key_encryption_key",
         ),
     ] {
         let out = Command::new(guichet_bin())
@@ -246,11 +260,22 @@ async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
         .as_str()
         .unwrap()
         .to_owned();
-    let mail = guichet_tests::wait_for_mail(&settings.server.data_dir.join("outbox"), &p.email).await;
+    let mail =
+        guichet_tests::wait_for_mail(&settings.server.data_dir.join("outbox"), &p.email).await;
     let start = mail.find("token=").unwrap() + 6;
-    let token: String = mail[start..].chars().take_while(char::is_ascii_hexdigit).collect();
+    let token: String = mail[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
     let web = guichet_tests::browser();
-    let page = web.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let page = web
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = guichet_tests::hidden(&page, "csrf").unwrap();
     let wrong = "a wrong password for the log test";
     for password in [wrong, p.password.as_str()] {
@@ -258,7 +283,11 @@ async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
             tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         }
         web.post(format!("{base}/login"))
-            .form(&[("identifier", handle.as_str()), ("password", password), ("csrf", &csrf)])
+            .form(&[
+                ("identifier", handle.as_str()),
+                ("password", password),
+                ("csrf", &csrf),
+            ])
             .send()
             .await
             .unwrap();
@@ -271,10 +300,17 @@ async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let logs = String::from_utf8_lossy(&out.stderr);
-    assert!(logs.contains("login succeeded") && logs.contains("login failed"), "{logs}");
+    assert!(
+        logs.contains("login succeeded") && logs.contains("login failed"),
+        "{logs}"
+    );
     for line in logs.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
-        assert!(v["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "UTC timestamps: {line}");
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            v["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "UTC timestamps: {line}"
+        );
     }
     for secret in [p.password.as_str(), wrong, token.as_str(), csrf.as_str()] {
         assert!(!logs.contains(secret), "a secret reached the logs");

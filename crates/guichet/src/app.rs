@@ -9,6 +9,7 @@ use accounts::service::Accounts;
 use accounts::{HandleSuffix, PasswordHasher, PasswordPolicy};
 use mail::{MailTransport, OutboxTransport, SmtpSettings, SmtpTls, SmtpTransport};
 use migration::{Migrator, MigratorTrait};
+use oauth::{KeyEncryptor, KeyRing};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use server::{AppState, LoginConfig, ServerConfig, SessionConfig, Store};
 use tokio::net::TcpListener;
@@ -192,6 +193,61 @@ pub fn mail_transport(settings: &Settings) -> Result<Arc<dyn MailTransport>, Sta
     }
 }
 
+/// The key that seals signing keys at rest: the configured one, or with the
+/// embedded SQLite default a key file created once in the data directory.
+pub fn key_encryptor(settings: &Settings) -> Result<KeyEncryptor, StartError> {
+    let configured = &settings.oauth.key_encryption_key;
+    if !configured.is_empty() {
+        return KeyEncryptor::from_base64(configured)
+            .map_err(|e| StartError::Other(format!("oauth.key_encryption_key: {e}")));
+    }
+    let dir = &settings.server.data_dir;
+    let path = dir.join("signing-keys.secret");
+    let io_err = |e: std::io::Error| {
+        StartError::Other(format!("oauth.key_encryption_key: {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(io_err)?;
+    let encoded = match std::fs::read_to_string(&path) {
+        Ok(s) => s.trim().to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let fresh = KeyEncryptor::generate_base64();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            match opts.open(&path) {
+                Ok(mut f) => {
+                    std::io::Write::write_all(&mut f, fresh.as_bytes()).map_err(io_err)?;
+                    fresh
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::read_to_string(&path)
+                        .map_err(io_err)?
+                        .trim()
+                        .to_owned()
+                }
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Err(e) => return Err(io_err(e)),
+    };
+    KeyEncryptor::from_base64(&encoded)
+        .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))
+}
+
+/// The signing keys, with one key per algorithm created on first start.
+pub async fn key_ring(settings: &Settings, db: DatabaseConnection) -> Result<KeyRing, StartError> {
+    // Five seconds: a key rotated through one replica is served by every other
+    // within that time, for one small query per replica every five seconds.
+    let ring =
+        KeyRing::new(db, key_encryptor(settings)?).with_refresh_interval(Duration::from_secs(5));
+    ring.ensure(chrono::Utc::now())
+        .await
+        .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
+    Ok(ring)
+}
+
 /// The session store the settings pick.
 pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
     let s = &settings.sessions;
@@ -226,6 +282,7 @@ impl Application {
         let db = connect_database(&settings, settings.database.run_migrations).await?;
         let store = session_store(&settings).await?;
         let mailer = mail_transport(&settings)?;
+        let keys = key_ring(&settings, db.clone()).await?;
         let accounts = accounts_service(&settings, db)?;
         let listener = TcpListener::bind(&settings.server.bind)
             .await
@@ -266,8 +323,10 @@ impl Application {
                     .filter_map(|s| s.parse().ok())
                     .collect(),
             },
+            access_token_audience: (!settings.oauth.access_token_audience.is_empty())
+                .then(|| settings.oauth.access_token_audience.clone()),
         };
-        let state = AppState::new(accounts, store, mailer, config);
+        let state = AppState::new(accounts, store, mailer, config, keys);
         Ok(Self {
             listener,
             state,

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use accounts::service::{AccountStatus, Identifier, SignupRequest};
 use accounts::{Account, AccountError, Secret};
 use clap::{Args, Parser, Subcommand};
+use oauth::clients::{self, Client, ClientSpec};
+use oauth::{OAuthError, SigningAlg};
 use serde_json::json;
 
 use crate::app::{self, Application, StartError};
@@ -36,6 +38,159 @@ pub enum Command {
     /// Operator commands on customer accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Operator commands on OAuth clients (relying parties).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `guichet client …`
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Register a client; its secret (if any) is printed once.
+    Create(ClientArgs),
+    /// List every client.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show(ClientTarget),
+    /// Change a client; only the options given change.
+    Update {
+        /// The client id.
+        client_id: String,
+        /// What to change.
+        #[command(flatten)]
+        args: ClientArgs,
+    },
+    /// Delete a client.
+    Delete(ClientTarget),
+    /// Replace a client's secret; the old one stops working. Prints the new one once.
+    RotateSecret(ClientTarget),
+}
+
+/// A client named on the command line.
+#[derive(Args, Debug)]
+pub struct ClientTarget {
+    /// The client id.
+    pub client_id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Client settings on the command line.
+#[derive(Args, Debug, Default)]
+pub struct ClientArgs {
+    /// Display name (shown on the consent page).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// confidential or public.
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// client_secret_basic, client_secret_post, private_key_jwt or none.
+    #[arg(long)]
+    pub auth_method: Option<String>,
+    /// A redirect URI (repeat for several; replaces the list).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// A post-logout redirect URI (repeat; replaces the list).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Back-channel logout URI.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// A grant type (repeat; replaces the list).
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// A scope (repeat; replaces the list).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// First-party: skips the consent page.
+    #[arg(long)]
+    pub first_party: Option<bool>,
+    /// Logins for this client need a second factor.
+    #[arg(long)]
+    pub requires_2fa: Option<bool>,
+    /// Access token lifetime in seconds.
+    #[arg(long)]
+    pub access_token_ttl_secs: Option<i32>,
+    /// ID token algorithm: RS256, ES256 or EdDSA.
+    #[arg(long)]
+    pub id_token_alg: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ClientArgs {
+    fn apply(&self, mut spec: ClientSpec) -> ClientSpec {
+        if let Some(v) = &self.name {
+            spec.name = v.clone();
+        }
+        if let Some(v) = &self.kind {
+            spec.kind = v.clone();
+        }
+        if self.auth_method.is_some() {
+            spec.auth_method = self.auth_method.clone();
+        }
+        if !self.redirect_uris.is_empty() {
+            spec.redirect_uris = self.redirect_uris.clone();
+        }
+        if !self.post_logout_redirect_uris.is_empty() {
+            spec.post_logout_redirect_uris = self.post_logout_redirect_uris.clone();
+        }
+        if self.backchannel_logout_uri.is_some() {
+            spec.backchannel_logout_uri = self.backchannel_logout_uri.clone();
+        }
+        if !self.grant_types.is_empty() {
+            spec.grant_types = self.grant_types.clone();
+        }
+        if !self.scopes.is_empty() {
+            spec.scopes = self.scopes.clone();
+        }
+        if let Some(v) = self.first_party {
+            spec.first_party = v;
+        }
+        if let Some(v) = self.requires_2fa {
+            spec.requires_2fa = v;
+        }
+        if let Some(v) = self.access_token_ttl_secs {
+            spec.access_token_ttl_secs = v;
+        }
+        if let Some(v) = &self.id_token_alg {
+            spec.id_token_alg = v.clone();
+        }
+        spec
+    }
+}
+
+/// `guichet keys …`
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Add a new signing key, published at once and used after --publish-ahead-secs;
+    /// the current key stays published until the tokens it signed have expired.
+    Rotate {
+        /// RS256, ES256, EdDSA, or all.
+        #[arg(long, default_value = "all")]
+        alg: String,
+        /// Seconds between publishing the new key and signing with it (relying
+        /// parties refresh their key caches meanwhile).
+        #[arg(long, default_value_t = 3600)]
+        publish_ahead_secs: u64,
+        /// How long tokens signed by the old key stay valid (the longest token lifetime).
+        #[arg(long, default_value_t = 86400)]
+        token_lifetime_secs: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a new random value for oauth.key_encryption_key.
+    NewEncryptionKey,
 }
 
 /// `guichet account …`
@@ -102,6 +257,21 @@ pub enum CliError {
     /// I/O.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<OAuthError> for CliError {
+    fn from(e: OAuthError) -> Self {
+        match e {
+            OAuthError::InvalidClientSpec(errs) => Self::Refused(
+                errs.iter()
+                    .map(|(f, m)| format!("{f}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            OAuthError::ClientNotFound => Self::Refused("no such client".into()),
+            other => Self::Refused(other.to_string()),
+        }
+    }
 }
 
 impl From<AccountError> for CliError {
@@ -242,5 +412,159 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+fn client_json(c: &Client, secret: Option<&str>) -> serde_json::Value {
+    let mut v = json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "type": c.kind,
+        "auth_method": c.auth_method,
+        "redirect_uris": clients::list(&c.redirect_uris),
+        "post_logout_redirect_uris": clients::list(&c.post_logout_redirect_uris),
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "grant_types": clients::list(&c.grant_types),
+        "scopes": clients::list(&c.scopes),
+        "first_party": c.first_party,
+        "requires_2fa": c.requires_2fa,
+        "access_token_ttl_secs": c.access_token_ttl_secs,
+        "refresh_token_ttl_secs": c.refresh_token_ttl_secs,
+        "refresh_idle_ttl_secs": c.refresh_idle_ttl_secs,
+        "id_token_alg": c.id_token_alg,
+        "created_at": c.created_at.to_rfc3339(),
+    });
+    if let Some(s) = secret {
+        v["client_secret"] = json!(s);
+    }
+    v
+}
+
+fn print_client(c: &Client, secret: Option<&str>, as_json: bool) {
+    if as_json {
+        println!("{}", client_json(c, secret));
+        return;
+    }
+    println!("client_id:     {}", c.client_id);
+    if let Some(s) = secret {
+        println!("client_secret: {s}   (shown once: store it now)");
+    }
+    println!("name:          {}", c.name);
+    println!("type:          {} ({})", c.kind, c.auth_method);
+    println!("grant types:   {}", clients::list(&c.grant_types).join(" "));
+    println!("scopes:        {}", clients::list(&c.scopes).join(" "));
+    println!(
+        "redirect URIs: {}",
+        clients::list(&c.redirect_uris).join(" ")
+    );
+    println!("first party:   {}", c.first_party);
+}
+
+/// Runs a client command against the configured database.
+pub async fn run_client(settings: &Settings, cmd: ClientCommand) -> Result<(), CliError> {
+    let db = app::connect_database(settings, settings.database.run_migrations).await?;
+    let now = chrono::Utc::now();
+    let not_found = || CliError::Refused("no such client".into());
+    match cmd {
+        ClientCommand::Create(args) => {
+            let name = args.name.clone().unwrap_or_default();
+            let spec = args.apply(ClientSpec::named(&name));
+            let (c, secret) = clients::create(&db, &spec, now).await?;
+            print_client(&c, secret.as_deref(), args.json);
+        }
+        ClientCommand::List { json } => {
+            let all = clients::list_all(&db).await?;
+            if json {
+                let v: Vec<_> = all.iter().map(|c| client_json(c, None)).collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                for c in all {
+                    println!("{}\t{}\t{}", c.client_id, c.kind, c.name);
+                }
+            }
+        }
+        ClientCommand::Show(t) => {
+            let c = clients::find(&db, &t.client_id)
+                .await?
+                .ok_or_else(not_found)?;
+            print_client(&c, None, t.json);
+        }
+        ClientCommand::Update { client_id, args } => {
+            let c = clients::find(&db, &client_id)
+                .await?
+                .ok_or_else(not_found)?;
+            let spec = args.apply(clients::spec_of(&c));
+            let c = clients::update(&db, &client_id, &spec, now).await?;
+            print_client(&c, None, args.json);
+        }
+        ClientCommand::Delete(t) => {
+            clients::delete(&db, &t.client_id).await?;
+            if t.json {
+                println!("{}", json!({"deleted": t.client_id}));
+            } else {
+                println!("deleted {}", t.client_id);
+            }
+        }
+        ClientCommand::RotateSecret(t) => {
+            let secret = clients::rotate_secret(&db, &t.client_id, now).await?;
+            let c = clients::find(&db, &t.client_id)
+                .await?
+                .ok_or_else(not_found)?;
+            print_client(&c, Some(&secret), t.json);
+        }
+    }
+    Ok(())
+}
+
+/// Runs a keys command.
+pub async fn run_keys(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> {
+    match cmd {
+        KeysCommand::NewEncryptionKey => {
+            println!("{}", oauth::KeyEncryptor::generate_base64());
+            Ok(())
+        }
+        KeysCommand::Rotate {
+            alg,
+            publish_ahead_secs,
+            token_lifetime_secs,
+            json,
+        } => {
+            let algs: Vec<SigningAlg> = if alg == "all" {
+                SigningAlg::ALL.to_vec()
+            } else {
+                vec![SigningAlg::parse(&alg).ok_or_else(|| {
+                    CliError::Refused(format!(
+                        "--alg must be RS256, ES256, EdDSA or all, got {alg:?}"
+                    ))
+                })?]
+            };
+            let db = app::connect_database(settings, settings.database.run_migrations).await?;
+            let ring = app::key_ring(settings, db).await?;
+            let now = chrono::Utc::now();
+            let mut out = Vec::new();
+            for a in algs {
+                let kid = ring
+                    .rotate(
+                        a,
+                        now,
+                        std::time::Duration::from_secs(publish_ahead_secs),
+                        std::time::Duration::from_secs(token_lifetime_secs),
+                    )
+                    .await?;
+                out.push(json!({"alg": a.as_str(), "kid": kid}));
+            }
+            if json {
+                println!("{}", serde_json::Value::Array(out));
+            } else {
+                for o in out {
+                    println!(
+                        "{}\t{}",
+                        o["alg"].as_str().unwrap_or(""),
+                        o["kid"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
     }
 }

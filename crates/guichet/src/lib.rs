@@ -54,6 +54,8 @@ pub fn run() -> ExitCode {
                 .map(|_| println!("migrations applied"))
                 .map_err(Into::into),
             Command::Account(cmd) => cli::run_account(&settings, cmd).await,
+            Command::Client(cmd) => cli::run_client(&settings, cmd).await,
+            Command::Keys(cmd) => cli::run_keys(&settings, cmd).await,
         }
     });
     match result {

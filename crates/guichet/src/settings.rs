@@ -41,6 +41,8 @@ pub struct Settings {
     pub password: PasswordSection,
     /// `[login]`
     pub login: LoginSection,
+    /// `[oauth]`
+    pub oauth: OAuthSection,
     /// `[mail]`
     pub mail: MailSection,
     /// `[log]`
@@ -129,6 +131,25 @@ pub struct LoginSection {
     pub ip_free_failures: u32,
     /// Trusted proxies.
     pub trusted_proxies: Vec<String>,
+}
+
+/// `[oauth]`
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSection {
+    /// Base64 key sealing the signing keys; never printed.
+    pub key_encryption_key: String,
+    /// `aud` of access tokens; empty for the issuer.
+    pub access_token_audience: String,
+}
+
+impl std::fmt::Debug for OAuthSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthSection")
+            .field("key_encryption_key", &"***")
+            .field("access_token_audience", &self.access_token_audience)
+            .finish()
+    }
 }
 
 /// `[mail]`
@@ -347,6 +368,25 @@ impl Settings {
                     format!("{ip:?} is not an IP address"),
                 )
             })?;
+        }
+        if self.oauth.key_encryption_key.is_empty() {
+            if !self.database.url.is_empty() {
+                return Err(bad(
+                    "oauth.key_encryption_key",
+                    "required when database.url is set (all replicas need the same key); generate one with `guichet keys new-encryption-key`",
+                ));
+            }
+        } else {
+            oauth::KeyEncryptor::from_base64(&self.oauth.key_encryption_key)
+                .map_err(|e| bad("oauth.key_encryption_key", e.to_string()))?;
+        }
+        if !self.oauth.access_token_audience.is_empty()
+            && url::Url::parse(&self.oauth.access_token_audience).is_err()
+        {
+            return Err(bad(
+                "oauth.access_token_audience",
+                "must be empty or an absolute URI",
+            ));
         }
         match self.mail.transport.as_str() {
             "outbox" => {}

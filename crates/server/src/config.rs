@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub session: SessionConfig,
     /// Login throttling.
     pub login: LoginConfig,
+    /// The `aud` of access tokens; the issuer when `None`.
+    pub access_token_audience: Option<String>,
 }
 
 impl ServerConfig {
@@ -28,6 +30,12 @@ impl ServerConfig {
     /// The public origin (`scheme://host[:port]`), for the cross-site POST check.
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
+    }
+
+    /// The issuer identifier: the public URL without its trailing slash, so that
+    /// `iss` and the discovery URL compose exactly (OIDC Discovery §4.3).
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
     }
 
     /// An absolute URL under the public URL.

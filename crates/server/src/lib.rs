@@ -14,7 +14,7 @@ mod state;
 pub use config::{LoginConfig, ServerConfig, SessionConfig};
 pub use http::router;
 pub use session::store::{Store, StoreError};
-pub use state::AppState;
+pub use state::{AppState, OAuthState};
 
 /// Serves the public router on `listener` until `shutdown` completes, then stops
 /// accepting and lets requests in flight finish for at most `grace`.

@@ -10,6 +10,19 @@ use crate::session::Sessions;
 use crate::session::store::Store;
 use crate::session::throttle::Throttle;
 
+/// What the OAuth endpoints share.
+#[derive(Clone)]
+pub struct OAuthState {
+    /// Signing keys.
+    pub keys: oauth::KeyRing,
+    /// Registered clients, cached briefly.
+    pub clients: oauth::clients::ClientCache,
+    /// The issuer identifier: the public URL without a trailing slash.
+    pub issuer: String,
+    /// The `aud` of access tokens.
+    pub audience: String,
+}
+
 /// Shared state, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +38,8 @@ pub struct AppState {
     pub mailer: Arc<dyn MailTransport>,
     /// Deployment settings.
     pub config: Arc<ServerConfig>,
+    /// OAuth keys, clients and identifiers.
+    pub oauth: OAuthState,
 }
 
 impl AppState {
@@ -34,6 +49,7 @@ impl AppState {
         store: Store,
         mailer: Arc<dyn MailTransport>,
         config: ServerConfig,
+        keys: oauth::KeyRing,
     ) -> Self {
         let sessions = Sessions::new(store.clone(), config.session.clone());
         let throttle = Throttle::new(store.clone(), config.login.clone());
@@ -43,6 +59,15 @@ impl AppState {
             throttle,
             store,
             mailer,
+            oauth: OAuthState {
+                keys,
+                clients: oauth::clients::ClientCache::default(),
+                issuer: config.issuer(),
+                audience: config
+                    .access_token_audience
+                    .clone()
+                    .unwrap_or_else(|| config.issuer()),
+            },
             config: Arc::new(config),
         }
     }

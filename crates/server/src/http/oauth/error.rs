@@ -1,0 +1,128 @@
+//! RFC 6749 §5.2 error responses.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oauth::OAuthError;
+use serde_json::json;
+
+use crate::session::store::StoreError;
+
+/// A failure at an OAuth endpoint, rendered as `{"error", "error_description"}`.
+#[derive(Debug)]
+pub struct OAuthHttpError {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
+    retry_after: Option<u64>,
+}
+
+impl OAuthHttpError {
+    /// `invalid_request` with a description.
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `invalid_client`: 401 with `WWW-Authenticate`, one description for every
+    /// cause so that unknown clients and wrong secrets look alike.
+    pub fn invalid_client() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "invalid_client",
+            description: "client authentication failed".into(),
+            retry_after: None,
+        }
+    }
+
+    /// `invalid_client` after repeated failures: the client must wait.
+    pub fn throttled(secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs.max(1)),
+            ..Self::invalid_client()
+        }
+    }
+
+    /// `unsupported_grant_type`.
+    pub fn unsupported_grant_type(grant: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "unsupported_grant_type",
+            description: format!("grant_type {grant:?} is not supported"),
+            retry_after: None,
+        }
+    }
+}
+
+impl From<OAuthError> for OAuthHttpError {
+    fn from(e: OAuthError) -> Self {
+        let (status, code, description) = match &e {
+            OAuthError::InvalidClient => return Self::invalid_client(),
+            OAuthError::UnauthorizedClient => (
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                "this client is not registered for this grant type".to_owned(),
+            ),
+            OAuthError::InvalidScope(s) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                format!("scope {s:?} is not allowed for this client"),
+            ),
+            OAuthError::InvalidGrant(why) => {
+                (StatusCode::BAD_REQUEST, "invalid_grant", (*why).to_owned())
+            }
+            _ => {
+                tracing::error!(error = %e, "oauth endpoint failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error; nothing was issued".to_owned(),
+                )
+            }
+        };
+        Self {
+            status,
+            code,
+            description,
+            retry_after: None,
+        }
+    }
+}
+
+impl From<StoreError> for OAuthHttpError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "session store unavailable");
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "temporarily_unavailable",
+            description: "try again shortly; nothing was issued".into(),
+            retry_after: Some(5),
+        }
+    }
+}
+
+impl IntoResponse for OAuthHttpError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(json!({"error": self.code, "error_description": self.description})),
+        )
+            .into_response();
+        let h = resp.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"guichet\", error=\"invalid_client\""),
+            );
+        }
+        if let Some(s) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        resp
+    }
+}

@@ -1,0 +1,70 @@
+//! `POST /oauth2/introspect` (RFC 7662).
+
+use axum::Json;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::HeaderMap;
+use oauth::tokens;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::client_auth;
+use super::error::OAuthHttpError;
+use crate::http::extract::ClientIp;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct IntrospectForm {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The store key that marks an access token revoked.
+pub(super) fn revoked_key(jti: &str) -> String {
+    format!("revoked:{jti}")
+}
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<IntrospectForm>, FormRejection>,
+) -> Result<Json<Value>, OAuthHttpError> {
+    let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
+    let presented =
+        client_auth::presented(&headers, f.client_id.as_deref(), f.client_secret.as_deref())?;
+    let client = client_auth::authenticate(&state, presented, ip).await?;
+    if client.kind != "confidential" {
+        // Only resource servers and back ends introspect; a public client cannot
+        // prove who it is.
+        return Err(OAuthHttpError::invalid_client());
+    }
+    let token = f
+        .token
+        .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;
+    let now = chrono::Utc::now();
+    let inactive = || Json(json!({"active": false}));
+    let Ok(claims) =
+        tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, &token, now).await
+    else {
+        return Ok(inactive());
+    };
+    let jti = claims["jti"].as_str().unwrap_or_default();
+    if state.store.get(&revoked_key(jti)).await?.is_some() {
+        return Ok(inactive());
+    }
+    Ok(Json(json!({
+        "active": true,
+        "token_type": "Bearer",
+        "scope": claims["scope"],
+        "client_id": claims["client_id"],
+        "sub": claims["sub"],
+        "aud": claims["aud"],
+        "iss": claims["iss"],
+        "exp": claims["exp"],
+        "iat": claims["iat"],
+        "jti": claims["jti"],
+    })))
+}

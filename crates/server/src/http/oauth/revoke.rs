@@ -1,0 +1,58 @@
+//! `POST /oauth2/revoke` (RFC 7009).
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use oauth::tokens;
+use serde::Deserialize;
+
+use super::client_auth;
+use super::error::OAuthHttpError;
+use super::introspect::revoked_key;
+use crate::http::extract::ClientIp;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RevokeForm {
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// Revokes an access token issued to the calling client. Unknown, expired or
+/// malformed tokens get 200 as RFC 7009 asks: there is nothing left to revoke.
+pub async fn revoke(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<RevokeForm>, FormRejection>,
+) -> Result<StatusCode, OAuthHttpError> {
+    let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
+    let presented =
+        client_auth::presented(&headers, f.client_id.as_deref(), f.client_secret.as_deref())?;
+    let client = client_auth::authenticate(&state, presented, ip).await?;
+    let token = f
+        .token
+        .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;
+    let now = chrono::Utc::now();
+    let Ok(claims) =
+        tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, &token, now).await
+    else {
+        return Ok(StatusCode::OK);
+    };
+    if claims["client_id"] != client.client_id.as_str() {
+        return Err(oauth::OAuthError::UnauthorizedClient.into());
+    }
+    let exp = claims["exp"].as_i64().unwrap_or(0);
+    // Remember the revocation until the token would have expired anyway (plus
+    // the verification leeway), then forget it.
+    let ttl = (exp - now.timestamp()).max(0) as u64 + 120;
+    let jti = claims["jti"].as_str().unwrap_or_default();
+    state
+        .store
+        .set(&revoked_key(jti), "1", std::time::Duration::from_secs(ttl))
+        .await?;
+    tracing::info!(client_id = %client.client_id, "access token revoked");
+    Ok(StatusCode::OK)
+}
