@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts;
 mod m20261122_000002_signing_keys;
 mod m20261122_000003_clients;
+mod m20261122_000004_consents;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_signing_keys::Migration),
             Box::new(m20261122_000003_clients::Migration),
+            Box::new(m20261122_000004_consents::Migration),
         ]
     }
 }

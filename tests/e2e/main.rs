@@ -2,6 +2,7 @@
 
 mod login;
 mod oauth;
+mod oidc;
 mod sessions;
 mod signup;
 mod startup;

@@ -341,13 +341,33 @@ async fn keys_and_metadata_are_published_truthfully() {
     assert_eq!(meta["token_endpoint"], app.url("/oauth2/token"));
     assert_eq!(
         meta["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!(["authorization_code", "client_credentials"])
     );
+    assert_eq!(
+        meta["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        meta["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    let oidc: Value = c
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(oidc, meta, "one document at both well-known paths");
     // Each advertised endpoint exists.
-    for key in ["jwks_uri"] {
-        let url = meta[key].as_str().unwrap();
-        assert_eq!(c.get(url).send().await.unwrap().status(), 200, "{key}");
-    }
+    let jwks_uri = meta["jwks_uri"].as_str().unwrap();
+    assert_eq!(c.get(jwks_uri).send().await.unwrap().status(), 200);
+    let userinfo = meta["userinfo_endpoint"].as_str().unwrap();
+    assert_eq!(c.get(userinfo).send().await.unwrap().status(), 401);
+    let authorize = meta["authorization_endpoint"].as_str().unwrap();
+    assert_eq!(c.get(authorize).send().await.unwrap().status(), 400);
     for key in [
         "token_endpoint",
         "introspection_endpoint",

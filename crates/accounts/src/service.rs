@@ -361,6 +361,14 @@ impl Accounts {
         Ok(q.one(&self.db).await?)
     }
 
+    /// Finds an account by the subject relying parties know it by.
+    pub async fn find_by_subject(&self, subject: &str) -> Result<Option<Account>, AccountError> {
+        Ok(account::Entity::find()
+            .filter(account::Column::Subject.eq(subject))
+            .one(&self.db)
+            .await?)
+    }
+
     /// Finds an account by its internal id.
     pub async fn find_by_id(&self, id: i32) -> Result<Option<Account>, AccountError> {
         Ok(account::Entity::find_by_id(id).one(&self.db).await?)

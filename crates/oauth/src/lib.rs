@@ -6,10 +6,14 @@
 //! Like `accounts`, it knows nothing of HTTP, cookies or Redis: callers hand it a
 //! database connection and the current time.
 
+pub mod authorize;
 pub mod clients;
+pub mod consents;
 mod error;
+pub mod id_token;
 pub mod keys;
 pub mod metadata;
+pub mod pkce;
 pub mod tokens;
 
 pub use error::OAuthError;

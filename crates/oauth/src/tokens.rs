@@ -127,6 +127,17 @@ pub async fn verify_access_token(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, OAuthError> {
+    // The `typ` header tells access tokens from ID tokens (RFC 9068 §4): an ID
+    // token must never work as an access token.
+    let typ_ok = token
+        .split('.')
+        .next()
+        .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+        .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+        .is_some_and(|h| h["typ"] == ACCESS_TOKEN_TYP);
+    if !typ_ok {
+        return Err(OAuthError::InvalidToken("not an access token (typ)"));
+    }
     let claims = keys.verify_jwt(token, &[ACCESS_TOKEN_ALG], now).await?;
     let ours = claims["iss"] == issuer
         && claims["jti"].is_string()

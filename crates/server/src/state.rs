@@ -21,6 +21,8 @@ pub struct OAuthState {
     pub issuer: String,
     /// The `aud` of access tokens.
     pub audience: String,
+    /// The discovery document, built once.
+    pub discovery: Arc<oauth::metadata::GuichetDiscovery>,
 }
 
 /// Shared state, cheap to clone.
@@ -67,6 +69,10 @@ impl AppState {
                     .access_token_audience
                     .clone()
                     .unwrap_or_else(|| config.issuer()),
+                discovery: Arc::new(
+                    oauth::metadata::discovery(&config.issuer())
+                        .expect("the public URL was validated at start-up"),
+                ),
             },
             config: Arc::new(config),
         }

@@ -121,6 +121,7 @@ pub async fn submit(
                 csrf: random_token(),
                 ip: ip.to_string(),
                 user_agent: ua,
+                sid: random_token(),
             };
             // A fresh id at every login: a session id planted before login
             // (fixation) is worthless afterwards.

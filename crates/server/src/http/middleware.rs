@@ -54,10 +54,19 @@ pub async fn refuse_cross_site_writes(
     next: Next,
 ) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    // OAuth endpoints authenticate the client on every request and use no
-    // cookie, so a cross-site request there forges nothing; browser clients
-    // must be able to reach them from their own origin.
-    let cookieless = req.uri().path().starts_with("/oauth2/");
+    // These endpoints authenticate the client (or its bearer token) on every
+    // request and act on no cookie, so a cross-site request forges nothing;
+    // relying parties reach them from their own origin. The authorization
+    // endpoint may be POSTed by a relying party's page (OIDC Core §3.1.2.1)
+    // and changes nothing by itself.
+    let cookieless = matches!(
+        req.uri().path(),
+        "/oauth2/token"
+            | "/oauth2/introspect"
+            | "/oauth2/revoke"
+            | "/oauth2/userinfo"
+            | "/oauth2/authorize"
+    );
     if !safe && !cookieless {
         let h = req.headers();
         let cross_site = h

@@ -4,9 +4,9 @@
 
 mod account;
 mod cookies;
-mod csrf;
-mod error;
-mod extract;
+pub(crate) mod csrf;
+pub(crate) mod error;
+pub(crate) mod extract;
 mod health;
 mod login;
 mod middleware;
@@ -42,6 +42,20 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/guichet.css", get(stylesheet))
+        .route(
+            "/oauth2/authorize",
+            get(oauth::authorize_get).post(oauth::authorize_post),
+        )
+        .route("/oauth2/authorize/resume", get(oauth::resume))
+        .route("/oauth2/consent", post(oauth::consent))
+        .route(
+            "/oauth2/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::openid_configuration),
+        )
         .route("/oauth2/token", post(oauth::token))
         .route("/oauth2/introspect", post(oauth::introspect))
         .route("/oauth2/revoke", post(oauth::revoke))

@@ -280,3 +280,44 @@ pub fn verify_form(token: &str, csrf: &str) -> Markup {
         },
     )
 }
+
+/// Plain words for a scope on the consent page.
+fn scope_text(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are (an identifier unique to this application)".into(),
+        "profile" => "See your name and language".into(),
+        "email" => "See your primary email address".into(),
+        "offline_access" => "Stay connected when you are away".into(),
+        "customer" => "See your customer handle and customer code".into(),
+        other => format!("Access: {other}"),
+    }
+}
+
+/// The consent page for a third-party client.
+pub fn consent(
+    who: Who<'_>,
+    client_name: &str,
+    scopes: &[String],
+    request_id: &str,
+    csrf: &str,
+) -> Markup {
+    layout(
+        "Allow access",
+        Some(who),
+        html! {
+            h1 { "Allow " (client_name) " to use your account?" }
+            p { (client_name) " asks to:" }
+            ul {
+                @for s in scopes { li { (scope_text(s)) } }
+            }
+            p.hint { "You can withdraw this access at any time." }
+            form method="post" action="/oauth2/consent" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="request_id" value=(request_id);
+                button type="submit" name="decision" value="allow" { "Allow" }
+                " "
+                button.link type="submit" name="decision" value="deny" { "Deny" }
+            }
+        },
+    )
+}

@@ -39,6 +39,10 @@ pub struct SessionData {
     pub ip: String,
     /// Browser at login.
     pub user_agent: String,
+    /// Public session identifier given to relying parties (`sid`); unrelated to
+    /// the cookie value.
+    #[serde(default)]
+    pub sid: String,
 }
 
 /// A random 256-bit value, base64url: session ids and CSRF tokens.
@@ -152,6 +156,7 @@ mod tests {
             csrf: random_token(),
             ip: "127.0.0.1".into(),
             user_agent: "test".into(),
+            sid: random_token(),
         }
     }
 

@@ -128,6 +128,21 @@ impl Store {
         }
     }
 
+    /// Reads and deletes a value in one atomic step: of several concurrent
+    /// takers, exactly one gets it (single-use codes).
+    pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.take(key)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                Ok(redis::cmd("GETDEL")
+                    .arg(r.key(key))
+                    .query_async::<Option<String>>(&mut c)
+                    .await?)
+            }
+        }
+    }
+
     /// Adds one to a counter atomically and returns the new value. The counter
     /// expires `ttl` after its first increment, so old failures are forgotten.
     pub async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
@@ -211,6 +226,13 @@ impl MemoryStore {
         let mut g = self.lock();
         g.map.insert(key.to_owned(), (value.to_owned(), now + ttl));
         g.wrote(now);
+    }
+
+    fn take(&self, key: &str) -> Option<String> {
+        let now = Instant::now();
+        let mut g = self.lock();
+        g.live(key, now)?;
+        g.map.remove(key).map(|(v, _)| v)
     }
 
     fn delete(&self, key: &str) {

@@ -1,9 +1,8 @@
-//! The published key set and the authorization server metadata (RFC 8414).
+//! The published key set and the discovery document.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use oauth::metadata::AuthorizationServerMetadata;
 
 use super::error::OAuthHttpError;
 use crate::state::AppState;
@@ -31,9 +30,18 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, OAuthHttpEr
     Ok(json_response(body, "public, max-age=300"))
 }
 
-/// `GET /.well-known/oauth-authorization-server`.
-pub async fn authorization_server_metadata(State(state): State<AppState>) -> Response {
-    let doc = AuthorizationServerMetadata::for_issuer(&state.oauth.issuer);
-    let body = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
-    json_response(body, "public, max-age=3600")
+/// `GET /.well-known/openid-configuration`.
+pub async fn openid_configuration(
+    State(state): State<AppState>,
+) -> Result<Response, OAuthHttpError> {
+    let body = serde_json::to_string(&*state.oauth.discovery)
+        .map_err(|e| OAuthHttpError::from(oauth::OAuthError::Internal(e.to_string())))?;
+    Ok(json_response(body, "public, max-age=3600"))
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414): the same document.
+pub async fn authorization_server_metadata(
+    state: State<AppState>,
+) -> Result<Response, OAuthHttpError> {
+    openid_configuration(state).await
 }

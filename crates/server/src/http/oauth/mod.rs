@@ -2,14 +2,18 @@
 //!
 //! Errors here are RFC 6749 JSON bodies, never HTML pages.
 
+mod authorize;
 mod client_auth;
 mod error;
 mod introspect;
 mod metadata;
 mod revoke;
 mod token;
+mod userinfo;
 
+pub use authorize::{authorize_get, authorize_post, consent, resume};
 pub use introspect::introspect;
-pub use metadata::{authorization_server_metadata, jwks};
+pub use metadata::{authorization_server_metadata, jwks, openid_configuration};
 pub use revoke::revoke;
 pub use token::token;
+pub use userinfo::userinfo;

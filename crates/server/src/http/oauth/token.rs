@@ -5,9 +5,19 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use oauth::OAuthError;
+use oauth::authorize::CodeGrant;
+use oauth::clients::Client;
+use oauth::id_token::{self, GuichetClaims, IdTokenRequest, Person};
 use oauth::tokens::{self, AccessTokenRequest};
-use openidconnect::core::{CoreIdTokenFields, CoreTokenResponse, CoreTokenType};
-use openidconnect::{AccessToken, EmptyExtraTokenFields, Scope};
+use oauth::{SigningAlg, pkce};
+use openidconnect::core::{
+    CoreGenderClaim, CoreIdTokenFields, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+    CoreTokenResponse, CoreTokenType,
+};
+use openidconnect::{
+    AccessToken, EmptyExtraTokenFields, IdTokenFields, Scope, StandardTokenResponse,
+};
 use serde::Deserialize;
 
 use super::client_auth;
@@ -24,6 +34,9 @@ pub struct TokenForm {
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 pub async fn token(
@@ -70,6 +83,159 @@ pub async fn token(
             }
             Ok(([(axum::http::header::PRAGMA, "no-cache")], Json(body)).into_response())
         }
+        "authorization_code" => {
+            tokens::check_grant(&client, grant)?;
+            let body = redeem_code(&state, &client, &f).await?;
+            Ok(([(axum::http::header::PRAGMA, "no-cache")], Json(body)).into_response())
+        }
         other => Err(OAuthHttpError::unsupported_grant_type(other)),
+    }
+}
+
+/// The token response of the code flow: with an ID token carrying Guichet's claims.
+type CodeTokenResponse = StandardTokenResponse<
+    IdTokenFields<
+        GuichetClaims,
+        EmptyExtraTokenFields,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    >,
+    CoreTokenType,
+>;
+
+/// How long an ID token is valid.
+const ID_TOKEN_TTL_SECS: i64 = 600;
+
+/// The store key remembering a redeemed code and the token it produced, so a
+/// replay can revoke it (RFC 9700 §4.2.4).
+fn used_key(code_key: &str) -> String {
+    format!("used:{code_key}")
+}
+
+async fn redeem_code(
+    state: &AppState,
+    client: &Client,
+    f: &TokenForm,
+) -> Result<CodeTokenResponse, OAuthHttpError> {
+    let code = f
+        .code
+        .as_deref()
+        .ok_or_else(|| OAuthHttpError::invalid_request("code is required"))?;
+    let redirect_uri = f
+        .redirect_uri
+        .as_deref()
+        .ok_or_else(|| OAuthHttpError::invalid_request("redirect_uri is required"))?;
+    let key = super::authorize::code_key(code);
+    // Taking the code is one atomic step: of concurrent redemptions, one wins.
+    let Some(json) = state.store.take(&key).await? else {
+        if let Some(jti) = state.store.get(&used_key(&key)).await? {
+            // A replay: the code leaked. Revoke what its first use produced.
+            state
+                .store
+                .set(
+                    &super::introspect::revoked_key(&jti),
+                    "1",
+                    std::time::Duration::from_secs(24 * 3600),
+                )
+                .await?;
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
+        }
+        return Err(
+            OAuthError::InvalidGrant("the code is invalid, expired or already used").into(),
+        );
+    };
+    let grant: CodeGrant = serde_json::from_str(&json)
+        .map_err(|_| OAuthHttpError::from(OAuthError::InvalidGrant("the code is invalid")))?;
+    let verifier = f.code_verifier.as_deref().unwrap_or("");
+    let bad = grant.client_id != client.client_id
+        || grant.redirect_uri != redirect_uri
+        || !pkce::verify(&grant.code_challenge, verifier);
+    if bad {
+        return Err(OAuthError::InvalidGrant(
+            "the code was issued to another client or redirect URI, or the code_verifier does not match",
+        )
+        .into());
+    }
+    let account = state
+        .accounts
+        .find_by_id(grant.account_id)
+        .await
+        .map_err(|e| OAuthHttpError::from(OAuthError::Internal(e.to_string())))?
+        .filter(|a| a.status == "active")
+        .ok_or_else(|| {
+            OAuthHttpError::from(OAuthError::InvalidGrant("the account is no longer active"))
+        })?;
+    let now = chrono::Utc::now();
+    let issued = tokens::issue_access_token(
+        &state.oauth.keys,
+        AccessTokenRequest {
+            issuer: &state.oauth.issuer,
+            audience: &state.oauth.audience,
+            client,
+            subject: &account.subject,
+            scopes: grant.scopes.clone(),
+        },
+        now,
+    )
+    .await?;
+    state
+        .store
+        .set(
+            &used_key(&key),
+            &issued.jti,
+            std::time::Duration::from_secs(issued.expires_in.max(0) as u64 + 120),
+        )
+        .await?;
+    let id_token = if grant.scopes.iter().any(|s| s == "openid") {
+        let person = person_of(&account).limited_to(&grant.scopes);
+        let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
+        Some(
+            id_token::issue(
+                &state.oauth.keys,
+                IdTokenRequest {
+                    issuer: &state.oauth.issuer,
+                    client_id: &client.client_id,
+                    alg,
+                    person: &person,
+                    nonce: grant.nonce.as_deref(),
+                    auth_time: grant.auth_time,
+                    amr: &grant.amr,
+                    acr: &grant.acr,
+                    sid: &grant.sid,
+                    lifetime: chrono::Duration::seconds(ID_TOKEN_TTL_SECS),
+                    access_token: Some(&issued.token),
+                },
+                now,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let mut body = CodeTokenResponse::new(
+        AccessToken::new(issued.token),
+        CoreTokenType::Bearer,
+        IdTokenFields::new(id_token, EmptyExtraTokenFields {}),
+    );
+    body.set_expires_in(Some(&std::time::Duration::from_secs(
+        issued.expires_in.max(0) as u64,
+    )));
+    body.set_scopes(Some(issued.scopes.into_iter().map(Scope::new).collect()));
+    tracing::info!(client_id = %client.client_id, "authorization code redeemed");
+    Ok(body)
+}
+
+/// What an account discloses, before scopes limit it.
+pub(super) fn person_of(a: &accounts::Account) -> Person {
+    Person {
+        subject: a.subject.clone(),
+        given_name: Some(a.first_name.clone()),
+        family_name: Some(a.last_name.clone()),
+        locale: Some(a.language.clone()),
+        email: a.primary_email.clone(),
+        email_verified: Some(a.primary_email_verified),
+        customer_handle: Some(a.handle.clone()),
+        customer_code: Some(a.customer_code.clone()),
     }
 }

@@ -1,0 +1,104 @@
+//! Remembered consent: an account's grant of scopes to a third-party client.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::error::OAuthError;
+
+/// The `consents` table.
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    /// One account's consent to one client.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consents")]
+    pub struct Model {
+        /// Internal key.
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        /// The account.
+        pub account_id: i32,
+        /// The client.
+        pub client_id: String,
+        /// Granted scopes (JSON array).
+        pub scopes: String,
+        /// When last granted.
+        pub granted_at: DateTimeUtc,
+    }
+
+    /// Relations of `consents`.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+async fn find(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    client_id: &str,
+) -> Result<Option<entity::Model>, OAuthError> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::AccountId.eq(account_id))
+        .filter(entity::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?)
+}
+
+/// Whether the account already granted every one of `scopes` to the client.
+pub async fn covers(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<bool, OAuthError> {
+    let Some(c) = find(db, account_id, client_id).await? else {
+        return Ok(false);
+    };
+    let granted: Vec<String> = serde_json::from_str(&c.scopes).unwrap_or_default();
+    Ok(scopes.iter().all(|s| granted.contains(s)))
+}
+
+/// Records a grant, adding to what was granted before.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    client_id: &str,
+    scopes: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), OAuthError> {
+    match find(db, account_id, client_id).await? {
+        Some(c) => {
+            let mut granted: Vec<String> = serde_json::from_str(&c.scopes).unwrap_or_default();
+            for s in scopes {
+                if !granted.contains(s) {
+                    granted.push(s.clone());
+                }
+            }
+            let mut row: entity::ActiveModel = c.into();
+            row.scopes = Set(serde_json::to_string(&granted).unwrap_or_default());
+            row.granted_at = Set(now);
+            row.update(db).await?;
+        }
+        None => {
+            let row = entity::ActiveModel {
+                account_id: Set(account_id),
+                client_id: Set(client_id.to_owned()),
+                scopes: Set(serde_json::to_string(scopes).unwrap_or_default()),
+                granted_at: Set(now),
+                ..Default::default()
+            };
+            if let Err(e) = row.insert(db).await {
+                // Two tabs consenting at once: the other insert won, which
+                // records the same grant.
+                if !matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}

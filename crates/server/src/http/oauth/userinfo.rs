@@ -1,0 +1,80 @@
+//! `GET|POST /oauth2/userinfo` (OIDC Core §5.3).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oauth::id_token::GuichetClaims;
+use oauth::tokens;
+use openidconnect::UserInfoClaims;
+use openidconnect::core::CoreGenderClaim;
+
+use super::introspect::revoked_key;
+use super::token::person_of;
+use crate::state::AppState;
+
+fn unauthorized(error: &'static str) -> Response {
+    let mut resp = StatusCode::UNAUTHORIZED.into_response();
+    let value = format!("Bearer realm=\"guichet\", error=\"{error}\"");
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+/// Claims about the token's subject, limited to the token's scopes. Only access
+/// tokens are accepted: an ID token presented here is refused.
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+    else {
+        return unauthorized("invalid_request");
+    };
+    let now = chrono::Utc::now();
+    let Ok(claims) =
+        tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, token.trim(), now)
+            .await
+    else {
+        return unauthorized("invalid_token");
+    };
+    let jti = claims["jti"].as_str().unwrap_or_default();
+    match state.store.get(&revoked_key(jti)).await {
+        Ok(Some(_)) => return unauthorized("invalid_token"),
+        Ok(None) => {}
+        Err(e) => return crate::http::error::AppError::from(e).into_response(),
+    }
+    let scopes: Vec<String> = claims["scope"]
+        .as_str()
+        .unwrap_or("")
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return unauthorized("insufficient_scope");
+    }
+    let subject = claims["sub"].as_str().unwrap_or_default();
+    let account = match state.accounts.find_by_subject(subject).await {
+        Ok(Some(a)) if a.status == "active" => a,
+        Ok(_) => return unauthorized("invalid_token"),
+        Err(e) => return crate::http::error::AppError::from(e).into_response(),
+    };
+    let person = person_of(&account).limited_to(&scopes);
+    let extra = GuichetClaims {
+        sid: None,
+        customer_handle: person.customer_handle.clone(),
+        customer_code: person.customer_code.clone(),
+    };
+    let body: UserInfoClaims<GuichetClaims, CoreGenderClaim> =
+        UserInfoClaims::new(person.standard_claims(), extra);
+    let mut resp = Json(body).into_response();
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
