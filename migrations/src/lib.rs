@@ -8,6 +8,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_signing_keys;
 mod m20261122_000003_clients;
 mod m20261122_000004_consents;
+mod m20261122_000005_refresh_tokens;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_signing_keys::Migration),
             Box::new(m20261122_000003_clients::Migration),
             Box::new(m20261122_000004_consents::Migration),
+            Box::new(m20261122_000005_refresh_tokens::Migration),
         ]
     }
 }

@@ -341,7 +341,7 @@ async fn keys_and_metadata_are_published_truthfully() {
     assert_eq!(meta["token_endpoint"], app.url("/oauth2/token"));
     assert_eq!(
         meta["grant_types_supported"],
-        serde_json::json!(["authorization_code", "client_credentials"])
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
     );
     assert_eq!(
         meta["code_challenge_methods_supported"],

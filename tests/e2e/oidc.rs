@@ -266,6 +266,7 @@ async fn the_openidconnect_crate_signs_in_end_to_end() {
     );
 
     // Single sign-on: a second authorization needs no login page.
+    // (The refresh grant through the same library is tested with an offline client below.)
     let (verifier2, challenge2) = pkce();
     let loc = follow_to_client(&app, &web, authorize_url(&app, &id, &challenge2, &[])).await;
     assert!(param(&loc, "code").is_some());
@@ -680,4 +681,364 @@ async fn the_customer_scope_discloses_the_handle_and_code() {
     assert_eq!(claims["customer_handle"], handle.as_str());
     assert_eq!(claims["nonce"], "n-456");
     assert!(claims["sid"].as_str().is_some());
+}
+
+fn offline_app() -> ClientSpec {
+    ClientSpec {
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: ["openid", "email", "offline_access"]
+            .map(String::from)
+            .to_vec(),
+        ..web_app(true)
+    }
+}
+
+async fn offline_tokens(
+    app: &TestApp,
+    web: &reqwest::Client,
+    id: &str,
+    secret: &str,
+) -> (Value, String) {
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(app, id, &challenge, &[])
+        .replace("scope=openid+email", "scope=openid+email+offline_access");
+    let loc = follow_to_client(app, web, url).await;
+    let code = param(&loc, "code").unwrap();
+    let r = redeem(app, id, secret, &code, &verifier).await;
+    assert_eq!(r.status(), 200);
+    (r.json().await.unwrap(), code)
+}
+
+async fn refresh(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    token: &str,
+    scope: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    bare_client()
+        .post(app.url("/oauth2/token"))
+        .basic_auth(id, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
+    let app = spawn_app().await;
+    let (id, secret) = app.create_client(&offline_app()).await;
+    let secret = secret.unwrap();
+    let (web, _, _) = signed_in(&app).await;
+    let (first, _) = offline_tokens(&app, &web, &id, &secret).await;
+    let r1 = first["refresh_token"]
+        .as_str()
+        .expect("offline_access gives a refresh token")
+        .to_owned();
+
+    let r = refresh(&app, &id, &secret, &r1, None).await;
+    assert_eq!(r.status(), 200);
+    let second: Value = r.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "rotated");
+    assert!(second["id_token"].as_str().is_some());
+    assert!(second["access_token"].as_str().is_some());
+
+    // Narrower scope is fine; wider is not, and burns nothing.
+    let r = refresh(&app, &id, &secret, &r2, Some("openid profile")).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_scope");
+    let r = refresh(&app, &id, &secret, &r2, Some("openid")).await;
+    assert_eq!(r.status(), 200);
+    let third: Value = r.json().await.unwrap();
+    assert_eq!(third["scope"], "openid");
+    let r3 = third["refresh_token"].as_str().unwrap().to_owned();
+
+    // Replaying r1 fails and kills the family: r3 dies too.
+    let r = refresh(&app, &id, &secret, &r1, None).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    let r = refresh(&app, &id, &secret, &r3, None).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn fifty_parallel_refreshes_with_one_token_give_exactly_one_success() {
+    let app = spawn_app().await;
+    let (id, secret) = app.create_client(&offline_app()).await;
+    let secret = secret.unwrap();
+    let (web, _, _) = signed_in(&app).await;
+    let (first, _) = offline_tokens(&app, &web, &id, &secret).await;
+    let token = first["refresh_token"].as_str().unwrap().to_owned();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (url, id, secret, token) = (
+                app.url("/oauth2/token"),
+                id.clone(),
+                secret.clone(),
+                token.clone(),
+            );
+            tokio::spawn(async move {
+                bare_client()
+                    .post(url)
+                    .basic_auth(id, Some(secret))
+                    .form(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", token.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => ok += 1,
+            400 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_and_replaying_its_code_both_end_the_family() {
+    let app = spawn_app().await;
+    let (id, secret) = app.create_client(&offline_app()).await;
+    let secret = secret.unwrap();
+    let (web, _, _) = signed_in(&app).await;
+
+    let (tokens, _) = offline_tokens(&app, &web, &id, &secret).await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let info: Value = bare_client()
+        .post(app.url("/oauth2/introspect"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", rt)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["active"], true);
+    assert_eq!(info["token_type"], "refresh_token");
+    let r = bare_client()
+        .post(app.url("/oauth2/revoke"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", rt), ("token_type_hint", "refresh_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = refresh(&app, &id, &secret, rt, None).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(&app, &id, &challenge, &[])
+        .replace("scope=openid+email", "scope=openid+email+offline_access");
+    let loc = follow_to_client(&app, &web, url).await;
+    let code = param(&loc, "code").unwrap();
+    let tokens: Value = redeem(&app, &id, &secret, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        redeem(&app, &id, &secret, &code, &verifier).await.status(),
+        400
+    );
+    let r = refresh(&app, &id, &secret, &rt, None).await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "the replayed code's refresh token is revoked"
+    );
+}
+
+/// A one-shot relying-party endpoint that records the first form POST it gets.
+async fn backchannel_receiver() -> (String, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/backchannel",
+        listener.local_addr().unwrap().port()
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = sock.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await
+                        .unwrap();
+                    let _ = tx.send(body.to_owned());
+                    return;
+                }
+            }
+            if n == 0 {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_ends_the_session_and_tells_every_client_back_channel() {
+    let app = spawn_app().await;
+    let (receiver_url, received) = backchannel_receiver().await;
+    let spec = ClientSpec {
+        post_logout_redirect_uris: vec!["https://rp.example.com/bye".into()],
+        backchannel_logout_uri: Some(receiver_url),
+        ..web_app(true)
+    };
+    let (id, secret) = app.create_client(&spec).await;
+    let (web, _, _) = signed_in(&app).await;
+    let (code, verifier) = code_for(&app, &web, &id).await;
+    let tokens: Value = redeem(&app, &id, &secret.unwrap(), &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let sid = serde_json::from_slice::<Value>(
+        &URL_SAFE_NO_PAD
+            .decode(id_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()["sid"]
+        .clone();
+
+    // An unregistered destination is refused on a page, never followed.
+    let mut bad = url::Url::parse(&app.url("/oauth2/logout")).unwrap();
+    bad.query_pairs_mut()
+        .append_pair("id_token_hint", &id_token)
+        .append_pair("post_logout_redirect_uri", "https://evil.example.com/");
+    let r = web.get(bad.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        200,
+        "still logged in"
+    );
+
+    let mut good = url::Url::parse(&app.url("/oauth2/logout")).unwrap();
+    good.query_pairs_mut()
+        .append_pair("id_token_hint", &id_token)
+        .append_pair("post_logout_redirect_uri", "https://rp.example.com/bye")
+        .append_pair("state", "bye-1");
+    let r = web.get(good.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "https://rp.example.com/bye?state=bye-1"
+    );
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        303,
+        "the session is over"
+    );
+
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), received)
+        .await
+        .expect("a logout token arrives")
+        .unwrap();
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .expect("logout_token field");
+    let parts: Vec<&str> = token.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(header["typ"], "logout+jwt");
+    assert_eq!(claims["iss"], app.base.as_str());
+    assert_eq!(claims["aud"], id.as_str());
+    assert_eq!(claims["sid"], sid);
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(claims.get("nonce").is_none());
+    // The signature verifies with the published key.
+    use openidconnect::JsonWebKey;
+    let jwks: openidconnect::core::CoreJsonWebKeySet = bare_client()
+        .get(app.url("/oauth2/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = jwks
+        .keys()
+        .iter()
+        .find(|k| k.key_id().map(|k| k.as_str()) == header["kid"].as_str())
+        .unwrap();
+    key.verify_signature(
+        &openidconnect::core::CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
+    )
+    .expect("logout token signature");
+}
+
+#[tokio::test]
+async fn logout_without_a_hint_asks_the_user_first() {
+    let app = spawn_app().await;
+    let (web, _, _) = signed_in(&app).await;
+    let r = web.get(app.url("/oauth2/logout")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Log out of Guichet?"));
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        200,
+        "nothing ended yet"
+    );
+    // A forged confirmation without the session's token changes nothing.
+    let r = web
+        .post(app.url("/oauth2/logout"))
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        200
+    );
+    let r = web
+        .post(app.url("/oauth2/logout"))
+        .form(&[
+            ("confirm", "yes"),
+            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        303
+    );
 }

@@ -14,6 +14,7 @@ pub mod id_token;
 pub mod keys;
 pub mod metadata;
 pub mod pkce;
+pub mod refresh;
 pub mod tokens;
 
 pub use error::OAuthError;

@@ -31,6 +31,12 @@ pub struct GuichetProviderMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     /// RFC 9207: `iss` in every authorization response.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RP-Initiated Logout.
+    pub end_session_endpoint: String,
+    /// Back-Channel Logout.
+    pub backchannel_logout_supported: bool,
+    /// Logout tokens carry `sid`.
+    pub backchannel_logout_session_supported: bool,
 }
 
 impl AdditionalProviderMetadata for GuichetProviderMetadata {}
@@ -68,6 +74,9 @@ pub fn discovery(issuer: &str) -> Result<GuichetDiscovery, OAuthError> {
         revocation_endpoint: format!("{issuer}/oauth2/revoke"),
         revocation_endpoint_auth_methods_supported: secret_methods,
         authorization_response_iss_parameter_supported: true,
+        end_session_endpoint: format!("{issuer}/oauth2/logout"),
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
     };
     let claims = [
         "sub",
@@ -106,13 +115,14 @@ pub fn discovery(issuer: &str) -> Result<GuichetDiscovery, OAuthError> {
         UserInfoUrl::new(format!("{issuer}/oauth2/userinfo")).map_err(url_err)?,
     ))
     .set_scopes_supported(Some(
-        ["openid", "profile", "email", "customer"]
+        ["openid", "profile", "email", "customer", "offline_access"]
             .into_iter()
             .map(|s| Scope::new(s.into()))
             .collect(),
     ))
     .set_grant_types_supported(Some(vec![
         CoreGrantType::AuthorizationCode,
+        CoreGrantType::RefreshToken,
         CoreGrantType::ClientCredentials,
     ]))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))

@@ -175,7 +175,7 @@ pub async fn logout(
     let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
     if let Some((id, data)) = session.0 {
         csrf::matches(&data.csrf, &input.csrf)?;
-        state.sessions.destroy(&id).await?;
+        super::oauth::logout::end_session(&state, &id, &data).await?;
     }
     let mut resp = Redirect::to("/login").into_response();
     let cfg = &state.config;

@@ -66,6 +66,7 @@ pub async fn refuse_cross_site_writes(
             | "/oauth2/revoke"
             | "/oauth2/userinfo"
             | "/oauth2/authorize"
+            | "/oauth2/logout"
     );
     if !safe && !cookieless {
         let h = req.headers();

@@ -3,14 +3,14 @@
 //! Handlers stay thin: they extract, call one domain function, and render.
 
 mod account;
-mod cookies;
+pub(crate) mod cookies;
 pub(crate) mod csrf;
 pub(crate) mod error;
 pub(crate) mod extract;
 mod health;
 mod login;
 mod middleware;
-mod oauth;
+pub(crate) mod oauth;
 pub mod pages;
 mod signup;
 mod verify;
@@ -48,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/oauth2/authorize/resume", get(oauth::resume))
         .route("/oauth2/consent", post(oauth::consent))
+        .route(
+            "/oauth2/logout",
+            get(oauth::logout_get).post(oauth::logout_post),
+        )
         .route(
             "/oauth2/userinfo",
             get(oauth::userinfo).post(oauth::userinfo),

@@ -259,6 +259,9 @@ async fn issue_code(
     if let Err(e) = state.store.set(&code_key(&code), &json, CODE_TTL).await {
         return AppError::from(e).into_response();
     }
+    if let Err(e) = super::logout::note_participant(state, &data.sid, &pending.client_id).await {
+        return AppError::from(e).into_response();
+    }
     back_to_client(
         state,
         &pending.redirect_uri,

@@ -49,7 +49,28 @@ pub async fn introspect(
     let Ok(claims) =
         tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, &token, now).await
     else {
-        return Ok(inactive());
+        // Perhaps a refresh token.
+        let Some(rt) = oauth::refresh::find_live(state.accounts.db(), &token, now).await? else {
+            return Ok(inactive());
+        };
+        let scopes: Vec<String> = serde_json::from_str(&rt.scopes).unwrap_or_default();
+        let sub = state
+            .accounts
+            .find_by_id(rt.account_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.subject);
+        return Ok(Json(json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": scopes.join(" "),
+            "client_id": rt.client_id,
+            "sub": sub,
+            "iss": state.oauth.issuer,
+            "exp": rt.idle_expires_at.min(rt.expires_at).timestamp(),
+            "iat": rt.created_at.timestamp(),
+        })));
     };
     let jti = claims["jti"].as_str().unwrap_or_default();
     if state.store.get(&revoked_key(jti)).await?.is_some() {

@@ -6,6 +6,7 @@ mod authorize;
 mod client_auth;
 mod error;
 mod introspect;
+pub(crate) mod logout;
 mod metadata;
 mod revoke;
 mod token;
@@ -13,6 +14,7 @@ mod userinfo;
 
 pub use authorize::{authorize_get, authorize_post, consent, resume};
 pub use introspect::introspect;
+pub use logout::{logout_get, logout_post};
 pub use metadata::{authorization_server_metadata, jwks, openid_configuration};
 pub use revoke::revoke;
 pub use token::token;

@@ -39,7 +39,14 @@ pub async fn revoke(
     let Ok(claims) =
         tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, &token, now).await
     else {
-        return Ok(StatusCode::OK);
+        // Not an access token: perhaps a refresh token, whose whole family goes.
+        let found =
+            oauth::refresh::revoke_by_token(state.accounts.db(), &client.client_id, &token, now)
+                .await?;
+        return match found {
+            Some(false) => Err(oauth::OAuthError::UnauthorizedClient.into()),
+            _ => Ok(StatusCode::OK),
+        };
     };
     if claims["client_id"] != client.client_id.as_str() {
         return Err(oauth::OAuthError::UnauthorizedClient.into());

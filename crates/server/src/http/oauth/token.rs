@@ -10,13 +10,13 @@ use oauth::authorize::CodeGrant;
 use oauth::clients::Client;
 use oauth::id_token::{self, GuichetClaims, IdTokenRequest, Person};
 use oauth::tokens::{self, AccessTokenRequest};
-use oauth::{SigningAlg, pkce};
+use oauth::{SigningAlg, pkce, refresh};
 use openidconnect::core::{
     CoreGenderClaim, CoreIdTokenFields, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
     CoreTokenResponse, CoreTokenType,
 };
 use openidconnect::{
-    AccessToken, EmptyExtraTokenFields, IdTokenFields, Scope, StandardTokenResponse,
+    AccessToken, EmptyExtraTokenFields, IdTokenFields, RefreshToken, Scope, StandardTokenResponse,
 };
 use serde::Deserialize;
 
@@ -37,6 +37,7 @@ pub struct TokenForm {
     code: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
+    refresh_token: Option<String>,
 }
 
 pub async fn token(
@@ -88,6 +89,11 @@ pub async fn token(
             let body = redeem_code(&state, &client, &f).await?;
             Ok(([(axum::http::header::PRAGMA, "no-cache")], Json(body)).into_response())
         }
+        "refresh_token" => {
+            tokens::check_grant(&client, grant)?;
+            let body = refresh(&state, &client, &f).await?;
+            Ok(([(axum::http::header::PRAGMA, "no-cache")], Json(body)).into_response())
+        }
         other => Err(OAuthHttpError::unsupported_grant_type(other)),
     }
 }
@@ -129,16 +135,22 @@ async fn redeem_code(
     let key = super::authorize::code_key(code);
     // Taking the code is one atomic step: of concurrent redemptions, one wins.
     let Some(json) = state.store.take(&key).await? else {
-        if let Some(jti) = state.store.get(&used_key(&key)).await? {
+        if let Some(used) = state.store.get(&used_key(&key)).await? {
             // A replay: the code leaked. Revoke what its first use produced.
+            let (jti, family) = used.split_once(' ').unwrap_or((used.as_str(), ""));
             state
                 .store
                 .set(
-                    &super::introspect::revoked_key(&jti),
+                    &super::introspect::revoked_key(jti),
                     "1",
                     std::time::Duration::from_secs(24 * 3600),
                 )
                 .await?;
+            if !family.is_empty() {
+                refresh::revoke_family(state.accounts.db(), family, chrono::Utc::now())
+                    .await
+                    .map_err(OAuthHttpError::from)?;
+            }
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
         }
         return Err(
@@ -179,11 +191,37 @@ async fn redeem_code(
         now,
     )
     .await?;
+    let offline = grant.scopes.iter().any(|s| s == "offline_access")
+        && tokens::check_grant(client, "refresh_token").is_ok();
+    let refresh_token = if offline {
+        Some(
+            refresh::issue(
+                state.accounts.db(),
+                client,
+                refresh::Grant {
+                    account_id: account.id,
+                    scopes: &grant.scopes,
+                    auth_time: grant.auth_time,
+                    amr: &grant.amr,
+                    acr: &grant.acr,
+                    sid: &grant.sid,
+                },
+                now,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let used = match &refresh_token {
+        Some((_, row)) => format!("{} {}", issued.jti, row.family_id),
+        None => issued.jti.clone(),
+    };
     state
         .store
         .set(
             &used_key(&key),
-            &issued.jti,
+            &used,
             std::time::Duration::from_secs(issued.expires_in.max(0) as u64 + 120),
         )
         .await?;
@@ -222,6 +260,7 @@ async fn redeem_code(
         issued.expires_in.max(0) as u64,
     )));
     body.set_scopes(Some(issued.scopes.into_iter().map(Scope::new).collect()));
+    body.set_refresh_token(refresh_token.map(|(t, _)| RefreshToken::new(t)));
     tracing::info!(client_id = %client.client_id, "authorization code redeemed");
     Ok(body)
 }
@@ -238,4 +277,99 @@ pub(super) fn person_of(a: &accounts::Account) -> Person {
         customer_handle: Some(a.handle.clone()),
         customer_code: Some(a.customer_code.clone()),
     }
+}
+
+/// The `refresh_token` grant: rotate, then issue a new access token (and an ID
+/// token when `openid` was granted) for the same or fewer scopes.
+async fn refresh(
+    state: &AppState,
+    client: &Client,
+    f: &TokenForm,
+) -> Result<CodeTokenResponse, OAuthHttpError> {
+    let presented = f
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| OAuthHttpError::invalid_request("refresh_token is required"))?;
+    let now = chrono::Utc::now();
+    // Check the narrowed scopes before rotating, so a bad request burns nothing.
+    if let Some(asked) = f.scope.as_deref() {
+        if let Some(live) = refresh::find_live(state.accounts.db(), presented, now).await? {
+            let granted: Vec<String> = serde_json::from_str(&live.scopes).unwrap_or_default();
+            if let Some(s) = asked
+                .split(' ')
+                .find(|s| !s.is_empty() && !granted.iter().any(|g| g == s))
+            {
+                return Err(OAuthError::InvalidScope(s.to_owned()).into());
+            }
+        }
+    }
+    let (new_token, row) = refresh::rotate(state.accounts.db(), client, presented, now).await?;
+    let granted: Vec<String> = serde_json::from_str(&row.scopes).unwrap_or_default();
+    let scopes: Vec<String> = match f.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(asked) => asked
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => granted.clone(),
+    };
+    let account = state
+        .accounts
+        .find_by_id(row.account_id)
+        .await
+        .map_err(|e| OAuthHttpError::from(OAuthError::Internal(e.to_string())))?
+        .filter(|a| a.status == "active")
+        .ok_or_else(|| {
+            OAuthHttpError::from(OAuthError::InvalidGrant("the account is no longer active"))
+        })?;
+    let issued = tokens::issue_access_token(
+        &state.oauth.keys,
+        AccessTokenRequest {
+            issuer: &state.oauth.issuer,
+            audience: &state.oauth.audience,
+            client,
+            subject: &account.subject,
+            scopes: scopes.clone(),
+        },
+        now,
+    )
+    .await?;
+    let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
+    let id_token = if scopes.iter().any(|s| s == "openid") {
+        let person = person_of(&account).limited_to(&scopes);
+        let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
+        Some(
+            id_token::issue(
+                &state.oauth.keys,
+                IdTokenRequest {
+                    issuer: &state.oauth.issuer,
+                    client_id: &client.client_id,
+                    alg,
+                    person: &person,
+                    nonce: None,
+                    auth_time: row.auth_time,
+                    amr: &amr,
+                    acr: &row.acr,
+                    sid: &row.sid,
+                    lifetime: chrono::Duration::seconds(ID_TOKEN_TTL_SECS),
+                    access_token: Some(&issued.token),
+                },
+                now,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let mut body = CodeTokenResponse::new(
+        AccessToken::new(issued.token),
+        CoreTokenType::Bearer,
+        IdTokenFields::new(id_token, EmptyExtraTokenFields {}),
+    );
+    body.set_expires_in(Some(&std::time::Duration::from_secs(
+        issued.expires_in.max(0) as u64,
+    )));
+    body.set_scopes(Some(scopes.into_iter().map(Scope::new).collect()));
+    body.set_refresh_token(Some(RefreshToken::new(new_token)));
+    Ok(body)
 }

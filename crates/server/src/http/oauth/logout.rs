@@ -1,0 +1,342 @@
+//! Logout: RP-initiated (`/oauth2/logout`, OIDC RP-Initiated Logout 1.0) and
+//! back-channel notices to every client that took part in the session (OIDC
+//! Back-Channel Logout 1.0).
+
+use std::time::Duration;
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use maud::html;
+use oauth::SigningAlg;
+use oauth::clients::list;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::cookies;
+use crate::http::csrf;
+use crate::http::error::AppError;
+use crate::http::extract::CurrentSession;
+use crate::http::pages;
+use crate::session::SessionData;
+use crate::state::AppState;
+
+/// The event a logout token carries.
+const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// Delivery attempts of one logout token, and the pause before each retry.
+const RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+];
+
+fn participants_key(sid: &str) -> String {
+    format!("rp:{sid}")
+}
+
+/// Records that a client received a code in this session, so that logging out
+/// of the session tells it.
+pub(crate) async fn note_participant(
+    state: &AppState,
+    sid: &str,
+    client_id: &str,
+) -> Result<(), crate::StoreError> {
+    let key = participants_key(sid);
+    let mut ids: Vec<String> = state
+        .store
+        .get(&key)
+        .await?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    if !ids.iter().any(|i| i == client_id) {
+        ids.push(client_id.to_owned());
+    }
+    let ttl = state.config.session.absolute_timeout;
+    state
+        .store
+        .set(&key, &serde_json::to_string(&ids).unwrap_or_default(), ttl)
+        .await
+}
+
+/// Ends a browser session everywhere: the server-side session is deleted, and
+/// each client that took part and registered a back-channel URI is sent a
+/// signed logout token in the background (never holding up the user).
+pub(crate) async fn end_session(
+    state: &AppState,
+    id: &str,
+    data: &SessionData,
+) -> Result<(), crate::StoreError> {
+    state.sessions.destroy(id).await?;
+    if data.sid.is_empty() {
+        return Ok(());
+    }
+    let key = participants_key(&data.sid);
+    let ids: Vec<String> = state
+        .store
+        .take(&key)
+        .await?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let subject = match state.accounts.find_by_id(data.account_id).await {
+        Ok(Some(a)) => a.subject,
+        _ => return Ok(()),
+    };
+    for client_id in ids {
+        let state = state.clone();
+        let (sid, subject) = (data.sid.clone(), subject.clone());
+        tokio::spawn(async move { notify_client(&state, &client_id, &subject, &sid).await });
+    }
+    Ok(())
+}
+
+async fn notify_client(state: &AppState, client_id: &str, subject: &str, sid: &str) {
+    let Ok(Some(client)) = state
+        .oauth
+        .clients
+        .get(state.accounts.db(), client_id)
+        .await
+    else {
+        return;
+    };
+    let Some(uri) = client.backchannel_logout_uri.clone() else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    let claims = json!({
+        "iss": state.oauth.issuer,
+        "aud": client.client_id,
+        "iat": now.timestamp(),
+        "exp": now.timestamp() + 120,
+        "jti": oauth::tokens::new_jti(),
+        "sub": subject,
+        "sid": sid,
+        "events": { BACKCHANNEL_EVENT: {} },
+    });
+    let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
+    let token = match state
+        .oauth
+        .keys
+        .sign_jwt(alg, "logout+jwt", &claims, now)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, client_id, "logout token not signed");
+            return;
+        }
+    };
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    for (attempt, pause) in std::iter::once(Duration::ZERO)
+        .chain(RETRY_DELAYS)
+        .enumerate()
+    {
+        tokio::time::sleep(pause).await;
+        let sent = http
+            .post(&uri)
+            .form(&[("logout_token", token.as_str())])
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {
+                tracing::info!(client_id, "back-channel logout delivered");
+                return;
+            }
+            Ok(r) => {
+                tracing::warn!(client_id, status = %r.status(), attempt, "back-channel logout refused")
+            }
+            Err(e) => tracing::warn!(client_id, error = %e, attempt, "back-channel logout failed"),
+        }
+    }
+    tracing::error!(client_id, "back-channel logout abandoned after retries");
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct LogoutParams {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+    csrf: Option<String>,
+    confirm: Option<String>,
+}
+
+/// The claims of an ID token this server issued, checked for signature even
+/// when it has expired (a hint is usually old).
+async fn hint_claims(state: &AppState, token: &str) -> Option<Value> {
+    let payload = token.split('.').nth(1)?;
+    let unverified: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let iat = unverified["iat"].as_i64()?;
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp(iat, 0)?;
+    let claims = state
+        .oauth
+        .keys
+        .verify_jwt(token, &SigningAlg::ALL, at)
+        .await
+        .ok()?;
+    (claims["iss"] == state.oauth.issuer.as_str()).then_some(claims)
+}
+
+fn page(title: &str, text: &str, status: StatusCode) -> Response {
+    (status, Html(pages::message(title, text).into_string())).into_response()
+}
+
+pub async fn logout_get(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    q: Result<Query<LogoutParams>, QueryRejection>,
+) -> Response {
+    match q {
+        Ok(Query(p)) => logout(state, session, p, false).await,
+        Err(r) => page("Request refused", &r.body_text(), r.status()),
+    }
+}
+
+pub async fn logout_post(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    f: Result<Form<LogoutParams>, FormRejection>,
+) -> Response {
+    match f {
+        Ok(Form(p)) => logout(state, session, p, true).await,
+        Err(r) => page("Request refused", &r.body_text(), r.status()),
+    }
+}
+
+async fn logout(
+    state: AppState,
+    session: CurrentSession,
+    p: LogoutParams,
+    is_post: bool,
+) -> Response {
+    let hint = match &p.id_token_hint {
+        Some(t) => match hint_claims(&state, t).await {
+            Some(c) => Some(c),
+            None => {
+                return page(
+                    "Logout refused",
+                    "The id_token_hint is not a valid ID token of this server.",
+                    StatusCode::BAD_REQUEST,
+                );
+            }
+        },
+        None => None,
+    };
+    let hint_aud = hint.as_ref().and_then(|c| match &c["aud"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_owned),
+        _ => None,
+    });
+    if let (Some(a), Some(c)) = (&hint_aud, &p.client_id) {
+        if a != c {
+            return page(
+                "Logout refused",
+                "client_id does not match the id_token_hint.",
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    }
+    let client_id = hint_aud.or(p.client_id.clone());
+    // Where to go afterwards: only a URI registered for the client, never another.
+    let redirect = match &p.post_logout_redirect_uri {
+        None => None,
+        Some(uri) => {
+            let client = match &client_id {
+                Some(id) => state
+                    .oauth
+                    .clients
+                    .get(state.accounts.db(), id)
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            match client {
+                Some(c) if list(&c.post_logout_redirect_uris).iter().any(|u| u == uri) => {
+                    Some(uri.clone())
+                }
+                _ => {
+                    return page(
+                        "Logout refused",
+                        "post_logout_redirect_uri is not registered for this application.",
+                        StatusCode::BAD_REQUEST,
+                    );
+                }
+            }
+        }
+    };
+    let finish = |state: &AppState| {
+        let mut resp = match &redirect {
+            Some(uri) => {
+                let mut url = match url::Url::parse(uri) {
+                    Ok(u) => u,
+                    Err(_) => return page("Logout", "You are logged out.", StatusCode::OK),
+                };
+                if let Some(s) = &p.state {
+                    url.query_pairs_mut().append_pair("state", s);
+                }
+                Redirect::to(url.as_str()).into_response()
+            }
+            None => page(
+                "Logged out",
+                "You are logged out of Guichet.",
+                StatusCode::OK,
+            ),
+        };
+        let cfg = &state.config;
+        if let Ok(v) = cookies::clear(cfg, cookies::session_name(cfg)).parse() {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+        resp
+    };
+    let Some((id, data)) = session.0 else {
+        return finish(&state);
+    };
+    let account_subject = state
+        .accounts
+        .find_by_id(data.account_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.subject);
+    let hint_matches = hint
+        .as_ref()
+        .is_some_and(|c| account_subject.as_deref().is_some_and(|s| c["sub"] == s));
+    let confirmed = is_post
+        && p.confirm.as_deref() == Some("yes")
+        && csrf::matches(&data.csrf, p.csrf.as_deref().unwrap_or("")).is_ok();
+    if hint_matches || confirmed {
+        if let Err(e) = end_session(&state, &id, &data).await {
+            return AppError::from(e).into_response();
+        }
+        return finish(&state);
+    }
+    // No proof that the relying party speaks for this user: ask the user.
+    let body = html! {
+        h1 { "Log out of Guichet?" }
+        p { "An application asks to end your Guichet session." }
+        form method="post" action="/oauth2/logout" {
+            input type="hidden" name="csrf" value=(data.csrf);
+            input type="hidden" name="confirm" value="yes";
+            @if let Some(c) = &client_id { input type="hidden" name="client_id" value=(c); }
+            @if let Some(u) = &redirect { input type="hidden" name="post_logout_redirect_uri" value=(u); }
+            @if let Some(s) = &p.state { input type="hidden" name="state" value=(s); }
+            button type="submit" { "Log out" }
+        }
+        p { a href="/account" { "Stay logged in" } }
+    };
+    Html(pages::layout("Log out", None, body).into_string()).into_response()
+}
