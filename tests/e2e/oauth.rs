@@ -464,3 +464,143 @@ async fn a_rotated_key_is_published_before_use_and_old_tokens_still_verify() {
         true
     );
 }
+
+/// A client that authenticates with an Ed25519 key, and a signer for its assertions.
+async fn key_client(app: &TestApp) -> (String, ed25519_dalek::SigningKey) {
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "OKP", "crv": "Ed25519", "kid": "k1", "use": "sig", "alg": "EdDSA",
+        "x": URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()),
+    }]});
+    let spec = ClientSpec {
+        auth_method: Some("private_key_jwt".into()),
+        jwks: Some(jwks.to_string()),
+        ..service_spec()
+    };
+    let (id, secret) = app.create_client(&spec).await;
+    assert!(secret.is_none(), "key-based clients have no secret");
+    (id, key)
+}
+
+fn assertion(key: &ed25519_dalek::SigningKey, header: Value, claims: Value) -> String {
+    use ed25519_dalek::Signer;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+fn claims_for(app: &TestApp, id: &str) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    serde_json::json!({
+        "iss": id, "sub": id, "aud": app.url("/oauth2/token"),
+        "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+async fn with_assertion(app: &TestApp, jwt: &str) -> reqwest::Response {
+    bare_client()
+        .post(app.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", jwt),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn private_key_jwt_works_once_per_assertion_and_refuses_forged_headers() {
+    let app = spawn_app().await;
+    let (id, key) = key_client(&app).await;
+    let header = serde_json::json!({"alg": "EdDSA", "kid": "k1", "typ": "JWT"});
+    let good = assertion(&key, header.clone(), claims_for(&app, &id));
+    let r = with_assertion(&app, &good).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body.get("id_token").is_none(),
+        "no null members in token responses"
+    );
+    assert_eq!(
+        with_assertion(&app, &good).await.status(),
+        401,
+        "an assertion works once"
+    );
+
+    let now = chrono::Utc::now().timestamp();
+    let mut expired = claims_for(&app, &id);
+    expired["iat"] = (now - 300).into();
+    expired["exp"] = (now - 61).into();
+    let mut wrong_aud = claims_for(&app, &id);
+    wrong_aud["aud"] = "https://elsewhere.example.com/token".into();
+    let other_key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+        URL_SAFE_NO_PAD.encode(claims_for(&app, &id).to_string())
+    );
+    let cases = [
+        ("expired", assertion(&key, header.clone(), expired)),
+        ("audience", assertion(&key, header.clone(), wrong_aud)),
+        (
+            "other key",
+            assertion(&other_key, header.clone(), claims_for(&app, &id)),
+        ),
+        (
+            "HS256",
+            assertion(
+                &key,
+                serde_json::json!({"alg": "HS256", "kid": "k1"}),
+                claims_for(&app, &id),
+            ),
+        ),
+        (
+            "jwk header",
+            assertion(
+                &key,
+                serde_json::json!({"alg": "EdDSA", "jwk": {"kty": "OKP"}}),
+                claims_for(&app, &id),
+            ),
+        ),
+        (
+            "jku header",
+            assertion(
+                &key,
+                serde_json::json!({"alg": "EdDSA", "jku": "https://evil.example/jwks"}),
+                claims_for(&app, &id),
+            ),
+        ),
+        ("alg none", unsigned),
+        ("garbage", "a.b.c".to_owned()),
+    ];
+    for (name, jwt) in cases {
+        let r = with_assertion(&app, &jwt).await;
+        assert!(
+            r.status() == 401 || r.status() == 400,
+            "{name}: {}",
+            r.status()
+        );
+        assert_ne!(r.status(), 500, "{name}");
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"] == "invalid_client" || v["error"] == "invalid_request",
+            "{name}: {v}"
+        );
+    }
+    // A secret-based client cannot switch to assertions, nor the reverse.
+    let (sid, _) = service(&app).await;
+    let r = with_assertion(&app, &assertion(&key, header, claims_for(&app, &sid))).await;
+    assert_eq!(r.status(), 401);
+}

@@ -6,6 +6,7 @@
 //! Like `accounts`, it knows nothing of HTTP, cookies or Redis: callers hand it a
 //! database connection and the current time.
 
+pub mod assertion;
 pub mod authorize;
 pub mod clients;
 pub mod consents;

@@ -129,8 +129,12 @@ pub fn discovery(issuer: &str) -> Result<GuichetDiscovery, OAuthError> {
     .set_token_endpoint_auth_methods_supported(Some(vec![
         CoreClientAuthMethod::ClientSecretBasic,
         CoreClientAuthMethod::ClientSecretPost,
+        CoreClientAuthMethod::PrivateKeyJwt,
         CoreClientAuthMethod::None,
     ]))
+    .set_token_endpoint_auth_signing_alg_values_supported(Some(
+        SigningAlg::ALL.iter().map(|a| a.to_core()).collect(),
+    ))
     .set_claims_supported(Some(
         claims
             .into_iter()

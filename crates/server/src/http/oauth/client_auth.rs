@@ -18,6 +18,22 @@ use crate::state::AppState;
 pub struct Presented {
     client_id: String,
     secret: Option<String>,
+    assertion: Option<String>,
+}
+
+/// A `client_assertion` and its type, from the form.
+pub struct AssertionParams<'a> {
+    /// `client_assertion_type`.
+    pub kind: Option<&'a str>,
+    /// `client_assertion`.
+    pub assertion: Option<&'a str>,
+}
+
+fn assertion_subject(jwt: &str) -> Option<String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1)?).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    v["sub"].as_str().map(str::to_owned)
 }
 
 fn form_decode(s: &str) -> Option<String> {
@@ -32,7 +48,31 @@ pub fn presented(
     headers: &HeaderMap,
     form_id: Option<&str>,
     form_secret: Option<&str>,
+    assertion: AssertionParams<'_>,
 ) -> Result<Option<Presented>, OAuthHttpError> {
+    if let Some(jwt) = assertion.assertion {
+        if assertion.kind != Some(oauth::assertion::JWT_BEARER) {
+            return Err(OAuthHttpError::invalid_request(
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+        }
+        if form_secret.is_some() || headers.contains_key(AUTHORIZATION) {
+            return Err(OAuthHttpError::invalid_request(
+                "use one client authentication method, not two",
+            ));
+        }
+        // The client is named by the assertion's `sub` (checked against `iss`
+        // and the signature below); a `client_id` parameter must agree.
+        let id = assertion_subject(jwt).ok_or_else(OAuthHttpError::invalid_client)?;
+        if form_id.is_some_and(|f| f != id) {
+            return Err(OAuthHttpError::invalid_client());
+        }
+        return Ok(Some(Presented {
+            client_id: id,
+            secret: None,
+            assertion: Some(jwt.to_owned()),
+        }));
+    }
     let basic = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -63,11 +103,13 @@ pub fn presented(
         return Ok(Some(Presented {
             client_id: id,
             secret: Some(form_decode(secret).ok_or_else(OAuthHttpError::invalid_client)?),
+            assertion: None,
         }));
     }
     Ok(form_id.map(|id| Presented {
         client_id: id.to_owned(),
         secret: form_secret.map(str::to_owned),
+        assertion: None,
     }))
 }
 
@@ -80,6 +122,7 @@ pub async fn authenticate(
     state: &AppState,
     presented: Option<Presented>,
     ip: IpAddr,
+    endpoint: &str,
 ) -> Result<Arc<Client>, OAuthHttpError> {
     let Some(p) = presented else {
         return Err(OAuthHttpError::invalid_client());
@@ -93,11 +136,12 @@ pub async fn authenticate(
         .get(state.accounts.db(), &p.client_id)
         .await
         .map_err(OAuthHttpError::from)?;
-    let ok = match (&client, &p.secret) {
-        (Some(c), Some(s)) if c.auth_method.starts_with("client_secret") => {
+    let ok = match (&client, &p.secret, &p.assertion) {
+        (Some(c), Some(s), None) if c.auth_method.starts_with("client_secret") => {
             clients::secret_matches(c, s)
         }
-        (Some(c), None) => c.auth_method == "none",
+        (Some(c), None, Some(jwt)) => verify_assertion(state, c, jwt, endpoint).await?,
+        (Some(c), None, None) => c.auth_method == "none",
         _ => false,
     };
     match client {
@@ -111,4 +155,26 @@ pub async fn authenticate(
             Err(OAuthHttpError::throttled(wait.as_secs()))
         }
     }
+}
+
+/// Checks a `private_key_jwt` assertion, and that its `jti` was never seen: a
+/// captured assertion cannot be replayed, even within its lifetime.
+async fn verify_assertion(
+    state: &AppState,
+    client: &Client,
+    jwt: &str,
+    endpoint: &str,
+) -> Result<bool, OAuthHttpError> {
+    let now = chrono::Utc::now().timestamp();
+    let endpoint_url = format!("{}{endpoint}", state.oauth.issuer);
+    let audiences = [state.oauth.issuer.as_str(), endpoint_url.as_str()];
+    let Ok(v) = oauth::assertion::verify(client, jwt, &audiences, now) else {
+        return Ok(false);
+    };
+    let ttl = std::time::Duration::from_secs((v.exp - now).max(0) as u64 + 120);
+    let seen = state
+        .store
+        .incr(&format!("assertion:{}:{}", client.client_id, v.jti), ttl)
+        .await?;
+    Ok(seen == 1)
 }

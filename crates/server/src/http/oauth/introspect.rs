@@ -19,6 +19,8 @@ pub struct IntrospectForm {
     token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// The store key that marks an access token revoked.
@@ -33,9 +35,16 @@ pub async fn introspect(
     form: Result<Form<IntrospectForm>, FormRejection>,
 ) -> Result<Json<Value>, OAuthHttpError> {
     let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
-    let presented =
-        client_auth::presented(&headers, f.client_id.as_deref(), f.client_secret.as_deref())?;
-    let client = client_auth::authenticate(&state, presented, ip).await?;
+    let presented = client_auth::presented(
+        &headers,
+        f.client_id.as_deref(),
+        f.client_secret.as_deref(),
+        client_auth::AssertionParams {
+            kind: f.client_assertion_type.as_deref(),
+            assertion: f.client_assertion.as_deref(),
+        },
+    )?;
+    let client = client_auth::authenticate(&state, presented, ip, "/oauth2/introspect").await?;
     if client.kind != "confidential" {
         // Only resource servers and back ends introspect; a public client cannot
         // prove who it is.

@@ -18,6 +18,8 @@ pub struct RevokeForm {
     token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// Revokes an access token issued to the calling client. Unknown, expired or
@@ -29,9 +31,16 @@ pub async fn revoke(
     form: Result<Form<RevokeForm>, FormRejection>,
 ) -> Result<StatusCode, OAuthHttpError> {
     let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
-    let presented =
-        client_auth::presented(&headers, f.client_id.as_deref(), f.client_secret.as_deref())?;
-    let client = client_auth::authenticate(&state, presented, ip).await?;
+    let presented = client_auth::presented(
+        &headers,
+        f.client_id.as_deref(),
+        f.client_secret.as_deref(),
+        client_auth::AssertionParams {
+            kind: f.client_assertion_type.as_deref(),
+            assertion: f.client_assertion.as_deref(),
+        },
+    )?;
+    let client = client_auth::authenticate(&state, presented, ip, "/oauth2/revoke").await?;
     let token = f
         .token
         .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;

@@ -34,6 +34,8 @@ pub struct TokenForm {
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
     code: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
@@ -47,9 +49,16 @@ pub async fn token(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthHttpError> {
     let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
-    let presented =
-        client_auth::presented(&headers, f.client_id.as_deref(), f.client_secret.as_deref())?;
-    let client = client_auth::authenticate(&state, presented, ip).await?;
+    let presented = client_auth::presented(
+        &headers,
+        f.client_id.as_deref(),
+        f.client_secret.as_deref(),
+        client_auth::AssertionParams {
+            kind: f.client_assertion_type.as_deref(),
+            assertion: f.client_assertion.as_deref(),
+        },
+    )?;
+    let client = client_auth::authenticate(&state, presented, ip, "/oauth2/token").await?;
     let grant = f
         .grant_type
         .as_deref()
@@ -82,17 +91,29 @@ pub async fn token(
             if !issued.scopes.is_empty() {
                 body.set_scopes(Some(issued.scopes.into_iter().map(Scope::new).collect()));
             }
-            Ok(([(axum::http::header::PRAGMA, "no-cache")], Json(body)).into_response())
+            Ok((
+                [(axum::http::header::PRAGMA, "no-cache")],
+                Json(without_nulls(&body)),
+            )
+                .into_response())
         }
         "authorization_code" => {
             tokens::check_grant(&client, grant)?;
             let body = redeem_code(&state, &client, &f).await?;
-            Ok(([(axum::http::header::PRAGMA, "no-cache")], Json(body)).into_response())
+            Ok((
+                [(axum::http::header::PRAGMA, "no-cache")],
+                Json(without_nulls(&body)),
+            )
+                .into_response())
         }
         "refresh_token" => {
             tokens::check_grant(&client, grant)?;
             let body = refresh(&state, &client, &f).await?;
-            Ok(([(axum::http::header::PRAGMA, "no-cache")], Json(body)).into_response())
+            Ok((
+                [(axum::http::header::PRAGMA, "no-cache")],
+                Json(without_nulls(&body)),
+            )
+                .into_response())
         }
         other => Err(OAuthHttpError::unsupported_grant_type(other)),
     }
@@ -372,4 +393,15 @@ async fn refresh(
     body.set_scopes(Some(scopes.into_iter().map(Scope::new).collect()));
     body.set_refresh_token(Some(RefreshToken::new(new_token)));
     Ok(body)
+}
+
+/// The response as JSON without `null` members: openidconnect's response types
+/// serialize an absent ID token as `"id_token": null`, which strict relying
+/// parties (rightly) refuse; RFC 6749 says absent members are omitted.
+fn without_nulls<T: serde::Serialize>(body: &T) -> serde_json::Value {
+    let mut v = serde_json::to_value(body).unwrap_or_default();
+    if let Some(map) = v.as_object_mut() {
+        map.retain(|_, m| !m.is_null());
+    }
+    v
 }
