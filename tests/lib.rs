@@ -28,6 +28,11 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The name of the operator every fresh instance knows.
+pub const OPERATOR_NAME: &str = "test-operator";
+/// That operator's bearer secret.
+pub const OPERATOR_TOKEN: &str = "test-operator-secret-0123456789-abcdefghij";
+
 /// Settings for a fresh, isolated instance: its own data directory, its own
 /// database, its own Redis prefix, port 0.
 pub async fn fresh_settings() -> Settings {
@@ -36,6 +41,8 @@ pub async fn fresh_settings() -> Settings {
     std::fs::create_dir_all(&dir).expect("temp dir");
     s.server.data_dir = dir;
     s.server.bind = "127.0.0.1:0".into();
+    s.operator.bind = "127.0.0.1:0".into();
+    s.operator.tokens = vec![format!("{OPERATOR_NAME}:{OPERATOR_TOKEN}")];
     s.log.level = "warn".into();
     if let Some(admin) = pg_admin_url() {
         let name = unique("guichet_test_");
@@ -62,6 +69,8 @@ pub async fn fresh_settings() -> Settings {
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    /// `http://127.0.0.1:<operator port>`, when the operator API is on.
+    pub operator_base: Option<String>,
     /// The settings it runs with (database URL, data directory, Redis prefix).
     pub settings: Settings,
     task: tokio::task::JoinHandle<()>,
@@ -84,11 +93,13 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
         .await
         .expect("application starts");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let operator_base = app.operator_port().map(|p| format!("http://127.0.0.1:{p}"));
     let task = tokio::spawn(async move {
         app.run_until_stopped(std::future::pending()).await.ok();
     });
     TestApp {
         base,
+        operator_base,
         settings,
         task,
     }
@@ -187,6 +198,15 @@ impl TestApp {
     /// An absolute URL on this instance.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// An absolute URL on this instance's operator listener.
+    pub fn operator_url(&self, path: &str) -> String {
+        let base = self
+            .operator_base
+            .as_deref()
+            .expect("the operator API is on");
+        format!("{base}{path}")
     }
 
     /// Signs a person up through the JSON API; returns the handle.
@@ -290,6 +310,12 @@ pub fn env_for(s: &Settings) -> Vec<(String, String)> {
             s.sessions.key_prefix.clone(),
         ),
         ("GUICHET__LOG__LEVEL".into(), "warn".into()),
+        // Port 0 unless a test names one, so processes never fight over 8081.
+        ("GUICHET__OPERATOR__BIND".into(), s.operator.bind.clone()),
+        (
+            "GUICHET__OPERATOR__TOKENS".into(),
+            s.operator.tokens.join(","),
+        ),
         (
             "GUICHET__OAUTH__KEY_ENCRYPTION_KEY".into(),
             s.oauth.key_encryption_key.clone(),

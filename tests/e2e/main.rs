@@ -3,6 +3,7 @@
 mod login;
 mod oauth;
 mod oidc;
+mod operator;
 mod sessions;
 mod signup;
 mod startup;

@@ -54,6 +54,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The operator listener cannot bind.
+    #[error("operator.bind: cannot listen on {addr}: {source}")]
+    OperatorBind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The mail transport cannot be set up.
     #[error("mail: {0}")]
     Mail(String),
@@ -272,6 +280,37 @@ pub struct Application {
     state: AppState,
     addr: SocketAddr,
     grace: Duration,
+    operator: Option<OperatorListener>,
+}
+
+/// The operator API's own listener and who may use it.
+struct OperatorListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    operators: Vec<server::admin::Operator>,
+}
+
+/// Binds the operator listener when `operator.bind` is set.
+async fn bind_operator(settings: &Settings) -> Result<Option<OperatorListener>, StartError> {
+    if !settings.operator.is_enabled() {
+        return Ok(None);
+    }
+    let operators = settings.operator.operators()?;
+    let bind = &settings.operator.bind;
+    let bind_err = |source| StartError::OperatorBind {
+        addr: bind.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(bind).await.map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
+    if operators.is_empty() {
+        tracing::warn!(%addr, "operator.tokens is empty: the operator API refuses every request");
+    }
+    Ok(Some(OperatorListener {
+        listener,
+        addr,
+        operators,
+    }))
 }
 
 impl Application {
@@ -294,6 +333,7 @@ impl Application {
             addr: settings.server.bind.clone(),
             source,
         })?;
+        let operator = bind_operator(&settings).await?;
         let public_url = if settings.server.public_url.is_empty() {
             format!("http://{addr}/")
         } else {
@@ -332,6 +372,7 @@ impl Application {
             state,
             addr,
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+            operator,
         })
     }
 
@@ -345,12 +386,46 @@ impl Application {
         self.addr
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and lets requests
-    /// in flight finish for at most the grace period.
+    /// The port of the operator API's listener, when it has one.
+    pub fn operator_port(&self) -> Option<u16> {
+        self.operator.as_ref().map(|o| o.addr.port())
+    }
+
+    /// The address of the operator API's listener, when it has one.
+    pub fn operator_addr(&self) -> Option<SocketAddr> {
+        self.operator.as_ref().map(|o| o.addr)
+    }
+
+    /// Serves both listeners until `shutdown` completes, then each stops
+    /// accepting and lets requests in flight finish for at most the grace
+    /// period. If either listener fails, both stop.
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        server::serve(self.listener, self.state, shutdown, self.grace).await
+        let Some(op) = self.operator else {
+            return server::serve(self.listener, self.state, shutdown, self.grace).await;
+        };
+        tracing::info!(addr = %op.addr, "operator API listening");
+        // One signal, two listeners: the watch channel tells both.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            // An error means the sender is gone, which only happens after it sent.
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let signal = async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+            Ok(())
+        };
+        let admin = server::admin::admin_router(self.state.clone(), op.operators);
+        let public = server::serve(
+            self.listener,
+            self.state,
+            stopped(stop_rx.clone()),
+            self.grace,
+        );
+        let operator = server::serve_router(op.listener, admin, stopped(stop_rx), self.grace);
+        tokio::try_join!(signal, public, operator).map(|_| ())
     }
 }

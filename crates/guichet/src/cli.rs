@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use oauth::clients::{self, Client, ClientSpec};
 use oauth::{OAuthError, SigningAlg};
 use serde_json::json;
+use server::admin::client_json;
 
 use crate::app::{self, Application, StartError};
 use crate::settings::Settings;
@@ -413,31 +414,6 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-}
-
-fn client_json(c: &Client, secret: Option<&str>) -> serde_json::Value {
-    let mut v = json!({
-        "client_id": c.client_id,
-        "name": c.name,
-        "type": c.kind,
-        "auth_method": c.auth_method,
-        "redirect_uris": clients::list(&c.redirect_uris),
-        "post_logout_redirect_uris": clients::list(&c.post_logout_redirect_uris),
-        "backchannel_logout_uri": c.backchannel_logout_uri,
-        "grant_types": clients::list(&c.grant_types),
-        "scopes": clients::list(&c.scopes),
-        "first_party": c.first_party,
-        "requires_2fa": c.requires_2fa,
-        "access_token_ttl_secs": c.access_token_ttl_secs,
-        "refresh_token_ttl_secs": c.refresh_token_ttl_secs,
-        "refresh_idle_ttl_secs": c.refresh_idle_ttl_secs,
-        "id_token_alg": c.id_token_alg,
-        "created_at": c.created_at.to_rfc3339(),
-    });
-    if let Some(s) = secret {
-        v["client_secret"] = json!(s);
-    }
-    v
 }
 
 fn print_client(c: &Client, secret: Option<&str>, as_json: bool) {

@@ -15,7 +15,10 @@ use cli::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
 fn init_logs(settings: &Settings, format: Option<&str>) {
-    let filter = EnvFilter::try_new(&settings.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Operator actions are always recorded, whatever the general level.
+    let directives = format!("{},audit=info", settings.log.level);
+    let filter =
+        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,audit=info"));
     // Logs go to standard error so that `--json` output on standard out stays clean.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

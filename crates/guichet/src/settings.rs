@@ -47,6 +47,8 @@ pub struct Settings {
     pub mail: MailSection,
     /// `[log]`
     pub log: LogSection,
+    /// `[operator]`
+    pub operator: OperatorSection,
 }
 
 /// `[server]`
@@ -204,6 +206,69 @@ pub struct LogSection {
     pub level: String,
 }
 
+/// `[operator]`
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorSection {
+    /// Listen address of the operator API; empty turns it off.
+    pub bind: String,
+    /// `name:secret` entries; the secrets are never printed.
+    pub tokens: Vec<String>,
+}
+
+impl std::fmt::Debug for OperatorSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .tokens
+            .iter()
+            .map(|t| match t.split_once(':') {
+                Some((name, _)) => format!("{name}:***"),
+                None => "***".to_owned(),
+            })
+            .collect();
+        f.debug_struct("OperatorSection")
+            .field("bind", &self.bind)
+            .field("tokens", &names)
+            .finish()
+    }
+}
+
+impl OperatorSection {
+    /// Whether the operator API has a listener.
+    pub fn is_enabled(&self) -> bool {
+        !self.bind.is_empty()
+    }
+
+    /// The operators the tokens name, checked: well-formed entries, long
+    /// secrets, no name or secret twice. Blank entries (an empty environment
+    /// variable) are skipped. Errors name the entry by position and name, never
+    /// by its secret.
+    pub fn operators(&self) -> Result<Vec<server::admin::Operator>, ConfigError> {
+        let mut operators: Vec<server::admin::Operator> = Vec::new();
+        for (i, entry) in self.tokens.iter().enumerate() {
+            if entry.trim().is_empty() {
+                continue;
+            }
+            let at = format!("operator.tokens[{i}]");
+            let op = server::admin::Operator::parse(entry).map_err(|e| bad(&at, e))?;
+            if operators.iter().any(|o| o.name() == op.name()) {
+                return Err(bad(&at, format!("the name {:?} is used twice", op.name())));
+            }
+            if operators.iter().any(|o| o.same_secret(&op)) {
+                return Err(bad(
+                    &at,
+                    format!(
+                        "{:?} has the same secret as another operator; give each its own",
+                        op.name()
+                    ),
+                ));
+            }
+            operators.push(op);
+        }
+        Ok(operators)
+    }
+}
+
 impl Settings {
     /// The built-in defaults alone.
     pub fn defaults() -> Self {
@@ -238,7 +303,8 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("login.failure_delays_secs")
-                    .with_list_parse_key("login.trusted_proxies"),
+                    .with_list_parse_key("login.trusted_proxies")
+                    .with_list_parse_key("operator.tokens"),
             );
         }
         let cfg = b.build().map_err(|e| bad("sources", e.to_string()))?;
@@ -417,6 +483,21 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(bad("log.format", "must be \"text\" or \"json\""));
         }
+        if self.operator.is_enabled() {
+            let addr = self.operator.bind.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "operator.bind",
+                    format!("must be empty or ip:port, got {:?}", self.operator.bind),
+                )
+            })?;
+            if addr.port() != 0 && self.server.bind.parse::<SocketAddr>().ok() == Some(addr) {
+                return Err(bad(
+                    "operator.bind",
+                    "must differ from server.bind: the operator API never shares the public listener",
+                ));
+            }
+        }
+        self.operator.operators()?;
         Ok(())
     }
 }
@@ -464,6 +545,54 @@ mod tests {
                 .to_string()
                 .contains("database.url")
         );
+    }
+
+    #[test]
+    fn operator_tokens_are_checked_and_never_printed() {
+        let secret = "s3cret-0123456789-abcdefghijklmnop";
+        let mut s = Settings::defaults();
+        assert!(s.operator.is_enabled());
+        assert!(s.operator.tokens.is_empty());
+        s.operator.tokens = vec![format!("alice:{secret}"), String::new()];
+        s.validate().unwrap();
+        assert_eq!(s.operator.operators().unwrap().len(), 1);
+        let printed = format!("{s:?}");
+        assert!(printed.contains("alice:***"), "{printed}");
+        assert!(!printed.contains(secret), "{printed}");
+
+        for (tokens, problem) in [
+            (vec![secret.to_owned()], "name:secret"),
+            (vec!["alice:too-short".to_owned()], "at least 32"),
+            (vec![format!("al ice:{secret}")], "name"),
+            (
+                vec![format!("alice:{secret}"), format!("alice:{secret}-2")],
+                "twice",
+            ),
+            (
+                vec![format!("alice:{secret}"), format!("bob:{secret}")],
+                "same secret",
+            ),
+        ] {
+            let mut s = Settings::defaults();
+            s.operator.tokens = tokens;
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("operator.tokens"), "{e}");
+            assert!(e.contains(problem), "{e}");
+            assert!(!e.contains(secret) && !e.contains("too-short"), "{e}");
+        }
+
+        let mut s = Settings::defaults();
+        s.operator.bind = "localhost".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("operator.bind"), "{e}");
+        let mut s = Settings::defaults();
+        s.operator.bind = s.server.bind.clone();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("operator.bind"), "{e}");
+        let mut s = Settings::defaults();
+        s.operator.bind = String::new();
+        s.validate().unwrap();
+        assert!(!s.operator.is_enabled());
     }
 
     #[test]

@@ -240,14 +240,14 @@ async fn logout(
         Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_owned),
         _ => None,
     });
-    if let (Some(a), Some(c)) = (&hint_aud, &p.client_id) {
-        if a != c {
-            return page(
-                "Logout refused",
-                "client_id does not match the id_token_hint.",
-                StatusCode::BAD_REQUEST,
-            );
-        }
+    if let (Some(a), Some(c)) = (&hint_aud, &p.client_id)
+        && a != c
+    {
+        return page(
+            "Logout refused",
+            "client_id does not match the id_token_hint.",
+            StatusCode::BAD_REQUEST,
+        );
     }
     let client_id = hint_aud.or(p.client_id.clone());
     // Where to go afterwards: only a URI registered for the client, never another.

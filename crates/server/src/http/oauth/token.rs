@@ -313,15 +313,15 @@ async fn refresh(
         .ok_or_else(|| OAuthHttpError::invalid_request("refresh_token is required"))?;
     let now = chrono::Utc::now();
     // Check the narrowed scopes before rotating, so a bad request burns nothing.
-    if let Some(asked) = f.scope.as_deref() {
-        if let Some(live) = refresh::find_live(state.accounts.db(), presented, now).await? {
-            let granted: Vec<String> = serde_json::from_str(&live.scopes).unwrap_or_default();
-            if let Some(s) = asked
-                .split(' ')
-                .find(|s| !s.is_empty() && !granted.iter().any(|g| g == s))
-            {
-                return Err(OAuthError::InvalidScope(s.to_owned()).into());
-            }
+    if let Some(asked) = f.scope.as_deref()
+        && let Some(live) = refresh::find_live(state.accounts.db(), presented, now).await?
+    {
+        let granted: Vec<String> = serde_json::from_str(&live.scopes).unwrap_or_default();
+        if let Some(s) = asked
+            .split(' ')
+            .find(|s| !s.is_empty() && !granted.iter().any(|g| g == s))
+        {
+            return Err(OAuthError::InvalidScope(s.to_owned()).into());
         }
     }
     let (new_token, row) = refresh::rotate(state.accounts.db(), client, presented, now).await?;

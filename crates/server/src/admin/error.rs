@@ -1,0 +1,115 @@
+//! The one place where operator API failures become JSON responses.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oauth::OAuthError;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// What an operator request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No operator token, or one no operator holds: one answer for both.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// No such route.
+    #[error("not found")]
+    NotFound,
+    /// No client has this id.
+    #[error("no such client")]
+    ClientNotFound,
+    /// The body is not the JSON expected; the message says why.
+    #[error("{1}")]
+    BadRequest(StatusCode, String),
+    /// The body is larger than the configured limit.
+    #[error("request body too large")]
+    TooLarge,
+    /// Well-formed but refused: every `(field, problem)`.
+    #[error("invalid request")]
+    Invalid(Vec<(&'static str, String)>),
+    /// Not the operator's fault; logged here, answered with a generic body.
+    #[error(transparent)]
+    Internal(OAuthError),
+}
+
+impl From<OAuthError> for AdminError {
+    fn from(e: OAuthError) -> Self {
+        match e {
+            OAuthError::InvalidClientSpec(fields) => Self::Invalid(fields),
+            OAuthError::ClientNotFound => Self::ClientNotFound,
+            other => Self::Internal(other),
+        }
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"})),
+            Self::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not_found"})),
+            Self::ClientNotFound => (
+                StatusCode::NOT_FOUND,
+                json!({"error": "not_found", "message": "no such client"}),
+            ),
+            Self::BadRequest(status, message) => (
+                *status,
+                json!({"error": "invalid_request", "message": message}),
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": "payload_too_large"}),
+            ),
+            Self::Invalid(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "error": "invalid_request",
+                    "fields": fields
+                        .iter()
+                        .map(|(f, m)| json!({"field": f, "message": m}))
+                        .collect::<Vec<_>>(),
+                }),
+            ),
+            Self::Internal(e) => {
+                tracing::error!(error = %e, source = ?std::error::Error::source(e), "operator request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "server_error"}),
+                )
+            }
+        };
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// A JSON body whose refusals are operator API errors: 400 with the parser's
+/// reason, 415 without a JSON content type, 413 over the body limit.
+pub(super) struct JsonBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => AdminError::TooLarge,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => AdminError::BadRequest(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    rejection.body_text(),
+                ),
+                _ => AdminError::BadRequest(StatusCode::BAD_REQUEST, rejection.body_text()),
+            }),
+        }
+    }
+}
