@@ -45,6 +45,9 @@ DATA_DIR=$(mktemp -d)
 export GUICHET__SERVER__DATA_DIR="$DATA_DIR"
 export GUICHET__SERVER__BIND="127.0.0.1:$PORT"
 export GUICHET__LOG__LEVEL=warn
+# No operator listener: this test does not use it, and its fixed default port
+# would collide with another Guichet running on the machine.
+export GUICHET__OPERATOR__BIND=
 SERVER_LOG="$DATA_DIR/server.log"
 SERVER_PID=
 

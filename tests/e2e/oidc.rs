@@ -148,7 +148,14 @@ async fn redeem(
 #[tokio::test]
 async fn the_openidconnect_crate_signs_in_end_to_end() {
     let app = spawn_app().await;
-    let (id, secret) = app.create_client(&web_app(true)).await;
+    let spec = ClientSpec {
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: ["openid", "profile", "email", "offline_access"]
+            .map(String::from)
+            .to_vec(),
+        ..web_app(true)
+    };
+    let (id, secret) = app.create_client(&spec).await;
     let p = Person::new("Rita", "Party");
     let handle = app.signup(&p).await;
 
@@ -175,6 +182,7 @@ async fn the_openidconnect_crate_signs_in_end_to_end() {
         )
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("offline_access".into()))
         .set_pkce_challenge(challenge)
         .url();
 
@@ -265,8 +273,27 @@ async fn the_openidconnect_crate_signs_in_end_to_end() {
         "Rita"
     );
 
+    // Refresh through the library: rotated, and the new ID token verifies.
+    let refresh = token
+        .refresh_token()
+        .expect("offline_access gives a refresh token");
+    let refreshed = client
+        .exchange_refresh_token(refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    assert_ne!(
+        refreshed.refresh_token().unwrap().secret(),
+        refresh.secret()
+    );
+    let again = refreshed.id_token().expect("an ID token on refresh");
+    let again = again
+        .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+        .expect("the refreshed ID token verifies");
+    assert_eq!(again.subject(), claims.subject());
+
     // Single sign-on: a second authorization needs no login page.
-    // (The refresh grant through the same library is tested with an offline client below.)
     let (verifier2, challenge2) = pkce();
     let loc = follow_to_client(&app, &web, authorize_url(&app, &id, &challenge2, &[])).await;
     assert!(param(&loc, "code").is_some());
@@ -337,6 +364,15 @@ async fn third_party_clients_ask_for_consent_once_and_deny_goes_back_as_access_d
     // Remembered: the next request goes straight back with a code...
     let loc = follow_to_client(&app, &web, authorize_url(&app, &id, &challenge, &[])).await;
     assert!(param(&loc, "code").is_some());
+    // Another user who never consented, asked with prompt=none: an error, no page.
+    let (other_web, _, _) = signed_in(&app).await;
+    let r = other_web
+        .get(authorize_url(&app, &id, &challenge, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(param(&loc, "error").as_deref(), Some("consent_required"));
     // ...unless the client insists with prompt=consent.
     let r = web
         .get(authorize_url(
