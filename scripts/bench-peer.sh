@@ -118,9 +118,15 @@ env "${CLEAR[@]}" RESULTS="$RESULTS" LABEL=peer SERVER_LOG="$DATA_DIR/peer.log" 
 # lists the same jwks_uri, token_endpoint and introspection_endpoint, so bench.sh
 # discovers the endpoints there, and that document is also what the "discovery" row loads.
 # The server inherits the GUICHET__* variables: bench.sh starts it with exec in START_DIR.
+# Builds that have the operator API open it on a fixed port (127.0.0.1:8081) beside the
+# public one; the benchmark does not use it, and a fixed port would clash with another
+# Guichet (tests, a dev server) on the same machine, so switch it off where it exists.
+# The check reads the embedded defaults: an unknown GUICHET__ key is refused at start-up.
+EXTRA=()
+grep -q '^\[operator\]' config/default.toml && EXTRA+=(GUICHET__OPERATOR__BIND=)
 echo
 echo "== Guichet on 127.0.0.1:$GUICHET_PORT"
-env "${CLEAR[@]}" RESULTS="$RESULTS" LABEL=guichet SERVER_LOG="$DATA_DIR/guichet.log" \
+env "${CLEAR[@]}" ${EXTRA[@]+"${EXTRA[@]}"} RESULTS="$RESULTS" LABEL=guichet SERVER_LOG="$DATA_DIR/guichet.log" \
   GUICHET__SERVER__DATA_DIR="$DATA_DIR" \
   GUICHET__SERVER__BIND="127.0.0.1:$GUICHET_PORT" \
   GUICHET__LOG__LEVEL=warn \
