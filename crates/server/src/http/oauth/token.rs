@@ -246,42 +246,24 @@ async fn redeem_code(
             std::time::Duration::from_secs(issued.expires_in.max(0) as u64 + 120),
         )
         .await?;
-    let id_token = if grant.scopes.iter().any(|s| s == "openid") {
-        let person = person_of(&account).limited_to(&grant.scopes);
-        let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
-        Some(
-            id_token::issue(
-                &state.oauth.keys,
-                IdTokenRequest {
-                    issuer: &state.oauth.issuer,
-                    client_id: &client.client_id,
-                    alg,
-                    person: &person,
-                    nonce: grant.nonce.as_deref(),
-                    auth_time: grant.auth_time,
-                    amr: &grant.amr,
-                    acr: &grant.acr,
-                    sid: &grant.sid,
-                    lifetime: chrono::Duration::seconds(ID_TOKEN_TTL_SECS),
-                    access_token: Some(&issued.token),
-                },
-                now,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
-    let mut body = CodeTokenResponse::new(
-        AccessToken::new(issued.token),
-        CoreTokenType::Bearer,
-        IdTokenFields::new(id_token, EmptyExtraTokenFields {}),
-    );
-    body.set_expires_in(Some(&std::time::Duration::from_secs(
-        issued.expires_in.max(0) as u64,
-    )));
-    body.set_scopes(Some(issued.scopes.into_iter().map(Scope::new).collect()));
-    body.set_refresh_token(refresh_token.map(|(t, _)| RefreshToken::new(t)));
+    let id_token = user_id_token(
+        state,
+        client,
+        &account,
+        &grant.scopes,
+        UserAuth {
+            nonce: grant.nonce.as_deref(),
+            auth_time: grant.auth_time,
+            amr: &grant.amr,
+            acr: &grant.acr,
+            sid: &grant.sid,
+        },
+        &issued.token,
+        now,
+    )
+    .await?;
+    let scopes = issued.scopes.clone();
+    let body = user_token_response(issued, id_token, scopes, refresh_token.map(|(t, _)| t));
     tracing::info!(client_id = %client.client_id, "authorization code redeemed");
     Ok(body)
 }
@@ -356,32 +338,83 @@ async fn refresh(
     )
     .await?;
     let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
-    let id_token = if scopes.iter().any(|s| s == "openid") {
-        let person = person_of(&account).limited_to(&scopes);
-        let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
-        Some(
-            id_token::issue(
-                &state.oauth.keys,
-                IdTokenRequest {
-                    issuer: &state.oauth.issuer,
-                    client_id: &client.client_id,
-                    alg,
-                    person: &person,
-                    nonce: None,
-                    auth_time: row.auth_time,
-                    amr: &amr,
-                    acr: &row.acr,
-                    sid: &row.sid,
-                    lifetime: chrono::Duration::seconds(ID_TOKEN_TTL_SECS),
-                    access_token: Some(&issued.token),
-                },
-                now,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
+    let id_token = user_id_token(
+        state,
+        client,
+        &account,
+        &scopes,
+        UserAuth {
+            nonce: None,
+            auth_time: row.auth_time,
+            amr: &amr,
+            acr: &row.acr,
+            sid: &row.sid,
+        },
+        &issued.token,
+        now,
+    )
+    .await?;
+    Ok(user_token_response(
+        issued,
+        id_token,
+        scopes,
+        Some(new_token),
+    ))
+}
+
+/// How the user authenticated, for the ID token.
+struct UserAuth<'a> {
+    nonce: Option<&'a str>,
+    auth_time: i64,
+    amr: &'a [String],
+    acr: &'a str,
+    sid: &'a str,
+}
+
+/// The ID token for a user grant, when `openid` is among the scopes.
+#[allow(clippy::too_many_arguments)]
+async fn user_id_token(
+    state: &AppState,
+    client: &Client,
+    account: &accounts::Account,
+    scopes: &[String],
+    auth: UserAuth<'_>,
+    access_token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<oauth::id_token::GuichetIdToken>, OAuthError> {
+    if !scopes.iter().any(|s| s == "openid") {
+        return Ok(None);
+    }
+    let person = person_of(account).limited_to(scopes);
+    let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
+    let token = id_token::issue(
+        &state.oauth.keys,
+        IdTokenRequest {
+            issuer: &state.oauth.issuer,
+            client_id: &client.client_id,
+            alg,
+            person: &person,
+            nonce: auth.nonce,
+            auth_time: auth.auth_time,
+            amr: auth.amr,
+            acr: auth.acr,
+            sid: auth.sid,
+            lifetime: chrono::Duration::seconds(ID_TOKEN_TTL_SECS),
+            access_token: Some(access_token),
+        },
+        now,
+    )
+    .await?;
+    Ok(Some(token))
+}
+
+/// The token response of a user grant.
+fn user_token_response(
+    issued: tokens::IssuedAccessToken,
+    id_token: Option<oauth::id_token::GuichetIdToken>,
+    scopes: Vec<String>,
+    refresh_token: Option<String>,
+) -> CodeTokenResponse {
     let mut body = CodeTokenResponse::new(
         AccessToken::new(issued.token),
         CoreTokenType::Bearer,
@@ -391,8 +424,8 @@ async fn refresh(
         issued.expires_in.max(0) as u64,
     )));
     body.set_scopes(Some(scopes.into_iter().map(Scope::new).collect()));
-    body.set_refresh_token(Some(RefreshToken::new(new_token)));
-    Ok(body)
+    body.set_refresh_token(refresh_token.map(RefreshToken::new));
+    body
 }
 
 /// The response as JSON without `null` members: openidconnect's response types
