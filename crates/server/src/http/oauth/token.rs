@@ -91,29 +91,17 @@ pub async fn token(
             if !issued.scopes.is_empty() {
                 body.set_scopes(Some(issued.scopes.into_iter().map(Scope::new).collect()));
             }
-            Ok((
-                [(axum::http::header::PRAGMA, "no-cache")],
-                Json(without_nulls(&body)),
-            )
-                .into_response())
+            Ok(token_json(&body))
         }
         "authorization_code" => {
             tokens::check_grant(&client, grant)?;
             let body = redeem_code(&state, &client, &f).await?;
-            Ok((
-                [(axum::http::header::PRAGMA, "no-cache")],
-                Json(without_nulls(&body)),
-            )
-                .into_response())
+            Ok(token_json(&body))
         }
         "refresh_token" => {
             tokens::check_grant(&client, grant)?;
             let body = refresh(&state, &client, &f).await?;
-            Ok((
-                [(axum::http::header::PRAGMA, "no-cache")],
-                Json(without_nulls(&body)),
-            )
-                .into_response())
+            Ok(token_json(&body))
         }
         other => Err(OAuthHttpError::unsupported_grant_type(other)),
     }
@@ -426,6 +414,15 @@ fn user_token_response(
     body.set_scopes(Some(scopes.into_iter().map(Scope::new).collect()));
     body.set_refresh_token(refresh_token.map(RefreshToken::new));
     body
+}
+
+/// A token endpoint answer: the body without `null` members, never cached.
+fn token_json<T: serde::Serialize>(body: &T) -> Response {
+    (
+        [(axum::http::header::PRAGMA, "no-cache")],
+        Json(without_nulls(body)),
+    )
+        .into_response()
 }
 
 /// The response as JSON without `null` members: openidconnect's response types
