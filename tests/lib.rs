@@ -271,10 +271,22 @@ impl TestApp {
     pub async fn mail_to(&self, to: &str) -> String {
         wait_for_mail(&self.outbox(), to).await
     }
+
+    /// Waits for a mail to `to` whose text contains `needle`: for an address
+    /// that receives several messages (welcome, then notices).
+    pub async fn mail_to_with(&self, to: &str, needle: &str) -> String {
+        wait_for_mail_with(&self.outbox(), to, needle).await
+    }
 }
 
 /// Waits for an `.eml` file addressed to `to` in `dir`.
 pub async fn wait_for_mail(dir: &Path, to: &str) -> String {
+    wait_for_mail_with(dir, to, "").await
+}
+
+/// Waits for an `.eml` file addressed to `to` in `dir` whose decoded text
+/// contains `needle`.
+pub async fn wait_for_mail_with(dir: &Path, to: &str, needle: &str) -> String {
     for _ in 0..200 {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
@@ -283,13 +295,16 @@ pub async fn wait_for_mail(dir: &Path, to: &str) -> String {
                     && let Ok(raw) = std::fs::read_to_string(&p)
                     && raw.contains(&format!("To: {to}"))
                 {
-                    return raw.replace("=\r\n", "").replace("=3D", "=");
+                    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+                    if text.contains(needle) {
+                        return text;
+                    }
                 }
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no mail to {to} in {}", dir.display());
+    panic!("no mail to {to} with {needle:?} in {}", dir.display());
 }
 
 /// Environment variables that make a `guichet` process use these settings.

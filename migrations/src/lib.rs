@@ -9,6 +9,7 @@ mod m20261122_000002_signing_keys;
 mod m20261122_000003_clients;
 mod m20261122_000004_consents;
 mod m20261122_000005_refresh_tokens;
+mod m20261122_000006_mfa;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_clients::Migration),
             Box::new(m20261122_000004_consents::Migration),
             Box::new(m20261122_000005_refresh_tokens::Migration),
+            Box::new(m20261122_000006_mfa::Migration),
         ]
     }
 }

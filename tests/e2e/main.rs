@@ -7,6 +7,7 @@ mod operator;
 mod sessions;
 mod signup;
 mod startup;
+mod twofactor;
 
 /// The `guichet` program, built by cargo alongside these tests.
 pub fn guichet_bin() -> std::path::PathBuf {

@@ -604,3 +604,68 @@ async fn private_key_jwt_works_once_per_assertion_and_refuses_forged_headers() {
     let r = with_assertion(&app, &assertion(&key, header, claims_for(&app, &sid))).await;
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn browser_clients_get_cors_without_credentials_on_their_endpoints_only() {
+    let app = spawn_app().await;
+    let http = bare_client();
+    let origin = "https://spa.example.net";
+    // Preflight of a token request from a single-page application.
+    let pre = http
+        .request(reqwest::Method::OPTIONS, app.url("/oauth2/token"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.status().is_success(), "{}", pre.status());
+    let h = pre.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(h.get("access-control-allow-credentials").is_none());
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    for path in [
+        "/oauth2/jwks",
+        "/.well-known/openid-configuration",
+        "/oauth2/userinfo",
+    ] {
+        let r = http
+            .get(app.url(path))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            r.headers()
+                .get("access-control-allow-credentials")
+                .is_none()
+        );
+    }
+    // Cookie-bearing pages and the confidential-client endpoints get none.
+    for path in ["/login", "/account", "/oauth2/authorize"] {
+        let r = http
+            .get(app.url(path))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.headers().get("access-control-allow-origin").is_none(),
+            "{path}"
+        );
+    }
+    let r = http
+        .post(app.url("/oauth2/introspect"))
+        .header("origin", origin)
+        .form(&[("token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}

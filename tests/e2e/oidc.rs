@@ -16,9 +16,9 @@ use openidconnect::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-const REDIRECT: &str = "https://rp.example.com/callback";
+pub(crate) const REDIRECT: &str = "https://rp.example.com/callback";
 
-fn web_app(first_party: bool) -> ClientSpec {
+pub(crate) fn web_app(first_party: bool) -> ClientSpec {
     ClientSpec {
         redirect_uris: vec![REDIRECT.into(), "http://127.0.0.1/cb".into()],
         grant_types: vec!["authorization_code".into()],
@@ -31,7 +31,7 @@ fn web_app(first_party: bool) -> ClientSpec {
 }
 
 /// A PKCE pair made by hand, for the request-level tests.
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
@@ -58,7 +58,7 @@ fn query_of(location: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn param(location: &str, name: &str) -> Option<String> {
+pub(crate) fn param(location: &str, name: &str) -> Option<String> {
     query_of(location)
         .into_iter()
         .find(|(k, _)| k == name)
@@ -73,7 +73,7 @@ async fn signed_in(app: &TestApp) -> (reqwest::Client, Person, String) {
     (web, p, handle)
 }
 
-fn authorize_url(
+pub(crate) fn authorize_url(
     app: &TestApp,
     client_id: &str,
     challenge: &str,
@@ -98,7 +98,11 @@ fn authorize_url(
 }
 
 /// Follows redirects inside Guichet until one leaves for the client.
-async fn follow_to_client(app: &TestApp, web: &reqwest::Client, mut url: String) -> String {
+pub(crate) async fn follow_to_client(
+    app: &TestApp,
+    web: &reqwest::Client,
+    mut url: String,
+) -> String {
     for _ in 0..5 {
         let r = web.get(&url).send().await.unwrap();
         assert_eq!(
@@ -124,7 +128,7 @@ async fn code_for(app: &TestApp, web: &reqwest::Client, client_id: &str) -> (Str
     (param(&loc, "code").expect("code"), verifier)
 }
 
-async fn redeem(
+pub(crate) async fn redeem(
     app: &TestApp,
     id: &str,
     secret: &str,

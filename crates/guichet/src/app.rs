@@ -283,6 +283,55 @@ pub struct Application {
     operator: Option<OperatorListener>,
 }
 
+/// Two-factor authentication: WebAuthn bound to the public URL's host and
+/// origin, TOTP secrets sealed with the key-encryption key, short-lived state in
+/// the session store, SMS through the configured transport.
+pub fn two_factor(
+    settings: &Settings,
+    public_url: &url::Url,
+    db: DatabaseConnection,
+    store: server::Store,
+) -> Result<mfa::Mfa, StartError> {
+    let rp_id = public_url
+        .host_str()
+        .ok_or_else(|| StartError::Other("server.public_url: no host".into()))?
+        .to_owned();
+    let origin = url::Url::parse(&public_url.origin().ascii_serialization())
+        .map_err(|e| StartError::Other(format!("server.public_url: {e}")))?;
+    let sms = &settings.mfa.sms;
+    let transport: Arc<dyn mfa::SmsTransport> = match sms.transport.as_str() {
+        "http" => {
+            let url = url::Url::parse(&sms.gateway_url)
+                .map_err(|e| StartError::Other(format!("mfa.sms.gateway_url: {e}")))?;
+            Arc::new(mfa::HttpSmsGateway::new(
+                url,
+                (!sms.gateway_token.is_empty()).then(|| sms.gateway_token.clone()),
+                Duration::from_secs(sms.timeout_secs),
+            ))
+        }
+        _ => Arc::new(mfa::SmsOutbox::new(
+            settings.server.data_dir.join("sms-outbox"),
+        )),
+    };
+    let cfg = mfa::MfaConfig {
+        issuer: settings.mfa.issuer.trim().to_owned(),
+        rp_id,
+        rp_origin: origin,
+        rp_name: settings.mfa.issuer.trim().to_owned(),
+        sms_code_ttl: Duration::from_secs(300),
+        sms_sends_per_window: 3,
+        challenge_ttl: Duration::from_secs(300),
+    };
+    mfa::Mfa::new(
+        db,
+        cfg,
+        Arc::new(server::twofactor::KeySealer(key_encryptor(settings)?)),
+        Arc::new(server::twofactor::StoreEphemeral(store)),
+        transport,
+    )
+    .map_err(|e| StartError::Other(format!("two-factor setup: {e}")))
+}
+
 /// The operator API's own listener and who may use it.
 struct OperatorListener {
     listener: TcpListener,
@@ -322,7 +371,7 @@ impl Application {
         let store = session_store(&settings).await?;
         let mailer = mail_transport(&settings)?;
         let keys = key_ring(&settings, db.clone()).await?;
-        let accounts = accounts_service(&settings, db)?;
+        let accounts = accounts_service(&settings, db.clone())?;
         let listener = TcpListener::bind(&settings.server.bind)
             .await
             .map_err(|source| StartError::Bind {
@@ -362,11 +411,13 @@ impl Application {
                     .iter()
                     .filter_map(|s| s.parse().ok())
                     .collect(),
+                recent_auth: Duration::from_secs(settings.login.recent_auth_secs),
             },
             access_token_audience: (!settings.oauth.access_token_audience.is_empty())
                 .then(|| settings.oauth.access_token_audience.clone()),
         };
-        let state = AppState::new(accounts, store, mailer, config, keys);
+        let mfa = two_factor(&settings, &config.public_url, db, store.clone())?;
+        let state = AppState::new(accounts, store, mailer, config, keys, mfa);
         Ok(Self {
             listener,
             state,

@@ -49,6 +49,8 @@ pub struct Settings {
     pub log: LogSection,
     /// `[operator]`
     pub operator: OperatorSection,
+    /// `[mfa]`
+    pub mfa: MfaSection,
 }
 
 /// `[server]`
@@ -133,6 +135,8 @@ pub struct LoginSection {
     pub ip_free_failures: u32,
     /// Trusted proxies.
     pub trusted_proxies: Vec<String>,
+    /// Seconds an authentication counts as recent for security changes.
+    pub recent_auth_secs: u64,
 }
 
 /// `[oauth]`
@@ -192,6 +196,41 @@ impl std::fmt::Debug for SmtpSection {
             .field("tls", &self.tls)
             .field("username", &self.username)
             .field("password", &"***")
+            .finish()
+    }
+}
+
+/// `[mfa]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSection {
+    /// The name authenticator apps show beside the code.
+    pub issuer: String,
+    /// `[mfa.sms]`
+    pub sms: SmsSection,
+}
+
+/// `[mfa.sms]`
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSection {
+    /// `outbox` or `http`.
+    pub transport: String,
+    /// The gateway's URL, for `http`.
+    pub gateway_url: String,
+    /// Bearer token for the gateway; never printed.
+    pub gateway_token: String,
+    /// Timeout of one gateway request.
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for SmsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSection")
+            .field("transport", &self.transport)
+            .field("gateway_url", &self.gateway_url)
+            .field("gateway_token", &"***")
+            .field("timeout_secs", &self.timeout_secs)
             .finish()
     }
 }
@@ -453,6 +492,42 @@ impl Settings {
                 "oauth.access_token_audience",
                 "must be empty or an absolute URI",
             ));
+        }
+        if !(1..=3600).contains(&self.login.recent_auth_secs) {
+            return Err(bad("login.recent_auth_secs", "must be between 1 and 3600"));
+        }
+        let issuer = self.mfa.issuer.trim();
+        if issuer.is_empty() || issuer.len() > 64 || issuer.contains(':') {
+            return Err(bad(
+                "mfa.issuer",
+                "must be 1 to 64 characters, without ':' (authenticator apps split on it)",
+            ));
+        }
+        match self.mfa.sms.transport.as_str() {
+            "outbox" => {}
+            "http" => {
+                let u = url::Url::parse(&self.mfa.sms.gateway_url).map_err(|e| {
+                    bad(
+                        "mfa.sms.gateway_url",
+                        format!(
+                            "{e}: {:?} (required when mfa.sms.transport = \"http\")",
+                            self.mfa.sms.gateway_url
+                        ),
+                    )
+                })?;
+                if !matches!(u.scheme(), "http" | "https") {
+                    return Err(bad("mfa.sms.gateway_url", "must be an http or https URL"));
+                }
+                if self.mfa.sms.timeout_secs == 0 {
+                    return Err(bad("mfa.sms.timeout_secs", "must be at least 1"));
+                }
+            }
+            other => {
+                return Err(bad(
+                    "mfa.sms.transport",
+                    format!("must be \"outbox\" or \"http\", got {other:?}"),
+                ));
+            }
         }
         match self.mail.transport.as_str() {
             "outbox" => {}

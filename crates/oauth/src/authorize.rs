@@ -64,6 +64,26 @@ pub enum AuthorizeError {
     },
 }
 
+/// The `acr` of a login with the password alone.
+pub const ACR_PASSWORD: &str = "pwd";
+/// The `acr` of a login with a password and a second factor.
+pub const ACR_MFA: &str = "mfa";
+/// The OpenID PAPE multi-factor policy, which some relying parties send as
+/// `acr_values`; taken to mean [`ACR_MFA`].
+pub const ACR_PAPE_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
+/// The `acr` values this server can satisfy, as discovery lists them.
+pub const ACR_VALUES: [&str; 3] = [ACR_PASSWORD, ACR_MFA, ACR_PAPE_MFA];
+
+/// The `acr` a session with these `amr` values has reached.
+pub fn acr_of(amr: &[String]) -> &'static str {
+    if amr.iter().any(|a| a == "mfa") {
+        ACR_MFA
+    } else {
+        ACR_PASSWORD
+    }
+}
+
 /// A validated request, kept across the login and consent pages.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PendingAuthorization {
@@ -91,6 +111,22 @@ pub struct PendingAuthorization {
     pub acr_values: Vec<String>,
     /// Unix time the request arrived; a forced login must happen after it.
     pub created_at: i64,
+}
+
+impl PendingAuthorization {
+    /// Whether the client asked for a second factor through `acr_values`.
+    /// Every value listed is acceptable to the client (OIDC Core §3.1.2.1), so a
+    /// second factor is needed only when the password alone is not among them.
+    pub fn asks_for_mfa(&self) -> bool {
+        let known: Vec<&String> = self
+            .acr_values
+            .iter()
+            .filter(|v| ACR_VALUES.contains(&v.as_str()))
+            .collect();
+        // Values we do not know are preferences we cannot honour; they are
+        // ignored rather than refused, as `acr_values` is a voluntary claim.
+        !known.is_empty() && known.iter().all(|v| *v != ACR_PASSWORD)
+    }
 }
 
 impl PendingAuthorization {

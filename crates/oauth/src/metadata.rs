@@ -2,6 +2,7 @@
 //! openidconnect's types. It lists exactly what this server implements; fields
 //! the crate lacks are added through its `AdditionalProviderMetadata` hook.
 
+use openidconnect::AuthenticationContextClass;
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
     CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
@@ -139,6 +140,12 @@ pub fn discovery(issuer: &str) -> Result<GuichetDiscovery, OAuthError> {
         claims
             .into_iter()
             .map(|c| CoreClaimName::new(c.into()))
+            .collect(),
+    ))
+    .set_acr_values_supported(Some(
+        crate::authorize::ACR_VALUES
+            .iter()
+            .map(|v| AuthenticationContextClass::new((*v).to_owned()))
             .collect(),
     ))
     .set_claims_parameter_supported(Some(false))

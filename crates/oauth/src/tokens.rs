@@ -152,6 +152,66 @@ pub async fn verify_access_token(
     }
 }
 
+/// Access tokens already verified, remembered until they expire, so that a
+/// resource server introspecting the same token many times (or a client calling
+/// userinfo) costs one signature check, not one per request. Safe because a
+/// verdict cannot change before `exp`: the signature and claims are immutable, and
+/// revocation is checked by the caller on every request, outside this cache.
+pub struct VerifiedTokens {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (i64, Value)>>,
+    capacity: usize,
+}
+
+impl VerifiedTokens {
+    /// A cache holding at most `capacity` tokens.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            capacity,
+        }
+    }
+
+    /// [`verify_access_token`], answered from the cache while the token has
+    /// not expired. A hit is only taken strictly before `exp`; past it the full
+    /// check runs again, with its clock-skew leeway.
+    pub async fn verify(
+        &self,
+        keys: &KeyRing,
+        issuer: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Value, OAuthError> {
+        let t = now.timestamp();
+        if let Some((exp, claims)) = self.lock().get(token)
+            && t < *exp
+            && claims["iss"] == issuer
+        {
+            return Ok(claims.clone());
+        }
+        let claims = verify_access_token(keys, issuer, token, now).await?;
+        let exp = claims["exp"].as_i64().unwrap_or(0);
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity {
+            entries.retain(|_, (e, _)| t < *e);
+            if entries.len() >= self.capacity {
+                // Full of live tokens: start over rather than grow; the cost is
+                // one verification per token on its next use.
+                entries.clear();
+            }
+        }
+        entries.insert(token.to_owned(), (exp, claims.clone()));
+        Ok(claims)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (i64, Value)>> {
+        // A panic while holding the lock cannot leave a half-written entry, so a
+        // poisoned lock is still consistent.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +258,67 @@ mod tests {
             check_grant(&c, "authorization_code"),
             Err(OAuthError::UnauthorizedClient)
         ));
+    }
+
+    #[tokio::test]
+    async fn the_verified_cache_answers_like_a_full_check_and_forgets_expired_tokens() {
+        let (keys, c) = setup().await;
+        let now = Utc::now();
+        let iss = "https://id.example.com";
+        let t = issue_access_token(
+            &keys,
+            AccessTokenRequest {
+                issuer: iss,
+                audience: iss,
+                client: &c,
+                subject: &c.client_id,
+                scopes: vec!["api".into()],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let cache = VerifiedTokens::new(2);
+        let first = cache.verify(&keys, iss, &t.token, now).await.unwrap();
+        let again = cache.verify(&keys, iss, &t.token, now).await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(first["jti"], t.jti.as_str());
+        // Another issuer's check is not answered from the cache.
+        assert!(
+            cache
+                .verify(&keys, "https://other.example", &t.token, now)
+                .await
+                .is_err()
+        );
+        // A tampered copy is checked in full and refused.
+        let mut forged = t.token.clone();
+        forged.pop();
+        forged.push(if t.token.ends_with('A') { 'B' } else { 'A' });
+        assert!(cache.verify(&keys, iss, &forged, now).await.is_err());
+        // Past exp (and the leeway) the cached verdict is not reused.
+        let later = now + chrono::Duration::seconds(t.expires_in + 61);
+        assert!(cache.verify(&keys, iss, &t.token, later).await.is_err());
+        // Filling the cache beyond its capacity keeps it bounded and correct.
+        for _ in 0..5 {
+            let t = issue_access_token(
+                &keys,
+                AccessTokenRequest {
+                    issuer: iss,
+                    audience: iss,
+                    client: &c,
+                    subject: &c.client_id,
+                    scopes: vec!["api".into()],
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                cache.verify(&keys, iss, &t.token, now).await.unwrap()["jti"],
+                t.jti.as_str()
+            );
+            assert!(cache.lock().len() <= 2);
+        }
     }
 
     #[tokio::test]

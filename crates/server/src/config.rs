@@ -65,6 +65,9 @@ pub struct LoginConfig {
     pub ip_free_failures: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// How recent an authentication must be for a security change (adding or
+    /// removing a second factor, turning it off) before the password is asked again.
+    pub recent_auth: Duration,
 }
 
 impl Default for LoginConfig {
@@ -76,6 +79,7 @@ impl Default for LoginConfig {
                 .collect(),
             ip_free_failures: 20,
             trusted_proxies: Vec::new(),
+            recent_auth: Duration::from_secs(300),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod notify;
 pub mod session;
 mod state;
+pub mod twofactor;
 
 pub use config::{LoginConfig, ServerConfig, SessionConfig};
 pub use http::router;

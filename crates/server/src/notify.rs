@@ -52,6 +52,45 @@ pub fn welcome(cfg: &ServerConfig, outcome: &SignupOutcome) -> OutgoingMail {
     }
 }
 
+/// A notice that something changed on the account's security: the customer
+/// learns of it even when someone else did it, and is told what to do then.
+pub fn security_notice(
+    cfg: &ServerConfig,
+    a: &accounts::Account,
+    what: &str,
+) -> Option<OutgoingMail> {
+    let to = a.primary_email.clone()?;
+    let link = cfg.url("/account/security");
+    let subject = format!("Security change on your account {}", a.handle);
+    let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
+    let text = format!(
+        "Hello {first},\n\n\
+         On {when}, this change was made to your account {handle}:\n\n  {what}\n\n\
+         If it was you, there is nothing to do.\n\
+         If it was not you, change your password at once and review your \
+         two-factor methods here:\n{link}\n",
+        first = a.first_name,
+        handle = a.handle,
+    );
+    let html = format!(
+        "<p>Hello {first},</p><p>On {when}, this change was made to your account \
+         <strong>{handle}</strong>:</p><p><strong>{what}</strong></p>\
+         <p>If it was you, there is nothing to do.</p>\
+         <p>If it was not you, change your password at once and \
+         <a href=\"{link}\">review your two-factor methods</a>.</p>",
+        first = esc(&a.first_name),
+        handle = esc(&a.handle),
+        what = esc(what),
+        link = esc(&link),
+    );
+    Some(OutgoingMail {
+        to,
+        subject,
+        text,
+        html,
+    })
+}
+
 /// Sends a mail in the background: a slow or failing mail server must not slow
 /// the customer's request. Failures are logged without the body, which may hold
 /// a link or a code.

@@ -23,6 +23,8 @@ pub struct OAuthState {
     pub audience: String,
     /// The discovery document, built once.
     pub discovery: Arc<oauth::metadata::GuichetDiscovery>,
+    /// Access tokens already verified, until they expire.
+    pub verified: Arc<oauth::tokens::VerifiedTokens>,
 }
 
 /// Shared state, cheap to clone.
@@ -42,6 +44,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// OAuth keys, clients and identifiers.
     pub oauth: OAuthState,
+    /// Two-factor methods and emergency codes.
+    pub mfa: mfa::Mfa,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ impl AppState {
         mailer: Arc<dyn MailTransport>,
         config: ServerConfig,
         keys: oauth::KeyRing,
+        mfa: mfa::Mfa,
     ) -> Self {
         let sessions = Sessions::new(store.clone(), config.session.clone());
         let throttle = Throttle::new(store.clone(), config.login.clone());
@@ -73,8 +78,11 @@ impl AppState {
                     oauth::metadata::discovery(&config.issuer())
                         .expect("the public URL was validated at start-up"),
                 ),
+                // About 1 KiB a token: bounded at a few tens of MiB.
+                verified: Arc::new(oauth::tokens::VerifiedTokens::new(50_000)),
             },
             config: Arc::new(config),
+            mfa,
         }
     }
 }

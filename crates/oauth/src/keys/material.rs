@@ -21,16 +21,33 @@ use crate::error::OAuthError;
 const RSA_BITS: usize = 2048;
 
 /// A decrypted private key, ready to sign.
-pub(crate) enum PrivateKey {
+///
+/// Two views of one key: the RustCrypto types generate keys and export their
+/// PKCS#8 and JWK forms; `ring` signs, because its constant-time, assembly
+/// P-256 and RSA are several times faster on the token path (and its RSA is not
+/// exposed to RUSTSEC-2023-0071).
+pub(crate) struct PrivateKey {
+    material: Material,
+    signer: FastSigner,
+}
+
+enum Material {
     Rs256(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
     Es256(p256::ecdsa::SigningKey),
     EdDsa(ed25519_dalek::SigningKey),
 }
 
-/// The public half of a key, ready to verify.
+enum FastSigner {
+    Rs256(::ring::rsa::KeyPair),
+    Es256(::ring::signature::EcdsaKeyPair),
+    EdDsa(::ring::signature::Ed25519KeyPair),
+}
+
+/// The public half of a key, ready to verify. RS256 and ES256 go through
+/// `ring` for speed; EdDSA stays with ed25519-dalek for its strict checks.
 pub(crate) enum PublicKey {
-    Rs256(Box<rsa::pkcs1v15::VerifyingKey<Sha256>>),
-    Es256(p256::ecdsa::VerifyingKey),
+    Rs256(::ring::signature::RsaPublicKeyComponents<Vec<u8>>),
+    Es256(::ring::signature::UnparsedPublicKey<Vec<u8>>),
     EdDsa(ed25519_dalek::VerifyingKey),
 }
 
@@ -50,7 +67,7 @@ impl PrivateKey {
             SigningAlg::Rs256 => {
                 let key = RsaPrivateKey::new(&mut rng, RSA_BITS)
                     .map_err(|e| OAuthError::Internal(format!("RSA key generation: {e}")))?;
-                Ok(Self::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(key))))
+                Material::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(key))).ready()
             }
             SigningAlg::Es256 => {
                 // Rejection sampling: a 32-byte string is a valid scalar unless it
@@ -60,7 +77,7 @@ impl PrivateKey {
                     let mut bytes = Zeroizing::new([0u8; 32]);
                     rng.fill_bytes(bytes.as_mut());
                     if let Ok(key) = p256::ecdsa::SigningKey::from_slice(bytes.as_ref()) {
-                        return Ok(Self::Es256(key));
+                        return Material::Es256(key).ready();
                     }
                 }
                 Err(OAuthError::Internal(
@@ -70,27 +87,60 @@ impl PrivateKey {
             SigningAlg::EdDsa => {
                 let mut seed = Zeroizing::new([0u8; 32]);
                 rng.fill_bytes(seed.as_mut());
-                Ok(Self::EdDsa(ed25519_dalek::SigningKey::from_bytes(&seed)))
+                Material::EdDsa(ed25519_dalek::SigningKey::from_bytes(&seed)).ready()
             }
         }
     }
 
     /// The algorithm this key signs with.
     pub(crate) fn alg(&self) -> SigningAlg {
-        match self {
-            Self::Rs256(_) => SigningAlg::Rs256,
-            Self::Es256(_) => SigningAlg::Es256,
-            Self::EdDsa(_) => SigningAlg::EdDsa,
+        match &self.material {
+            Material::Rs256(_) => SigningAlg::Rs256,
+            Material::Es256(_) => SigningAlg::Es256,
+            Material::EdDsa(_) => SigningAlg::EdDsa,
         }
     }
 
     /// PKCS#8 DER: one standard form for every algorithm, so an operator tool can
     /// export a key to other software without knowing our layout.
     pub(crate) fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, OAuthError> {
-        let fail =
-            |e: &dyn std::fmt::Display| OAuthError::Internal(format!("PKCS#8 encoding: {e}"));
+        self.material.to_pkcs8_der()
+    }
+}
+
+impl Material {
+    /// Adds the `ring` signer, built from the key's own PKCS#8 form.
+    fn ready(self) -> Result<PrivateKey, OAuthError> {
+        let der = self.to_pkcs8_der()?;
+        let fail = |e: &dyn std::fmt::Display| OAuthError::Internal(format!("signer: {e}"));
+        let signer = match &self {
+            Self::Rs256(_) => {
+                FastSigner::Rs256(::ring::rsa::KeyPair::from_pkcs8(&der).map_err(|e| fail(&e))?)
+            }
+            Self::Es256(_) => FastSigner::Es256(
+                ::ring::signature::EcdsaKeyPair::from_pkcs8(
+                    &::ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &der,
+                    &::ring::rand::SystemRandom::new(),
+                )
+                .map_err(|e| fail(&e))?,
+            ),
+            Self::EdDsa(_) => FastSigner::EdDsa(
+                ::ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+                    .map_err(|e| fail(&e))?,
+            ),
+        };
+        Ok(PrivateKey {
+            material: self,
+            signer,
+        })
+    }
+
+    fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, OAuthError> {
         // rsa and the elliptic-curve crates use different `der` versions, so
         // each arm copies its document out; the documents zeroize on drop.
+        let fail =
+            |e: &dyn std::fmt::Display| OAuthError::Internal(format!("PKCS#8 encoding: {e}"));
         let der = match self {
             Self::Rs256(k) => {
                 let doc = k.as_ref().as_ref().to_pkcs8_der().map_err(|e| fail(&e))?;
@@ -108,37 +158,40 @@ impl PrivateKey {
         };
         Ok(Zeroizing::new(der))
     }
+}
 
+impl PrivateKey {
     /// Reads back what [`to_pkcs8_der`](Self::to_pkcs8_der) wrote.
     pub(crate) fn from_pkcs8_der(alg: SigningAlg, der: &[u8]) -> Result<Self, OAuthError> {
         let fail = |e: &dyn std::fmt::Display| {
             OAuthError::Internal(format!("stored {} key unreadable: {e}", alg.as_str()))
         };
-        Ok(match alg {
+        let material = match alg {
             SigningAlg::Rs256 => {
                 let key = RsaPrivateKey::from_pkcs8_der(der).map_err(|e| fail(&e))?;
-                Self::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(key)))
+                Material::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(key)))
             }
-            SigningAlg::Es256 => Self::Es256(
+            SigningAlg::Es256 => Material::Es256(
                 p256::pkcs8::DecodePrivateKey::from_pkcs8_der(der).map_err(|e| fail(&e))?,
             ),
-            SigningAlg::EdDsa => Self::EdDsa(
+            SigningAlg::EdDsa => Material::EdDsa(
                 ed25519_dalek::pkcs8::DecodePrivateKey::from_pkcs8_der(der)
                     .map_err(|e| fail(&e))?,
             ),
-        })
+        };
+        material.ready()
     }
 
     /// The public JWK relying parties verify with: `kid`, `alg` and `use: sig`,
     /// and only public members.
     pub(crate) fn public_jwk(&self, kid: &str) -> Result<CoreJsonWebKey, OAuthError> {
         let id = Some(JsonWebKeyId::new(kid.to_owned()));
-        let jwk = match self {
-            Self::Rs256(k) => {
+        let jwk = match &self.material {
+            Material::Rs256(k) => {
                 let public = k.as_ref().as_ref().to_public_key();
                 CoreJsonWebKey::new_rsa(public.n().to_bytes_be(), public.e().to_bytes_be(), id)
             }
-            Self::Es256(k) => {
+            Material::Es256(k) => {
                 let point = k.verifying_key().to_sec1_point(false);
                 // Uncompressed SEC1: 0x04 || x (32 bytes) || y (32 bytes).
                 let bytes = point.as_bytes();
@@ -154,7 +207,7 @@ impl PrivateKey {
                     id,
                 )
             }
-            Self::EdDsa(k) => CoreJsonWebKey::new_okp(
+            Material::EdDsa(k) => CoreJsonWebKey::new_okp(
                 k.verifying_key().to_bytes().to_vec(),
                 CoreJsonCurveType::Ed25519,
                 id,
@@ -163,31 +216,30 @@ impl PrivateKey {
         with_alg(jwk, self.alg())
     }
 
-    /// The raw JWS signature over `signing_input`.
+    /// The raw JWS signature over `signing_input`: PKCS#1 v1.5 for RS256, the
+    /// fixed 64-byte `r || s` for ES256 (JWS wants that, not DER), and the
+    /// 64-byte Ed25519 signature.
     pub(crate) fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, OAuthError> {
-        match self {
-            Self::Rs256(k) => {
-                use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
-                // The blinded path: rsa 0.9's big-integer arithmetic is not
-                // constant-time (RUSTSEC-2023-0071), and blinding keeps the timing
-                // of a signature unrelated to the private exponent.
-                let sig = k
-                    .try_sign_with_rng(&mut rand::rngs::OsRng, signing_input)
-                    .map_err(|e| OAuthError::Internal(format!("RS256 signing: {e}")))?;
-                Ok(sig.to_vec())
+        let rng = ::ring::rand::SystemRandom::new();
+        let fail = |what: &str| OAuthError::Internal(format!("{what} signing failed"));
+        match &self.signer {
+            FastSigner::Rs256(k) => {
+                let mut sig = vec![0u8; k.public().modulus_len()];
+                k.sign(
+                    &::ring::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    signing_input,
+                    &mut sig,
+                )
+                .map_err(|_| fail("RS256"))?;
+                Ok(sig)
             }
-            Self::Es256(k) => {
-                use p256::ecdsa::signature::Signer as _;
-                let sig: p256::ecdsa::Signature = k
-                    .try_sign(signing_input)
-                    .map_err(|e| OAuthError::Internal(format!("ES256 signing: {e}")))?;
-                // JWS wants the fixed 64-byte r || s form, not DER.
-                Ok(sig.to_bytes().to_vec())
-            }
-            Self::EdDsa(k) => {
-                use ed25519_dalek::Signer as _;
-                Ok(k.sign(signing_input).to_bytes().to_vec())
-            }
+            FastSigner::Es256(k) => Ok(k
+                .sign(&rng, signing_input)
+                .map_err(|_| fail("ES256"))?
+                .as_ref()
+                .to_vec()),
+            FastSigner::EdDsa(k) => Ok(k.sign(signing_input).as_ref().to_vec()),
         }
     }
 }
@@ -231,10 +283,15 @@ impl PublicKey {
                 if m.kty != "RSA" {
                     return Err(fail("kty"));
                 }
-                let n = BigUint::from_bytes_be(&b64(&m.n, "n")?);
-                let e = BigUint::from_bytes_be(&b64(&m.e, "e")?);
-                let key = RsaPublicKey::new(n, e).map_err(|_| fail("RSA parameters"))?;
-                Ok(Self::Rs256(Box::new(rsa::pkcs1v15::VerifyingKey::new(key))))
+                let (n, e) = (b64(&m.n, "n")?, b64(&m.e, "e")?);
+                // Validated the same way a signing key would be: a size and an
+                // exponent ring accepts for verification.
+                RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+                    .map_err(|_| fail("RSA parameters"))?;
+                Ok(Self::Rs256(::ring::signature::RsaPublicKeyComponents {
+                    n,
+                    e,
+                }))
             }
             SigningAlg::Es256 => {
                 if m.kty != "EC" || m.crv.as_deref() != Some("P-256") {
@@ -248,9 +305,13 @@ impl PublicKey {
                 sec1.push(0x04);
                 sec1.extend_from_slice(&x);
                 sec1.extend_from_slice(&y);
-                let key =
-                    p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| fail("point"))?;
-                Ok(Self::Es256(key))
+                // Checked once here (on the curve), so that a bad stored key is
+                // reported at load rather than as failed verifications.
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| fail("point"))?;
+                Ok(Self::Es256(::ring::signature::UnparsedPublicKey::new(
+                    &::ring::signature::ECDSA_P256_SHA256_FIXED,
+                    sec1,
+                )))
             }
             SigningAlg::EdDsa => {
                 if m.kty != "OKP" || m.crv.as_deref() != Some("Ed25519") {
@@ -266,20 +327,14 @@ impl PublicKey {
     /// Whether `signature` is this key's JWS signature over `signing_input`.
     pub(crate) fn verify(&self, signing_input: &[u8], signature: &[u8]) -> bool {
         match self {
-            Self::Rs256(k) => {
-                use rsa::signature::Verifier as _;
-                let Ok(sig) = rsa::pkcs1v15::Signature::try_from(signature) else {
-                    return false;
-                };
-                k.verify(signing_input, &sig).is_ok()
-            }
-            Self::Es256(k) => {
-                use p256::ecdsa::signature::Verifier as _;
-                let Ok(sig) = p256::ecdsa::Signature::from_slice(signature) else {
-                    return false;
-                };
-                k.verify(signing_input, &sig).is_ok()
-            }
+            Self::Rs256(k) => k
+                .verify(
+                    &::ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                    signing_input,
+                    signature,
+                )
+                .is_ok(),
+            Self::Es256(k) => k.verify(signing_input, signature).is_ok(),
             Self::EdDsa(k) => {
                 let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
                     return false;

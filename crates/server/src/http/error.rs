@@ -27,6 +27,9 @@ pub enum AppError {
     /// A domain error no handler turned into a page.
     #[error(transparent)]
     Account(#[from] AccountError),
+    /// A two-factor error no handler turned into a page.
+    #[error(transparent)]
+    Mfa(#[from] mfa::MfaError),
 }
 
 impl IntoResponse for AppError {
@@ -52,6 +55,22 @@ impl IntoResponse for AppError {
                 "Not found",
                 "No such account.".to_owned(),
             ),
+            Self::Mfa(mfa::MfaError::Ephemeral(e)) => {
+                tracing::error!(error = %e, "session store unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "Sign-in is temporarily unavailable. Nothing was changed; please try again in a minute.".to_owned(),
+                )
+            }
+            Self::Mfa(e) => {
+                tracing::error!(error = %e, "two-factor error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "An internal error occurred. Nothing was changed; please try again.".to_owned(),
+                )
+            }
             Self::Account(e) => {
                 tracing::error!(error = %e, source = ?std::error::Error::source(e), "internal error");
                 (

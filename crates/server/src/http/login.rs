@@ -22,7 +22,7 @@ use crate::state::AppState;
 const FAILED: &str = "The customer handle, email or password is incorrect.";
 
 /// Where to go after login: only a path on this site, never another origin.
-fn safe_next(next: &str) -> &str {
+pub(crate) fn safe_next(next: &str) -> &str {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
@@ -111,6 +111,20 @@ pub async fn submit(
     match state.accounts.authenticate(account, &password).await {
         Ok(account) => {
             state.throttle.succeeded(&subject).await?;
+            if state
+                .mfa
+                .is_enabled(&crate::twofactor::identity(account.id))
+                .await?
+            {
+                // The password alone opens nothing: a pending login, then the
+                // second step. Any earlier session of this browser ends now.
+                if let Some((old, _)) = session.0 {
+                    state.sessions.destroy(&old).await?;
+                }
+                tracing::info!(handle = %account.handle, %ip, "password accepted, second factor due");
+                return super::second_factor::begin(&state, &account, &next, ip.to_string(), ua)
+                    .await;
+            }
             let now = chrono::Utc::now().timestamp();
             let data = SessionData {
                 account_id: account.id,

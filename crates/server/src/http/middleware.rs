@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::AppError;
 use crate::state::AppState;
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Adds the security headers to every response, errors included.

@@ -9,9 +9,12 @@ pub(crate) mod error;
 pub(crate) mod extract;
 mod health;
 mod login;
+mod mfa_pages;
 mod middleware;
 pub(crate) mod oauth;
 pub mod pages;
+mod second_factor;
+mod security;
 mod signup;
 mod verify;
 
@@ -38,10 +41,63 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account", get(account::page))
+        .route(
+            "/login/2fa",
+            get(second_factor::page).post(second_factor::submit),
+        )
+        .route("/login/2fa/sms", post(second_factor::send_sms))
+        .route(
+            "/login/2fa/webauthn/begin",
+            post(second_factor::webauthn_begin),
+        )
+        .route(
+            "/login/2fa/webauthn/finish",
+            post(second_factor::webauthn_finish),
+        )
+        .route(
+            "/account/reauth",
+            get(security::reauth_page).post(security::reauth),
+        )
+        .route("/account/security", get(security::page))
+        .route("/account/security/codes", get(security::show_codes))
+        .route(
+            "/account/security/totp",
+            get(security::totp_page).post(security::totp_begin),
+        )
+        .route(
+            "/account/security/totp/confirm",
+            post(security::totp_confirm),
+        )
+        .route(
+            "/account/security/sms",
+            get(security::sms_page).post(security::sms_begin),
+        )
+        .route("/account/security/sms/confirm", post(security::sms_confirm))
+        .route("/account/security/webauthn", get(security::webauthn_page))
+        .route(
+            "/account/security/webauthn/begin",
+            post(security::webauthn_begin),
+        )
+        .route(
+            "/account/security/webauthn/finish",
+            post(security::webauthn_finish),
+        )
+        .route("/account/security/methods/rename", post(security::rename))
+        .route("/account/security/methods/remove", post(security::remove))
+        .route(
+            "/account/security/recovery/regenerate",
+            post(security::regenerate),
+        )
+        .route(
+            "/account/security/recovery/delete",
+            post(security::delete_codes),
+        )
+        .route("/account/security/disable", post(security::disable))
         .route("/verify-email", get(verify::page).post(verify::submit))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/guichet.css", get(stylesheet))
+        .route("/static/webauthn.js", get(webauthn_script))
         .route(
             "/oauth2/authorize",
             get(oauth::authorize_get).post(oauth::authorize_post),
@@ -52,22 +108,9 @@ pub fn router(state: AppState) -> Router {
             "/oauth2/logout",
             get(oauth::logout_get).post(oauth::logout_post),
         )
-        .route(
-            "/oauth2/userinfo",
-            get(oauth::userinfo).post(oauth::userinfo),
-        )
-        .route(
-            "/.well-known/openid-configuration",
-            get(oauth::openid_configuration),
-        )
-        .route("/oauth2/token", post(oauth::token))
         .route("/oauth2/introspect", post(oauth::introspect))
         .route("/oauth2/revoke", post(oauth::revoke))
-        .route("/oauth2/jwks", get(oauth::jwks))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(oauth::authorization_server_metadata),
-        )
+        .merge(for_browser_clients())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -80,6 +123,36 @@ pub fn router(state: AppState) -> Router {
             middleware::security_headers,
         ))
         .with_state(state)
+}
+
+/// The endpoints a single-page application calls from its own origin: token,
+/// userinfo, keys and discovery. They get CORS with `*` and never credentials:
+/// they read no cookie (the client or its bearer token authenticates each
+/// request), so no origin is ever reflected and no browser sends cookies along.
+fn for_browser_clients() -> Router<AppState> {
+    use axum::http::Method;
+    use tower_http::cors::{Any, CorsLayer};
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3600));
+    Router::new()
+        .route(
+            "/oauth2/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::openid_configuration),
+        )
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/jwks", get(oauth::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::authorization_server_metadata),
+        )
+        .layer(cors)
 }
 
 async fn home(session: CurrentSession) -> Redirect {
@@ -97,6 +170,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("guichet.css"),
+    )
+        .into_response()
+}
+
+async fn webauthn_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("webauthn.js"),
     )
         .into_response()
 }

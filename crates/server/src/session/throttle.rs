@@ -24,12 +24,16 @@ pub enum Subject {
     /// An identifier that names no account, counted the same way so that the
     /// delays do not tell existing accounts apart.
     Unknown(String),
+    /// Wrong second-factor codes of an account: a count of its own, so that a
+    /// correct password (which clears the password count) never clears it.
+    SecondFactor(i32),
 }
 
 impl Subject {
     fn key(&self) -> String {
         match self {
             Self::Account(id) => format!("fail:acct:{id}"),
+            Self::SecondFactor(id) => format!("fail:2fa:{id}"),
             Self::Unknown(s) => format!(
                 "fail:id:{}",
                 hex::encode(Sha256::digest(s.trim().to_lowercase().as_bytes()))

@@ -188,6 +188,43 @@ async fn proceed(
             );
         }
     };
+    // A second factor, when the client or its request wants one and this
+    // session has not used one: the step-up page for an account with
+    // two-factor, enrolment for one without. Never a code before that.
+    if (client.requires_2fa || pending.asks_for_mfa())
+        && authorize::acr_of(&data.amr) != authorize::ACR_MFA
+    {
+        if pending.prompts("none") {
+            return error_to_client(
+                state,
+                &pending,
+                "interaction_required",
+                "a second factor is required",
+            );
+        }
+        let id = match save(state, &pending, request_id).await {
+            Ok(id) => id,
+            Err(r) => return r,
+        };
+        let next = format!("/oauth2/authorize/resume?request_id={id}");
+        let enabled = match state
+            .mfa
+            .is_enabled(&crate::twofactor::identity(account.id))
+            .await
+        {
+            Ok(on) => on,
+            Err(e) => return AppError::from(e).into_response(),
+        };
+        let page = if enabled {
+            "/login/2fa"
+        } else {
+            "/account/security"
+        };
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish();
+        return Redirect::to(&format!("{page}?{q}")).into_response();
+    }
     let consented = client.first_party
         || (!pending.prompts("consent")
             && consents::covers(
@@ -248,11 +285,7 @@ async fn issue_code(
         code_challenge: pending.code_challenge.clone(),
         auth_time: data.auth_time,
         amr: data.amr.clone(),
-        acr: if data.amr.len() > 1 {
-            "mfa".into()
-        } else {
-            "pwd".into()
-        },
+        acr: authorize::acr_of(&data.amr).into(),
         sid: data.sid.clone(),
     };
     let json = serde_json::to_string(&grant).unwrap_or_default();

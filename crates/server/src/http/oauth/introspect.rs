@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::HeaderMap;
-use oauth::tokens;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -55,8 +54,11 @@ pub async fn introspect(
         .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;
     let now = chrono::Utc::now();
     let inactive = || Json(json!({"active": false}));
-    let Ok(claims) =
-        tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, &token, now).await
+    let Ok(claims) = state
+        .oauth
+        .verified
+        .verify(&state.oauth.keys, &state.oauth.issuer, &token, now)
+        .await
     else {
         // Perhaps a refresh token.
         let Some(rt) = oauth::refresh::find_live(state.accounts.db(), &token, now).await? else {

@@ -3,7 +3,6 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use oauth::tokens;
 use serde::Deserialize;
 
 use super::client_auth;
@@ -45,8 +44,11 @@ pub async fn revoke(
         .token
         .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;
     let now = chrono::Utc::now();
-    let Ok(claims) =
-        tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, &token, now).await
+    let Ok(claims) = state
+        .oauth
+        .verified
+        .verify(&state.oauth.keys, &state.oauth.issuer, &token, now)
+        .await
     else {
         // Not an access token: perhaps a refresh token, whose whole family goes.
         let found =

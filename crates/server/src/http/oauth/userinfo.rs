@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oauth::id_token::GuichetClaims;
-use oauth::tokens;
 use openidconnect::UserInfoClaims;
 use openidconnect::core::CoreGenderClaim;
 
@@ -36,9 +35,11 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return unauthorized("invalid_request");
     };
     let now = chrono::Utc::now();
-    let Ok(claims) =
-        tokens::verify_access_token(&state.oauth.keys, &state.oauth.issuer, token.trim(), now)
-            .await
+    let Ok(claims) = state
+        .oauth
+        .verified
+        .verify(&state.oauth.keys, &state.oauth.issuer, token.trim(), now)
+        .await
     else {
         return unauthorized("invalid_token");
     };

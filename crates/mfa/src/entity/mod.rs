@@ -1,0 +1,4 @@
+//! The tables this crate owns, as sea-orm entities.
+
+pub mod method;
+pub mod recovery_code;

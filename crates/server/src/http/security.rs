@@ -1,0 +1,847 @@
+//! The security page: adding, renaming and removing two-factor methods,
+//! emergency codes, turning two-factor off, and the re-authentication that
+//! every change asks for first.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use accounts::{Account, AccountError, Secret};
+use mfa::{MethodKind, MfaError};
+
+use super::cookies;
+use super::csrf;
+use super::error::AppError;
+use super::extract::{ClientIp, CurrentSession};
+use super::login::safe_next;
+use super::mfa_pages::{self, SecurityView, TotpView, urlencode};
+use super::pages::Who;
+use crate::notify;
+use crate::session::throttle::Subject;
+use crate::session::{SessionData, random_token};
+use crate::state::AppState;
+use crate::twofactor;
+
+/// How long freshly made emergency codes wait to be shown.
+const CODES_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A signed-in, active account and its session.
+struct Signed {
+    id: String,
+    data: SessionData,
+    account: Account,
+    identity: String,
+}
+
+/// The signed-in account, or the response that sends the browser to log in.
+async fn signed(
+    state: &AppState,
+    session: CurrentSession,
+    back: &str,
+) -> Result<Result<Signed, Response>, AppError> {
+    let Some((id, data)) = session.0 else {
+        let to = format!("/login?next={}", urlencode(back));
+        return Ok(Err(Redirect::to(&to).into_response()));
+    };
+    match state.accounts.find_by_id(data.account_id).await? {
+        Some(account) if account.status == "active" => Ok(Ok(Signed {
+            identity: twofactor::identity(account.id),
+            id,
+            data,
+            account,
+        })),
+        _ => {
+            state.sessions.destroy(&id).await?;
+            Ok(Err(Redirect::to("/login").into_response()))
+        }
+    }
+}
+
+macro_rules! signed_or_return {
+    ($state:expr, $session:expr, $back:expr) => {
+        match signed(&$state, $session, $back).await? {
+            Ok(s) => s,
+            Err(r) => return Ok(r),
+        }
+    };
+}
+
+/// Whether the session authenticated recently enough for a security change:
+/// a password within five minutes, and a second factor as well when the
+/// account has two-factor.
+async fn recent(state: &AppState, s: &Signed) -> Result<bool, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    if now - s.data.auth_time > state.config.login.recent_auth.as_secs() as i64 {
+        return Ok(false);
+    }
+    let on = state.mfa.is_enabled(&s.identity).await?;
+    Ok(!on || s.data.amr.iter().any(|a| a == "mfa"))
+}
+
+fn to_reauth(back: &str) -> Response {
+    Redirect::to(&format!("/account/reauth?next={}", urlencode(back))).into_response()
+}
+
+macro_rules! recent_or_reauth {
+    ($state:expr, $s:expr, $back:expr) => {
+        if !recent(&$state, &$s).await? {
+            return Ok(to_reauth($back));
+        }
+    };
+}
+
+fn form_error(r: FormRejection) -> AppError {
+    AppError::BadRequest(r.status(), r.body_text())
+}
+
+fn notice(state: &AppState, a: &Account, what: &str) {
+    if let Some(mail) = notify::security_notice(&state.config, a, what) {
+        notify::send_later(state, mail);
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+    done: String,
+}
+
+/// Only local paths, and none at all when absent.
+fn next_of(raw: &str) -> String {
+    if raw.is_empty() {
+        String::new()
+    } else {
+        safe_next(raw).to_owned()
+    }
+}
+
+fn done_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "added" => "The method was added.",
+        "renamed" => "The description was changed.",
+        "removed" => "The method was removed.",
+        "codes-deleted" => "Your emergency codes were deleted.",
+        "disabled" => "Two-factor authentication is now off.",
+        _ => return None,
+    })
+}
+
+async fn security_page(
+    state: &AppState,
+    s: &Signed,
+    next: &str,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let methods = state.mfa.methods(&s.identity).await?;
+    let recovery_left = state.mfa.recovery_remaining(&s.identity).await?;
+    let view = SecurityView {
+        who: Who::of(&s.account),
+        methods: &methods,
+        recovery_left,
+        csrf: &s.data.csrf,
+        next,
+        notice,
+        error,
+    };
+    Ok((status, Html(mfa_pages::security(&view).into_string())).into_response())
+}
+
+/// `GET /account/security`
+pub async fn page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let s = signed_or_return!(state, session, "/account/security");
+    let next = next_of(&q.next);
+    security_page(&state, &s, &next, done_text(&q.done), None, StatusCode::OK).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReauthForm {
+    csrf: String,
+    password: String,
+    next: String,
+}
+
+/// `GET /account/reauth`
+pub async fn reauth_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let s = signed_or_return!(state, session, "/account/security");
+    let next = safe_next(&q.next);
+    Ok(
+        Html(mfa_pages::reauth(Who::of(&s.account), &s.data.csrf, next, None).into_string())
+            .into_response(),
+    )
+}
+
+/// `POST /account/reauth`: the password again, then the second factor when the
+/// account has one.
+pub async fn reauth(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    form: Result<Form<ReauthForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    let next = safe_next(&f.next).to_owned();
+    let subject = Subject::Account(s.account.id);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let wait = state.throttle.wait(&subject, ip, now_ms).await?;
+    if !wait.is_zero() {
+        let msg = format!(
+            "Too many failed attempts. Wait {} seconds before trying again.",
+            wait.as_secs().max(1)
+        );
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            Html(
+                mfa_pages::reauth(Who::of(&s.account), &s.data.csrf, &next, Some(&msg))
+                    .into_string(),
+            ),
+        )
+            .into_response());
+    }
+    let password = Secret::new(f.password);
+    match state
+        .accounts
+        .authenticate(Some(s.account.clone()), &password)
+        .await
+    {
+        Ok(_) => {
+            state.throttle.succeeded(&subject).await?;
+            let now = chrono::Utc::now().timestamp();
+            let on = state.mfa.is_enabled(&s.identity).await?;
+            // The password is fresh; the second factor, if any, is asked next
+            // and adds itself back to the session.
+            let data = SessionData {
+                auth_time: now,
+                last_seen: now,
+                amr: vec!["pwd".into()],
+                csrf: random_token(),
+                ..s.data.clone()
+            };
+            let target = if on {
+                format!("/login/2fa?next={}", urlencode(&next))
+            } else {
+                next
+            };
+            replace_session(&state, &s.id, &data, &target).await
+        }
+        Err(AccountError::InvalidCredentials) => {
+            state.throttle.failed(&subject, ip, now_ms).await?;
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                Html(
+                    mfa_pages::reauth(
+                        Who::of(&s.account),
+                        &s.data.csrf,
+                        &next,
+                        Some("This password is not right."),
+                    )
+                    .into_string(),
+                ),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Swaps the session for one with new data under a new id (after every
+/// authentication step), and goes to `target`.
+async fn replace_session(
+    state: &AppState,
+    old: &str,
+    data: &SessionData,
+    target: &str,
+) -> Result<Response, AppError> {
+    let id = state.sessions.create(data).await?;
+    state.sessions.destroy(old).await?;
+    let mut resp = Redirect::to(target).into_response();
+    let cfg = &state.config;
+    if let Ok(v) = cookies::set(cfg, cookies::session_name(cfg), &id, "Lax").parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// After a method was proven at enrolment: the session now counts that factor
+/// too (the user just used it), emergency codes are made for a first method,
+/// and a notice goes out.
+async fn enrolled(
+    state: &AppState,
+    s: &Signed,
+    kind: MethodKind,
+    next: &str,
+) -> Result<Enrolled, AppError> {
+    notice(
+        state,
+        &s.account,
+        &format!(
+            "A two-factor method was added: {}.",
+            mfa_pages::kind_text(kind)
+        ),
+    );
+    let mut amr = s.data.amr.clone();
+    for a in [kind.amr(), "mfa"] {
+        if !amr.iter().any(|x| x == a) {
+            amr.push(a.into());
+        }
+    }
+    let data = SessionData {
+        amr,
+        csrf: random_token(),
+        ..s.data.clone()
+    };
+    let new_id = state.sessions.create(&data).await?;
+    state.sessions.destroy(&s.id).await?;
+    let target = if state.mfa.recovery_remaining(&s.identity).await? == 0 {
+        let codes = state.mfa.recovery_generate(&s.identity).await?;
+        stash_codes(state, &data, &codes, next).await?
+    } else if next.is_empty() {
+        "/account/security?done=added".to_owned()
+    } else {
+        next.to_owned()
+    };
+    Ok(Enrolled {
+        session_id: new_id,
+        target,
+    })
+}
+
+/// The new session after an enrolment, and where to go.
+struct Enrolled {
+    session_id: String,
+    target: String,
+}
+
+/// Keeps new codes for one viewing, so that a redirect (or a script) can lead
+/// to the page that shows them without putting them in a URL.
+async fn stash_codes(
+    state: &AppState,
+    data: &SessionData,
+    codes: &[String],
+    next: &str,
+) -> Result<String, AppError> {
+    let key = random_token();
+    let json = serde_json::to_string(&json!({"sid": data.sid, "codes": codes})).unwrap_or_default();
+    state
+        .store
+        .set(&format!("codes:{key}"), &json, CODES_TTL)
+        .await?;
+    Ok(format!(
+        "/account/security/codes?show={key}&next={}",
+        urlencode(next)
+    ))
+}
+
+/// Turns [`enrolled`]'s answer into a redirect with the new session cookie.
+fn enrolled_redirect(state: &AppState, e: &Enrolled) -> Response {
+    let mut resp = Redirect::to(&e.target).into_response();
+    let cfg = &state.config;
+    if let Ok(v) = cookies::set(cfg, cookies::session_name(cfg), &e.session_id, "Lax").parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ShowQuery {
+    show: String,
+    next: String,
+}
+
+/// `GET /account/security/codes?show=…`: the emergency codes, once.
+pub async fn show_codes(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, AppError> {
+    let s = signed_or_return!(state, session, "/account/security");
+    let stored = if q.show.len() == 43 {
+        state.store.take(&format!("codes:{}", q.show)).await?
+    } else {
+        None
+    };
+    let codes: Option<Vec<String>> = stored
+        .and_then(|j| serde_json::from_str::<Value>(&j).ok())
+        .filter(|v| v["sid"] == s.data.sid.as_str())
+        .and_then(|v| serde_json::from_value(v["codes"].clone()).ok());
+    let Some(codes) = codes else {
+        return Ok(Redirect::to("/account/security").into_response());
+    };
+    let next = next_of(&q.next);
+    Ok(
+        Html(mfa_pages::recovery_codes(Who::of(&s.account), &codes, &next).into_string())
+            .into_response(),
+    )
+}
+
+/// `GET /account/security/{totp,sms,webauthn}`: the first form of an enrolment.
+async fn new_method(
+    state: AppState,
+    session: CurrentSession,
+    q: NextQuery,
+    kind: MethodKind,
+) -> Result<Response, AppError> {
+    let back = format!(
+        "/account/security/{}?next={}",
+        kind.as_str(),
+        urlencode(&q.next)
+    );
+    let s = signed_or_return!(state, session, &back);
+    recent_or_reauth!(state, s, &back);
+    let next = next_of(&q.next);
+    Ok(Html(
+        mfa_pages::new_method_form(Who::of(&s.account), kind, &s.data.csrf, &next, None)
+            .into_string(),
+    )
+    .into_response())
+}
+
+pub async fn totp_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    new_method(state, session, q, MethodKind::Totp).await
+}
+
+pub async fn sms_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    new_method(state, session, q, MethodKind::Sms).await
+}
+
+pub async fn webauthn_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    new_method(state, session, q, MethodKind::WebAuthn).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewForm {
+    csrf: String,
+    label: String,
+    phone: String,
+    next: String,
+}
+
+fn refused(state_who: Who<'_>, kind: MethodKind, csrf: &str, next: &str, msg: &str) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Html(mfa_pages::new_method_form(state_who, kind, csrf, next, Some(msg)).into_string()),
+    )
+        .into_response()
+}
+
+/// `POST /account/security/totp`: a pending app method, and its QR code.
+pub async fn totp_begin(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<NewForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security/totp");
+    let next = next_of(&f.next);
+    match state
+        .mfa
+        .totp_begin(&s.identity, &f.label, &s.account.handle)
+        .await
+    {
+        Ok(e) => {
+            let view = TotpView {
+                who: Who::of(&s.account),
+                method_id: &e.method_id,
+                secret: &e.secret_base32,
+                uri: &e.otpauth_uri,
+                qr_png_base64: &e.qr_png_base64,
+                csrf: &s.data.csrf,
+                next: &next,
+                error: None,
+            };
+            Ok(Html(mfa_pages::totp_confirm(&view).into_string()).into_response())
+        }
+        Err(e @ MfaError::InvalidLabel) => Ok(refused(
+            Who::of(&s.account),
+            MethodKind::Totp,
+            &s.data.csrf,
+            &next,
+            &e.to_string(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConfirmForm {
+    csrf: String,
+    method: String,
+    code: String,
+    next: String,
+    secret: String,
+    uri: String,
+    qr: String,
+}
+
+/// `POST /account/security/totp/confirm`: the method is on after a right code.
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<ConfirmForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security/totp");
+    let next = next_of(&f.next);
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let code: String = f
+        .code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(16)
+        .collect();
+    match state
+        .mfa
+        .totp_confirm(&s.identity, &f.method, &code, now)
+        .await
+    {
+        Ok(()) => {
+            let answer = enrolled(&state, &s, MethodKind::Totp, &next).await?;
+            Ok(enrolled_redirect(&state, &answer))
+        }
+        Err(MfaError::WrongCode) => {
+            let view = TotpView {
+                who: Who::of(&s.account),
+                method_id: &f.method,
+                secret: &f.secret,
+                uri: &f.uri,
+                qr_png_base64: &f.qr,
+                csrf: &s.data.csrf,
+                next: &next,
+                error: Some(
+                    "That code is not right. Check the time on your phone and enter the code the app shows now.",
+                ),
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(mfa_pages::totp_confirm(&view).into_string()),
+            )
+                .into_response())
+        }
+        Err(MfaError::NotFound) => Ok(Redirect::to("/account/security/totp").into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /account/security/sms`: a pending phone, and a code sent to it.
+pub async fn sms_begin(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<NewForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security/sms");
+    let next = next_of(&f.next);
+    match state.mfa.sms_begin(&s.identity, &f.label, &f.phone).await {
+        Ok(method_id) => Ok(Html(
+            mfa_pages::sms_confirm(Who::of(&s.account), &method_id, &s.data.csrf, &next, None)
+                .into_string(),
+        )
+        .into_response()),
+        Err(e @ (MfaError::InvalidLabel | MfaError::InvalidPhone | MfaError::TooManySends)) => {
+            Ok(refused(
+                Who::of(&s.account),
+                MethodKind::Sms,
+                &s.data.csrf,
+                &next,
+                &e.to_string(),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /account/security/sms/confirm`
+pub async fn sms_confirm(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<ConfirmForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security/sms");
+    let next = next_of(&f.next);
+    let code: String = f
+        .code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(16)
+        .collect();
+    match state.mfa.sms_confirm(&s.identity, &f.method, &code).await {
+        Ok(()) => {
+            let answer = enrolled(&state, &s, MethodKind::Sms, &next).await?;
+            Ok(enrolled_redirect(&state, &answer))
+        }
+        Err(MfaError::WrongCode) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(
+                mfa_pages::sms_confirm(
+                    Who::of(&s.account),
+                    &f.method,
+                    &s.data.csrf,
+                    &next,
+                    Some("That code is not right, or it has expired."),
+                )
+                .into_string(),
+            ),
+        )
+            .into_response()),
+        Err(MfaError::NotFound) => Ok(Redirect::to("/account/security/sms").into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct RegisterBegin {
+    csrf: String,
+}
+
+/// `POST /account/security/webauthn/begin`: options for `navigator.credentials.create`.
+pub async fn webauthn_begin(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    body: Result<Json<RegisterBegin>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(b) = body.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Some(s) = signed(&state, session, "/account/security").await?.ok() else {
+        return Ok(json_error(StatusCode::UNAUTHORIZED, "Log in again."));
+    };
+    csrf::matches(&s.data.csrf, &b.csrf)?;
+    if !recent(&state, &s).await? {
+        return Ok(json_error(
+            StatusCode::FORBIDDEN,
+            "Confirm your password first: reload the page.",
+        ));
+    }
+    let display = format!("{} {}", s.account.first_name, s.account.last_name);
+    let (ceremony, options) = state
+        .mfa
+        .webauthn_register_begin(&s.identity, &s.account.handle, &display)
+        .await?;
+    Ok(Json(json!({"ceremony": ceremony, "options": options})).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RegisterFinish {
+    csrf: String,
+    ceremony: String,
+    label: String,
+    credential: Value,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /account/security/webauthn/finish`: the new key's attestation.
+pub async fn webauthn_finish(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    body: Result<Json<RegisterFinish>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(b) = body.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Some(s) = signed(&state, session, "/account/security").await?.ok() else {
+        return Ok(json_error(StatusCode::UNAUTHORIZED, "Log in again."));
+    };
+    csrf::matches(&s.data.csrf, &b.csrf)?;
+    if !recent(&state, &s).await? {
+        return Ok(json_error(
+            StatusCode::FORBIDDEN,
+            "Confirm your password first: reload the page.",
+        ));
+    }
+    let next = next_of(&b.next);
+    match state
+        .mfa
+        .webauthn_register_finish(&s.identity, &b.ceremony, &b.label, &b.credential)
+        .await
+    {
+        Ok(_) => {
+            let answer = enrolled(&state, &s, MethodKind::WebAuthn, &next).await?;
+            let redirect = enrolled_redirect(&state, &answer);
+            let mut resp = Json(json!({"redirect": answer.target})).into_response();
+            for v in redirect.headers().get_all(header::SET_COOKIE) {
+                resp.headers_mut().append(header::SET_COOKIE, v.clone());
+            }
+            Ok(resp)
+        }
+        Err(e @ MfaError::InvalidLabel) => {
+            Ok(json_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))
+        }
+        Err(MfaError::ChallengeExpired | MfaError::WebAuthn(_)) => Ok(json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The key could not be registered. Try again.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MethodForm {
+    csrf: String,
+    method: String,
+    label: String,
+}
+
+/// `POST /account/security/methods/rename`
+pub async fn rename(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<MethodForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    match state.mfa.rename(&s.identity, &f.method, &f.label).await {
+        Ok(()) => Ok(Redirect::to("/account/security?done=renamed").into_response()),
+        Err(e @ MfaError::InvalidLabel) => {
+            security_page(
+                &state,
+                &s,
+                "",
+                None,
+                Some(&e.to_string()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(MfaError::NotFound) => Err(AppError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /account/security/methods/remove`
+pub async fn remove(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<MethodForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security");
+    let methods = state.mfa.methods(&s.identity).await?;
+    let Some(m) = methods.iter().find(|m| m.id == f.method) else {
+        return Err(AppError::NotFound);
+    };
+    state.mfa.remove(&s.identity, &m.id).await?;
+    let what = format!(
+        "A two-factor method was removed: {} ({}).",
+        mfa_pages::kind_text(m.kind),
+        m.label
+    );
+    notice(&state, &s.account, &what);
+    Ok(Redirect::to("/account/security?done=removed").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /account/security/recovery/regenerate`: a new set, the old one void.
+pub async fn regenerate(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security");
+    if !state.mfa.is_enabled(&s.identity).await? {
+        return security_page(
+            &state,
+            &s,
+            "",
+            None,
+            Some("Turn two-factor on first: emergency codes come with it."),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    let codes = state.mfa.recovery_generate(&s.identity).await?;
+    notice(
+        &state,
+        &s.account,
+        "New emergency codes were made; the old ones no longer work.",
+    );
+    let target = stash_codes(&state, &s.data, &codes, "").await?;
+    Ok(Redirect::to(&target).into_response())
+}
+
+/// `POST /account/security/recovery/delete`
+pub async fn delete_codes(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security");
+    state.mfa.recovery_delete(&s.identity).await?;
+    notice(&state, &s.account, "Your emergency codes were deleted.");
+    Ok(Redirect::to("/account/security?done=codes-deleted").into_response())
+}
+
+/// `POST /account/security/disable`: every method and code goes.
+pub async fn disable(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let s = signed_or_return!(state, session, "/account/security");
+    csrf::matches(&s.data.csrf, &f.csrf)?;
+    recent_or_reauth!(state, s, "/account/security");
+    state.mfa.disable(&s.identity).await?;
+    notice(
+        &state,
+        &s.account,
+        "Two-factor authentication was turned off.",
+    );
+    Ok(Redirect::to("/account/security?done=disabled").into_response())
+}
