@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use guichet::{Application, Settings};
+
+pub mod webdriver;
 use sea_orm::{ConnectionTrait, Database};
 
 /// The PostgreSQL server to create test databases on, if any.

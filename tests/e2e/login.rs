@@ -245,11 +245,36 @@ async fn login_forms_need_their_anti_csrf_token_and_refuse_cross_site_posts() {
         .await
         .unwrap();
     assert_eq!(fetch_meta.status(), 403);
+    // A sibling subdomain (a customer's site on the same registrable domain),
+    // and an opaque origin the browser does not vouch for: refused as well.
+    for (origin, site) in [
+        (None, "same-site"),
+        (Some("null"), "cross-site"),
+        (Some("null"), "same-site"),
+    ] {
+        let mut req = web.post(app.url("/login")).header("sec-fetch-site", site);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let r = req
+            .form(&[
+                ("identifier", handle.as_str()),
+                ("password", &p.password),
+                ("csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{origin:?} {site}");
+    }
 
-    // Same origin with the token: accepted, and the pre-login token is replaced.
+    // Same origin with the token, as a browser sends it from our page (whose
+    // no-referrer policy makes its Origin `null`): accepted, and the pre-login
+    // token is replaced.
     let ok = web
         .post(app.url("/login"))
-        .header("origin", app.base.as_str())
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
         .form(&[
             ("identifier", handle.as_str()),
             ("password", &p.password),

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real application over real HTTP.
 
+mod browser;
 mod login;
 mod oauth;
 mod oidc;

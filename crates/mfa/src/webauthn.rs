@@ -190,7 +190,7 @@ impl Mfa {
             .iter()
             .map(|row| parse_key(row).map(|k| k.cred_id().clone()))
             .collect::<Result<_, _>>()?;
-        let (challenge, state) = webauthn
+        let (mut challenge, state) = webauthn
             .start_securitykey_registration(
                 user_handle(&self.inner.cfg.rp_id, identity),
                 user_name,
@@ -200,6 +200,15 @@ impl Mfa {
                 None,
             )
             .map_err(|e| internal(format!("WebAuthn registration could not start: {e}")))?;
+        // webauthn-rs asks for credProtect "user verification required" while
+        // leaving user verification "preferred"; Chromium refuses that pair
+        // outright ("protection policy is inconsistent", kanidm/webauthn-rs
+        // #490), so no key could register there. Our keys are not
+        // discoverable, which is what credProtect guards, and the finish step
+        // accepts a response without the extension (it is then "ignored").
+        if let Some(ext) = challenge.public_key.extensions.as_mut() {
+            ext.cred_protect = None;
+        }
         let ceremony_id = self.put_ceremony(REGISTER, identity, state).await?;
         let challenge = serde_json::to_value(challenge).map_err(internal)?;
         Ok((ceremony_id, challenge))

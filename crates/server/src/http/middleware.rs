@@ -70,13 +70,22 @@ pub async fn refuse_cross_site_writes(
     );
     if !safe && !cookieless {
         let h = req.headers();
-        let cross_site = h
-            .get("sec-fetch-site")
-            .is_some_and(|v| v.as_bytes() == b"cross-site");
-        let foreign_origin = h
-            .get(header::ORIGIN)
-            .is_some_and(|o| o.as_bytes() != state.config.public_origin().as_bytes());
-        if cross_site || foreign_origin {
+        let fetch_site = h.get("sec-fetch-site").map(|v| v.as_bytes());
+        // `same-site` is refused too: a hosting company's customers may run
+        // pages on sibling subdomains of the login domain.
+        let not_ours = fetch_site.is_some_and(|v| v != b"same-origin" && v != b"none");
+        // Our pages send `Referrer-Policy: no-referrer`, so a browser posts
+        // their forms with `Origin: null`; that is only ours when the browser
+        // vouches for it with `Sec-Fetch-Site: same-origin`.
+        let foreign_origin = h.get(header::ORIGIN).is_some_and(|o| {
+            let o = o.as_bytes();
+            if o == b"null" {
+                fetch_site != Some(b"same-origin".as_slice())
+            } else {
+                o != state.config.public_origin().as_bytes()
+            }
+        });
+        if not_ours || foreign_origin {
             return AppError::Forbidden("Cross-site requests are not accepted.").into_response();
         }
     }
