@@ -23,6 +23,7 @@
 #   LOAD_CPUS      passed through to bench.sh unchanged, so they apply to both systems
 #                  (see the top of $PEERS_DIR/bench.sh)
 #   CARGO_TARGET_DIR  honoured as cargo honours it [target]
+#   GUICHET_BIN    use this release binary instead of building one
 #   NICE           niceness of the build only [10], so that a build does not
 #                  starve other work on a small machine; the benchmark runs at normal priority
 #
@@ -74,9 +75,14 @@ done
 # --- 1. build ------------------------------------------------------------------------
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 [[ "$TARGET_DIR" == /* ]] || TARGET_DIR="$REPO/$TARGET_DIR"
-echo "== cargo build --release -p guichet (nice $NICE; target dir $TARGET_DIR)"
-nice -n "$NICE" cargo build --release -p guichet
-BIN="$TARGET_DIR/release/guichet"
+if [[ -n "${GUICHET_BIN:-}" ]]; then
+  BIN="$GUICHET_BIN"   # a binary built earlier (e.g. copied aside while the tree changes)
+  echo "== using $BIN (no build)"
+else
+  echo "== cargo build --release -p guichet (nice $NICE; target dir $TARGET_DIR)"
+  nice -n "$NICE" cargo build --release -p guichet
+  BIN="$TARGET_DIR/release/guichet"
+fi
 [[ -x "$BIN" ]] || die "no binary at $BIN after the build"
 
 # --- 2. throw-away data dir and a client -------------------------------------------------
@@ -114,9 +120,7 @@ env "${CLEAR[@]}" RESULTS="$RESULTS" LABEL=peer SERVER_LOG="$DATA_DIR/peer.log" 
   "$PEERS_DIR/bench.sh"
 
 # --- 3b. Guichet ---------------------------------------------------------------------
-# Guichet does not serve /.well-known/openid-configuration yet; its RFC 8414 metadata
-# lists the same jwks_uri, token_endpoint and introspection_endpoint, so bench.sh
-# discovers the endpoints there, and that document is also what the "discovery" row loads.
+# The "discovery" row loads OpenID discovery, as it does for the peer.
 # The server inherits the GUICHET__* variables: bench.sh starts it with exec in START_DIR.
 # Builds that have the operator API open it on a fixed port (127.0.0.1:8081) beside the
 # public one; the benchmark does not use it, and a fixed port would clash with another
@@ -131,7 +135,7 @@ env "${CLEAR[@]}" ${EXTRA[@]+"${EXTRA[@]}"} RESULTS="$RESULTS" LABEL=guichet SER
   GUICHET__SERVER__BIND="127.0.0.1:$GUICHET_PORT" \
   GUICHET__LOG__LEVEL=warn \
   START_DIR="$DATA_DIR" START_CMD="$BIN serve" BASE="http://127.0.0.1:$GUICHET_PORT" \
-  DISCOVERY_PATH=/.well-known/oauth-authorization-server \
+  DISCOVERY_PATH=/.well-known/openid-configuration \
   CLIENT_ID="$CLIENT_ID" CLIENT_SECRET="$CLIENT_SECRET" CC_SCOPE=api \
   "$PEERS_DIR/bench.sh"
 

@@ -10,6 +10,8 @@ mod m20261122_000003_clients;
 mod m20261122_000004_consents;
 mod m20261122_000005_refresh_tokens;
 mod m20261122_000006_mfa;
+mod m20261201_000007_mail_queue;
+mod m20261201_000008_recovery;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_consents::Migration),
             Box::new(m20261122_000005_refresh_tokens::Migration),
             Box::new(m20261122_000006_mfa::Migration),
+            Box::new(m20261201_000007_mail_queue::Migration),
+            Box::new(m20261201_000008_recovery::Migration),
         ]
     }
 }

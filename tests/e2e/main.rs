@@ -2,12 +2,15 @@
 
 mod browser;
 mod login;
+mod mail_queue;
 mod oauth;
 mod oidc;
 mod operator;
+mod recovery;
 mod sessions;
 mod signup;
 mod startup;
+mod support;
 mod twofactor;
 
 /// The `guichet` program, built by cargo alongside these tests.

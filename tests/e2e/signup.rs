@@ -53,18 +53,19 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
         .await
         .unwrap();
 
-    // The welcome mail carries the handle, the customer code and a verification link.
+    // The welcome mail carries the handle, the customer code and a verification
+    // link, in the language chosen at sign-up (French here).
     let mail = app.mail_to(&p.email).await;
     let handle = mail
         .lines()
-        .find_map(|l| l.strip_prefix("Customer handle: "))
+        .find_map(|l| l.strip_prefix("Identifiant client : "))
         .expect("handle in mail")
         .trim()
         .to_owned();
     assert!(handle_shape(&handle), "{handle}");
     assert!(handle.starts_with("dm"), "{handle}");
     assert!(page.contains(&handle), "the page shows the new handle");
-    assert!(mail.contains("Customer code: "));
+    assert!(mail.contains("Code client : "));
     assert!(mail.contains(&format!("{}/verify-email?token=", app.base)));
 
     for identifier in [

@@ -22,7 +22,7 @@ fn location(r: &reqwest::Response) -> String {
 
 /// Waits, if needed, so that the next few seconds stay within one 30-second
 /// TOTP step: the tests below reason about "this step" and "the next one".
-async fn early_in_a_step() {
+pub(crate) async fn early_in_a_step() {
     let now = chrono::Utc::now().timestamp();
     let into = now % 30;
     if into > 20 {
@@ -30,7 +30,7 @@ async fn early_in_a_step() {
     }
 }
 
-fn code_at(totp: &Totp, offset_steps: i64) -> String {
+pub(crate) fn code_at(totp: &Totp, offset_steps: i64) -> String {
     let t = chrono::Utc::now().timestamp() + offset_steps * 30;
     totp.generate(t as u64).to_string()
 }
@@ -53,7 +53,7 @@ async fn page(app: &TestApp, web: &reqwest::Client, path: &str) -> (u16, String)
 }
 
 /// Adds an authenticator app; returns the generator and the emergency codes shown.
-async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> (Totp, Vec<String>) {
+pub(crate) async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> (Totp, Vec<String>) {
     early_in_a_step().await;
     let (status, form) = page(app, web, "/account/security/totp").await;
     assert_eq!(status, 200, "{form}");

@@ -34,6 +34,10 @@ pub enum FieldProblem {
     UnknownLanguage,
     /// Neither `individual` nor `company`.
     UnknownKind,
+    /// The customer handle typed is not the one of the account concerned.
+    HandleMismatch,
+    /// The password is one of the account's last `count` passwords.
+    PasswordReused { count: usize },
 }
 
 impl FieldProblem {
@@ -54,6 +58,8 @@ impl FieldProblem {
             Self::UnknownCountry => "unknown_country",
             Self::UnknownLanguage => "unknown_language",
             Self::UnknownKind => "unknown_kind",
+            Self::HandleMismatch => "handle_mismatch",
+            Self::PasswordReused { .. } => "password_reused",
         }
     }
 }
@@ -86,6 +92,14 @@ impl fmt::Display for FieldProblem {
             Self::UnknownCountry => write!(f, "Choose a country from the list."),
             Self::UnknownLanguage => write!(f, "Choose English, French or Italian."),
             Self::UnknownKind => write!(f, "Choose individual or company."),
+            Self::HandleMismatch => write!(
+                f,
+                "This is not the customer handle of the account this link is for."
+            ),
+            Self::PasswordReused { count } => write!(
+                f,
+                "Choose a password you have not used for this account (the last {count} are refused)."
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@ mod error;
 pub mod handle;
 pub mod names;
 pub mod password;
+pub mod recovery;
 pub mod secret;
 pub mod service;
 pub mod verification;
@@ -21,6 +22,7 @@ pub use email::EmailAddress;
 pub use error::{AccountError, FieldError, FieldProblem};
 pub use handle::{CustomerHandle, HandleSuffix};
 pub use password::{PasswordHasher, PasswordPolicy};
+pub use recovery::{ResetLink, SupportAction, SupportCase};
 pub use secret::Secret;
 pub use service::{
     Account, AccountStatus, Accounts, Identifier, Language, SignupOutcome, SignupRequest,

@@ -181,9 +181,9 @@ struct ValidSignup {
 /// The accounts service: everything the rest of Guichet asks of accounts.
 #[derive(Clone)]
 pub struct Accounts {
-    db: DatabaseConnection,
-    hasher: PasswordHasher,
-    policy: PasswordPolicy,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) policy: PasswordPolicy,
     suffix: HandleSuffix,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
@@ -221,7 +221,7 @@ impl Accounts {
         &self.policy
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
 
@@ -313,6 +313,8 @@ impl Accounts {
                 kind: Set(v.kind.to_owned()),
                 company_name: Set(v.company_name.clone()),
                 status: Set(AccountStatus::Active.as_str().to_owned()),
+                login_notifications: Set(true),
+                must_set_backup: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()

@@ -7,7 +7,9 @@ use std::time::Duration;
 use accounts::password::HashParams;
 use accounts::service::Accounts;
 use accounts::{HandleSuffix, PasswordHasher, PasswordPolicy};
-use mail::{MailTransport, OutboxTransport, SmtpSettings, SmtpTls, SmtpTransport};
+use mail::{
+    MailQueue, MailTransport, OutboxTransport, QueueSettings, SmtpSettings, SmtpTls, SmtpTransport,
+};
 use migration::{Migrator, MigratorTrait};
 use oauth::{KeyEncryptor, KeyRing};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -201,6 +203,16 @@ pub fn mail_transport(settings: &Settings) -> Result<Arc<dyn MailTransport>, Sta
     }
 }
 
+/// The mail queue in the database. One send is bounded a little beyond the
+/// SMTP timeout, so that the transport's own, more precise error normally wins.
+pub fn mail_queue(settings: &Settings, db: DatabaseConnection) -> MailQueue {
+    let send_timeout = Duration::from_secs(settings.mail.smtp.timeout_secs.saturating_add(5));
+    MailQueue::new(
+        db,
+        QueueSettings::new(settings.mail.max_attempts, send_timeout),
+    )
+}
+
 /// The key that seals signing keys at rest: the configured one, or with the
 /// embedded SQLite default a key file created once in the data directory.
 pub fn key_encryptor(settings: &Settings) -> Result<KeyEncryptor, StartError> {
@@ -278,6 +290,8 @@ pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Where the mail worker sends what the queue holds.
+    mailer: Arc<dyn MailTransport>,
     addr: SocketAddr,
     grace: Duration,
     operator: Option<OperatorListener>,
@@ -412,15 +426,20 @@ impl Application {
                     .filter_map(|s| s.parse().ok())
                     .collect(),
                 recent_auth: Duration::from_secs(settings.login.recent_auth_secs),
+                // Checked by `validate`; the fallback is the safe default.
+                email_code: server::config::EmailCodePolicy::parse(&settings.login.email_code)
+                    .unwrap_or(server::config::EmailCodePolicy::Risk),
             },
             access_token_audience: (!settings.oauth.access_token_audience.is_empty())
                 .then(|| settings.oauth.access_token_audience.clone()),
         };
+        let mail = mail_queue(&settings, db.clone());
         let mfa = two_factor(&settings, &config.public_url, db, store.clone())?;
-        let state = AppState::new(accounts, store, mailer, config, keys, mfa);
+        let state = AppState::new(accounts, store, mail, config, keys, mfa);
         Ok(Self {
             listener,
             state,
+            mailer,
             addr,
             grace: Duration::from_secs(settings.server.shutdown_grace_secs),
             operator,
@@ -449,8 +468,30 @@ impl Application {
 
     /// Serves both listeners until `shutdown` completes, then each stops
     /// accepting and lets requests in flight finish for at most the grace
-    /// period. If either listener fails, both stop.
+    /// period. If either listener fails, both stop. The mail worker runs
+    /// alongside and stops once both listeners have, so that mail queued by
+    /// the last requests is still sent; what it has not sent stays queued for
+    /// the next start or another replica.
     pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_mail, mut mail_stopped) = tokio::sync::watch::channel(false);
+        let queue = self.state.mail.clone();
+        let worker = queue.run(self.mailer.clone(), async move {
+            // An error means the sender is gone, which only happens after it sent.
+            let _ = mail_stopped.wait_for(|stop| *stop).await;
+        });
+        let serving = async move {
+            let served = self.serve(shutdown).await;
+            let _ = stop_mail.send(true);
+            served
+        };
+        tokio::join!(serving, worker).0
+    }
+
+    /// Serves both listeners, as [`Self::run_until_stopped`] describes.
+    async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {

@@ -59,6 +59,7 @@ pub fn run() -> ExitCode {
             Command::Account(cmd) => cli::run_account(&settings, cmd).await,
             Command::Client(cmd) => cli::run_client(&settings, cmd).await,
             Command::Keys(cmd) => cli::run_keys(&settings, cmd).await,
+            Command::Support(cmd) => cli::run_support(&settings, cmd).await,
         }
     });
     match result {

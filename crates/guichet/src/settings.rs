@@ -137,6 +137,9 @@ pub struct LoginSection {
     pub trusted_proxies: Vec<String>,
     /// Seconds an authentication counts as recent for security changes.
     pub recent_auth_secs: u64,
+    /// `always`, `risk` or `never`: when a login without two-factor also asks
+    /// for a code mailed to the primary address.
+    pub email_code: String,
 }
 
 /// `[oauth]`
@@ -166,6 +169,8 @@ pub struct MailSection {
     pub transport: String,
     /// From address.
     pub from: String,
+    /// Attempts before a queued message is marked failed.
+    pub max_attempts: u32,
     /// `[mail.smtp]`
     pub smtp: SmtpSection,
 }
@@ -496,6 +501,12 @@ impl Settings {
         if !(1..=3600).contains(&self.login.recent_auth_secs) {
             return Err(bad("login.recent_auth_secs", "must be between 1 and 3600"));
         }
+        if server::config::EmailCodePolicy::parse(&self.login.email_code).is_none() {
+            return Err(bad(
+                "login.email_code",
+                "must be \"always\", \"risk\" or \"never\"",
+            ));
+        }
         let issuer = self.mfa.issuer.trim();
         if issuer.is_empty() || issuer.len() > 64 || issuer.contains(':') {
             return Err(bad(
@@ -528,6 +539,9 @@ impl Settings {
                     format!("must be \"outbox\" or \"http\", got {other:?}"),
                 ));
             }
+        }
+        if !(1..=100).contains(&self.mail.max_attempts) {
+            return Err(bad("mail.max_attempts", "must be between 1 and 100"));
         }
         match self.mail.transport.as_str() {
             "outbox" => {}
@@ -611,6 +625,14 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("login.trusted_proxies")
+        );
+        let mut s = Settings::defaults();
+        s.mail.max_attempts = 0;
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("mail.max_attempts")
         );
         let mut s = Settings::defaults();
         s.database.url = "mysql://x".into();

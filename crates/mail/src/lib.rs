@@ -3,6 +3,8 @@
 //! The rest of the server talks to a [`MailTransport`] and never to lettre
 //! directly, so that production (SMTP) and development (an outbox directory of
 //! `.eml` files) are interchangeable and tests can plug in their own transport.
+//! Messages reach the transport through [`MailQueue`], a queue in the database
+//! with retries, so that a mail server that is down loses nothing.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,9 +13,11 @@ use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 
 mod outbox;
+mod queue;
 mod smtp;
 
 pub use outbox::OutboxTransport;
+pub use queue::{Clock, MailQueue, MailState, QueueSettings, QueueSummary, QueuedMail, backoff};
 pub use smtp::{SmtpSettings, SmtpTls, SmtpTransport};
 
 /// A message ready to send: one recipient, a subject, a plain-text body and an HTML body.
@@ -41,6 +45,15 @@ pub enum MailError {
     /// The outbox directory could not be created or written.
     #[error("outbox I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    /// No queued message has this id.
+    #[error("no such message")]
+    NotFound,
+    /// Only a failed message can be retried; this one is in the given state.
+    #[error("the message is {}, not failed", .0.as_str())]
+    NotRetryable(MailState),
+    /// The queue's database failed.
+    #[error("mail queue database: {0}")]
+    Database(#[from] sea_orm::DbErr),
 }
 
 /// Where mail goes.

@@ -12,6 +12,7 @@
 pub mod entity;
 mod ephemeral;
 mod error;
+mod onetime;
 mod recovery;
 mod service;
 mod sms;
@@ -22,6 +23,7 @@ mod webauthn;
 
 pub use ephemeral::{Ephemeral, MemoryEphemeral};
 pub use error::MfaError;
+pub use onetime::{OneTimeCode, normalise_code};
 pub use service::{Clock, MethodInfo, MethodKind, Mfa, MfaConfig, Sealer};
 pub use sms::PhoneNumber;
 pub use totp::TotpEnrolment;

@@ -3,15 +3,13 @@
 
 use std::time::Duration;
 
-use rand::rngs::OsRng;
-use rand::{Rng, RngCore};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use subtle::ConstantTimeEq;
 
 use crate::MfaError;
 use crate::entity::method;
+use crate::onetime::{OneTimeCode as StoredCode, normalise_code};
 use crate::service::{ACTIVE, MethodKind, Mfa, PENDING, SMS_SEND_WINDOW};
-use crate::text::{check_identity, identity_tag, parse_label, sha256_hex};
+use crate::text::{check_identity, identity_tag, parse_label};
 
 /// Wrong tries after which a code is void, whatever its age.
 const MAX_WRONG_TRIES: i64 = 5;
@@ -85,45 +83,8 @@ fn country_code_len(digits: &str) -> usize {
     }
 }
 
-/// A code as kept in the short-lived store: its expiry, a random nonce that
-/// names its wrong-try counter, and a hash of the code (the store never holds
-/// the code itself).
-struct StoredCode {
-    expires_unix: i64,
-    nonce: String,
-    hash: String,
-}
-
-impl StoredCode {
-    fn hash(nonce: &str, code: &str) -> String {
-        sha256_hex(format!("{nonce}:{code}").as_bytes())
-    }
-
-    fn encode(&self) -> String {
-        format!("{}:{}:{}", self.expires_unix, self.nonce, self.hash)
-    }
-
-    fn decode(s: &str) -> Option<Self> {
-        let mut parts = s.splitn(3, ':');
-        let expires_unix = parts.next()?.parse().ok()?;
-        let nonce = parts.next()?.to_owned();
-        let hash = parts.next()?.to_owned();
-        Some(Self {
-            expires_unix,
-            nonce,
-            hash,
-        })
-    }
-}
-
 fn code_key(method_id: &str) -> String {
     format!("sms:code:{method_id}")
-}
-
-/// Six digits or nothing: what people type, spaces removed.
-fn normalise_code(code: &str) -> Option<String> {
-    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
 }
 
 impl Mfa {
@@ -255,16 +216,8 @@ impl Mfa {
             return Err(MfaError::TooManySends);
         }
 
-        let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
-        let mut nonce = [0u8; 16];
-        OsRng.fill_bytes(&mut nonce);
-        let nonce = hex::encode(nonce);
         let ttl_secs = i64::try_from(cfg.sms_code_ttl.as_secs()).unwrap_or(i64::MAX);
-        let stored = StoredCode {
-            expires_unix: self.now().timestamp().saturating_add(ttl_secs),
-            hash: StoredCode::hash(&nonce, &code),
-            nonce,
-        };
+        let (code, stored) = StoredCode::issue(self.now().timestamp(), ttl_secs);
         self.inner
             .ephemeral
             .put(&code_key(method_id), &stored.encode(), cfg.sms_code_ttl)
@@ -306,8 +259,7 @@ impl Mfa {
         if stored.expires_unix <= now {
             return Ok(false);
         }
-        let presented = StoredCode::hash(&stored.nonce, &code);
-        if bool::from(presented.as_bytes().ct_eq(stored.hash.as_bytes())) {
+        if stored.matches(&code, now) {
             return Ok(true);
         }
         let left = Duration::from_secs(u64::try_from(stored.expires_unix - now).unwrap_or(0));

@@ -68,6 +68,33 @@ pub struct LoginConfig {
     /// How recent an authentication must be for a security change (adding or
     /// removing a second factor, turning it off) before the password is asked again.
     pub recent_auth: Duration,
+    /// When an account without two-factor must also enter a code mailed to
+    /// its primary address.
+    pub email_code: EmailCodePolicy,
+}
+
+/// When a login without two-factor asks for a code sent to the primary email.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailCodePolicy {
+    /// At every login.
+    Always,
+    /// From a device the account has not completed a login on, after recent
+    /// failures, or while the primary address is unconfirmed.
+    Risk,
+    /// Never (for a deployment that relies on two-factor alone).
+    Never,
+}
+
+impl EmailCodePolicy {
+    /// Reads the configuration value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "always" => Some(Self::Always),
+            "risk" => Some(Self::Risk),
+            "never" => Some(Self::Never),
+            _ => None,
+        }
+    }
 }
 
 impl Default for LoginConfig {
@@ -80,6 +107,7 @@ impl Default for LoginConfig {
             ip_free_failures: 20,
             trusted_proxies: Vec::new(),
             recent_auth: Duration::from_secs(300),
+            email_code: EmailCodePolicy::Risk,
         }
     }
 }

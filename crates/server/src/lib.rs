@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod config;
 pub mod http;
+pub mod i18n;
 pub mod notify;
 pub mod session;
 mod state;

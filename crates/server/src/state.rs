@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use accounts::service::Accounts;
-use mail::MailTransport;
+use mail::MailQueue;
 
 use crate::config::ServerConfig;
 use crate::session::Sessions;
@@ -21,8 +21,8 @@ pub struct OAuthState {
     pub issuer: String,
     /// The `aud` of access tokens.
     pub audience: String,
-    /// The discovery document, built once.
-    pub discovery: Arc<oauth::metadata::GuichetDiscovery>,
+    /// The discovery document, built and encoded once.
+    pub discovery_json: Arc<str>,
     /// Access tokens already verified, until they expire.
     pub verified: Arc<oauth::tokens::VerifiedTokens>,
 }
@@ -38,8 +38,9 @@ pub struct AppState {
     pub throttle: Throttle,
     /// The short-lived state store behind sessions and counters.
     pub store: Store,
-    /// Where mail goes.
-    pub mailer: Arc<dyn MailTransport>,
+    /// Where mail goes: the queue in the database, which a worker empties
+    /// into the transport.
+    pub mail: MailQueue,
     /// Deployment settings.
     pub config: Arc<ServerConfig>,
     /// OAuth keys, clients and identifiers.
@@ -53,7 +54,7 @@ impl AppState {
     pub fn new(
         accounts: Accounts,
         store: Store,
-        mailer: Arc<dyn MailTransport>,
+        mail: MailQueue,
         config: ServerConfig,
         keys: oauth::KeyRing,
         mfa: mfa::Mfa,
@@ -65,7 +66,7 @@ impl AppState {
             sessions,
             throttle,
             store,
-            mailer,
+            mail,
             oauth: OAuthState {
                 keys,
                 clients: oauth::clients::ClientCache::default(),
@@ -74,10 +75,12 @@ impl AppState {
                     .access_token_audience
                     .clone()
                     .unwrap_or_else(|| config.issuer()),
-                discovery: Arc::new(
-                    oauth::metadata::discovery(&config.issuer())
+                discovery_json: serde_json::to_string(
+                    &oauth::metadata::discovery(&config.issuer())
                         .expect("the public URL was validated at start-up"),
-                ),
+                )
+                .expect("the discovery document encodes")
+                .into(),
                 // About 1 KiB a token: bounded at a few tens of MiB.
                 verified: Arc::new(oauth::tokens::VerifiedTokens::new(50_000)),
             },

@@ -44,6 +44,11 @@ pub struct Model {
     pub company_name: Option<String>,
     /// `active`, `disabled` or `erased`.
     pub status: String,
+    /// Whether a mail tells the holder of each login from a new device.
+    pub login_notifications: bool,
+    /// Support promoted the backup address to primary: the holder must name a
+    /// new backup address before anything else.
+    pub must_set_backup: bool,
     /// When the account was created.
     pub created_at: DateTimeUtc,
     /// When the account last changed.

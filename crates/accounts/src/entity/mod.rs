@@ -2,3 +2,7 @@
 
 pub mod account;
 pub mod email_verification;
+pub mod known_device;
+pub mod password_history;
+pub mod password_reset;
+pub mod support_action;

@@ -46,7 +46,13 @@ pub struct KeyRing {
     cache: Arc<RwLock<Cache>>,
     /// Serializes reloads, so a slow old query never overwrites a newer result.
     reload_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The last JWKS document served, with the kids it lists: relying parties
+    /// fetch it far more often than the published set changes.
+    jwks_doc: Arc<std::sync::Mutex<Option<JwksDoc>>>,
 }
+
+/// A served JWKS document: the kids it lists, in order, and its JSON.
+type JwksDoc = (Vec<String>, String);
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -200,6 +206,7 @@ impl KeyRing {
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             cache: Arc::default(),
             reload_lock: Arc::default(),
+            jwks_doc: Arc::default(),
         }
     }
 
@@ -296,9 +303,25 @@ impl KeyRing {
     }
 
     /// [`jwks`](Self::jwks) as the JSON document served to relying parties.
+    /// Encoded once per published set: the keys a set lists are immutable, so
+    /// the same kids in the same order mean the same bytes.
     pub async fn jwks_json(&self, now: DateTime<Utc>) -> Result<String, OAuthError> {
         let set = self.jwks(now).await?;
-        serde_json::to_string(&set).map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))
+        let kids: Vec<String> = set
+            .keys()
+            .iter()
+            .filter_map(|k| openidconnect::JsonWebKey::key_id(k).map(|id| id.as_str().to_owned()))
+            .collect();
+        let mut doc = self.jwks_doc.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached_kids, json)) = doc.as_ref()
+            && *cached_kids == kids
+        {
+            return Ok(json.clone());
+        }
+        let json = serde_json::to_string(&set)
+            .map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))?;
+        *doc = Some((kids, json.clone()));
+        Ok(json)
     }
 
     /// The key that signs for `alg` at `now`: the most recently activated one not

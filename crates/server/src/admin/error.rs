@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mail::MailError;
 use oauth::OAuthError;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -20,6 +21,9 @@ pub enum AdminError {
     /// No client has this id.
     #[error("no such client")]
     ClientNotFound,
+    /// No queued mail has this id.
+    #[error("no such message")]
+    MessageNotFound,
     /// The body is not the JSON expected; the message says why.
     #[error("{1}")]
     BadRequest(StatusCode, String),
@@ -32,6 +36,9 @@ pub enum AdminError {
     /// Not the operator's fault; logged here, answered with a generic body.
     #[error(transparent)]
     Internal(OAuthError),
+    /// The mail queue failed (its database); logged, answered with a generic body.
+    #[error(transparent)]
+    MailInternal(MailError),
 }
 
 impl From<OAuthError> for AdminError {
@@ -44,6 +51,16 @@ impl From<OAuthError> for AdminError {
     }
 }
 
+impl From<MailError> for AdminError {
+    fn from(e: MailError) -> Self {
+        match e {
+            MailError::NotFound => Self::MessageNotFound,
+            MailError::NotRetryable(_) => Self::BadRequest(StatusCode::CONFLICT, e.to_string()),
+            other => Self::MailInternal(other),
+        }
+    }
+}
+
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, body) = match &self {
@@ -52,6 +69,10 @@ impl IntoResponse for AdminError {
             Self::ClientNotFound => (
                 StatusCode::NOT_FOUND,
                 json!({"error": "not_found", "message": "no such client"}),
+            ),
+            Self::MessageNotFound => (
+                StatusCode::NOT_FOUND,
+                json!({"error": "not_found", "message": "no such message"}),
             ),
             Self::BadRequest(status, message) => (
                 *status,
@@ -73,6 +94,13 @@ impl IntoResponse for AdminError {
             ),
             Self::Internal(e) => {
                 tracing::error!(error = %e, source = ?std::error::Error::source(e), "operator request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "server_error"}),
+                )
+            }
+            Self::MailInternal(e) => {
+                tracing::error!(error = %e, "operator request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     json!({"error": "server_error"}),

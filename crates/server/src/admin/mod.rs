@@ -1,5 +1,6 @@
-//! The operator API: clients and signing keys as JSON over HTTP, on a listener of
-//! its own, for operators holding a bearer token.
+//! The operator API: clients, signing keys, the mail queue and support flows
+//! on customer accounts as JSON over HTTP, on a listener of its own, for
+//! operators holding a bearer token.
 //!
 //! Architecture invariant: these routes are never merged into the public
 //! router; [`admin_router`] is served on the `operator.bind` listener only.
@@ -9,6 +10,8 @@
 mod clients;
 mod error;
 mod keys;
+mod mail;
+pub mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -121,7 +124,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 struct AdminState {
     app: AppState,
     operators: Arc<[Operator]>,
+    /// The support flows, over the same services as `app`.
+    support: support::SupportDesk,
 }
+
+/// The name of the operator making the request, put in the request's
+/// extensions by the authentication layer for handlers that record it
+/// (the support trail).
+#[derive(Clone, Debug)]
+struct OperatorName(String);
 
 /// What a handler adds to the audit line of its request.
 #[derive(Clone, Debug, Default)]
@@ -136,6 +147,7 @@ struct AuditNote {
 pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
     let limit = state.config.max_body_bytes;
     let admin = AdminState {
+        support: support::SupportDesk::for_server(&state),
         app: state,
         operators: operators.into(),
     };
@@ -155,6 +167,32 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
             post(clients::rotate_secret),
         )
         .route("/admin/v1/keys/rotate", post(keys::rotate))
+        .route("/admin/v1/mail", get(mail::list))
+        .route("/admin/v1/mail/{message_id}/retry", post(mail::retry))
+        .route(
+            "/admin/v1/accounts/{account}/promote-backup-email",
+            post(support::promote_backup_email),
+        )
+        .route(
+            "/admin/v1/accounts/{account}/replace-primary-email",
+            post(support::replace_primary_email),
+        )
+        .route(
+            "/admin/v1/accounts/{account}/disable-2fa",
+            post(support::disable_two_factor),
+        )
+        .route(
+            "/admin/v1/accounts/{account}/send-password-reset",
+            post(support::send_password_reset),
+        )
+        .route(
+            "/admin/v1/accounts/{account}/end-sessions",
+            post(support::end_sessions),
+        )
+        .route(
+            "/admin/v1/accounts/{account}/support-actions",
+            get(support::support_actions),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
@@ -199,6 +237,17 @@ async fn authenticate_and_audit(
                 .find(|(k, _)| *k == "client_id")
                 .map(|(_, v)| v.to_owned())
         });
+    let path_account = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == "account")
+                .map(|(_, v)| loggable_account(v))
+        });
+    if let Some(name) = &operator {
+        parts.extensions.insert(OperatorName(name.clone()));
+    }
     let req = Request::from_parts(parts, body);
 
     let resp = match &operator {
@@ -221,6 +270,7 @@ async fn authenticate_and_audit(
         operator = operator.as_deref().unwrap_or("-"),
         action,
         client_id,
+        account = path_account,
         outcome = outcome_of(status),
         status = status.as_u16(),
         remote_addr = remote,
@@ -240,6 +290,20 @@ fn action_of(method: &Method, route: Option<&str>) -> &'static str {
         ("DELETE", "/admin/v1/clients/{client_id}") => "client.delete",
         ("POST", "/admin/v1/clients/{client_id}/rotate-secret") => "client.rotate_secret",
         ("POST", "/admin/v1/keys/rotate") => "keys.rotate",
+        ("GET", "/admin/v1/mail") => "mail.list",
+        ("POST", "/admin/v1/mail/{message_id}/retry") => "mail.retry",
+        ("POST", "/admin/v1/accounts/{account}/promote-backup-email") => {
+            "account.promote_backup_email"
+        }
+        ("POST", "/admin/v1/accounts/{account}/replace-primary-email") => {
+            "account.replace_primary_email"
+        }
+        ("POST", "/admin/v1/accounts/{account}/disable-2fa") => "account.disable_2fa",
+        ("POST", "/admin/v1/accounts/{account}/send-password-reset") => {
+            "account.send_password_reset"
+        }
+        ("POST", "/admin/v1/accounts/{account}/end-sessions") => "account.end_sessions",
+        ("GET", "/admin/v1/accounts/{account}/support-actions") => "account.support_actions",
         _ => "unknown",
     }
 }
@@ -266,6 +330,20 @@ fn loggable_client_id(id: &str) -> String {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if plain {
         id.to_owned()
+    } else {
+        "(malformed)".to_owned()
+    }
+}
+
+/// An account from the path (handle, customer code or primary email) as it
+/// may appear in logs: anything with characters those never hold is replaced.
+fn loggable_account(account: &str) -> String {
+    let plain = account.len() <= 254
+        && account
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@+".contains(&b));
+    if plain {
+        account.to_owned()
     } else {
         "(malformed)".to_owned()
     }
@@ -381,5 +459,33 @@ mod tests {
         assert_eq!(loggable_client_id("aZ09-_"), "aZ09-_");
         assert_eq!(loggable_client_id("a\nb"), "(malformed)");
         assert_eq!(loggable_client_id(&"a".repeat(200)), "(malformed)");
+    }
+
+    #[test]
+    fn every_support_route_has_an_audit_name() {
+        for (method, flow) in [
+            (Method::POST, "promote-backup-email"),
+            (Method::POST, "replace-primary-email"),
+            (Method::POST, "disable-2fa"),
+            (Method::POST, "send-password-reset"),
+            (Method::POST, "end-sessions"),
+            (Method::GET, "support-actions"),
+        ] {
+            let route = format!("/admin/v1/accounts/{{account}}/{flow}");
+            let name = action_of(&method, Some(&route));
+            assert_eq!(
+                name,
+                format!("account.{}", flow.replace('-', "_")),
+                "{route}"
+            );
+        }
+    }
+
+    #[test]
+    fn strange_accounts_stay_out_of_logs() {
+        assert_eq!(loggable_account("dm42817-gu"), "dm42817-gu");
+        assert_eq!(loggable_account("a.b+c@example.org"), "a.b+c@example.org");
+        assert_eq!(loggable_account("a\nb"), "(malformed)");
+        assert_eq!(loggable_account(&"a".repeat(300)), "(malformed)");
     }
 }

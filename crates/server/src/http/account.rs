@@ -17,6 +17,10 @@ pub async fn page(
     };
     let account = state.accounts.find_by_id(data.account_id).await?;
     match account {
+        Some(a) if a.status == "active" && a.must_set_backup => {
+            // Support promoted the backup address: a new one comes first.
+            Ok(Redirect::to("/account/backup-email?next=/account").into_response())
+        }
         Some(a) if a.status == "active" => {
             Ok(Html(pages::account_page(&a, &data.csrf).into_string()).into_response())
         }

@@ -44,6 +44,25 @@ pub fn set(cfg: &ServerConfig, name: &str, value: &str, same_site: &str) -> Stri
     format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}")
 }
 
+/// The long-lived device cookie's name: it tells a browser that completed a
+/// login before from a new one (login notifications, risky-login codes).
+pub fn device_name(cfg: &ServerConfig) -> &'static str {
+    if cfg.is_https() {
+        "__Host-guichet_device"
+    } else {
+        "guichet_device"
+    }
+}
+
+/// The device cookie: the one cookie that outlives the browser session, for
+/// 400 days (the longest browsers keep one).
+pub fn set_device(cfg: &ServerConfig, value: &str) -> String {
+    format!(
+        "{}; Max-Age=34560000",
+        set(cfg, device_name(cfg), value, "Lax")
+    )
+}
+
 /// A `Set-Cookie` value that deletes the cookie.
 pub fn clear(cfg: &ServerConfig, name: &str) -> String {
     let secure = if cfg.is_https() { "; Secure" } else { "" };

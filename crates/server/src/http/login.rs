@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use accounts::{AccountError, Identifier, Secret};
+use accounts::{Account, AccountError, Identifier, Secret};
 
 use super::cookies;
 use super::csrf;
@@ -110,6 +110,7 @@ pub async fn submit(
 
     match state.accounts.authenticate(account, &password).await {
         Ok(account) => {
+            let had_failures = state.throttle.failures(&subject).await? > 0;
             state.throttle.succeeded(&subject).await?;
             if state
                 .mfa
@@ -125,6 +126,13 @@ pub async fn submit(
                 return super::second_factor::begin(&state, &account, &next, ip.to_string(), ua)
                     .await;
             }
+            if super::email_code::is_due(&state, &account, &headers, had_failures).await? {
+                if let Some((old, _)) = session.0 {
+                    state.sessions.destroy(&old).await?;
+                }
+                tracing::info!(handle = %account.handle, %ip, "password accepted, email code due");
+                return super::email_code::begin(&state, &account, &next, ip.to_string(), ua).await;
+            }
             let now = chrono::Utc::now().timestamp();
             let data = SessionData {
                 account_id: account.id,
@@ -136,26 +144,13 @@ pub async fn submit(
                 ip: ip.to_string(),
                 user_agent: ua,
                 sid: random_token(),
+                opened_ms: 0,
             };
-            // A fresh id at every login: a session id planted before login
-            // (fixation) is worthless afterwards.
-            let id = state.sessions.create(&data).await?;
             if let Some((old, _)) = session.0 {
                 state.sessions.destroy(&old).await?;
             }
             tracing::info!(handle = %account.handle, %ip, "login succeeded");
-            let cfg = &state.config;
-            let mut resp = Redirect::to(&next).into_response();
-            let h = resp.headers_mut();
-            for c in [
-                cookies::set(cfg, cookies::session_name(cfg), &id, "Lax"),
-                csrf::rotate(cfg),
-            ] {
-                if let Ok(v) = c.parse() {
-                    h.append(header::SET_COOKIE, v);
-                }
-            }
-            Ok(resp)
+            finish(&state, &headers, &account, &data, &next, None).await
         }
         Err(AccountError::InvalidCredentials) => {
             state.throttle.failed(&subject, ip, now_ms).await?;
@@ -169,6 +164,64 @@ pub async fn submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Opens the session once every step of a login is done (password, then a
+/// second factor or a mailed code when due), the same way for all of them: a
+/// new session id (fixation), the device cookie, the device remembered, a
+/// login notification from a new device, and the detour to naming a new
+/// backup address when support promoted the old one. `clear` names a
+/// pending-step cookie to delete.
+pub(crate) async fn finish(
+    state: &AppState,
+    headers: &HeaderMap,
+    account: &Account,
+    data: &SessionData,
+    next: &str,
+    clear: Option<&str>,
+) -> Result<Response, AppError> {
+    let cfg = &state.config;
+    let id = state.sessions.create(data).await?;
+    let device = cookies::read(headers, cookies::device_name(cfg))
+        .filter(|d| d.len() == 43)
+        .map(str::to_owned)
+        .unwrap_or_else(random_token);
+    let is_new = state
+        .accounts
+        .remember_device(account.id, &device, &data.user_agent)
+        .await?;
+    if is_new && account.login_notifications {
+        let when = chrono::Utc::now();
+        if let Some(mail) =
+            crate::notify::new_device_login(cfg, account, when, &data.ip, &data.user_agent)
+        {
+            crate::notify::send_later(state, mail);
+        }
+    }
+    let target = if account.must_set_backup {
+        format!(
+            "/account/backup-email?next={}",
+            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        )
+    } else {
+        next.to_owned()
+    };
+    let mut resp = Redirect::to(&target).into_response();
+    let h = resp.headers_mut();
+    let mut set = vec![
+        cookies::set(cfg, cookies::session_name(cfg), &id, "Lax"),
+        csrf::rotate(cfg),
+        cookies::set_device(cfg, &device),
+    ];
+    if let Some(name) = clear {
+        set.push(cookies::clear(cfg, name));
+    }
+    for c in set {
+        if let Ok(v) = c.parse() {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
 }
 
 fn csrf_token(headers: &HeaderMap, state: &AppState) -> String {

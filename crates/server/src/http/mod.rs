@@ -5,6 +5,7 @@
 mod account;
 pub(crate) mod cookies;
 pub(crate) mod csrf;
+mod email_code;
 pub(crate) mod error;
 pub(crate) mod extract;
 mod health;
@@ -13,6 +14,8 @@ mod mfa_pages;
 mod middleware;
 pub(crate) mod oauth;
 pub mod pages;
+pub(crate) mod recovery;
+mod recovery_pages;
 mod second_factor;
 mod security;
 mod signup;
@@ -94,6 +97,33 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/account/security/disable", post(security::disable))
         .route("/verify-email", get(verify::page).post(verify::submit))
+        .route(
+            "/login/email-code",
+            get(email_code::show).post(email_code::submit),
+        )
+        .route("/login/email-code/resend", post(email_code::resend))
+        .route(
+            "/forgot-handle",
+            get(recovery::handle_page).post(recovery::handle_submit),
+        )
+        .route(
+            "/forgot-password",
+            get(recovery::password_page).post(recovery::password_submit),
+        )
+        .route(
+            "/reset-password",
+            get(recovery::reset_page).post(recovery::reset_submit),
+        )
+        .route("/reset-password/done", get(recovery::reset_done))
+        .route(
+            "/account/backup-email",
+            get(recovery::backup_page).post(recovery::backup_submit),
+        )
+        .route(
+            "/account/backup-email/confirm",
+            post(recovery::backup_confirm),
+        )
+        .route("/account/notifications", post(recovery::notifications))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/guichet.css", get(stylesheet))

@@ -228,8 +228,8 @@ pub fn login_form(identifier: &str, next: &str, csrf: &str, error: Option<&str>)
                 button type="submit" { "Log in" }
             }
             div.links {
-                a href="/recover/handle" { "I don't know my customer handle" }
-                a href="/recover/password" { "Forgot password" }
+                a href="/forgot-handle" { "I don't know my customer handle" }
+                a href="/forgot-password" { "Forgot password" }
                 a href="/signup" { "Create an account" }
             }
         },
@@ -252,8 +252,26 @@ pub fn account_page(a: &Account, csrf: &str) -> Markup {
                     (a.primary_email.as_deref().unwrap_or(""))
                     @if a.primary_email_verified { " (verified)" } @else { " (not verified yet: use the link we emailed you)" }
                 }
-                @if let Some(b) = &a.backup_email {
-                    dt { "Backup email" } dd { (b) }
+                dt { "Backup email" }
+                dd {
+                    (a.backup_email.as_deref().unwrap_or("none"))
+                    " · " a href="/account/backup-email?next=/account" {
+                        @if a.backup_email.is_some() { "change" } @else { "add one" }
+                    }
+                }
+            }
+            p { a href="/account/security" { "Security: two-factor authentication and emergency codes" } }
+            h2 { "Login notifications" }
+            form method="post" action="/account/notifications" {
+                input type="hidden" name="csrf" value=(csrf);
+                @if a.login_notifications {
+                    p { "We email you after each login from a new device." }
+                    input type="hidden" name="on" value="0";
+                    button.secondary type="submit" { "Stop these emails" }
+                } @else {
+                    p { "Login notifications are off." }
+                    input type="hidden" name="on" value="1";
+                    button.secondary type="submit" { "Email me after each login from a new device" }
                 }
             }
             form method="post" action="/logout" {

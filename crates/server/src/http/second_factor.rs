@@ -334,7 +334,7 @@ pub async fn submit(
         None => None,
     };
     match factor {
-        Some(factor) => complete(&state, step, factor, &next).await,
+        Some(factor) => complete(&state, &headers, step, factor, &next).await,
         None => {
             failed(&state, account.id, ip).await?;
             render(
@@ -366,12 +366,14 @@ async fn failed(state: &AppState, account_id: i32, ip: std::net::IpAddr) -> Resu
 /// authentication step) that records both factors.
 async fn complete(
     state: &AppState,
+    headers: &HeaderMap,
     step: Step,
     factor: &str,
     next: &str,
 ) -> Result<Response, AppError> {
     let now = chrono::Utc::now().timestamp();
     let account_id = step.account_id();
+    let is_login = matches!(step, Step::Login { .. });
     let data = match &step {
         Step::Login { token, p } => {
             state.store.delete(&pending_key(token)).await?;
@@ -385,6 +387,7 @@ async fn complete(
                 ip: p.ip.clone(),
                 user_agent: p.user_agent.clone(),
                 sid: random_token(),
+                opened_ms: 0,
             }
         }
         Step::StepUp { id, data } => {
@@ -409,8 +412,23 @@ async fn complete(
         .throttle
         .succeeded(&Subject::SecondFactor(account_id))
         .await?;
-    let id = state.sessions.create(&data).await?;
     tracing::info!(account_id, factor, "second factor accepted");
+    if is_login {
+        // A login ends like every other one: device, notification, detours.
+        let Some(account) = load_account(state, account_id).await? else {
+            return Ok(Redirect::to("/login").into_response());
+        };
+        return super::login::finish(
+            state,
+            headers,
+            &account,
+            &data,
+            next,
+            Some(cookie_name(state)),
+        )
+        .await;
+    }
+    let id = state.sessions.create(&data).await?;
     let mut resp = Redirect::to(next).into_response();
     set_session_cookies(state, &mut resp, &id);
     Ok(resp)
@@ -561,9 +579,16 @@ pub async fn webauthn_finish(
     };
     match twofactor::check(&state.mfa, &identity, proof).await? {
         Some(factor) => {
-            let redirect = complete(&state, step, factor, &next).await?;
-            // Same cookies as the redirect, but the script follows the link.
-            let mut resp = Json(json!({"redirect": next})).into_response();
+            let redirect = complete(&state, &headers, step, factor, &next).await?;
+            // Same cookies and target as the redirect, but the script follows
+            // the link.
+            let to = redirect
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(&next)
+                .to_owned();
+            let mut resp = Json(json!({"redirect": to})).into_response();
             for v in redirect.headers().get_all(header::SET_COOKIE) {
                 resp.headers_mut().append(header::SET_COOKIE, v.clone());
             }

@@ -48,6 +48,11 @@ async fn signed(
         return Ok(Err(Redirect::to(&to).into_response()));
     };
     match state.accounts.find_by_id(data.account_id).await? {
+        Some(account) if account.status == "active" && account.must_set_backup => Ok(Err(
+            // Support promoted the backup address: a new one comes first.
+            Redirect::to(&format!("/account/backup-email?next={}", urlencode(back)))
+                .into_response(),
+        )),
         Some(account) if account.status == "active" => Ok(Ok(Signed {
             identity: twofactor::identity(account.id),
             id,
@@ -98,8 +103,8 @@ fn form_error(r: FormRejection) -> AppError {
     AppError::BadRequest(r.status(), r.body_text())
 }
 
-fn notice(state: &AppState, a: &Account, what: &str) {
-    if let Some(mail) = notify::security_notice(&state.config, a, what) {
+fn notice(state: &AppState, a: &Account, change: notify::SecurityChange) {
+    if let Some(mail) = notify::security_notice(&state.config, a, &change) {
         notify::send_later(state, mail);
     }
 }
@@ -288,13 +293,14 @@ async fn enrolled(
     kind: MethodKind,
     next: &str,
 ) -> Result<Enrolled, AppError> {
+    // The label is not known here; the notice names the kind alone.
     notice(
         state,
         &s.account,
-        &format!(
-            "A two-factor method was added: {}.",
-            mfa_pages::kind_text(kind)
-        ),
+        notify::SecurityChange::MethodAdded {
+            kind,
+            label: String::new(),
+        },
     );
     let mut amr = s.data.amr.clone();
     for a in [kind.amr(), "mfa"] {
@@ -766,12 +772,11 @@ pub async fn remove(
         return Err(AppError::NotFound);
     };
     state.mfa.remove(&s.identity, &m.id).await?;
-    let what = format!(
-        "A two-factor method was removed: {} ({}).",
-        mfa_pages::kind_text(m.kind),
-        m.label
-    );
-    notice(&state, &s.account, &what);
+    let change = notify::SecurityChange::MethodRemoved {
+        kind: m.kind,
+        label: m.label.clone(),
+    };
+    notice(&state, &s.account, change);
     Ok(Redirect::to("/account/security?done=removed").into_response())
 }
 
@@ -806,7 +811,7 @@ pub async fn regenerate(
     notice(
         &state,
         &s.account,
-        "New emergency codes were made; the old ones no longer work.",
+        notify::SecurityChange::RecoveryCodesRegenerated,
     );
     let target = stash_codes(&state, &s.data, &codes, "").await?;
     Ok(Redirect::to(&target).into_response())
@@ -823,7 +828,11 @@ pub async fn delete_codes(
     csrf::matches(&s.data.csrf, &f.csrf)?;
     recent_or_reauth!(state, s, "/account/security");
     state.mfa.recovery_delete(&s.identity).await?;
-    notice(&state, &s.account, "Your emergency codes were deleted.");
+    notice(
+        &state,
+        &s.account,
+        notify::SecurityChange::RecoveryCodesDeleted,
+    );
     Ok(Redirect::to("/account/security?done=codes-deleted").into_response())
 }
 
@@ -841,7 +850,7 @@ pub async fn disable(
     notice(
         &state,
         &s.account,
-        "Two-factor authentication was turned off.",
+        notify::SecurityChange::TwoFactorDisabled,
     );
     Ok(Redirect::to("/account/security?done=disabled").into_response())
 }

@@ -43,6 +43,11 @@ pub struct SessionData {
     /// the cookie value.
     #[serde(default)]
     pub sid: String,
+    /// Unix time in milliseconds at which this session id was issued, stamped
+    /// by [`Sessions::create`]: "end every session" compares it with the
+    /// account's epoch.
+    #[serde(default)]
+    pub opened_ms: i64,
 }
 
 /// A random 256-bit value, base64url: session ids and CSRF tokens.
@@ -61,6 +66,13 @@ pub struct Sessions {
 
 fn key(id: &str) -> String {
     format!("session:{}", hex::encode(Sha256::digest(id.as_bytes())))
+}
+
+/// Where the account's session epoch lives: sessions issued at or before it
+/// are dead. One key per account instead of an index of its sessions, so that
+/// ending them all is one write whatever their number.
+fn epoch_key(account_id: i32) -> String {
+    format!("session-epoch:{account_id}")
 }
 
 fn looks_like_id(id: &str) -> bool {
@@ -89,7 +101,9 @@ impl Sessions {
         let ttl = self
             .ttl(data, data.last_seen)
             .unwrap_or(std::time::Duration::from_secs(1));
-        let json = serde_json::to_string(data).map_err(|e| StoreError(e.to_string()))?;
+        let mut data = data.clone();
+        data.opened_ms = chrono::Utc::now().timestamp_millis();
+        let json = serde_json::to_string(&data).map_err(|e| StoreError(e.to_string()))?;
         self.store.set(&key(&id), &json, ttl).await?;
         Ok(id)
     }
@@ -108,7 +122,7 @@ impl Sessions {
             self.store.delete(&k).await?;
             return Ok(None);
         };
-        if self.ttl(&data, now).is_none() {
+        if self.ttl(&data, now).is_none() || self.before_epoch(&data).await? {
             self.store.delete(&k).await?;
             return Ok(None);
         }
@@ -120,6 +134,24 @@ impl Sessions {
             }
         }
         Ok(Some(data))
+    }
+
+    async fn before_epoch(&self, data: &SessionData) -> Result<bool, StoreError> {
+        let epoch = self.store.get(&epoch_key(data.account_id)).await?;
+        Ok(epoch
+            .and_then(|e| e.parse::<i64>().ok())
+            .is_some_and(|e| data.opened_ms <= e))
+    }
+
+    /// Ends every session of an account at once (password reset, "sign out
+    /// everywhere", support): every session issued until now stops working on
+    /// every replica. The epoch outlives the longest possible session.
+    pub async fn end_all(&self, account_id: i32) -> Result<(), StoreError> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let ttl = self.cfg.absolute_timeout + std::time::Duration::from_secs(60);
+        self.store
+            .set(&epoch_key(account_id), &now_ms.to_string(), ttl)
+            .await
     }
 
     /// Ends a session: its cookie no longer works anywhere.
@@ -157,7 +189,28 @@ mod tests {
             ip: "127.0.0.1".into(),
             user_agent: "test".into(),
             sid: random_token(),
+            opened_ms: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn ending_all_sessions_kills_those_issued_before_and_spares_later_ones() {
+        let s = sessions();
+        let now = chrono::Utc::now().timestamp();
+        let mut other = data(now);
+        other.account_id = 2;
+        let before = s.create(&data(now)).await.unwrap();
+        let elsewhere = s.create(&other).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        s.end_all(1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let after = s.create(&data(now)).await.unwrap();
+        assert!(s.load(&before, now).await.unwrap().is_none());
+        assert!(s.load(&after, now).await.unwrap().is_some());
+        assert!(
+            s.load(&elsewhere, now).await.unwrap().is_some(),
+            "another account's sessions live on"
+        );
     }
 
     #[tokio::test]

@@ -27,6 +27,9 @@ pub enum Subject {
     /// Wrong second-factor codes of an account: a count of its own, so that a
     /// correct password (which clears the password count) never clears it.
     SecondFactor(i32),
+    /// Wrong login codes mailed to an account (risky logins without
+    /// two-factor), counted apart for the same reason.
+    EmailCode(i32),
 }
 
 impl Subject {
@@ -34,6 +37,7 @@ impl Subject {
         match self {
             Self::Account(id) => format!("fail:acct:{id}"),
             Self::SecondFactor(id) => format!("fail:2fa:{id}"),
+            Self::EmailCode(id) => format!("fail:mailcode:{id}"),
             Self::Unknown(s) => format!(
                 "fail:id:{}",
                 hex::encode(Sha256::digest(s.trim().to_lowercase().as_bytes()))
@@ -103,6 +107,17 @@ impl Throttle {
                 .await?;
         }
         Ok(())
+    }
+
+    /// How many failures are on record for `who` (within the window): a
+    /// login after failures is a risky one.
+    pub async fn failures(&self, who: &Subject) -> Result<i64, StoreError> {
+        Ok(self
+            .store
+            .get(&who.key())
+            .await?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0))
     }
 
     /// Clears an account's failures after a successful login. The IP's count is

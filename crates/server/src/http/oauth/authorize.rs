@@ -173,6 +173,27 @@ async fn proceed(
         return Redirect::to(&target).into_response();
     };
     let (_, data) = session.expect("an account implies a session");
+    if account.must_set_backup {
+        // Support promoted the backup address: a new backup comes before
+        // anything else, signing in to an application included.
+        if pending.prompts("none") {
+            return error_to_client(
+                state,
+                &pending,
+                "interaction_required",
+                "the account must name a new backup email first",
+            );
+        }
+        let id = match save(state, &pending, request_id).await {
+            Ok(id) => id,
+            Err(r) => return r,
+        };
+        let next = format!("/oauth2/authorize/resume?request_id={id}");
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish();
+        return Redirect::to(&format!("/account/backup-email?{q}")).into_response();
+    }
 
     let client = match state
         .oauth

@@ -34,9 +34,10 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, OAuthHttpEr
 pub async fn openid_configuration(
     State(state): State<AppState>,
 ) -> Result<Response, OAuthHttpError> {
-    let body = serde_json::to_string(&*state.oauth.discovery)
-        .map_err(|e| OAuthHttpError::from(oauth::OAuthError::Internal(e.to_string())))?;
-    Ok(json_response(body, "public, max-age=3600"))
+    Ok(json_response(
+        state.oauth.discovery_json.to_string(),
+        "public, max-age=3600",
+    ))
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414): the same document.

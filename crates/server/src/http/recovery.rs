@@ -1,0 +1,618 @@
+//! The ways back in: "I don't know my customer handle", "forgot password"
+//! and its reset link, naming a backup address, and the login-notification
+//! switch.
+//!
+//! The two request forms answer the same, at the same speed, whatever was
+//! typed: the lookup and the mail happen in a background task after the
+//! answer is decided, so neither the page nor its timing tells whether an
+//! account exists.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use accounts::{Account, AccountError, EmailAddress, Identifier, Secret};
+use mfa::OneTimeCode;
+
+use super::csrf;
+use super::error::AppError;
+use super::extract::{ClientIp, CurrentSession};
+use super::login::safe_next;
+use super::pages::Who;
+use super::recovery_pages as rp;
+use crate::notify::{self, EmailCodePurpose, SecurityChange};
+use crate::state::AppState;
+
+/// Recovery requests per client IP per window.
+const REQUESTS_PER_IP: i64 = 20;
+/// Recovery mails per account per hour: asking again and again sends no more.
+const MAILS_PER_ACCOUNT: i64 = 5;
+const WINDOW: std::time::Duration = std::time::Duration::from_secs(900);
+/// The backup-address code's lifetime.
+const BACKUP_CODE_TTL_SECS: i64 = 600;
+
+fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
+    if let Some(v) = cookie.and_then(|c| c.parse().ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Whether this IP may make another recovery request now.
+async fn ip_allows(state: &AppState, ip: std::net::IpAddr) -> Result<bool, AppError> {
+    let n = state
+        .store
+        .incr(&format!("recover:ip:{ip}"), WINDOW)
+        .await?;
+    Ok(n <= REQUESTS_PER_IP)
+}
+
+/// Whether another recovery mail may go to this account this hour.
+async fn account_allows(state: &AppState, account_id: i32) -> bool {
+    match state
+        .store
+        .incr(
+            &format!("recover:acct:{account_id}"),
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+    {
+        Ok(n) => n <= MAILS_PER_ACCOUNT,
+        Err(e) => {
+            tracing::error!(error = %e, "recovery mail counter unavailable");
+            false
+        }
+    }
+}
+
+fn too_many(page: maud::Markup) -> Response {
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(WINDOW.as_secs()));
+    resp
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SentQuery {
+    sent: String,
+}
+
+/// `GET /forgot-handle`
+pub async fn handle_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SentQuery>,
+) -> Response {
+    let (token, cookie) = csrf::issue(&headers, &state.config);
+    let page = rp::forgot_handle(&token, q.sent == "1", None);
+    with_cookie(Html(page.into_string()).into_response(), cookie)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct HandleForm {
+    csrf: String,
+    email: String,
+}
+
+/// `POST /forgot-handle`: mails the handle to the account whose primary
+/// address this is, if any.
+pub async fn handle_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    form: Result<Form<HandleForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    csrf::check(&headers, &state.config, &f.csrf)?;
+    let Some(email) = EmailAddress::parse(&f.email).filter(|_| f.email.len() <= 254) else {
+        let (token, _) = csrf::issue(&headers, &state.config);
+        let page = rp::forgot_handle(&token, false, Some("Enter a valid email address."));
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
+    };
+    if !ip_allows(&state, ip).await? {
+        let (token, _) = csrf::issue(&headers, &state.config);
+        return Ok(too_many(rp::forgot_handle(
+            &token,
+            false,
+            Some("Too many requests from your network. Try again in 15 minutes."),
+        )));
+    }
+    let bg = state.clone();
+    tokio::spawn(async move {
+        let found = bg.accounts.find(&Identifier::Email(email)).await;
+        match found {
+            Ok(Some(a)) if a.status == "active" => {
+                if account_allows(&bg, a.id).await
+                    && let Some(mail) = notify::handle_reminder(&bg.config, &a)
+                {
+                    notify::send_later(&bg, mail);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "handle reminder lookup failed"),
+        }
+    });
+    Ok(Redirect::to("/forgot-handle?sent=1").into_response())
+}
+
+/// `GET /forgot-password`
+pub async fn password_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SentQuery>,
+) -> Response {
+    let (token, cookie) = csrf::issue(&headers, &state.config);
+    let page = rp::forgot_password(&token, q.sent == "1", None);
+    with_cookie(Html(page.into_string()).into_response(), cookie)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    csrf: String,
+    identifier: String,
+}
+
+/// Starts a reset for whatever account `identifier` names and mails the
+/// link; does nothing for an unknown one. Shared with the operator API.
+pub async fn send_reset_link(state: &AppState, id: &Identifier) -> Result<bool, AccountError> {
+    let Some(link) = state.accounts.request_password_reset(id).await? else {
+        return Ok(false);
+    };
+    let url = state
+        .config
+        .url(&format!("/reset-password?token={}", link.token.expose()));
+    let minutes = accounts::recovery::RESET_LIFETIME.num_minutes();
+    if let Some(mail) = notify::password_reset(&state.config, &link.account, &url, minutes) {
+        notify::send_later(state, mail);
+    }
+    Ok(true)
+}
+
+/// `POST /forgot-password`
+pub async fn password_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    csrf::check(&headers, &state.config, &f.csrf)?;
+    if f.identifier.trim().is_empty() || f.identifier.len() > 254 {
+        let (token, _) = csrf::issue(&headers, &state.config);
+        let page = rp::forgot_password(
+            &token,
+            false,
+            Some("Enter your customer handle or your primary email."),
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
+    }
+    if !ip_allows(&state, ip).await? {
+        let (token, _) = csrf::issue(&headers, &state.config);
+        return Ok(too_many(rp::forgot_password(
+            &token,
+            false,
+            Some("Too many requests from your network. Try again in 15 minutes."),
+        )));
+    }
+    let identifier = f.identifier;
+    let bg = state.clone();
+    tokio::spawn(async move {
+        let Some(id) = Identifier::parse(&identifier) else {
+            return;
+        };
+        let account = match bg.accounts.find(&id).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "reset lookup failed");
+                return;
+            }
+        };
+        if !account_allows(&bg, account.id).await {
+            tracing::info!(account = account.id, "reset mail limit reached");
+            return;
+        }
+        if let Err(e) = send_reset_link(&bg, &id).await {
+            tracing::error!(error = %e, "reset link not made");
+        }
+    });
+    Ok(Redirect::to("/forgot-password?sent=1").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenQuery {
+    token: String,
+}
+
+fn dead_link() -> Response {
+    (StatusCode::GONE, Html(rp::reset_link_dead().into_string())).into_response()
+}
+
+/// `GET /reset-password?token=…`
+pub async fn reset_page(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    let token = Secret::new(q.token.chars().take(128).collect::<String>());
+    if !state.accounts.reset_link_is_live(&token).await? {
+        return Ok(dead_link());
+    }
+    let min = state.accounts.policy().min_chars;
+    Ok(Html(rp::reset_form(token.expose(), "", &[], min).into_string()).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ResetForm {
+    token: String,
+    handle: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// `POST /reset-password`: the handle and the new password twice. The link
+/// itself is the proof (no session, so no CSRF token: a forged post would
+/// need the secret link). Afterwards every session and refresh token of the
+/// account is dead, both addresses get a notice, and the person logs in
+/// again (two-factor included).
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    form: Result<Form<ResetForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let token = Secret::new(f.token.chars().take(128).collect::<String>());
+    let handle: String = f.handle.chars().take(64).collect();
+    let result = state
+        .accounts
+        .reset_password(
+            &token,
+            &handle,
+            &Secret::new(f.password),
+            &Secret::new(f.password_confirm),
+        )
+        .await;
+    match result {
+        Ok(account) => {
+            end_everything(&state, &account).await?;
+            tell_both(&state, &account, &SecurityChange::PasswordReset);
+            Ok(Redirect::to("/reset-password/done").into_response())
+        }
+        Err(AccountError::InvalidLink) => Ok(dead_link()),
+        Err(AccountError::Invalid(errors)) => {
+            let min = state.accounts.policy().min_chars;
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(rp::reset_form(token.expose(), &handle, &errors, min).into_string()),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ends every session and refresh token of an account (reset, support).
+pub async fn end_everything(state: &AppState, account: &Account) -> Result<(), AppError> {
+    state.sessions.end_all(account.id).await?;
+    oauth::refresh::revoke_account(state.accounts.db(), account.id, chrono::Utc::now())
+        .await
+        .map_err(|e| AccountError::Internal(format!("refresh tokens not revoked: {e}")))?;
+    Ok(())
+}
+
+/// A security notice to the primary and, when there is one, the backup address.
+pub fn tell_both(state: &AppState, account: &Account, change: &SecurityChange) {
+    if let Some(mail) = notify::security_notice(&state.config, account, change) {
+        notify::send_later(state, mail);
+    }
+    if let Some(b) = &account.backup_email {
+        notify::send_later(
+            state,
+            notify::security_notice_to(&state.config, account, b, change),
+        );
+    }
+}
+
+/// `GET /reset-password/done`
+pub async fn reset_done() -> Html<String> {
+    Html(rp::reset_done().into_string())
+}
+
+// --- backup email --------------------------------------------------------------------
+
+/// A backup address waiting for its code.
+#[derive(Serialize, Deserialize)]
+struct PendingBackup {
+    email: String,
+    code: String,
+    wrong: u32,
+}
+
+fn backup_key(account_id: i32) -> String {
+    format!("backupcode:{account_id}")
+}
+
+/// The signed-in active account, or the redirect to log in.
+async fn signed(
+    state: &AppState,
+    session: CurrentSession,
+    back: &str,
+) -> Result<Result<(crate::session::SessionData, Account), Response>, AppError> {
+    let Some((id, data)) = session.0 else {
+        let to = format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+        );
+        return Ok(Err(Redirect::to(&to).into_response()));
+    };
+    match state.accounts.find_by_id(data.account_id).await? {
+        Some(a) if a.status == "active" => Ok(Ok((data, a))),
+        _ => {
+            state.sessions.destroy(&id).await?;
+            Ok(Err(Redirect::to("/login").into_response()))
+        }
+    }
+}
+
+/// Whether the session's login is recent enough for changing recovery data,
+/// or the account was just sent here by support's promotion (whose login is
+/// then the one that counts).
+fn recent(state: &AppState, data: &crate::session::SessionData) -> bool {
+    let now = chrono::Utc::now().timestamp();
+    now - data.auth_time <= state.config.login.recent_auth.as_secs() as i64
+}
+
+fn reauth(back: &str) -> Response {
+    Redirect::to(&format!(
+        "/account/reauth?next={}",
+        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+/// `GET /account/backup-email`
+pub async fn backup_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let (data, account) = match signed(&state, session, "/account/backup-email").await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let next = safe_next(&q.next);
+    let page = rp::backup_email_form(
+        Who::of(&account),
+        &data.csrf,
+        next,
+        account.must_set_backup,
+        "",
+        &[],
+    );
+    Ok(Html(page.into_string()).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BackupForm {
+    csrf: String,
+    next: String,
+    backup_email: String,
+}
+
+/// `POST /account/backup-email`: checks the address and mails it a code.
+pub async fn backup_submit(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<BackupForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let (data, account) = match signed(&state, session, "/account/backup-email").await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    csrf::matches(&data.csrf, &f.csrf)?;
+    let next = safe_next(&f.next).to_owned();
+    if !recent(&state, &data) {
+        return Ok(reauth("/account/backup-email"));
+    }
+    let email = match state.accounts.check_backup_email(&account, &f.backup_email) {
+        Ok(e) => e,
+        Err(AccountError::Invalid(errors)) => {
+            let value: String = f.backup_email.chars().take(254).collect();
+            let page = rp::backup_email_form(
+                Who::of(&account),
+                &data.csrf,
+                &next,
+                account.must_set_backup,
+                &value,
+                &errors,
+            );
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let sends = state
+        .store
+        .incr(
+            &format!("backupcode:sends:{}", account.id),
+            std::time::Duration::from_secs(3600),
+        )
+        .await?;
+    if sends > MAILS_PER_ACCOUNT {
+        return Ok(too_many(rp::backup_email_form(
+            Who::of(&account),
+            &data.csrf,
+            &next,
+            account.must_set_backup,
+            email.as_str(),
+            &[],
+        )));
+    }
+    let (code, stored) = OneTimeCode::issue(chrono::Utc::now().timestamp(), BACKUP_CODE_TTL_SECS);
+    let pending = PendingBackup {
+        email: email.as_str().to_owned(),
+        code: stored.encode(),
+        wrong: 0,
+    };
+    state
+        .store
+        .set(
+            &backup_key(account.id),
+            &serde_json::to_string(&pending).unwrap_or_default(),
+            std::time::Duration::from_secs(BACKUP_CODE_TTL_SECS as u64),
+        )
+        .await?;
+    notify::send_later(
+        &state,
+        notify::email_code(
+            &state.config,
+            &account,
+            email.as_str(),
+            EmailCodePurpose::BackupEmail,
+            &code,
+            BACKUP_CODE_TTL_SECS / 60,
+        ),
+    );
+    let page = rp::backup_email_confirm(Who::of(&account), &data.csrf, &next, email.as_str(), None);
+    Ok(Html(page.into_string()).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BackupCodeForm {
+    csrf: String,
+    next: String,
+    code: String,
+}
+
+/// `POST /account/backup-email/confirm`: the code from the new address.
+pub async fn backup_confirm(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<BackupCodeForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let (data, account) = match signed(&state, session, "/account/backup-email").await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    csrf::matches(&data.csrf, &f.csrf)?;
+    let next = safe_next(&f.next).to_owned();
+    // Taken, so two parallel submissions cannot both use it.
+    let Some(json) = state.store.take(&backup_key(account.id)).await? else {
+        return Ok(Redirect::to("/account/backup-email").into_response());
+    };
+    let Ok(mut pending) = serde_json::from_str::<PendingBackup>(&json) else {
+        return Ok(Redirect::to("/account/backup-email").into_response());
+    };
+    let now = chrono::Utc::now().timestamp();
+    let stored = OneTimeCode::decode(&pending.code);
+    if !stored.as_ref().is_some_and(|c| c.matches(&f.code, now)) {
+        pending.wrong += 1;
+        let left = stored.map(|c| c.seconds_left(now)).unwrap_or(0);
+        let msg = if pending.wrong >= 5 || left == 0 {
+            "This code no longer works. Enter the address again to get a new one."
+        } else {
+            state
+                .store
+                .set(
+                    &backup_key(account.id),
+                    &serde_json::to_string(&pending).unwrap_or_default(),
+                    std::time::Duration::from_secs(left),
+                )
+                .await?;
+            "That code is not right. Check the mail and try again."
+        };
+        let page = rp::backup_email_confirm(
+            Who::of(&account),
+            &data.csrf,
+            &next,
+            &pending.email,
+            Some(msg),
+        );
+        return Ok((StatusCode::UNAUTHORIZED, Html(page.into_string())).into_response());
+    }
+    let email = EmailAddress::parse(&pending.email)
+        .ok_or_else(|| AccountError::Internal("stored backup address unreadable".into()))?;
+    let updated = match state.accounts.set_backup_email(account.id, &email).await {
+        Ok(a) => a,
+        Err(AccountError::Invalid(errors)) => {
+            let page = rp::backup_email_form(
+                Who::of(&account),
+                &data.csrf,
+                &next,
+                account.must_set_backup,
+                email.as_str(),
+                &errors,
+            );
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let change = SecurityChange::BackupEmailSet {
+        email: email.as_str().to_owned(),
+    };
+    if let Some(mail) = notify::security_notice(&state.config, &updated, &change) {
+        notify::send_later(&state, mail);
+    }
+    // The former backup, if any, hears of its replacement too.
+    if let Some(old) = account
+        .backup_email
+        .as_deref()
+        .filter(|o| !o.eq_ignore_ascii_case(email.as_str()))
+    {
+        notify::send_later(
+            &state,
+            notify::security_notice_to(&state.config, &updated, old, &change),
+        );
+    }
+    Ok(Redirect::to(&next).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NotificationsForm {
+    csrf: String,
+    on: String,
+}
+
+/// `POST /account/notifications`: login notifications on or off.
+pub async fn notifications(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<NotificationsForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let (data, account) = match signed(&state, session, "/account").await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    csrf::matches(&data.csrf, &f.csrf)?;
+    let on = match f.on.as_str() {
+        "1" | "on" | "true" => true,
+        "0" | "off" | "false" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "on must be 1 or 0".into(),
+            ));
+        }
+    };
+    state
+        .accounts
+        .set_login_notifications(account.id, on)
+        .await?;
+    Ok(Redirect::to("/account").into_response())
+}
