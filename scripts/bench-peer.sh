@@ -150,7 +150,7 @@ awk -F'\t' -v ow="${OTHER_WARN:-15}" '
     srv[k] = $14; wrk[k] = $15; oth[k] = $16
     if (!($6 in seen)) { seen[$6] = 1; order[++n] = $6 } }
   END {
-    name["discovery"] = "discovery (Guichet: RFC 8414 metadata)"; name["token_cc"] = "token (client_credentials)"
+    name["token_cc"] = "token (client_credentials)"
     print "| endpoint | peer req/s | Guichet req/s | Guichet/peer | peer p99 ms | Guichet p99 ms |"
     print "| --- | ---: | ---: | ---: | ---: | ---: |"
     for (i = 1; i <= n; i++) { e = order[i]; p = "peer" SUBSEP e; g = "guichet" SUBSEP e
