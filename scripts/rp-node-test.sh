@@ -45,6 +45,9 @@ DATA_DIR=$(mktemp -d)
 export GUICHET__SERVER__DATA_DIR="$DATA_DIR"
 export GUICHET__SERVER__BIND="127.0.0.1:$PORT"
 export GUICHET__LOG__LEVEL=warn
+# The relying party is what is tested here; the code mailed on a login from a new
+# device (every run is one) is tested in tests/e2e/recovery.rs.
+export GUICHET__LOGIN__EMAIL_CODE=never
 # No operator listener: this test does not use it, and its fixed default port
 # would collide with another Guichet running on the machine.
 export GUICHET__OPERATOR__BIND=
