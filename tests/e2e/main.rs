@@ -1,8 +1,10 @@
 //! End-to-end tests: the real application over real HTTP.
 
 mod browser;
+mod limits;
 mod login;
 mod mail_queue;
+mod metrics;
 mod oauth;
 mod oidc;
 mod operator;

@@ -407,6 +407,12 @@ impl Application {
         let config = ServerConfig {
             public_url,
             max_body_bytes: settings.server.max_body_bytes,
+            limits: server::RequestLimits {
+                max_header_bytes: settings.server.max_header_bytes,
+                max_form_fields: settings.server.max_form_fields,
+                header_read_timeout: Duration::from_secs(settings.server.header_timeout_secs),
+                request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
+            },
             session: SessionConfig {
                 idle_timeout: Duration::from_secs(settings.sessions.idle_timeout_secs),
                 absolute_timeout: Duration::from_secs(settings.sessions.absolute_timeout_secs),
@@ -510,6 +516,7 @@ impl Application {
             let _ = stop_tx.send(true);
             Ok(())
         };
+        let limits = self.state.config.limits.clone();
         let admin = server::admin::admin_router(self.state.clone(), op.operators);
         let public = server::serve(
             self.listener,
@@ -517,7 +524,8 @@ impl Application {
             stopped(stop_rx.clone()),
             self.grace,
         );
-        let operator = server::serve_router(op.listener, admin, stopped(stop_rx), self.grace);
+        let operator =
+            server::serve_router(op.listener, admin, &limits, stopped(stop_rx), self.grace);
         tokio::try_join!(signal, public, operator).map(|_| ())
     }
 }

@@ -640,6 +640,7 @@ fn support_config(settings: &Settings) -> Result<ServerConfig, CliError> {
     Ok(ServerConfig {
         public_url,
         max_body_bytes: settings.server.max_body_bytes,
+        limits: server::config::RequestLimits::default(),
         session: SessionConfig {
             idle_timeout: std::time::Duration::from_secs(settings.sessions.idle_timeout_secs),
             absolute_timeout: std::time::Duration::from_secs(

@@ -65,6 +65,14 @@ pub struct ServerSection {
     pub data_dir: PathBuf,
     /// Body limit.
     pub max_body_bytes: usize,
+    /// Request line plus headers limit.
+    pub max_header_bytes: usize,
+    /// Fields a urlencoded form may have.
+    pub max_form_fields: usize,
+    /// Time allowed to send the headers.
+    pub header_timeout_secs: u64,
+    /// Time allowed for a whole request.
+    pub request_timeout_secs: u64,
     /// Grace period on SIGTERM.
     pub shutdown_grace_secs: u64,
 }
@@ -390,6 +398,32 @@ impl Settings {
                 "must be between 1024 and 67108864",
             ));
         }
+        // hyper's read buffer cannot be smaller than 8 KiB; beyond 1 MiB one
+        // connection could hold more memory than the body limit intends.
+        if !(8192..=1024 * 1024).contains(&self.server.max_header_bytes) {
+            return Err(bad(
+                "server.max_header_bytes",
+                "must be between 8192 and 1048576",
+            ));
+        }
+        if !(1..=100_000).contains(&self.server.max_form_fields) {
+            return Err(bad(
+                "server.max_form_fields",
+                "must be between 1 and 100000",
+            ));
+        }
+        if !(1..=600).contains(&self.server.header_timeout_secs) {
+            return Err(bad(
+                "server.header_timeout_secs",
+                "must be between 1 and 600",
+            ));
+        }
+        if !(1..=600).contains(&self.server.request_timeout_secs) {
+            return Err(bad(
+                "server.request_timeout_secs",
+                "must be between 1 and 600",
+            ));
+        }
         if self.server.data_dir.as_os_str().is_empty() {
             return Err(bad("server.data_dir", "must not be empty"));
         }
@@ -642,6 +676,32 @@ mod tests {
                 .to_string()
                 .contains("database.url")
         );
+    }
+
+    #[test]
+    fn request_limits_are_bounded() {
+        type Bend = fn(&mut Settings);
+        let cases: [(Bend, &str); 4] = [
+            (
+                |s| s.server.max_header_bytes = 4096,
+                "server.max_header_bytes",
+            ),
+            (|s| s.server.max_form_fields = 0, "server.max_form_fields"),
+            (
+                |s| s.server.header_timeout_secs = 0,
+                "server.header_timeout_secs",
+            ),
+            (
+                |s| s.server.request_timeout_secs = 0,
+                "server.request_timeout_secs",
+            ),
+        ];
+        for (bend, key) in cases {
+            let mut s = Settings::defaults();
+            bend(&mut s);
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct ServerConfig {
     pub public_url: Url,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The other bounds a request must stay within.
+    pub limits: RequestLimits,
     /// Session lifetimes.
     pub session: SessionConfig,
     /// Login throttling.
@@ -42,6 +44,32 @@ impl ServerConfig {
     pub fn url(&self, path_and_query: &str) -> String {
         let base = self.public_url.as_str().trim_end_matches('/');
         format!("{base}{path_and_query}")
+    }
+}
+
+/// What one request may cost a replica besides its body: a slow or huge client
+/// gets a bounded 4xx instead of holding memory or a connection.
+#[derive(Clone, Debug)]
+pub struct RequestLimits {
+    /// Largest request line plus headers, in bytes; larger gets 431. Also the
+    /// connection's read buffer, which is why it cannot go below 8 KiB.
+    pub max_header_bytes: usize,
+    /// Most fields a urlencoded form may have; more gets 413.
+    pub max_form_fields: usize,
+    /// How long a client may take to send its headers; then the connection closes.
+    pub header_read_timeout: Duration,
+    /// How long a request may take, body and handler included; then 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_header_bytes: 64 * 1024,
+            max_form_fields: 1000,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }
 

@@ -403,6 +403,7 @@ mod tests {
         ServerConfig {
             public_url: url::Url::parse("https://id.example.net/").unwrap(),
             max_body_bytes: 65_536,
+            limits: crate::config::RequestLimits::default(),
             session: SessionConfig {
                 idle_timeout: Duration::from_secs(3600),
                 absolute_timeout: Duration::from_secs(86_400),

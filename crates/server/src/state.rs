@@ -47,6 +47,8 @@ pub struct AppState {
     pub oauth: OAuthState,
     /// Two-factor methods and emergency codes.
     pub mfa: mfa::Mfa,
+    /// This instance's counters, served on the operator listener.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             },
             config: Arc::new(config),
             mfa,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         }
     }
 }

@@ -77,14 +77,33 @@ pub enum Proof {
     WebAuthn { ceremony: String, response: Value },
 }
 
-/// Checks a proof. `Ok(Some(amr))` names the factor (RFC 8176 values) when it
-/// holds, `Ok(None)` when it does not; other errors are the machinery's (store
-/// down, database), never the user's.
+/// Checks a proof, and counts the check in `metrics`. `Ok(Some(amr))` names the
+/// factor (RFC 8176 values) when it holds, `Ok(None)` when it does not; other
+/// errors are the machinery's (store down, database), never the user's.
 pub async fn check(
     mfa: &Mfa,
+    metrics: &crate::metrics::Metrics,
     identity: &str,
     proof: Proof,
 ) -> Result<Option<&'static str>, MfaError> {
+    let method = match &proof {
+        Proof::Totp(_) => "totp",
+        Proof::Sms { .. } => "sms",
+        Proof::Recovery(_) => "recovery",
+        Proof::WebAuthn { .. } => "webauthn",
+    };
+    let checked = verify(mfa, identity, proof).await;
+    let outcome = match &checked {
+        Ok(Some(_)) => "success",
+        Ok(None) => "failure",
+        Err(_) => "error",
+    };
+    metrics.second_factor_check(method, outcome);
+    checked
+}
+
+/// The check itself, without counting.
+async fn verify(mfa: &Mfa, identity: &str, proof: Proof) -> Result<Option<&'static str>, MfaError> {
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let outcome = match proof {
         Proof::Totp(code) => mfa

@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: these routes are never merged into the public
 //! router; [`admin_router`] is served on the `operator.bind` listener only.
+//! That includes `GET /metrics`, which needs an operator token like the rest.
 //! Every request, refused or not, writes one line to the `audit` log target,
 //! naming the operator and never a token or a client secret.
 
@@ -11,6 +12,7 @@ mod clients;
 mod error;
 mod keys;
 mod mail;
+mod metrics;
 pub mod support;
 
 use std::net::SocketAddr;
@@ -146,6 +148,7 @@ struct AuditNote {
 /// Builds the operator router. With no operators, every request is refused.
 pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
     let limit = state.config.max_body_bytes;
+    let request_timeout = state.config.limits.request_timeout;
     let admin = AdminState {
         support: support::SupportDesk::for_server(&state),
         app: state,
@@ -193,6 +196,7 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
             "/admin/v1/accounts/{account}/support-actions",
             get(support::support_actions),
         )
+        .route("/metrics", get(metrics::scrape))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
@@ -200,7 +204,18 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
             admin.clone(),
             authenticate_and_audit,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            crate::http::middleware::time_limit,
+        ))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::http::middleware::Observe {
+                metrics: admin.app.metrics.clone(),
+                listener: "operator",
+            },
+            crate::http::middleware::observe,
+        ))
         .with_state(admin)
 }
 
@@ -290,6 +305,7 @@ fn action_of(method: &Method, route: Option<&str>) -> &'static str {
         ("DELETE", "/admin/v1/clients/{client_id}") => "client.delete",
         ("POST", "/admin/v1/clients/{client_id}/rotate-secret") => "client.rotate_secret",
         ("POST", "/admin/v1/keys/rotate") => "keys.rotate",
+        ("GET", "/metrics") => "metrics.read",
         ("GET", "/admin/v1/mail") => "mail.list",
         ("POST", "/admin/v1/mail/{message_id}/retry") => "mail.retry",
         ("POST", "/admin/v1/accounts/{account}/promote-backup-email") => {

@@ -13,6 +13,7 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages;
+use crate::metrics::LoginOutcome;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
@@ -93,6 +94,7 @@ pub async fn submit(
     if !wait.is_zero() {
         let secs = wait.as_secs() + u64::from(wait.subsec_millis() > 0);
         tracing::info!(%ip, "login refused: throttled");
+        state.metrics.login(LoginOutcome::Throttled);
         let msg = format!(
             "Too many failed attempts. Wait {secs} second{} before trying again.",
             if secs == 1 { "" } else { "s" }
@@ -123,6 +125,7 @@ pub async fn submit(
                     state.sessions.destroy(&old).await?;
                 }
                 tracing::info!(handle = %account.handle, %ip, "password accepted, second factor due");
+                state.metrics.login(LoginOutcome::SecondFactorDue);
                 return super::second_factor::begin(&state, &account, &next, ip.to_string(), ua)
                     .await;
             }
@@ -131,6 +134,7 @@ pub async fn submit(
                     state.sessions.destroy(&old).await?;
                 }
                 tracing::info!(handle = %account.handle, %ip, "password accepted, email code due");
+                state.metrics.login(LoginOutcome::EmailCodeDue);
                 return super::email_code::begin(&state, &account, &next, ip.to_string(), ua).await;
             }
             let now = chrono::Utc::now().timestamp();
@@ -150,11 +154,13 @@ pub async fn submit(
                 state.sessions.destroy(&old).await?;
             }
             tracing::info!(handle = %account.handle, %ip, "login succeeded");
+            state.metrics.login(LoginOutcome::Success);
             finish(&state, &headers, &account, &data, &next, None).await
         }
         Err(AccountError::InvalidCredentials) => {
             state.throttle.failed(&subject, ip, now_ms).await?;
             tracing::info!(%ip, "login failed");
+            state.metrics.login(LoginOutcome::Failure);
             let token = csrf_token(&headers, &state);
             Ok((
                 StatusCode::UNAUTHORIZED,

@@ -1,12 +1,177 @@
-//! Response headers every page gets, and the cross-site write guard.
+//! Response headers every page gets, the cross-site write guard, the request
+//! id and metrics of every request, and the limits on forms and request time.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, header};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use tracing::Instrument;
 
 use super::error::AppError;
+use crate::metrics::Metrics;
 use crate::state::AppState;
+
+/// The header carrying a request's id, in both directions.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// What [`observe`] needs: where to count, and which listener it serves.
+#[derive(Clone)]
+pub struct Observe {
+    /// The instance's metrics.
+    pub metrics: Arc<Metrics>,
+    /// `public` or `operator`, the `listener` label.
+    pub listener: &'static str,
+}
+
+/// Whether a request id sent by the client (or a proxy in front) may be kept:
+/// short and made of characters that cannot forge a log line or a header.
+pub fn is_trusted_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// A fresh request id: 128 random bits in hex.
+fn new_request_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Gives every request an id (the one sent, when trustworthy, so that a proxy's
+/// id follows the request; else a new one), puts it in the request's tracing
+/// span so that every log line of the request carries it, echoes it in the
+/// response, and counts the request by route template and status.
+pub async fn observe(State(o): State<Observe>, mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_trusted_request_id(v))
+        .map_or_else(new_request_id, str::to_owned);
+    // The id is plain ASCII by construction, so this cannot fail.
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(v) = &value {
+        req.headers_mut().insert(REQUEST_ID, v.clone());
+    }
+    // A template, never the raw path: paths hold account names and ids, and
+    // one series per distinct path would let a client grow them without end.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route = %route,
+    );
+    let started = Instant::now();
+    let mut resp = next.run(req).instrument(span).await;
+    o.metrics.observe_request(
+        o.listener,
+        &route,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    if let Some(v) = value {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    resp
+}
+
+/// Answers 408 when a request, body upload and handler included, takes longer
+/// than `limit`, and closes the connection, whose unread body is of no use.
+pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::info!(limit_secs = limit.as_secs(), "request timed out");
+            let mut resp = AppError::BadRequest(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request took too long to arrive.".into(),
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+    }
+}
+
+/// Refuses a urlencoded form with more than `max_fields` fields with 413. The
+/// body is read chunk by chunk, counting separators, and the reading stops at
+/// the first field too many, before anything is parsed; the body limit outside
+/// this layer bounds what is kept meanwhile.
+pub async fn limit_form_fields(
+    State(max_fields): State<usize>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return next.run(req).await;
+    }
+    let (parts, mut body) = req.into_parts();
+    let mut kept = Vec::new();
+    let mut separators = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => return unreadable_body(e).into_response(),
+        };
+        if let Ok(data) = frame.into_data() {
+            separators += data.iter().filter(|b| **b == b'&').count();
+            // n separators make n + 1 fields.
+            if separators >= max_fields {
+                return AppError::BadRequest(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("Too many form fields: at most {max_fields} are accepted."),
+                )
+                .into_response();
+            }
+            kept.extend_from_slice(&data);
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(kept))).await
+}
+
+/// The answer to a body that could not be read: 413 when it went over the body
+/// limit, 400 otherwise (the client went away or sent broken chunks).
+fn unreadable_body(e: axum::Error) -> AppError {
+    // The body limit's error arrives boxed once or twice, as axum's own
+    // `FailedToBufferBody` unwraps it.
+    let mut inner: Box<dyn std::error::Error + Send + Sync> = e.into_inner();
+    for _ in 0..2 {
+        inner = match inner.downcast::<axum::Error>() {
+            Ok(wrapped) => wrapped.into_inner(),
+            Err(other) => other,
+        };
+    }
+    if inner.is::<http_body_util::LengthLimitError>() {
+        AppError::BadRequest(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is too large.".into(),
+        )
+    } else {
+        AppError::BadRequest(
+            StatusCode::BAD_REQUEST,
+            "The request body could not be read.".into(),
+        )
+    }
+}
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";

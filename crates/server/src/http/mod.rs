@@ -11,7 +11,7 @@ pub(crate) mod extract;
 mod health;
 mod login;
 mod mfa_pages;
-mod middleware;
+pub(crate) mod middleware;
 pub(crate) mod oauth;
 pub mod pages;
 pub(crate) mod recovery;
@@ -36,6 +36,7 @@ use extract::CurrentSession;
 /// Builds the public router.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let limits = state.config.limits.clone();
     Router::new()
         .route("/", get(home))
         .route("/signup", get(signup::page).post(signup::submit))
@@ -146,11 +147,27 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::refuse_cross_site_writes,
         ))
+        // Inside the body limit, so that counting fields reads a bounded body.
+        .layer(axum::middleware::from_fn_with_state(
+            limits.max_form_fields,
+            middleware::limit_form_fields,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::from_fn_with_state(
+            limits.request_timeout,
+            middleware::time_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            middleware::Observe {
+                metrics: state.metrics.clone(),
+                listener: "public",
+            },
+            middleware::observe,
         ))
         .with_state(state)
 }

@@ -330,7 +330,7 @@ pub async fn submit(
             })
     };
     let factor = match proof {
-        Some(p) => twofactor::check(&state.mfa, &identity, p).await?,
+        Some(p) => twofactor::check(&state.mfa, &state.metrics, &identity, p).await?,
         None => None,
     };
     match factor {
@@ -577,7 +577,7 @@ pub async fn webauthn_finish(
         ceremony: b.ceremony,
         response: b.credential,
     };
-    match twofactor::check(&state.mfa, &identity, proof).await? {
+    match twofactor::check(&state.mfa, &state.metrics, &identity, proof).await? {
         Some(factor) => {
             let redirect = complete(&state, &headers, step, factor, &next).await?;
             // Same cookies and target as the redirect, but the script follows

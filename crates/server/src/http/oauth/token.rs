@@ -91,16 +91,19 @@ pub async fn token(
             if !issued.scopes.is_empty() {
                 body.set_scopes(Some(issued.scopes.into_iter().map(Scope::new).collect()));
             }
+            state.metrics.token_issued("client_credentials");
             Ok(token_json(&body))
         }
         "authorization_code" => {
             tokens::check_grant(&client, grant)?;
             let body = redeem_code(&state, &client, &f).await?;
+            state.metrics.token_issued("authorization_code");
             Ok(token_json(&body))
         }
         "refresh_token" => {
             tokens::check_grant(&client, grant)?;
             let body = refresh(&state, &client, &f).await?;
+            state.metrics.token_issued("refresh_token");
             Ok(token_json(&body))
         }
         other => Err(OAuthHttpError::unsupported_grant_type(other)),
