@@ -317,7 +317,7 @@ pub fn two_factor(
         "http" => {
             let url = url::Url::parse(&sms.gateway_url)
                 .map_err(|e| StartError::Other(format!("mfa.sms.gateway_url: {e}")))?;
-            Arc::new(mfa::HttpSmsGateway::new(
+            Arc::new(server::sms_gateway::HttpSmsGateway::new(
                 url,
                 (!sms.gateway_token.is_empty()).then(|| sms.gateway_token.clone()),
                 Duration::from_secs(sms.timeout_secs),

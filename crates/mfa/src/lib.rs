@@ -27,4 +27,4 @@ pub use onetime::{OneTimeCode, normalise_code};
 pub use service::{Clock, MethodInfo, MethodKind, Mfa, MfaConfig, Sealer};
 pub use sms::PhoneNumber;
 pub use totp::TotpEnrolment;
-pub use transport::{HttpSmsGateway, SmsOutbox, SmsTransport};
+pub use transport::{SmsOutbox, SmsTransport};

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod notify;
 pub mod session;
+pub mod sms_gateway;
 mod state;
 pub mod twofactor;
 
