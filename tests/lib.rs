@@ -119,14 +119,23 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(CLIENT_IDLE)
         .build()
         .expect("client")
 }
+
+/// How long test clients keep an idle connection: less than the server's
+/// header timeout (10 s by default), which also closes idle keep-alive
+/// connections. A client that reuses a connection the server is closing at
+/// that moment sees it cut mid-request; real browsers retry, reqwest does
+/// not, so the clients let go first, as a well-behaved proxy would.
+const CLIENT_IDLE: Duration = Duration::from_secs(5);
 
 /// A client without cookies or redirects.
 pub fn bare_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(CLIENT_IDLE)
         .build()
         .expect("client")
 }

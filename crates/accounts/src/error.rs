@@ -142,3 +142,12 @@ impl AccountError {
         Self::Invalid(vec![FieldError { field, problem }])
     }
 }
+
+/// Whether the database refused a write for a unique index: the way this
+/// crate learns that a handle, code or address is taken.
+pub(crate) fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

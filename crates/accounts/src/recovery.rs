@@ -11,7 +11,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::entity::{account, known_device, password_history, password_reset, support_action};
-use crate::error::{AccountError, FieldProblem};
+use crate::error::{AccountError, FieldProblem, is_unique_violation};
 use crate::secret::Secret;
 use crate::service::{Account, AccountStatus, Accounts, Identifier};
 use crate::verification::{new_token, token_hash};
@@ -553,11 +553,4 @@ async fn record(
     .insert(db)
     .await?;
     Ok(())
-}
-
-fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(
-        e.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }

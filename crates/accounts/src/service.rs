@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TransactionTrait,
 };
 
@@ -333,7 +333,7 @@ impl Accounts {
                         verification_token: token,
                     });
                 }
-                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(e) if crate::error::is_unique_violation(&e) => {
                     txn.rollback().await?;
                     // A concurrent sign-up may have taken the email between the
                     // check above and this insert; otherwise the draw collided.

@@ -295,6 +295,17 @@ pub fn password_reset(
     ))
 }
 
+/// [`password_reset`] for a link just made: the one place that knows the
+/// reset page's path and the link's lifetime, for the form and for support.
+pub fn reset_link(cfg: &ServerConfig, link: &accounts::ResetLink) -> Option<OutgoingMail> {
+    password_reset(
+        cfg,
+        &link.account,
+        &format!("/reset-password?token={}", link.token.expose()),
+        accounts::recovery::RESET_LIFETIME.num_minutes(),
+    )
+}
+
 /// The customer handle and customer code, for a customer who forgot them, with
 /// a link to the login page.
 pub fn handle_reminder(cfg: &ServerConfig, account: &accounts::Account) -> Option<OutgoingMail> {

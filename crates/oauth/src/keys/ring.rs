@@ -285,11 +285,19 @@ impl KeyRing {
     /// the current and the previous keys of each algorithm.
     pub async fn jwks(&self, now: DateTime<Utc>) -> Result<CoreJsonWebKeySet, OAuthError> {
         self.refresh_if_stale().await?;
+        Ok(CoreJsonWebKeySet::new(
+            self.published(now).iter().map(|k| k.jwk.clone()).collect(),
+        ))
+    }
+
+    /// The keys published at `now`, in the document's order.
+    fn published(&self, now: DateTime<Utc>) -> Vec<Arc<CachedKey>> {
         let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-        let mut keys: Vec<&Arc<CachedKey>> = cache
+        let mut keys: Vec<Arc<CachedKey>> = cache
             .keys
             .values()
             .filter(|k| k.is_published_at(now))
+            .cloned()
             .collect();
         // A stable order keeps the document byte-identical between refreshes,
         // which is kind to HTTP caches.
@@ -297,27 +305,23 @@ impl KeyRing {
             let alg_rank = SigningAlg::ALL.iter().position(|a| *a == k.alg);
             (alg_rank, std::cmp::Reverse(k.preference()))
         });
-        Ok(CoreJsonWebKeySet::new(
-            keys.into_iter().map(|k| k.jwk.clone()).collect(),
-        ))
+        keys
     }
 
-    /// [`jwks`](Self::jwks) as the JSON document served to relying parties.
-    /// Encoded once per published set: the keys a set lists are immutable, so
+    /// [`jwks`](Self::jwks) as the JSON document served to relying parties,
+    /// encoded once per published set: the keys a set lists are immutable, so
     /// the same kids in the same order mean the same bytes.
     pub async fn jwks_json(&self, now: DateTime<Utc>) -> Result<String, OAuthError> {
-        let set = self.jwks(now).await?;
-        let kids: Vec<String> = set
-            .keys()
-            .iter()
-            .filter_map(|k| openidconnect::JsonWebKey::key_id(k).map(|id| id.as_str().to_owned()))
-            .collect();
+        self.refresh_if_stale().await?;
+        let keys = self.published(now);
+        let kids: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
         let mut doc = self.jwks_doc.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((cached_kids, json)) = doc.as_ref()
             && *cached_kids == kids
         {
             return Ok(json.clone());
         }
+        let set = CoreJsonWebKeySet::new(keys.iter().map(|k| k.jwk.clone()).collect());
         let json = serde_json::to_string(&set)
             .map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))?;
         *doc = Some((kids, json.clone()));

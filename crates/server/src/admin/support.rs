@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use accounts::recovery::RESET_LIFETIME;
 use accounts::{
     Account, AccountError, Accounts, FieldProblem, Identifier, SupportAction, SupportCase,
 };
@@ -233,16 +232,7 @@ impl SupportDesk {
             .request_password_reset(id)
             .await?
             .ok_or(SupportError::CannotReset)?;
-        let url = self
-            .config
-            .url(&format!("/reset-password?token={}", link.token.expose()));
-        let mail = notify::password_reset(
-            &self.config,
-            &link.account,
-            &url,
-            RESET_LIFETIME.num_minutes(),
-        )
-        .ok_or(SupportError::CannotReset)?;
+        let mail = notify::reset_link(&self.config, &link).ok_or(SupportError::CannotReset)?;
         let to = mail.to.clone();
         // Unlike a notice, the mail is the whole point: failing to queue it
         // fails the request, before the trail says it was sent.
@@ -312,8 +302,9 @@ impl SupportDesk {
 
     /// Ends sessions and refresh tokens after a change already stored. A
     /// failure here must not hide that the change was made, so it is logged
-    /// and named in the outcome instead of failing the flow.
-    async fn end_everything(&self, account: Account) -> SupportOutcome {
+    /// and named in the outcome instead of failing the flow. The password
+    /// reset page uses it too.
+    pub(crate) async fn end_everything(&self, account: Account) -> SupportOutcome {
         let mut out = SupportOutcome::of(account);
         let id = out.account.id;
         out.sessions_ended = Some(match &self.sessions {

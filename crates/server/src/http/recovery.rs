@@ -22,6 +22,8 @@ use super::extract::{ClientIp, CurrentSession};
 use super::login::safe_next;
 use super::pages::Who;
 use super::recovery_pages as rp;
+use super::security::{is_recent, to_reauth};
+use crate::admin::support::SupportDesk;
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::state::AppState;
 
@@ -158,16 +160,12 @@ pub struct PasswordForm {
 }
 
 /// Starts a reset for whatever account `identifier` names and mails the
-/// link; does nothing for an unknown one. Shared with the operator API.
-pub async fn send_reset_link(state: &AppState, id: &Identifier) -> Result<bool, AccountError> {
+/// link; does nothing for an unknown one.
+async fn send_reset_link(state: &AppState, id: &Identifier) -> Result<bool, AccountError> {
     let Some(link) = state.accounts.request_password_reset(id).await? else {
         return Ok(false);
     };
-    let url = state
-        .config
-        .url(&format!("/reset-password?token={}", link.token.expose()));
-    let minutes = accounts::recovery::RESET_LIFETIME.num_minutes();
-    if let Some(mail) = notify::password_reset(&state.config, &link.account, &url, minutes) {
+    if let Some(mail) = notify::reset_link(&state.config, &link) {
         notify::send_later(state, mail);
     }
     Ok(true)
@@ -279,8 +277,18 @@ pub async fn reset_submit(
         .await;
     match result {
         Ok(account) => {
-            end_everything(&state, &account).await?;
+            let out = SupportDesk::for_server(&state)
+                .end_everything(account.clone())
+                .await;
             tell_both(&state, &account, &SecurityChange::PasswordReset);
+            if !out.incomplete.is_empty() {
+                // The password did change; say so rather than hide that old
+                // sessions may live on (the failure is logged).
+                return Err(AccountError::Internal(
+                    "the password changed, but not every session could be ended".into(),
+                )
+                .into());
+            }
             Ok(Redirect::to("/reset-password/done").into_response())
         }
         Err(AccountError::InvalidLink) => Ok(dead_link()),
@@ -296,17 +304,8 @@ pub async fn reset_submit(
     }
 }
 
-/// Ends every session and refresh token of an account (reset, support).
-pub async fn end_everything(state: &AppState, account: &Account) -> Result<(), AppError> {
-    state.sessions.end_all(account.id).await?;
-    oauth::refresh::revoke_account(state.accounts.db(), account.id, chrono::Utc::now())
-        .await
-        .map_err(|e| AccountError::Internal(format!("refresh tokens not revoked: {e}")))?;
-    Ok(())
-}
-
 /// A security notice to the primary and, when there is one, the backup address.
-pub fn tell_both(state: &AppState, account: &Account, change: &SecurityChange) {
+fn tell_both(state: &AppState, account: &Account, change: &SecurityChange) {
     if let Some(mail) = notify::security_notice(&state.config, account, change) {
         notify::send_later(state, mail);
     }
@@ -359,22 +358,6 @@ async fn signed(
     }
 }
 
-/// Whether the session's login is recent enough for changing recovery data,
-/// or the account was just sent here by support's promotion (whose login is
-/// then the one that counts).
-fn recent(state: &AppState, data: &crate::session::SessionData) -> bool {
-    let now = chrono::Utc::now().timestamp();
-    now - data.auth_time <= state.config.login.recent_auth.as_secs() as i64
-}
-
-fn reauth(back: &str) -> Response {
-    Redirect::to(&format!(
-        "/account/reauth?next={}",
-        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
-    ))
-    .into_response()
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct NextQuery {
@@ -424,8 +407,8 @@ pub async fn backup_submit(
     };
     csrf::matches(&data.csrf, &f.csrf)?;
     let next = safe_next(&f.next).to_owned();
-    if !recent(&state, &data) {
-        return Ok(reauth("/account/backup-email"));
+    if !is_recent(&state, &data, &crate::twofactor::identity(account.id)).await? {
+        return Ok(to_reauth("/account/backup-email"));
     }
     let email = match state.accounts.check_backup_email(&account, &f.backup_email) {
         Ok(e) => e,

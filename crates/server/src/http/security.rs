@@ -79,15 +79,25 @@ macro_rules! signed_or_return {
 /// a password within five minutes, and a second factor as well when the
 /// account has two-factor.
 async fn recent(state: &AppState, s: &Signed) -> Result<bool, AppError> {
-    let now = chrono::Utc::now().timestamp();
-    if now - s.data.auth_time > state.config.login.recent_auth.as_secs() as i64 {
-        return Ok(false);
-    }
-    let on = state.mfa.is_enabled(&s.identity).await?;
-    Ok(!on || s.data.amr.iter().any(|a| a == "mfa"))
+    is_recent(state, &s.data, &s.identity).await
 }
 
-fn to_reauth(back: &str) -> Response {
+/// [`recent`] for any session: every change of security or recovery data
+/// (here and the backup address) asks the same of it.
+pub(super) async fn is_recent(
+    state: &AppState,
+    data: &SessionData,
+    identity: &str,
+) -> Result<bool, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    if now - data.auth_time > state.config.login.recent_auth.as_secs() as i64 {
+        return Ok(false);
+    }
+    let on = state.mfa.is_enabled(identity).await?;
+    Ok(!on || data.amr.iter().any(|a| a == "mfa"))
+}
+
+pub(super) fn to_reauth(back: &str) -> Response {
     Redirect::to(&format!("/account/reauth?next={}", urlencode(back))).into_response()
 }
 
