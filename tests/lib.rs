@@ -53,24 +53,35 @@ pub async fn fresh_settings() -> Settings {
     // with the password alone.
     s.login.email_code = "never".into();
     if let Some(admin) = pg_admin_url() {
-        let name = unique("guichet_test_");
-        let db = Database::connect(&admin)
-            .await
-            .expect("connect to PostgreSQL");
-        db.execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test database");
-        db.close().await.ok();
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        s.database.url = format!("{base}/{name}");
-        s.oauth.key_encryption_key = oauth::KeyEncryptor::generate_base64();
-        s.database.max_connections = 5;
+        use_postgres(&mut s, &admin).await;
     }
     if let Some(r) = redis_url() {
-        s.sessions.redis_url = r;
-        s.sessions.key_prefix = unique("guichet-test:") + ":";
+        use_redis(&mut s, &r);
     }
     s
+}
+
+/// Points settings at a new database of their own on the PostgreSQL server
+/// that `admin` names.
+pub async fn use_postgres(s: &mut Settings, admin: &str) {
+    let name = unique("guichet_test_");
+    let db = Database::connect(admin)
+        .await
+        .expect("connect to PostgreSQL");
+    db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    db.close().await.ok();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+    s.database.url = format!("{base}/{name}");
+    s.oauth.key_encryption_key = oauth::KeyEncryptor::generate_base64();
+    s.database.max_connections = 5;
+}
+
+/// Points settings at the Redis `url`, under a key prefix of their own.
+pub fn use_redis(s: &mut Settings, url: &str) {
+    s.sessions.redis_url = url.to_owned();
+    s.sessions.key_prefix = unique("guichet-test:") + ":";
 }
 
 /// A running in-process instance.
@@ -87,6 +98,19 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+impl TestApp {
+    /// A handle on an instance that runs elsewhere (another process, behind a
+    /// proxy), so that the helpers below work against it too.
+    pub fn elsewhere(base: String, operator_base: Option<String>, settings: Settings) -> Self {
+        Self {
+            base,
+            operator_base,
+            settings,
+            task: tokio::spawn(std::future::pending()),
+        }
     }
 }
 
@@ -336,6 +360,10 @@ pub fn env_for(s: &Settings) -> Vec<(String, String)> {
         (
             "GUICHET__SESSIONS__REDIS_URL".into(),
             s.sessions.redis_url.clone(),
+        ),
+        (
+            "GUICHET__SESSIONS__REDIS_MODE".into(),
+            s.sessions.redis_mode.clone(),
         ),
         (
             "GUICHET__SESSIONS__KEY_PREFIX".into(),

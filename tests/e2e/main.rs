@@ -1,6 +1,8 @@
 //! End-to-end tests: the real application over real HTTP.
 
 mod browser;
+mod faults;
+mod fleet;
 mod limits;
 mod login;
 mod mail_queue;

@@ -723,7 +723,7 @@ async fn the_customer_scope_discloses_the_handle_and_code() {
     assert!(claims["sid"].as_str().is_some());
 }
 
-fn offline_app() -> ClientSpec {
+pub(crate) fn offline_app() -> ClientSpec {
     ClientSpec {
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         scopes: ["openid", "email", "offline_access"]
@@ -733,7 +733,7 @@ fn offline_app() -> ClientSpec {
     }
 }
 
-async fn offline_tokens(
+pub(crate) async fn offline_tokens(
     app: &TestApp,
     web: &reqwest::Client,
     id: &str,
@@ -749,7 +749,7 @@ async fn offline_tokens(
     (r.json().await.unwrap(), code)
 }
 
-async fn refresh(
+pub(crate) async fn refresh(
     app: &TestApp,
     id: &str,
     secret: &str,

@@ -210,3 +210,170 @@ async fn redis_down_answers_503_and_recovers_without_a_restart() {
     redis.kill().ok();
     redis.wait().ok();
 }
+
+/// Three empty Redis Cluster masters on free ports, joined into one cluster
+/// covering every slot. Killed when dropped.
+struct RedisCluster {
+    nodes: Vec<(u16, std::process::Child)>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for (_, c) in &mut self.nodes {
+            c.kill().ok();
+            c.wait().ok();
+        }
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+impl RedisCluster {
+    async fn start() -> RedisCluster {
+        let dir = std::env::temp_dir().join(guichet_tests::unique("guichet-redis-cluster-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let child = std::process::Command::new("redis-server")
+                .current_dir(&dir)
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &format!("nodes-{port}.conf"),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (CI installs it)");
+            nodes.push((port, child));
+        }
+        for (port, _) in &nodes {
+            wait_for_port(*port).await;
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|(p, _)| format!("127.0.0.1:{p}"))
+            .collect();
+        let out = std::process::Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli");
+        assert!(
+            out.status.success(),
+            "cluster create: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let cluster = RedisCluster { nodes, dir };
+        for _ in 0..100 {
+            if cluster.nodes.iter().all(|(p, _)| {
+                cluster
+                    .cli(*p, &["cluster", "info"])
+                    .contains("cluster_state:ok")
+            }) {
+                return cluster;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the cluster never became ready");
+    }
+
+    fn cli(&self, port: u16, args: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|(p, _)| format!("redis://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn keys_per_node(&self) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .map(|(p, _)| self.cli(*p, &["dbsize"]).trim().parse().unwrap_or(0))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn sessions_live_in_a_redis_cluster_and_survive_a_restart() {
+    let cluster = RedisCluster::start().await;
+    let mut settings = fresh_settings().await;
+    settings.sessions.redis_mode = "cluster".into();
+    // Only one seed node given: the client learns the others from it.
+    settings.sessions.redis_url = format!("redis://127.0.0.1:{}", cluster.nodes[0].0);
+    settings.sessions.key_prefix = guichet_tests::unique("guichet-test:") + ":";
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let first = start_process(&settings, port).await;
+    let app = guichet_tests::TestApp::elsewhere(base.clone(), None, settings.clone());
+
+    let mut cookies = Vec::new();
+    for i in 0..6 {
+        let p = Person::new("Grappe", &format!("Numero{i}"));
+        let handle = app.signup(&p).await;
+        let web = browser();
+        let r = app.login(&web, &handle, &p.password).await;
+        assert_eq!(r.status(), 303, "login with the sessions in a cluster");
+        cookies.push((
+            handle,
+            set_cookie(&r, "guichet_session")
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned(),
+        ));
+    }
+    let spread = cluster.keys_per_node();
+    assert!(
+        spread.iter().filter(|&&n| n > 0).count() >= 2,
+        "keys are spread over the cluster's nodes: {spread:?}"
+    );
+
+    assert!(stop(first).success());
+    let second = start_process(&settings, port).await;
+    for (handle, cookie) in &cookies {
+        let r = bare_client()
+            .get(format!("{base}/account"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "the session lives in the cluster");
+        assert!(r.text().await.unwrap().contains(handle.as_str()));
+    }
+    assert!(stop(second).success());
+
+    // Cluster mode with a URL that is no list of nodes is refused at start.
+    let out = std::process::Command::new(guichet_bin())
+        .arg("serve")
+        .envs(env_for(&settings))
+        .env("GUICHET__SESSIONS__REDIS_URL", "cluster-of-nothing")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sessions.redis_url"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

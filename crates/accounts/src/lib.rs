@@ -13,6 +13,7 @@ pub mod handle;
 pub mod names;
 pub mod password;
 pub mod recovery;
+pub mod roles;
 pub mod secret;
 pub mod service;
 pub mod verification;
@@ -23,6 +24,7 @@ pub use error::{AccountError, FieldError, FieldProblem};
 pub use handle::{CustomerHandle, HandleSuffix};
 pub use password::{PasswordHasher, PasswordPolicy};
 pub use recovery::{ResetLink, SupportAction, SupportCase};
+pub use roles::Role;
 pub use secret::Secret;
 pub use service::{
     Account, AccountStatus, Accounts, Identifier, Language, SignupOutcome, SignupRequest,

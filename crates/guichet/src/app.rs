@@ -13,6 +13,7 @@ use mail::{
 use migration::{Migrator, MigratorTrait};
 use oauth::{KeyEncryptor, KeyRing};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use server::session::store::RedisMode;
 use server::{AppState, LoginConfig, ServerConfig, SessionConfig, Store};
 use tokio::net::TcpListener;
 
@@ -274,7 +275,13 @@ pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
     if s.redis_url.is_empty() {
         return Ok(Store::memory());
     }
+    let mode = if s.redis_mode == "cluster" {
+        RedisMode::Cluster
+    } else {
+        RedisMode::Standalone
+    };
     Store::redis(
+        mode,
         &s.redis_url,
         &s.key_prefix,
         Duration::from_secs(s.redis_timeout_secs),

@@ -97,8 +97,11 @@ pub struct DatabaseSection {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionsSection {
-    /// Redis URL; empty means in memory.
+    /// Redis URL (in cluster mode, seed node URLs separated by commas);
+    /// empty means in memory.
     pub redis_url: String,
+    /// `standalone` or `cluster`.
+    pub redis_mode: String,
     /// Redis key prefix.
     pub key_prefix: String,
     /// Idle timeout.
@@ -450,12 +453,29 @@ impl Settings {
             return Err(bad("database.connect_timeout_secs", "must be at least 1"));
         }
         let r = &self.sessions.redis_url;
-        if !(r.is_empty()
-            || r.starts_with("redis://")
-            || r.starts_with("rediss://")
-            || r.starts_with("redis+unix://")
-            || r.starts_with("unix://"))
-        {
+        let cluster = match self.sessions.redis_mode.as_str() {
+            "standalone" => false,
+            "cluster" => true,
+            other => {
+                return Err(bad(
+                    "sessions.redis_mode",
+                    format!("must be standalone or cluster, got {other:?}"),
+                ));
+            }
+        };
+        let is_redis_url = |u: &str| {
+            u.starts_with("redis://")
+                || u.starts_with("rediss://")
+                || (!cluster && (u.starts_with("redis+unix://") || u.starts_with("unix://")))
+        };
+        if cluster {
+            if r.is_empty() || !r.split(',').all(|u| is_redis_url(u.trim())) {
+                return Err(bad(
+                    "sessions.redis_url",
+                    "in cluster mode, must list one or more redis:// node URLs separated by commas",
+                ));
+            }
+        } else if !(r.is_empty() || is_redis_url(r)) {
             return Err(bad(
                 "sessions.redis_url",
                 "must be empty or a redis:// or rediss:// URL",

@@ -1,12 +1,12 @@
 //! The words Guichet shows customers, in English, French and Italian.
 //!
-//! Texts live in `locales/{en,fr,it}.toml`, compiled into the binary, so that a
-//! translator edits one file per language and never Rust code. Tables nest
-//! (`[mail.welcome]`, later `[page.login]`); a key is the dotted path to a
-//! string (`mail.welcome.subject`). Values may hold `{name}` placeholders that
-//! [`format`] and [`format_html`] fill. The unit tests hold the three files to
-//! the same keys and the same placeholders, so a translation cannot drift from
-//! the English one without the build failing.
+//! Texts live in `locales/<lang>/<area>.toml`, compiled into the binary, so that a
+//! translator edits text files and never Rust code. Tables nest
+//! (`[mail.welcome]`, `[page.login]`); a key is the dotted path to a string
+//! (`mail.welcome.subject`). Values may hold `{name}` placeholders that
+//! [`format`] and [`format_html`] fill. The unit tests hold the three languages
+//! to the same keys and the same placeholders, so a translation cannot drift
+//! from the English one without the build failing.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
@@ -67,12 +67,23 @@ impl From<accounts::Language> for Lang {
     }
 }
 
-/// The sources, in [`Lang::ALL`] order.
-const SOURCES: [(&str, &str); 3] = [
-    ("en", include_str!("../locales/en.toml")),
-    ("fr", include_str!("../locales/fr.toml")),
-    ("it", include_str!("../locales/it.toml")),
-];
+/// One translation file per language and area, so that areas (mail, each
+/// group of pages) are edited, reviewed and merged apart. A key lives in one
+/// area of each language; the tests refuse a key defined twice.
+macro_rules! area {
+    ($area:literal) => {
+        [
+            concat!("en/", $area, ".toml"),
+            include_str!(concat!("../locales/en/", $area, ".toml")),
+            include_str!(concat!("../locales/fr/", $area, ".toml")),
+            include_str!(concat!("../locales/it/", $area, ".toml")),
+        ]
+    };
+}
+
+/// Every area: its English file name, then its source in [`Lang::ALL`] order.
+/// Adding an area is one line here and a file per language.
+const SOURCES: &[[&str; 4]] = &[area!("mail")];
 
 /// Every language's messages by dotted key.
 struct Catalogue {
@@ -83,13 +94,29 @@ struct Catalogue {
 /// rule out) is logged and left empty, so lookups fall back to English and then
 /// to the key itself rather than taking a request down.
 static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| Catalogue {
-    messages: SOURCES.map(|(lang, src)| {
-        parse_catalogue(src).unwrap_or_else(|e| {
-            tracing::error!(lang, error = %e, "translation file not loaded");
+    messages: Lang::ALL.map(|lang| {
+        load(lang).unwrap_or_else(|e| {
+            tracing::error!(lang = lang.code(), error = %e, "translation file not loaded");
             HashMap::new()
         })
     }),
 });
+
+/// Every area of one language, merged; a key defined in two areas is an error.
+fn load(lang: Lang) -> Result<HashMap<String, String>, String> {
+    let mut all = HashMap::new();
+    for area in SOURCES {
+        let src = area[1 + lang.index()];
+        let part =
+            parse_catalogue(src).map_err(|e| format!("{} ({}): {e}", area[0], lang.code()))?;
+        for (k, v) in part {
+            if all.insert(k.clone(), v).is_some() {
+                return Err(format!("{k} is defined twice"));
+            }
+        }
+    }
+    Ok(all)
+}
 
 /// Flattens one locale file into dotted keys. Anything but strings and tables
 /// is refused: a number or a list would be a translator's slip, not a text.
@@ -227,11 +254,7 @@ mod tests {
     fn all() -> Vec<(Lang, HashMap<String, String>)> {
         Lang::ALL
             .iter()
-            .zip(SOURCES)
-            .map(|(l, (name, src))| {
-                let m = parse_catalogue(src).unwrap_or_else(|e| panic!("{name}.toml: {e}"));
-                (*l, m)
-            })
+            .map(|l| (*l, load(*l).unwrap_or_else(|e| panic!("{l:?}: {e}"))))
             .collect()
     }
 
@@ -284,7 +307,7 @@ mod tests {
 
     #[test]
     fn only_mail_and_page_sections_at_the_top() {
-        for (_, src) in SOURCES {
+        for src in SOURCES.iter().flat_map(|a| &a[1..]) {
             let table: toml::Table = src.parse().unwrap();
             for k in table.keys() {
                 assert!(k == "mail" || k == "page", "unexpected top-level table {k}");

@@ -8,6 +8,36 @@ use accounts::AccountError;
 use super::pages;
 use crate::session::store::StoreError;
 
+/// Whether a database error means the database cannot be reached right now
+/// (down, restarting, pool exhausted) rather than a fault in a query: those
+/// answer 503 so that clients retry and load balancers see it, like a store
+/// outage.
+pub fn database_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let runtime = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(x) = runtime else {
+        return false;
+    };
+    match x.as_ref() {
+        sea_orm::sqlx::Error::Io(_)
+        | sea_orm::sqlx::Error::Tls(_)
+        | sea_orm::sqlx::Error::PoolTimedOut
+        | sea_orm::sqlx::Error::PoolClosed
+        | sea_orm::sqlx::Error::WorkerCrashed
+        | sea_orm::sqlx::Error::Protocol(_) => true,
+        // SQLSTATE class 08 (connection exception) and 57P01..57P03 (the
+        // server is shutting down or starting up).
+        sea_orm::sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
 /// What a page handler can fail with. Internal causes are logged once, here, with
 /// their detail; the browser sees a short message that leaks nothing.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +78,16 @@ impl IntoResponse for AppError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",
                     "Sign-in is temporarily unavailable. Nothing was changed; please try again in a minute.".to_owned(),
+                )
+            }
+            Self::Account(AccountError::Database(e)) | Self::Mfa(mfa::MfaError::Database(e))
+                if database_unavailable(e) =>
+            {
+                tracing::error!(error = %e, "database unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "Guichet cannot reach its database right now. Nothing was changed; please try again in a minute.".to_owned(),
                 )
             }
             Self::Account(AccountError::NotFound) => (

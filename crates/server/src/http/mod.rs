@@ -14,6 +14,7 @@ mod mfa_pages;
 pub(crate) mod middleware;
 pub(crate) mod oauth;
 pub mod pages;
+pub(crate) mod panel;
 pub(crate) mod recovery;
 mod recovery_pages;
 mod second_factor;

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
 
 /// The store could not be reached; callers answer 503 and change nothing.
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +34,66 @@ pub enum Store {
 /// Redis connection and key prefix.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConn,
     prefix: Arc<str>,
 }
+
+/// One Redis server (reconnecting by itself), or a Redis Cluster, whose
+/// client follows the slot map and reconnects to the nodes by itself. Every
+/// command Guichet sends touches one key, so any of them routes to one slot.
+#[derive(Clone)]
+enum RedisConn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// How Guichet reaches Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedisMode {
+    /// One server (or a proxy in front of several): one URL.
+    Standalone,
+    /// A Redis Cluster: one or more seed node URLs, comma-separated.
+    Cluster,
+}
+
+/// Counts one more and sets the expiry only on the first count, in one
+/// atomic step on one key (a script rather than MULTI, which Redis Cluster
+/// clients cannot always route).
+static INCR_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "local n = redis.call('INCR', KEYS[1]) \
+         if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
+         return n",
+    )
+});
 
 impl Store {
     /// An empty in-memory store.
@@ -44,16 +103,36 @@ impl Store {
 
     /// Connects to Redis and checks it answers. Keys are prefixed with `prefix`
     /// so that several deployments (or test runs) can share one Redis.
-    pub async fn redis(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)?;
-        let cfg = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1);
-        let conn =
-            tokio::time::timeout(timeout * 2, client.get_connection_manager_with_config(cfg))
-                .await
-                .map_err(|_| StoreError(format!("no answer within {timeout:?}")))??;
+    pub async fn redis(
+        mode: RedisMode,
+        urls: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let connect = async {
+            Ok::<_, StoreError>(match mode {
+                RedisMode::Standalone => {
+                    let client = redis::Client::open(urls.trim())?;
+                    let cfg = ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(timeout))
+                        .set_response_timeout(Some(timeout))
+                        .set_number_of_retries(1);
+                    RedisConn::Single(client.get_connection_manager_with_config(cfg).await?)
+                }
+                RedisMode::Cluster => {
+                    let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
+                    let client = redis::cluster::ClusterClientBuilder::new(nodes)
+                        .connection_timeout(timeout)
+                        .response_timeout(timeout)
+                        .retries(1)
+                        .build()?;
+                    RedisConn::Cluster(client.get_async_connection().await?)
+                }
+            })
+        };
+        let conn = tokio::time::timeout(timeout * 2, connect)
+            .await
+            .map_err(|_| StoreError(format!("no answer within {timeout:?}")))??;
         let store = Self::Redis(RedisStore {
             conn,
             prefix: prefix.into(),
@@ -150,19 +229,10 @@ impl Store {
             Self::Memory(m) => Ok(m.incr(key, ttl)),
             Self::Redis(r) => {
                 let mut c = r.conn.clone();
-                let k = r.key(key);
-                // One round trip, applied atomically: the count and its expiry
-                // cannot be separated by a crash or a concurrent increment.
-                let (n,): (i64,) = redis::pipe()
-                    .atomic()
-                    .cmd("INCR")
-                    .arg(&k)
-                    .cmd("PEXPIRE")
-                    .arg(&k)
+                let n: i64 = INCR_SCRIPT
+                    .key(r.key(key))
                     .arg(ttl.as_millis().max(1) as u64)
-                    .arg("NX")
-                    .ignore()
-                    .query_async(&mut c)
+                    .invoke_async(&mut c)
                     .await?;
                 Ok(n)
             }

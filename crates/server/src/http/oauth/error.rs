@@ -75,6 +75,15 @@ impl From<OAuthError> for OAuthHttpError {
             OAuthError::InvalidGrant(why) => {
                 (StatusCode::BAD_REQUEST, "invalid_grant", (*why).to_owned())
             }
+            OAuthError::Database(db) if crate::http::error::database_unavailable(db) => {
+                tracing::error!(error = %db, "database unavailable");
+                return Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "temporarily_unavailable",
+                    description: "try again shortly; nothing was issued".into(),
+                    retry_after: Some(5),
+                };
+            }
             _ => {
                 tracing::error!(error = %e, "oauth endpoint failed");
                 (

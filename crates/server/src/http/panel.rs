@@ -1,0 +1,149 @@
+//! Who is acting on the control panel, and what they may do there.
+//!
+//! Every control-panel page and its JSON twin starts with [`Panel::load`]: it
+//! finds the session, the account, the person acting (the holder or one of the
+//! account's local users) and their [`Role`], and sends the browser to log in
+//! or to the forced detours when needed. Handlers then ask [`Panel::require`]
+//! before anything, so a page cannot forget the role check by writing its own.
+
+use axum::response::{IntoResponse, Redirect, Response};
+
+use accounts::{Account, Role};
+
+use super::error::AppError;
+use super::extract::CurrentSession;
+use super::mfa_pages::urlencode;
+use crate::i18n::Lang;
+use crate::session::SessionData;
+use crate::state::AppState;
+use crate::twofactor;
+
+/// The person acting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The account holder.
+    Holder,
+    /// One of the account's local users.
+    User {
+        /// Internal id of the local user.
+        id: i32,
+        /// The user's ID within the account (`john`).
+        login: String,
+        /// The role of the user's group.
+        role: Role,
+    },
+}
+
+/// What an action needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Reading the account's pages.
+    Read,
+    /// Changing the account's data.
+    Write,
+    /// Managing local users and groups.
+    ManageUsers,
+    /// What only the holder may do: primary email, erasing the account.
+    Holder,
+}
+
+/// A signed-in, active account and who is acting on it.
+pub struct Panel {
+    /// The session's id (the cookie value), to end it.
+    pub session_id: String,
+    /// The session.
+    pub data: SessionData,
+    /// The account.
+    pub account: Account,
+    /// The person acting.
+    pub actor: Actor,
+    /// The language to answer in.
+    pub lang: Lang,
+}
+
+impl Panel {
+    /// The signed-in panel, or the response that sends the browser to log in
+    /// (coming back to `back`) or to a forced detour.
+    pub async fn load(
+        state: &AppState,
+        session: CurrentSession,
+        back: &str,
+    ) -> Result<Result<Panel, Response>, AppError> {
+        let Some((id, data)) = session.0 else {
+            let to = format!("/login?next={}", urlencode(back));
+            return Ok(Err(Redirect::to(&to).into_response()));
+        };
+        match state.accounts.find_by_id(data.account_id).await? {
+            Some(account) if account.status == "active" && account.must_set_backup => Ok(Err(
+                // Support promoted the backup address: a new one comes first.
+                Redirect::to(&format!("/account/backup-email?next={}", urlencode(back)))
+                    .into_response(),
+            )),
+            Some(account) if account.status == "active" => {
+                let lang = Lang::parse(&account.language);
+                Ok(Ok(Panel {
+                    session_id: id,
+                    data,
+                    account,
+                    actor: Actor::Holder,
+                    lang,
+                }))
+            }
+            _ => {
+                // Disabled or erased since login: the session ends here.
+                state.sessions.destroy(&id).await?;
+                Ok(Err(Redirect::to("/login").into_response()))
+            }
+        }
+    }
+
+    /// The role of the person acting.
+    pub fn role(&self) -> Role {
+        match &self.actor {
+            Actor::Holder => Role::Holder,
+            Actor::User { role, .. } => *role,
+        }
+    }
+
+    /// The key two-factor methods are stored under: the holder's or the
+    /// local user's own, never shared.
+    pub fn identity(&self) -> String {
+        match &self.actor {
+            Actor::Holder => twofactor::identity(self.account.id),
+            Actor::User { id, .. } => format!("{}/user:{id}", twofactor::identity(self.account.id)),
+        }
+    }
+
+    /// Refuses with 403 unless the person acting may do what `need` says.
+    pub fn require(&self, need: Need) -> Result<(), AppError> {
+        let role = self.role();
+        let ok = match need {
+            Need::Read => role.can_read(),
+            Need::Write => role.can_write(),
+            Need::ManageUsers => role.can_manage_users(),
+            Need::Holder => role == Role::Holder,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(match need {
+                Need::Read => "Your user has no access to this account's pages.",
+                Need::Write => "Your user may read this account's pages but not change them.",
+                Need::ManageUsers => "Only an administrator of this account may manage its users.",
+                Need::Holder => "Only the account holder may do this.",
+            }))
+        }
+    }
+}
+
+/// `let p = panel_or_return!(state, session, "/account/x");` in a handler
+/// returning `Result<Response, AppError>`.
+#[macro_export]
+macro_rules! panel_or_return {
+    ($state:expr, $session:expr, $back:expr) => {
+        match $crate::http::panel::Panel::load(&$state, $session, $back).await? {
+            Ok(p) => p,
+            Err(r) => return Ok(r),
+        }
+    };
+}
