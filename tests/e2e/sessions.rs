@@ -297,14 +297,6 @@ impl RedisCluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn urls(&self) -> String {
-        self.nodes
-            .iter()
-            .map(|(p, _)| format!("redis://127.0.0.1:{p}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
     fn keys_per_node(&self) -> Vec<usize> {
         self.nodes
             .iter()
