@@ -15,6 +15,7 @@ mod sessions;
 mod signup;
 mod startup;
 mod support;
+mod telemetry;
 mod twofactor;
 
 /// The `guichet` program, built by cargo alongside these tests.

@@ -814,3 +814,49 @@ async fn a_backup_email_becomes_active_only_with_its_code_and_must_differ() {
         "nothing pending any more"
     );
 }
+
+/// A client that claims an address with `X-Forwarded-For`, with a user agent
+/// of its own so that its notice mail can be told apart.
+fn forwarding_browser(claimed: &str, agent: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert("x-forwarded-for", claimed.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(agent)
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy_range() {
+    let sink = SmtpSink::start();
+    // Not trusted: the header is the client's own claim and is ignored.
+    let app = spawn_mailing(&sink, "never").await;
+    let p = Person::new("Ivo", "Forwarded");
+    let handle = app.signup(&p).await;
+    let web = forwarding_browser("198.51.100.7", "Claimant/1.0");
+    assert_eq!(app.login(&web, &handle, &p.password).await.status(), 303);
+    let mail = sink.wait_for(&p.email, "Claimant/1.0").await;
+    assert!(mail.contains("127.0.0.1"), "{mail}");
+    assert!(!mail.contains("198.51.100.7"), "a claimed address: {mail}");
+
+    // The loopback range trusted, as a proxy's pod range would be: the last
+    // address that is not a proxy is the client's.
+    let mut s = fresh_settings().await;
+    sink.configure(&mut s);
+    s.login.email_code = "never".into();
+    s.login.trusted_proxies = vec!["127.0.0.0/8".into()];
+    let app = spawn_with(s).await;
+    let p = Person::new("Ida", "Forwarded");
+    let handle = app.signup(&p).await;
+    let web = forwarding_browser("203.0.113.50, 198.51.100.9, 127.0.0.5", "Proxied/1.0");
+    assert_eq!(app.login(&web, &handle, &p.password).await.status(), 303);
+    let mail = sink.wait_for(&p.email, "Proxied/1.0").await;
+    assert!(mail.contains("198.51.100.9"), "{mail}");
+    assert!(
+        !mail.contains("203.0.113.50"),
+        "an address before the last untrusted hop can be forged: {mail}"
+    );
+}

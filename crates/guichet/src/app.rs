@@ -436,7 +436,7 @@ impl Application {
                     .login
                     .trusted_proxies
                     .iter()
-                    .filter_map(|s| s.parse().ok())
+                    .filter_map(|s| server::config::IpNet::parse(s))
                     .collect(),
                 recent_auth: Duration::from_secs(settings.login.recent_auth_secs),
                 // Checked by `validate`; the fallback is the safe default.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod settings;
+pub mod telemetry;
 
 pub use app::{Application, StartError};
 pub use settings::Settings;
@@ -12,23 +13,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use tracing_subscriber::EnvFilter;
-
-fn init_logs(settings: &Settings, format: Option<&str>) {
-    // Operator actions are always recorded, whatever the general level.
-    let directives = format!("{},audit=info", settings.log.level);
-    let filter =
-        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,audit=info"));
-    // Logs go to standard error so that `--json` output on standard out stays clean.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format.unwrap_or(&settings.log.format) == "json" {
-        builder.json().flatten_event(true).init();
-    } else {
-        builder.init();
-    }
-}
 
 /// The whole program: parse the command line, load the configuration, run the
 /// command. Exit codes: 0 success, 1 failure at run time, 2 bad configuration.
@@ -41,7 +25,8 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logs(&settings, args.log_format.as_deref());
+    // Kept to the end of `run`: dropping it flushes the traces still queued.
+    let _telemetry = telemetry::init(&settings, args.log_format.as_deref());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

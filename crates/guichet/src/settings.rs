@@ -47,6 +47,8 @@ pub struct Settings {
     pub mail: MailSection,
     /// `[log]`
     pub log: LogSection,
+    /// `[telemetry]`
+    pub telemetry: TelemetrySection,
     /// `[operator]`
     pub operator: OperatorSection,
     /// `[mfa]`
@@ -259,6 +261,19 @@ pub struct LogSection {
     pub format: String,
     /// Filter.
     pub level: String,
+}
+
+/// `[telemetry]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySection {
+    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`); empty
+    /// sends no traces.
+    pub otlp_endpoint: String,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+    /// Share of requests traced, 0.0 to 1.0 (a caller's sampled parent wins).
+    pub sample_ratio: f64,
 }
 
 /// `[operator]`
@@ -526,12 +541,12 @@ impl Settings {
             ));
         }
         for ip in &self.login.trusted_proxies {
-            ip.parse::<IpAddr>().map_err(|_| {
-                bad(
+            if server::config::IpNet::parse(ip).is_none() {
+                return Err(bad(
                     "login.trusted_proxies",
-                    format!("{ip:?} is not an IP address"),
-                )
-            })?;
+                    format!("{ip:?} is not an IP address or a range such as 10.42.0.0/16"),
+                ));
+            }
         }
         if self.oauth.key_encryption_key.is_empty() {
             if !self.database.url.is_empty() {
@@ -625,6 +640,27 @@ impl Settings {
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(bad("log.format", "must be \"text\" or \"json\""));
+        }
+        let t = &self.telemetry;
+        if !t.otlp_endpoint.is_empty() {
+            let u = url::Url::parse(&t.otlp_endpoint).map_err(|e| {
+                bad(
+                    "telemetry.otlp_endpoint",
+                    format!("{e}: {:?}", t.otlp_endpoint),
+                )
+            })?;
+            if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
+                return Err(bad(
+                    "telemetry.otlp_endpoint",
+                    "must be empty or an http(s) URL such as http://collector:4318",
+                ));
+            }
+        }
+        if t.service_name.trim().is_empty() || t.service_name.len() > 100 {
+            return Err(bad("telemetry.service_name", "must be 1 to 100 characters"));
+        }
+        if !(0.0..=1.0).contains(&t.sample_ratio) {
+            return Err(bad("telemetry.sample_ratio", "must be between 0.0 and 1.0"));
         }
         if self.operator.is_enabled() {
             let addr = self.operator.bind.parse::<SocketAddr>().map_err(|_| {

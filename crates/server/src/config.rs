@@ -92,7 +92,7 @@ pub struct LoginConfig {
     /// customers can share one address behind a NAT.
     pub ip_free_failures: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<IpNet>,
     /// How recent an authentication must be for a security change (adding or
     /// removing a second factor, turning it off) before the password is asked again.
     pub recent_auth: Duration,
@@ -136,6 +136,109 @@ impl Default for LoginConfig {
             trusted_proxies: Vec::new(),
             recent_auth: Duration::from_secs(300),
             email_code: EmailCodePolicy::Risk,
+        }
+    }
+}
+
+/// An address range, `10.0.0.0/8` or `2001:db8::/32`; a lone address is a
+/// range of one. Proxies in a cluster get addresses from a pod range that
+/// changes with every restart, so trusting one must not need a fixed address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    base: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Reads `addr` or `addr/prefix`; `None` for anything else, including a
+    /// prefix longer than the address or host bits set beyond the prefix
+    /// (`10.0.0.1/8` is a typo for either `10.0.0.1` or `10.0.0.0/8`).
+    pub fn parse(s: &str) -> Option<IpNet> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let base: IpAddr = addr.parse().ok()?;
+        let max = if base.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.len() <= 3 => {
+                p.parse::<u8>().ok().filter(|p| *p <= max)?
+            }
+            Some(_) => return None,
+        };
+        let net = IpNet { base, prefix };
+        (net.mask(base) == bits(base)).then_some(net)
+    }
+
+    /// Whether `ip` is in the range. An IPv4 address seen as IPv4-mapped IPv6
+    /// (`::ffff:10.0.0.1`, as dual-stack listeners report it) counts as IPv4.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+            v4 => *v4,
+        };
+        ip.is_ipv4() == self.base.is_ipv4() && self.mask(ip) == bits(self.base)
+    }
+
+    fn mask(&self, ip: IpAddr) -> u128 {
+        let (width, value) = match ip {
+            IpAddr::V4(a) => (32, u128::from(u32::from(a))),
+            IpAddr::V6(a) => (128, u128::from(a)),
+        };
+        if self.prefix == 0 {
+            0
+        } else {
+            value & (u128::MAX << (width - u32::from(self.prefix))) & (u128::MAX >> (128 - width))
+        }
+    }
+}
+
+fn bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+#[cfg(test)]
+mod ip_net_tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ranges_hold_their_addresses_only() {
+        let n = IpNet::parse("10.42.0.0/16").unwrap();
+        assert!(n.contains(&ip("10.42.7.9")));
+        assert!(n.contains(&ip("::ffff:10.42.0.1")));
+        assert!(!n.contains(&ip("10.43.0.1")));
+        assert!(!n.contains(&ip("::1")));
+        let one = IpNet::parse("192.0.2.7").unwrap();
+        assert!(one.contains(&ip("192.0.2.7")) && !one.contains(&ip("192.0.2.8")));
+        let v6 = IpNet::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains(&ip("2001:db8:1::5")) && !v6.contains(&ip("2001:db9::1")));
+        assert!(
+            IpNet::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(&ip("203.0.113.1"))
+        );
+    }
+
+    #[test]
+    fn typos_are_refused() {
+        for bad in [
+            "10.0.0.1/8",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "proxy.local",
+            "10.0.0.0/8/8",
+            "",
+        ] {
+            assert_eq!(IpNet::parse(bad), None, "{bad}");
         }
     }
 }

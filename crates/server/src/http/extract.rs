@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let trusted = &state.config.login.trusted_proxies;
-        if !trusted.contains(&peer) {
+        if !trusted.iter().any(|n| n.contains(&peer)) {
             return Ok(Self(peer));
         }
         let forwarded: Vec<IpAddr> = parts
@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for ClientIp {
         let client = forwarded
             .iter()
             .rev()
-            .find(|ip| !trusted.contains(ip))
+            .find(|ip| !trusted.iter().any(|n| n.contains(ip)))
             .copied()
             .unwrap_or(peer);
         Ok(Self(client))

@@ -64,14 +64,20 @@ pub async fn observe(State(o): State<Observe>, mut req: Request, next: Next) -> 
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    // `otel.name` names the span in exported traces ("GET /oauth2/token");
+    // the status is filled in once known. Neither is a secret: routes are
+    // templates, never raw paths.
     let span = tracing::info_span!(
         "request",
+        otel.name = %format_args!("{} {route}", req.method()),
         request_id = %id,
         method = %req.method(),
         route = %route,
+        status = tracing::field::Empty,
     );
     let started = Instant::now();
-    let mut resp = next.run(req).instrument(span).await;
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    span.record("status", i64::from(resp.status().as_u16()));
     o.metrics.observe_request(
         o.listener,
         &route,
