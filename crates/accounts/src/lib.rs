@@ -9,6 +9,7 @@ pub mod code;
 pub mod email;
 pub mod entity;
 mod error;
+pub mod events;
 pub mod handle;
 pub mod names;
 pub mod password;
@@ -20,6 +21,7 @@ pub mod verification;
 
 pub use code::CustomerCode;
 pub use email::EmailAddress;
+pub use events::{EventKind, Events, SecurityEvent};
 pub use error::{AccountError, FieldError, FieldProblem};
 pub use handle::{CustomerHandle, HandleSuffix};
 pub use password::{PasswordHasher, PasswordPolicy};

@@ -6,3 +6,6 @@ pub mod known_device;
 pub mod password_history;
 pub mod password_reset;
 pub mod support_action;
+pub mod account_hold;
+pub mod contact_delegation;
+pub mod security_event;
