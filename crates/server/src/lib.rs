@@ -6,12 +6,14 @@
 //! templates and Redis. It calls into `accounts` with parsed domain values and
 //! turns the outcomes into responses.
 
+pub mod access;
 pub mod admin;
 pub mod config;
 pub mod http;
 pub mod i18n;
 pub mod metrics;
 pub mod notify;
+pub mod seclog;
 pub mod session;
 pub mod sms_gateway;
 mod state;
