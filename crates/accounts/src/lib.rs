@@ -6,10 +6,12 @@
 //! parsed domain values and a database connection.
 
 pub mod code;
+pub mod contacts;
 pub mod email;
 pub mod entity;
 mod error;
 pub mod events;
+pub mod gdpr;
 pub mod handle;
 pub mod names;
 pub mod password;

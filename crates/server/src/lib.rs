@@ -9,6 +9,7 @@
 pub mod access;
 pub mod admin;
 pub mod config;
+pub mod gdpr;
 pub mod http;
 pub mod i18n;
 pub mod metrics;

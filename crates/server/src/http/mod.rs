@@ -17,6 +17,8 @@ pub mod pages;
 pub(crate) mod panel;
 pub(crate) mod panel_api;
 mod panel_security;
+mod gdpr_pages;
+mod contacts;
 pub(crate) mod recovery;
 mod recovery_pages;
 mod second_factor;
@@ -193,6 +195,32 @@ fn panel_security_routes() -> Router<AppState> {
         .route("/api/v1/account/apps/withdraw", post(ps::withdraw_api))
         .route("/account/security/log", get(ps::log_page))
         .route("/api/v1/account/security-log", get(ps::log_api))
+        .route("/account/data", get(gdpr_pages::data_page))
+        .route("/account/data-export", get(gdpr_pages::export))
+        .route("/api/v1/account/export", get(gdpr_pages::export_api))
+        .route(
+            "/account/erase",
+            get(gdpr_pages::erase_page).post(gdpr_pages::erase),
+        )
+        .route("/api/v1/account/erase", post(gdpr_pages::erase_api))
+        .route(
+            "/account/contacts",
+            get(contacts::page).post(contacts::request),
+        )
+        .route("/account/contacts/{id}/answer", post(contacts::answer))
+        .route("/account/contacts/{id}/cancel", post(contacts::cancel))
+        .route(
+            "/api/v1/account/contacts",
+            get(contacts::list_api).post(contacts::request_api),
+        )
+        .route(
+            "/api/v1/account/contacts/{id}/answer",
+            post(contacts::answer_api),
+        )
+        .route(
+            "/api/v1/account/contacts/{id}/cancel",
+            post(contacts::cancel_api),
+        )
 }
 
 /// The endpoints a single-page application calls from its own origin: token,

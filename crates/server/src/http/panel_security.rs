@@ -47,7 +47,8 @@ fn page(p: &Panel, title: &str, body: Markup) -> Response {
     Html(pages::layout(title, Some(Who::of(&p.account)), body).into_string()).into_response()
 }
 
-fn nav(lang: Lang) -> Markup {
+/// Links between the security and data pages.
+pub(super) fn nav(lang: Lang) -> Markup {
     html! {
         nav.links aria-label=(tr(lang, "nav_label")) {
             a href="/account/security" { (tr(lang, "nav_security")) } " · "
