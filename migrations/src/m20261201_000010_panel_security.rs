@@ -142,7 +142,10 @@ impl MigrationTrait for Migration {
                 "idx_contact_delegations_from",
                 ContactDelegations::FromAccountId,
             ),
-            ("idx_contact_delegations_to", ContactDelegations::ToAccountId),
+            (
+                "idx_contact_delegations_to",
+                ContactDelegations::ToAccountId,
+            ),
         ] {
             manager
                 .create_index(

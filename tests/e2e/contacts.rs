@@ -12,7 +12,10 @@ const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firef
 
 async fn operator_list(app: &TestApp, query: &str) -> Value {
     let r = bare_client()
-        .request(Method::GET, app.operator_url(&format!("/admin/v1/contacts?{query}")))
+        .request(
+            Method::GET,
+            app.operator_url(&format!("/admin/v1/contacts?{query}")),
+        )
         .bearer_auth(OPERATOR_TOKEN)
         .send()
         .await
@@ -66,7 +69,12 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
         .map(|f| f["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, vec!["service", "role", "handle"]);
-    assert!(operator_list(&app, "").await["delegations"].as_array().unwrap().is_empty());
+    assert!(
+        operator_list(&app, "").await["delegations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // Ada hands the billing contact of her hosting to Bob.
     let r = aw
@@ -101,7 +109,14 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     )
     .await;
     assert_eq!(status, 404);
-    let (status, _) = api_post(&app, &cw, &format!("/api/v1/account/contacts/{id}/cancel"), &ccsrf, json!({})).await;
+    let (status, _) = api_post(
+        &app,
+        &cw,
+        &format!("/api/v1/account/contacts/{id}/cancel"),
+        &ccsrf,
+        json!({}),
+    )
+    .await;
     assert_eq!(status, 404);
     // Ada cannot accept her own request.
     let (status, _) = api_post(
@@ -139,10 +154,12 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     let listed = operator_list(&app, &format!("service=web%20HOSTING&handle={bh}")).await;
     assert_eq!(listed["delegations"].as_array().unwrap().len(), 1);
     assert_eq!(listed["delegations"][0]["role"], "billing");
-    assert!(operator_list(&app, &format!("handle={ch}")).await["delegations"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        operator_list(&app, &format!("handle={ch}")).await["delegations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // Ada cancels from her page.
     let r = aw
@@ -152,10 +169,12 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert!(operator_list(&app, "service=Web%20hosting").await["delegations"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        operator_list(&app, "service=Web%20hosting").await["delegations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let (_, v) = api_get(&app, &bw, "/api/v1/account/contacts").await;
     assert!(v["delegations"].as_array().unwrap().is_empty());
 }

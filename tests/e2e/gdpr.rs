@@ -31,12 +31,24 @@ async fn the_export_is_one_json_file_with_everything_and_no_secret() {
     assert!(html.contains("href=\"/account/data-export\""));
     let csrf = hidden(&html, "csrf").unwrap();
 
-    let r = web.get(app.url("/account/data-export")).send().await.unwrap();
+    let r = web
+        .get(app.url("/account/data-export"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(disposition.contains(&format!("guichet-{handle}.json")));
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let cookies: Vec<String> = r
         .headers()
         .get_all("set-cookie")
@@ -56,8 +68,16 @@ async fn the_export_is_one_json_file_with_everything_and_no_secret() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"login") && kinds.contains(&"data_exported"), "{kinds:?}");
-    for key in ["two_factor_methods", "connected_applications", "contacts", "holds"] {
+    assert!(
+        kinds.contains(&"login") && kinds.contains(&"data_exported"),
+        "{kinds:?}"
+    );
+    for key in [
+        "two_factor_methods",
+        "connected_applications",
+        "contacts",
+        "holds",
+    ] {
         assert!(v[key].is_array(), "{key}");
     }
     // No secret of any kind.
@@ -100,32 +120,51 @@ async fn erasure_waits_for_holds_then_leaves_a_tombstone_and_tells_relying_parti
         .unwrap();
     let sid = serde_json::from_slice::<Value>(
         &URL_SAFE_NO_PAD
-            .decode(tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap())
+            .decode(
+                tokens["id_token"]
+                    .as_str()
+                    .unwrap()
+                    .split('.')
+                    .nth(1)
+                    .unwrap(),
+            )
             .unwrap(),
     )
     .unwrap()["sid"]
         .clone();
 
     // Billing holds the account.
-    let r = op(&app, Method::PUT, &format!("/admin/v1/accounts/{handle}/holds/unpaid_invoices"))
-        .json(&json!({ "reference": "INV-2026-001", "note": "December invoice" }))
-        .send()
-        .await
-        .unwrap();
+    let r = op(
+        &app,
+        Method::PUT,
+        &format!("/admin/v1/accounts/{handle}/holds/unpaid_invoices"),
+    )
+    .json(&json!({ "reference": "INV-2026-001", "note": "December invoice" }))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
-    let r = op(&app, Method::PUT, &format!("/admin/v1/accounts/{handle}/holds/Bad%20Kind"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let r = op(
+        &app,
+        Method::PUT,
+        &format!("/admin/v1/accounts/{handle}/holds/Bad%20Kind"),
+    )
+    .json(&json!({}))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 422, "hold kinds are short codes");
-    let holds: Value = op(&app, Method::GET, &format!("/admin/v1/accounts/{handle}/holds"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let holds: Value = op(
+        &app,
+        Method::GET,
+        &format!("/admin/v1/accounts/{handle}/holds"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(holds["holds"][0]["kind"], "unpaid_invoices");
 
     // The page says why; the form is not offered; a forced post is refused.
@@ -140,16 +179,27 @@ async fn erasure_waits_for_holds_then_leaves_a_tombstone_and_tells_relying_parti
         .await
         .unwrap();
     assert_eq!(r.status(), 409);
-    let (status, body) = api_post(&app, &web, "/api/v1/account/erase", &csrf, json!({ "confirm": handle })).await;
+    let (status, body) = api_post(
+        &app,
+        &web,
+        "/api/v1/account/erase",
+        &csrf,
+        json!({ "confirm": handle }),
+    )
+    .await;
     assert_eq!(status, 409);
     assert_eq!(body["holds"][0], "unpaid_invoices");
     assert!(web.get(app.url("/account")).send().await.unwrap().status() == 200);
 
     // Lifted: a wrong confirmation is refused with a message on the field.
-    let r = op(&app, Method::DELETE, &format!("/admin/v1/accounts/{handle}/holds/unpaid_invoices"))
-        .send()
-        .await
-        .unwrap();
+    let r = op(
+        &app,
+        Method::DELETE,
+        &format!("/admin/v1/accounts/{handle}/holds/unpaid_invoices"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 204);
     let r = web
         .post(app.url("/account/erase"))
@@ -170,7 +220,10 @@ async fn erasure_waits_for_holds_then_leaves_a_tombstone_and_tells_relying_parti
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Account erased"));
-    assert_eq!(web.get(app.url("/account")).send().await.unwrap().status(), 303);
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        303
+    );
 
     // The relying party of the session hears of it.
     let body = tokio::time::timeout(std::time::Duration::from_secs(10), received)
@@ -182,7 +235,9 @@ async fn erasure_waits_for_holds_then_leaves_a_tombstone_and_tells_relying_parti
         .map(|(_, v)| v.into_owned())
         .unwrap();
     let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap(),
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(claims["sid"], sid);
@@ -196,10 +251,14 @@ async fn erasure_waits_for_holds_then_leaves_a_tombstone_and_tells_relying_parti
     assert_eq!(unknown.status(), 401);
     let (e, u) = (erased.text().await.unwrap(), unknown.text().await.unwrap());
     assert!(e.contains("incorrect") && u.contains("incorrect"));
-    let r = op(&app, Method::GET, &format!("/admin/v1/accounts/{handle}/holds"))
-        .send()
-        .await
-        .unwrap();
+    let r = op(
+        &app,
+        Method::GET,
+        &format!("/admin/v1/accounts/{handle}/holds"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 404);
 
     // The address is free again, the handle is not: a new sign-up with the
@@ -232,12 +291,19 @@ async fn only_the_holder_with_a_session_reaches_erasure() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(web.get(app.url("/account")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        200
+    );
     // Holds of an unknown account: 404.
-    let r = op(&app, Method::PUT, "/admin/v1/accounts/zz99999-ovh/holds/open_services")
-        .json(&json!({ "reference": "x" }))
-        .send()
-        .await
-        .unwrap();
+    let r = op(
+        &app,
+        Method::PUT,
+        "/admin/v1/accounts/zz99999-ovh/holds/open_services",
+    )
+    .json(&json!({ "reference": "x" }))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 404);
 }

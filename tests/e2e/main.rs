@@ -1,6 +1,7 @@
 //! End-to-end tests: the real application over real HTTP.
 
 mod browser;
+mod browser_gdpr;
 mod contacts;
 mod faults;
 mod fleet;

@@ -121,7 +121,11 @@ pub(crate) async fn follow_to_client(
     panic!("too many redirects");
 }
 
-pub(crate) async fn code_for(app: &TestApp, web: &reqwest::Client, client_id: &str) -> (String, String) {
+pub(crate) async fn code_for(
+    app: &TestApp,
+    web: &reqwest::Client,
+    client_id: &str,
+) -> (String, String) {
     let (verifier, challenge) = pkce();
     let loc = follow_to_client(app, web, authorize_url(app, client_id, &challenge, &[])).await;
     assert!(loc.starts_with(REDIRECT), "{loc}");

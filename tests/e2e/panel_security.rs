@@ -29,7 +29,12 @@ pub(crate) async fn signed_up(app: &TestApp, first: &str) -> (Person, String) {
     (p, handle)
 }
 
-pub(crate) async fn logged_in(app: &TestApp, handle: &str, p: &Person, ua: &str) -> reqwest::Client {
+pub(crate) async fn logged_in(
+    app: &TestApp,
+    handle: &str,
+    p: &Person,
+    ua: &str,
+) -> reqwest::Client {
     let web = browser_as(ua);
     assert_eq!(app.login(&web, handle, &p.password).await.status(), 303);
     web
@@ -134,7 +139,10 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     )
     .await;
     assert_eq!(status, 404, "{body}");
-    assert!(is_signed_in(&app, &office).await, "untouched by another account");
+    assert!(
+        is_signed_in(&app, &office).await,
+        "untouched by another account"
+    );
     // Without the token, the write is refused.
     let (status, body) = api_post(
         &app,
@@ -157,8 +165,14 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/account/security/sessions?done=ended");
-    assert!(!is_signed_in(&app, &office).await, "the office browser is signed out");
+    assert_eq!(
+        r.headers()["location"],
+        "/account/security/sessions?done=ended"
+    );
+    assert!(
+        !is_signed_in(&app, &office).await,
+        "the office browser is signed out"
+    );
     assert!(is_signed_in(&app, &laptop).await);
     let (_, v) = api_get(&app, &laptop, "/api/v1/account/sessions").await;
     assert_eq!(v["sessions"].as_array().unwrap().len(), 1);

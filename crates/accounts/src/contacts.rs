@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 use crate::entity::{account, contact_delegation};
 use crate::error::{AccountError, FieldError, FieldProblem};
@@ -97,10 +99,12 @@ impl Accounts {
     ) -> Result<Delegation, AccountError> {
         let mut errors = Vec::new();
         let service = parse_service(service)
-            .map_err(|p| errors.push(FieldError {
-                field: "service",
-                problem: p,
-            }))
+            .map_err(|p| {
+                errors.push(FieldError {
+                    field: "service",
+                    problem: p,
+                })
+            })
             .ok();
         let role_in = role;
         let role = ContactRole::parse(role_in);

@@ -162,7 +162,17 @@ impl Events {
         ip: &str,
         user_agent: &str,
     ) -> Result<(), AccountError> {
-        Self::record_at(db, account_id, user_id, kind, detail, ip, user_agent, Utc::now()).await
+        Self::record_at(
+            db,
+            account_id,
+            user_id,
+            kind,
+            detail,
+            ip,
+            user_agent,
+            Utc::now(),
+        )
+        .await
     }
 
     /// [`Events::record`] at a given time (tests, imports).

@@ -9,13 +9,12 @@
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::entity::{
-    account, account_hold, contact_delegation, email_verification, known_device,
-    password_history, password_reset,
+    account, account_hold, contact_delegation, email_verification, known_device, password_history,
+    password_reset,
 };
 use crate::error::{AccountError, FieldProblem};
 use crate::events::Events;

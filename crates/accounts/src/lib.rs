@@ -23,8 +23,8 @@ pub mod verification;
 
 pub use code::CustomerCode;
 pub use email::EmailAddress;
-pub use events::{EventKind, Events, SecurityEvent};
 pub use error::{AccountError, FieldError, FieldProblem};
+pub use events::{EventKind, Events, SecurityEvent};
 pub use handle::{CustomerHandle, HandleSuffix};
 pub use password::{PasswordHasher, PasswordPolicy};
 pub use recovery::{ResetLink, SupportAction, SupportCase};

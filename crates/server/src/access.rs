@@ -264,7 +264,9 @@ mod tests {
             "Firefox / Linux"
         );
         assert_eq!(
-            device_of("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Edg/131.0"),
+            device_of(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Edg/131.0"
+            ),
             "Edge / Windows"
         );
         assert_eq!(device_of("curl/8.5.0"), "curl");

@@ -72,14 +72,10 @@ pub fn record_later(
 pub fn of_change(change: &SecurityChange) -> (EventKind, String) {
     use SecurityChange as C;
     match change {
-        C::MethodAdded { kind, label } => (
-            EventKind::TwoFactorAdded,
-            named(kind.as_str(), label),
-        ),
-        C::MethodRemoved { kind, label } => (
-            EventKind::TwoFactorRemoved,
-            named(kind.as_str(), label),
-        ),
+        C::MethodAdded { kind, label } => (EventKind::TwoFactorAdded, named(kind.as_str(), label)),
+        C::MethodRemoved { kind, label } => {
+            (EventKind::TwoFactorRemoved, named(kind.as_str(), label))
+        }
         C::RecoveryCodesRegenerated => (EventKind::RecoveryCodesRegenerated, String::new()),
         C::RecoveryCodesDeleted => (EventKind::TwoFactorRemoved, "recovery_codes".into()),
         C::TwoFactorDisabled => (EventKind::TwoFactorDisabled, String::new()),

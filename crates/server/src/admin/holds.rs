@@ -94,7 +94,12 @@ pub(super) async fn delete(
     Path((account, kind)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
     let (id, _) = account_id(&s, &account).await?;
-    if s.app.accounts.lift_hold(id, &kind).await.map_err(account_error)? {
+    if s.app
+        .accounts
+        .lift_hold(id, &kind)
+        .await
+        .map_err(account_error)?
+    {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(AdminError::NotFound)
@@ -121,7 +126,10 @@ pub(super) async fn contacts(
         })?),
         None => None,
     };
-    if q.service.as_deref().is_some_and(|v| v.chars().count() > 100) {
+    if q.service
+        .as_deref()
+        .is_some_and(|v| v.chars().count() > 100)
+    {
         return Err(AdminError::Invalid(vec![(
             "service",
             "at most 100 characters".to_owned(),

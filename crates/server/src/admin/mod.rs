@@ -197,10 +197,7 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
             "/admin/v1/accounts/{account}/support-actions",
             get(support::support_actions),
         )
-        .route(
-            "/admin/v1/accounts/{account}/holds",
-            get(holds::list),
-        )
+        .route("/admin/v1/accounts/{account}/holds", get(holds::list))
         .route(
             "/admin/v1/accounts/{account}/holds/{kind}",
             axum::routing::put(holds::put).delete(holds::delete),

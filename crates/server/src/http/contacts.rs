@@ -52,9 +52,20 @@ pub struct DoneQuery {
     done: String,
 }
 
-fn render(p: &Panel, list: &[Delegation], input: &RequestInput, errors: &[FieldError], done: &str) -> String {
+fn render(
+    p: &Panel,
+    list: &[Delegation],
+    input: &RequestInput,
+    errors: &[FieldError],
+    done: &str,
+) -> String {
     let l = p.lang;
-    let err = |f: &str| errors.iter().find(|e| e.field == f).map(|e| problem_text(l, e));
+    let err = |f: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == f)
+            .map(|e| problem_text(l, e))
+    };
     let me = p.account.handle.as_str();
     let role_text = |r: &str| match ContactRole::parse(r) {
         Some(r) => tr(l, &format!("role_{}", r.as_str())),
@@ -188,8 +199,19 @@ pub async fn request(
 }
 
 async fn logged(state: &AppState, p: &Panel, d: &Delegation, what: &str, origin: &Origin) {
-    let detail = format!("{what}: {} {} {} -> {}", d.service, d.role, d.from_handle, d.to_handle);
-    seclog::record(state, p.account.id, None, EventKind::ContactChanged, &detail, origin).await;
+    let detail = format!(
+        "{what}: {} {} {} -> {}",
+        d.service, d.role, d.from_handle, d.to_handle
+    );
+    seclog::record(
+        state,
+        p.account.id,
+        None,
+        EventKind::ContactChanged,
+        &detail,
+        origin,
+    )
+    .await;
 }
 
 #[derive(Deserialize, Default)]
@@ -213,9 +235,17 @@ pub async fn answer(
     let accept = match input.decision.as_str() {
         "accept" => true,
         "refuse" => false,
-        _ => return Err(AppError::BadRequest(StatusCode::UNPROCESSABLE_ENTITY, tr(p.lang, "bad_decision").into())),
+        _ => {
+            return Err(AppError::BadRequest(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tr(p.lang, "bad_decision").into(),
+            ));
+        }
     };
-    state.accounts.answer_delegation(p.account.id, id, accept).await?;
+    state
+        .accounts
+        .answer_delegation(p.account.id, id, accept)
+        .await?;
     Ok(Redirect::to("/account/contacts?done=answered").into_response())
 }
 
@@ -273,7 +303,11 @@ fn account_error_json(lang: Lang, e: AccountError) -> Result<Response, AppError>
                 &fields,
             ))
         }
-        AccountError::NotFound => Ok(panel_api::error(StatusCode::NOT_FOUND, "not_found", tr(lang, "not_found"))),
+        AccountError::NotFound => Ok(panel_api::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            tr(lang, "not_found"),
+        )),
         AccountError::Conflict(m) => Ok(panel_api::error(StatusCode::CONFLICT, "conflict", m)),
         other => Err(other.into()),
     }
@@ -290,7 +324,11 @@ pub async fn request_api(
 ) -> Result<Response, AppError> {
     let p = api_panel_or_return!(state, session, headers, Need::Write, true);
     let Ok(Json(input)) = body else {
-        return Ok(panel_api::error(StatusCode::BAD_REQUEST, "invalid_json", "Send a JSON object with service, role and handle."));
+        return Ok(panel_api::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "Send a JSON object with service, role and handle.",
+        ));
     };
     match state
         .accounts
@@ -332,8 +370,14 @@ pub async fn answer_api(
             ));
         }
     };
-    match state.accounts.answer_delegation(p.account.id, id, accept).await {
-        Ok(()) => Ok(Json(json!({ "status": if accept { "accepted" } else { "refused" } })).into_response()),
+    match state
+        .accounts
+        .answer_delegation(p.account.id, id, accept)
+        .await
+    {
+        Ok(()) => Ok(
+            Json(json!({ "status": if accept { "accepted" } else { "refused" } })).into_response(),
+        ),
         Err(e) => account_error_json(p.lang, e),
     }
 }

@@ -158,10 +158,9 @@ pub async fn erase_page(session: CurrentSession) -> Response {
 }
 
 fn erased_response(state: &AppState, lang: Lang) -> Response {
-    let mut resp = Html(
-        pages::message(tr(lang, "erased_title"), tr(lang, "erased_text")).into_string(),
-    )
-    .into_response();
+    let mut resp =
+        Html(pages::message(tr(lang, "erased_title"), tr(lang, "erased_text")).into_string())
+            .into_response();
     let cfg = &state.config;
     if let Ok(v) = super::cookies::clear(cfg, super::cookies::session_name(cfg)).parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -231,7 +230,11 @@ pub async fn erase_api(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
             tr(l, "erase_confirm_wrong"),
-            &[("confirm", "handle_mismatch", tr(l, "erase_confirm_wrong").into())],
+            &[(
+                "confirm",
+                "handle_mismatch",
+                tr(l, "erase_confirm_wrong").into(),
+            )],
         ));
     }
     match crate::gdpr::erase(&state, p.account.id).await {

@@ -3,11 +3,13 @@
 //! Handlers stay thin: they extract, call one domain function, and render.
 
 mod account;
+mod contacts;
 pub(crate) mod cookies;
 pub(crate) mod csrf;
 mod email_code;
 pub(crate) mod error;
 pub(crate) mod extract;
+mod gdpr_pages;
 mod health;
 mod login;
 mod mfa_pages;
@@ -17,8 +19,6 @@ pub mod pages;
 pub(crate) mod panel;
 pub(crate) mod panel_api;
 mod panel_security;
-mod gdpr_pages;
-mod contacts;
 pub(crate) mod recovery;
 mod recovery_pages;
 mod second_factor;

@@ -326,8 +326,13 @@ pub async fn withdraw(
     let p = panel_or_return!(state, session, "/account/security/apps");
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
-    let done = if access::withdraw(&state, p.account.id, &input.client_id, &Origin::new(ip, &ua))
-        .await?
+    let done = if access::withdraw(
+        &state,
+        p.account.id,
+        &input.client_id,
+        &Origin::new(ip, &ua),
+    )
+    .await?
     {
         "withdrawn"
     } else {
@@ -375,10 +380,21 @@ pub async fn withdraw_api(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
             "client_id is missing or too long.",
-            &[("client_id", "required", tr(p.lang, "client_required").into())],
+            &[(
+                "client_id",
+                "required",
+                tr(p.lang, "client_required").into(),
+            )],
         ));
     }
-    if !access::withdraw(&state, p.account.id, &input.client_id, &Origin::new(ip, &ua)).await? {
+    if !access::withdraw(
+        &state,
+        p.account.id,
+        &input.client_id,
+        &Origin::new(ip, &ua),
+    )
+    .await?
+    {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,
             "not_found",
