@@ -244,6 +244,19 @@ impl Chrome {
         v.as_array().cloned().unwrap_or_default()
     }
 
+    /// Lets the browser save downloads into `dir` without asking (a DevTools
+    /// command, which ChromeDriver relays).
+    pub async fn allow_downloads(&self, dir: &Path) {
+        self.post(
+            "/goog/cdp/execute",
+            json!({
+                "cmd": "Browser.setDownloadBehavior",
+                "params": { "behavior": "allow", "downloadPath": dir.to_string_lossy() },
+            }),
+        )
+        .await;
+    }
+
     /// Ends the session and the browser.
     pub async fn quit(mut self) {
         let _ = self.http.delete(&self.session).send().await;

@@ -1,8 +1,11 @@
 //! End-to-end tests: the real application over real HTTP.
 
 mod browser;
+mod browser_gdpr;
+mod contacts;
 mod faults;
 mod fleet;
+mod gdpr;
 mod limits;
 mod login;
 mod mail_queue;
@@ -10,6 +13,7 @@ mod metrics;
 mod oauth;
 mod oidc;
 mod operator;
+mod panel_security;
 mod recovery;
 mod sessions;
 mod signup;

@@ -121,7 +121,11 @@ pub(crate) async fn follow_to_client(
     panic!("too many redirects");
 }
 
-async fn code_for(app: &TestApp, web: &reqwest::Client, client_id: &str) -> (String, String) {
+pub(crate) async fn code_for(
+    app: &TestApp,
+    web: &reqwest::Client,
+    client_id: &str,
+) -> (String, String) {
     let (verifier, challenge) = pkce();
     let loc = follow_to_client(app, web, authorize_url(app, client_id, &challenge, &[])).await;
     assert!(loc.starts_with(REDIRECT), "{loc}");
@@ -904,7 +908,7 @@ async fn revoking_a_refresh_token_and_replaying_its_code_both_end_the_family() {
 }
 
 /// A one-shot relying-party endpoint that records the first form POST it gets.
-async fn backchannel_receiver() -> (String, tokio::sync::oneshot::Receiver<String>) {
+pub(crate) async fn backchannel_receiver() -> (String, tokio::sync::oneshot::Receiver<String>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(

@@ -38,6 +38,8 @@ pub enum FieldProblem {
     HandleMismatch,
     /// The password is one of the account's last `count` passwords.
     PasswordReused { count: usize },
+    /// No active account has this customer handle (or it is the account's own).
+    UnknownHandle,
 }
 
 impl FieldProblem {
@@ -60,6 +62,7 @@ impl FieldProblem {
             Self::UnknownKind => "unknown_kind",
             Self::HandleMismatch => "handle_mismatch",
             Self::PasswordReused { .. } => "password_reused",
+            Self::UnknownHandle => "unknown_handle",
         }
     }
 }
@@ -96,6 +99,7 @@ impl fmt::Display for FieldProblem {
                 f,
                 "This is not the customer handle of the account this link is for."
             ),
+            Self::UnknownHandle => write!(f, "No other customer has this handle."),
             Self::PasswordReused { count } => write!(
                 f,
                 "Choose a password you have not used for this account (the last {count} are refused)."
@@ -128,6 +132,13 @@ pub enum AccountError {
     /// A verification link is unknown, used or expired: one case, on purpose.
     #[error("invalid or expired link")]
     InvalidLink,
+    /// Erasure refused: other systems hold the account (the hold kinds).
+    #[error("the account is held: {}", .0.join(", "))]
+    Held(Vec<String>),
+    /// Refused because of the state of what it acts on (a delegation
+    /// already answered, for instance).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// The database failed.
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),

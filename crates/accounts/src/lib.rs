@@ -6,9 +6,12 @@
 //! parsed domain values and a database connection.
 
 pub mod code;
+pub mod contacts;
 pub mod email;
 pub mod entity;
 mod error;
+pub mod events;
+pub mod gdpr;
 pub mod handle;
 pub mod names;
 pub mod password;
@@ -21,6 +24,7 @@ pub mod verification;
 pub use code::CustomerCode;
 pub use email::EmailAddress;
 pub use error::{AccountError, FieldError, FieldProblem};
+pub use events::{EventKind, Events, SecurityEvent};
 pub use handle::{CustomerHandle, HandleSuffix};
 pub use password::{PasswordHasher, PasswordPolicy};
 pub use recovery::{ResetLink, SupportAction, SupportCase};

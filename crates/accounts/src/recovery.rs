@@ -552,5 +552,16 @@ async fn record(
     }
     .insert(db)
     .await?;
-    Ok(())
+    // The customer sees support's actions in their security log too.
+    crate::events::Events::record_at(
+        db,
+        account_id,
+        None,
+        crate::events::EventKind::SupportAction,
+        &format!("{action}: {}", case.case_ref),
+        "",
+        "",
+        now,
+    )
+    .await
 }

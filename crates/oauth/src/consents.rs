@@ -102,3 +102,41 @@ pub async fn record(
     }
     Ok(())
 }
+
+/// Every consent of an account, newest first (the control panel's
+/// "connected applications").
+pub async fn list_for_account(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+) -> Result<Vec<entity::Model>, OAuthError> {
+    use sea_orm::QueryOrder;
+    Ok(entity::Entity::find()
+        .filter(entity::Column::AccountId.eq(account_id))
+        .order_by_desc(entity::Column::GrantedAt)
+        .all(db)
+        .await?)
+}
+
+/// Withdraws an account's consent to a client; returns whether there was one.
+/// The caller revokes the client's tokens for the account too.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    client_id: &str,
+) -> Result<bool, OAuthError> {
+    let res = entity::Entity::delete_many()
+        .filter(entity::Column::AccountId.eq(account_id))
+        .filter(entity::Column::ClientId.eq(client_id))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// Deletes every consent of an account (erasure).
+pub async fn delete_all(db: &impl ConnectionTrait, account_id: i32) -> Result<(), OAuthError> {
+    entity::Entity::delete_many()
+        .filter(entity::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -169,6 +169,44 @@ pub async fn revoke_account(
     Ok(())
 }
 
+/// Revokes every refresh token one client holds for an account (consent
+/// withdrawn).
+pub async fn revoke_client(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), OAuthError> {
+    entity::Entity::update_many()
+        .col_expr(entity::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(entity::Column::AccountId.eq(account_id))
+        .filter(entity::Column::ClientId.eq(client_id))
+        .filter(entity::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The sessions (`sid`) and clients of an account's live refresh tokens, for
+/// the back-channel logouts of an erasure.
+pub async fn live_sessions(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, OAuthError> {
+    let rows = entity::Entity::find()
+        .filter(entity::Column::AccountId.eq(account_id))
+        .filter(entity::Column::RevokedAt.is_null())
+        .filter(entity::Column::UsedAt.is_null())
+        .filter(entity::Column::ExpiresAt.gt(now))
+        .all(db)
+        .await?;
+    let mut out: Vec<(String, String)> = rows.into_iter().map(|r| (r.sid, r.client_id)).collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Revokes the family of a token presented by its client (RFC 7009). Returns
 /// whether the token was found: a token of another client is not revoked.
 pub async fn revoke_by_token(

@@ -83,7 +83,12 @@ macro_rules! area {
 
 /// Every area: its English file name, then its source in [`Lang::ALL`] order.
 /// Adding an area is one line here and a file per language.
-const SOURCES: &[[&str; 4]] = &[area!("mail")];
+const SOURCES: &[[&str; 4]] = &[
+    area!("mail"),
+    area!("security_panel"),
+    area!("gdpr"),
+    area!("contacts"),
+];
 
 /// Every language's messages by dotted key.
 struct Catalogue {

@@ -6,12 +6,15 @@
 //! templates and Redis. It calls into `accounts` with parsed domain values and
 //! turns the outcomes into responses.
 
+pub mod access;
 pub mod admin;
 pub mod config;
+pub mod gdpr;
 pub mod http;
 pub mod i18n;
 pub mod metrics;
 pub mod notify;
+pub mod seclog;
 pub mod session;
 pub mod sms_gateway;
 mod state;

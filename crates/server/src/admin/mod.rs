@@ -10,6 +10,7 @@
 
 mod clients;
 mod error;
+mod holds;
 mod keys;
 mod mail;
 mod metrics;
@@ -196,6 +197,12 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
             "/admin/v1/accounts/{account}/support-actions",
             get(support::support_actions),
         )
+        .route("/admin/v1/accounts/{account}/holds", get(holds::list))
+        .route(
+            "/admin/v1/accounts/{account}/holds/{kind}",
+            axum::routing::put(holds::put).delete(holds::delete),
+        )
+        .route("/admin/v1/contacts", get(holds::contacts))
         .route("/metrics", get(metrics::scrape))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
@@ -320,6 +327,10 @@ fn action_of(method: &Method, route: Option<&str>) -> &'static str {
         }
         ("POST", "/admin/v1/accounts/{account}/end-sessions") => "account.end_sessions",
         ("GET", "/admin/v1/accounts/{account}/support-actions") => "account.support_actions",
+        ("GET", "/admin/v1/accounts/{account}/holds") => "account.holds",
+        ("PUT", "/admin/v1/accounts/{account}/holds/{kind}") => "account.hold_set",
+        ("DELETE", "/admin/v1/accounts/{account}/holds/{kind}") => "account.hold_lift",
+        ("GET", "/admin/v1/contacts") => "contacts.list",
         _ => "unknown",
     }
 }

@@ -90,6 +90,14 @@ impl IntoResponse for AppError {
                     "Guichet cannot reach its database right now. Nothing was changed; please try again in a minute.".to_owned(),
                 )
             }
+            Self::Account(AccountError::Held(_)) => (
+                StatusCode::CONFLICT,
+                "Request refused",
+                "Other services still hold this account.".to_owned(),
+            ),
+            Self::Account(AccountError::Conflict(m)) => {
+                (StatusCode::CONFLICT, "Request refused", (*m).to_owned())
+            }
             Self::Account(AccountError::NotFound) => (
                 StatusCode::NOT_FOUND,
                 "Not found",

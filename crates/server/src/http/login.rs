@@ -159,6 +159,17 @@ pub async fn submit(
         }
         Err(AccountError::InvalidCredentials) => {
             state.throttle.failed(&subject, ip, now_ms).await?;
+            if let Subject::Account(id) = &subject {
+                // Off the request path: an unknown account must cost the same.
+                crate::seclog::record_later(
+                    &state,
+                    *id,
+                    None,
+                    accounts::EventKind::LoginFailed,
+                    String::new(),
+                    crate::seclog::Origin::new(ip, &ua),
+                );
+            }
             tracing::info!(%ip, "login failed");
             state.metrics.login(LoginOutcome::Failure);
             let token = csrf_token(&headers, &state);
@@ -188,6 +199,15 @@ pub(crate) async fn finish(
 ) -> Result<Response, AppError> {
     let cfg = &state.config;
     let id = state.sessions.create(data).await?;
+    crate::seclog::record(
+        state,
+        account.id,
+        None,
+        accounts::EventKind::Login,
+        &data.amr.join(" "),
+        &crate::seclog::Origin::new(&data.ip, &data.user_agent),
+    )
+    .await;
     let device = cookies::read(headers, cookies::device_name(cfg))
         .filter(|d| d.len() == 43)
         .map(str::to_owned)

@@ -170,6 +170,9 @@ pub fn security(v: &SecurityView<'_>) -> Markup {
         Some(clone_who(&v.who)),
         html! {
             h1 { "Security" }
+            // Sessions, applications, log, data and contacts (their own pages).
+            // The integrator passes the page's language once this page has one.
+            (super::panel_security::nav(crate::i18n::Lang::En))
             (alerts(v.notice, v.error))
             @if !v.next.is_empty() && !on {
                 div.notice role="status" { "The application you are signing in to asks for two-factor authentication. Add a method below to continue." }

@@ -3,11 +3,13 @@
 //! Handlers stay thin: they extract, call one domain function, and render.
 
 mod account;
+mod contacts;
 pub(crate) mod cookies;
 pub(crate) mod csrf;
 mod email_code;
 pub(crate) mod error;
 pub(crate) mod extract;
+mod gdpr_pages;
 mod health;
 mod login;
 mod mfa_pages;
@@ -15,6 +17,8 @@ pub(crate) mod middleware;
 pub(crate) mod oauth;
 pub mod pages;
 pub(crate) mod panel;
+pub(crate) mod panel_api;
+mod panel_security;
 pub(crate) mod recovery;
 mod recovery_pages;
 mod second_factor;
@@ -98,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             post(security::delete_codes),
         )
         .route("/account/security/disable", post(security::disable))
+        .merge(panel_security_routes())
         .route("/verify-email", get(verify::page).post(verify::submit))
         .route(
             "/login/email-code",
@@ -171,6 +176,51 @@ pub fn router(state: AppState) -> Router {
             middleware::observe,
         ))
         .with_state(state)
+}
+
+/// The security page's sessions, applications and log, the data export and
+/// erasure, and service contacts, with their JSON twins.
+fn panel_security_routes() -> Router<AppState> {
+    use panel_security as ps;
+    Router::new()
+        .route("/account/security/sessions", get(ps::sessions_page))
+        .route("/account/security/sessions/end", post(ps::end_session))
+        .route("/account/security/sessions/end-all", post(ps::end_all))
+        .route("/api/v1/account/sessions", get(ps::sessions_api))
+        .route("/api/v1/account/sessions/end", post(ps::end_session_api))
+        .route("/api/v1/account/sessions/end-all", post(ps::end_all_api))
+        .route("/account/security/apps", get(ps::apps_page))
+        .route("/account/security/apps/withdraw", post(ps::withdraw))
+        .route("/api/v1/account/apps", get(ps::apps_api))
+        .route("/api/v1/account/apps/withdraw", post(ps::withdraw_api))
+        .route("/account/security/log", get(ps::log_page))
+        .route("/api/v1/account/security-log", get(ps::log_api))
+        .route("/account/data", get(gdpr_pages::data_page))
+        .route("/account/data-export", get(gdpr_pages::export))
+        .route("/api/v1/account/export", get(gdpr_pages::export_api))
+        .route(
+            "/account/erase",
+            get(gdpr_pages::erase_page).post(gdpr_pages::erase),
+        )
+        .route("/api/v1/account/erase", post(gdpr_pages::erase_api))
+        .route(
+            "/account/contacts",
+            get(contacts::page).post(contacts::request),
+        )
+        .route("/account/contacts/{id}/answer", post(contacts::answer))
+        .route("/account/contacts/{id}/cancel", post(contacts::cancel))
+        .route(
+            "/api/v1/account/contacts",
+            get(contacts::list_api).post(contacts::request_api),
+        )
+        .route(
+            "/api/v1/account/contacts/{id}/answer",
+            post(contacts::answer_api),
+        )
+        .route(
+            "/api/v1/account/contacts/{id}/cancel",
+            post(contacts::cancel_api),
+        )
 }
 
 /// The endpoints a single-page application calls from its own origin: token,

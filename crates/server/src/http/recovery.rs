@@ -306,6 +306,7 @@ pub async fn reset_submit(
 
 /// A security notice to the primary and, when there is one, the backup address.
 fn tell_both(state: &AppState, account: &Account, change: &SecurityChange) {
+    crate::seclog::change_later(state, account.id, change, Default::default());
     if let Some(mail) = notify::security_notice(&state.config, account, change) {
         notify::send_later(state, mail);
     }
@@ -547,6 +548,7 @@ pub async fn backup_confirm(
     let change = SecurityChange::BackupEmailSet {
         email: email.as_str().to_owned(),
     };
+    crate::seclog::change_later(&state, updated.id, &change, Default::default());
     if let Some(mail) = notify::security_notice(&state.config, &updated, &change) {
         notify::send_later(&state, mail);
     }

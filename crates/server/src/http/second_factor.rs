@@ -359,6 +359,14 @@ async fn failed(state: &AppState, account_id: i32, ip: std::net::IpAddr) -> Resu
         .failed(&Subject::SecondFactor(account_id), ip, now_ms)
         .await?;
     tracing::info!(%ip, account_id, "second factor refused");
+    crate::seclog::record_later(
+        state,
+        account_id,
+        None,
+        accounts::EventKind::SecondFactorFailed,
+        String::new(),
+        crate::seclog::Origin::new(ip, ""),
+    );
     Ok(())
 }
 

@@ -114,6 +114,7 @@ fn form_error(r: FormRejection) -> AppError {
 }
 
 fn notice(state: &AppState, a: &Account, change: notify::SecurityChange) {
+    crate::seclog::change_later(state, a.id, &change, Default::default());
     if let Some(mail) = notify::security_notice(&state.config, a, &change) {
         notify::send_later(state, mail);
     }

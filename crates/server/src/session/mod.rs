@@ -64,8 +64,31 @@ pub struct Sessions {
     cfg: SessionConfig,
 }
 
+fn hashed(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
 fn key(id: &str) -> String {
-    format!("session:{}", hex::encode(Sha256::digest(id.as_bytes())))
+    key_of_hash(&hashed(id))
+}
+
+fn key_of_hash(hash: &str) -> String {
+    format!("session:{hash}")
+}
+
+/// The account's index of its sessions: the SHA-256 of each id (never the id
+/// itself), so that the security page can list and end them on any replica.
+fn index_key(account_id: i32) -> String {
+    format!("sessions-of:{account_id}")
+}
+
+/// A live session found through its account's index.
+#[derive(Clone, Debug)]
+pub struct ListedSession {
+    /// The SHA-256 of its id: what the store keys it by. Never shown.
+    hash: String,
+    /// The session.
+    pub data: SessionData,
 }
 
 /// Where the account's session epoch lives: sessions issued at or before it
@@ -104,8 +127,57 @@ impl Sessions {
         let mut data = data.clone();
         data.opened_ms = chrono::Utc::now().timestamp_millis();
         let json = serde_json::to_string(&data).map_err(|e| StoreError(e.to_string()))?;
-        self.store.set(&key(&id), &json, ttl).await?;
+        let hash = hashed(&id);
+        self.store.set(&key_of_hash(&hash), &json, ttl).await?;
+        // Indexed until the absolute end; ended or idle sessions are dropped
+        // from the index when it is read.
+        let abs_end_ms = (data.created_at + self.cfg.absolute_timeout.as_secs() as i64) * 1000;
+        self.store
+            .index_add(
+                &index_key(data.account_id),
+                &hash,
+                abs_end_ms,
+                self.cfg.absolute_timeout + std::time::Duration::from_secs(60),
+            )
+            .await?;
         Ok(id)
+    }
+
+    /// Every live session of an account, oldest first. Entries of sessions
+    /// that ended (logout, timeouts, "end every session") leave the index here.
+    pub async fn list(&self, account_id: i32, now: i64) -> Result<Vec<ListedSession>, StoreError> {
+        let ik = index_key(account_id);
+        let mut out = Vec::new();
+        for hash in self.store.index_members(&ik).await? {
+            let live = match self.store.get(&key_of_hash(&hash)).await? {
+                Some(json) => serde_json::from_str::<SessionData>(&json).ok(),
+                None => None,
+            };
+            let live = match live {
+                Some(d)
+                    if d.account_id == account_id
+                        && self.ttl(&d, now).is_some()
+                        && !self.before_epoch(&d).await? =>
+                {
+                    Some(d)
+                }
+                _ => None,
+            };
+            match live {
+                Some(data) => out.push(ListedSession { hash, data }),
+                None => self.store.index_remove(&ik, &hash).await?,
+            }
+        }
+        out.sort_by_key(|s| (s.data.created_at, s.data.opened_ms));
+        Ok(out)
+    }
+
+    /// Ends one listed session: its cookie no longer works anywhere.
+    pub async fn destroy_listed(&self, s: &ListedSession) -> Result<(), StoreError> {
+        self.store.delete(&key_of_hash(&s.hash)).await?;
+        self.store
+            .index_remove(&index_key(s.data.account_id), &s.hash)
+            .await
     }
 
     /// Reads a live session, enforcing the idle and absolute timeouts, and
@@ -211,6 +283,25 @@ mod tests {
             s.load(&elsewhere, now).await.unwrap().is_some(),
             "another account's sessions live on"
         );
+    }
+
+    #[tokio::test]
+    async fn an_account_lists_its_own_live_sessions_only() {
+        let s = sessions();
+        let now = chrono::Utc::now().timestamp();
+        let mut other = data(now);
+        other.account_id = 2;
+        let a = s.create(&data(now)).await.unwrap();
+        let b = s.create(&data(now)).await.unwrap();
+        s.create(&other).await.unwrap();
+        assert_eq!(s.list(1, now).await.unwrap().len(), 2);
+        s.destroy(&a).await.unwrap();
+        let left = s.list(1, now).await.unwrap();
+        assert_eq!(left.len(), 1);
+        s.destroy_listed(&left[0]).await.unwrap();
+        assert!(s.load(&b, now).await.unwrap().is_none());
+        assert!(s.list(1, now).await.unwrap().is_empty());
+        assert_eq!(s.list(2, now).await.unwrap().len(), 1);
     }
 
     #[tokio::test]

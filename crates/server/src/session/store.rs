@@ -95,6 +95,19 @@ static INCR_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::ne
     )
 });
 
+/// Adds a member to an index with its deadline, drops members past theirs,
+/// and keeps the index alive as long as its newest member, in one atomic step
+/// on one key (so it routes in Redis Cluster too).
+static INDEX_ADD_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3]) \
+         redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) \
+         local ttl = redis.call('PTTL', KEYS[1]) \
+         if ttl < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end \
+         return 1",
+    )
+});
+
 impl Store {
     /// An empty in-memory store.
     pub fn memory() -> Self {
@@ -240,6 +253,78 @@ impl Store {
     }
 }
 
+/// Indexes: small sets of members, each with a deadline (Unix milliseconds),
+/// under one key. They let an account find its own sessions on any replica;
+/// members past their deadline are dropped as the index is written and never
+/// returned.
+impl Store {
+    /// Adds (or moves) `member` with `deadline_ms`; the index lives at least
+    /// `ttl` from now.
+    pub async fn index_add(
+        &self,
+        key: &str,
+        member: &str,
+        deadline_ms: i64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        match self {
+            Self::Memory(m) => {
+                m.index_add(key, member, deadline_ms, now_ms, ttl);
+                Ok(())
+            }
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                INDEX_ADD_SCRIPT
+                    .key(r.key(key))
+                    .arg(member)
+                    .arg(deadline_ms)
+                    .arg(now_ms)
+                    .arg(ttl.as_millis().max(1) as u64)
+                    .invoke_async::<i64>(&mut c)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The members whose deadline has not passed.
+    pub async fn index_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        match self {
+            Self::Memory(m) => Ok(m.index_members(key, now_ms)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                Ok(redis::cmd("ZRANGEBYSCORE")
+                    .arg(r.key(key))
+                    .arg(format!("({now_ms}"))
+                    .arg("+inf")
+                    .query_async::<Vec<String>>(&mut c)
+                    .await?)
+            }
+        }
+    }
+
+    /// Removes a member.
+    pub async fn index_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(m) => {
+                m.index_remove(key, member);
+                Ok(())
+            }
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                redis::cmd("ZREM")
+                    .arg(r.key(key))
+                    .arg(member)
+                    .query_async::<()>(&mut c)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
 impl RedisStore {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
@@ -258,6 +343,8 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct MemoryInner {
     map: HashMap<String, (String, Instant)>,
+    /// Indexes: members with their deadline (Unix ms), and the index's own end.
+    indexes: HashMap<String, (HashMap<String, i64>, Instant)>,
     writes: u64,
 }
 
@@ -274,6 +361,7 @@ impl MemoryInner {
         self.writes += 1;
         if self.writes.is_multiple_of(SWEEP_EVERY) {
             self.map.retain(|_, (_, d)| *d > now);
+            self.indexes.retain(|_, (_, d)| *d > now);
         }
     }
 }
@@ -307,6 +395,41 @@ impl MemoryStore {
 
     fn delete(&self, key: &str) {
         self.lock().map.remove(key);
+    }
+
+    fn index_add(&self, key: &str, member: &str, deadline_ms: i64, now_ms: i64, ttl: Duration) {
+        let now = Instant::now();
+        let mut g = self.lock();
+        let entry = g
+            .indexes
+            .entry(key.to_owned())
+            .or_insert_with(|| (HashMap::new(), now));
+        if entry.1 <= now {
+            entry.0.clear();
+        }
+        entry.0.retain(|_, d| *d > now_ms);
+        entry.0.insert(member.to_owned(), deadline_ms);
+        entry.1 = entry.1.max(now + ttl);
+        g.wrote(now);
+    }
+
+    fn index_members(&self, key: &str, now_ms: i64) -> Vec<String> {
+        let now = Instant::now();
+        let g = self.lock();
+        match g.indexes.get(key) {
+            Some((members, end)) if *end > now => members
+                .iter()
+                .filter(|(_, d)| **d > now_ms)
+                .map(|(m, _)| m.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn index_remove(&self, key: &str, member: &str) {
+        if let Some((members, _)) = self.lock().indexes.get_mut(key) {
+            members.remove(member);
+        }
     }
 
     fn incr(&self, key: &str, ttl: Duration) -> i64 {

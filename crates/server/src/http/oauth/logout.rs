@@ -70,6 +70,15 @@ pub(crate) async fn end_session(
     data: &SessionData,
 ) -> Result<(), crate::StoreError> {
     state.sessions.destroy(id).await?;
+    tell_participants(state, data).await
+}
+
+/// Sends a back-channel logout to each client that took part in the session
+/// (the session itself is already gone).
+pub(crate) async fn tell_participants(
+    state: &AppState,
+    data: &SessionData,
+) -> Result<(), crate::StoreError> {
     if data.sid.is_empty() {
         return Ok(());
     }

@@ -1,0 +1,275 @@
+//! Who can reach an account: its live sessions and the applications it let
+//! in, as the security page lists them, and ending either.
+//!
+//! Sessions are named outside by their public `sid`, never by the cookie
+//! value or its hash; every lookup goes through the account's own index, so
+//! one account can neither see nor end another's sessions.
+
+use accounts::{AccountError, EventKind};
+use chrono::Utc;
+
+use crate::seclog::{self, Origin};
+use crate::session::ListedSession;
+use crate::state::AppState;
+
+/// Why an access change failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The session store could not be reached.
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
+    /// The database failed.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
+
+impl From<oauth::OAuthError> for AccessError {
+    fn from(e: oauth::OAuthError) -> Self {
+        Self::Account(AccountError::Internal(e.to_string()))
+    }
+}
+
+impl From<AccessError> for crate::http::AppError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Store(s) => Self::Unavailable(s),
+            AccessError::Account(a) => Self::Account(a),
+        }
+    }
+}
+
+/// A live session as the security page shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SessionView {
+    /// The public handle that names it in forms and the API (`sid`).
+    pub handle: String,
+    /// Browser and system, summarised from the user agent.
+    pub device: String,
+    /// The user agent as sent.
+    pub user_agent: String,
+    /// Client IP at login.
+    pub ip: String,
+    /// Unix time opened.
+    pub opened: i64,
+    /// Unix time of the last request.
+    pub last_seen: i64,
+    /// Whether it is the session asking.
+    pub current: bool,
+}
+
+/// Summarises a user agent as "Browser on System" (`Firefox on Linux`).
+pub fn device_of(ua: &str) -> String {
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") || ua.contains("Opera") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("Chromium/") {
+        "Chromium"
+    } else if ua.contains("Chrome/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.starts_with("curl/") {
+        "curl"
+    } else if ua.is_empty() {
+        "?"
+    } else {
+        ua.split(['/', ' ']).next().unwrap_or("?")
+    };
+    let system = if ua.contains("Android") {
+        Some("Android")
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        Some("iOS")
+    } else if ua.contains("Windows") {
+        Some("Windows")
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        Some("macOS")
+    } else if ua.contains("CrOS") {
+        Some("ChromeOS")
+    } else if ua.contains("Linux") || ua.contains("X11") {
+        Some("Linux")
+    } else {
+        None
+    };
+    let browser: String = browser.chars().take(40).collect();
+    match system {
+        Some(s) => format!("{browser} / {s}"),
+        None => browser,
+    }
+}
+
+async fn listed(state: &AppState, account_id: i32) -> Result<Vec<ListedSession>, AccessError> {
+    Ok(state
+        .sessions
+        .list(account_id, Utc::now().timestamp())
+        .await?)
+}
+
+/// The account's live sessions, newest first; `current` is the asking
+/// session's `sid`.
+pub async fn sessions(
+    state: &AppState,
+    account_id: i32,
+    current: &str,
+) -> Result<Vec<SessionView>, AccessError> {
+    let mut out: Vec<SessionView> = listed(state, account_id)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            device: device_of(&s.data.user_agent),
+            user_agent: s.data.user_agent.clone(),
+            ip: s.data.ip.clone(),
+            opened: s.data.created_at,
+            last_seen: s.data.last_seen,
+            current: !current.is_empty() && s.data.sid == current,
+            handle: s.data.sid,
+        })
+        .collect();
+    out.reverse();
+    Ok(out)
+}
+
+/// Ends the account's session named `handle`, telling the relying parties
+/// that took part. `false` when the account has no such session.
+pub async fn end_session(
+    state: &AppState,
+    account_id: i32,
+    handle: &str,
+    origin: &Origin,
+) -> Result<bool, AccessError> {
+    if handle.is_empty() {
+        return Ok(false);
+    }
+    let Some(s) = listed(state, account_id)
+        .await?
+        .into_iter()
+        .find(|s| s.data.sid == handle)
+    else {
+        return Ok(false);
+    };
+    state.sessions.destroy_listed(&s).await?;
+    crate::http::oauth::logout::tell_participants(state, &s.data).await?;
+    seclog::record(
+        state,
+        account_id,
+        None,
+        EventKind::SessionEnded,
+        &crate::access::device_of(&s.data.user_agent),
+        origin,
+    )
+    .await;
+    Ok(true)
+}
+
+/// Ends every session of the account (this one too) and revokes every
+/// refresh token, telling the relying parties of each session.
+pub async fn sign_out_everywhere(
+    state: &AppState,
+    account_id: i32,
+    origin: &Origin,
+) -> Result<(), AccessError> {
+    let all = listed(state, account_id).await?;
+    // The epoch first: even a session the index missed dies now.
+    state.sessions.end_all(account_id).await?;
+    oauth::refresh::revoke_account(state.accounts.db(), account_id, Utc::now()).await?;
+    for s in &all {
+        state.sessions.destroy_listed(s).await?;
+        crate::http::oauth::logout::tell_participants(state, &s.data).await?;
+    }
+    seclog::record(
+        state,
+        account_id,
+        None,
+        EventKind::SignedOutEverywhere,
+        "",
+        origin,
+    )
+    .await;
+    Ok(())
+}
+
+/// An application the account let in.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AppView {
+    /// The client's public identifier.
+    pub client_id: String,
+    /// Its display name.
+    pub name: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// When last granted.
+    pub granted_at: chrono::DateTime<Utc>,
+}
+
+/// The account's consents, newest first.
+pub async fn connected_apps(
+    state: &AppState,
+    account_id: i32,
+) -> Result<Vec<AppView>, AccessError> {
+    let db = state.accounts.db();
+    let mut out = Vec::new();
+    for c in oauth::consents::list_for_account(db, account_id).await? {
+        let name = match oauth::clients::find(db, &c.client_id).await? {
+            Some(cl) => cl.name,
+            None => c.client_id.clone(),
+        };
+        out.push(AppView {
+            name,
+            scopes: serde_json::from_str(&c.scopes).unwrap_or_default(),
+            granted_at: c.granted_at,
+            client_id: c.client_id,
+        });
+    }
+    Ok(out)
+}
+
+/// Withdraws the consent to `client_id` and revokes that client's refresh
+/// tokens for the account. `false` when there was no consent.
+pub async fn withdraw(
+    state: &AppState,
+    account_id: i32,
+    client_id: &str,
+    origin: &Origin,
+) -> Result<bool, AccessError> {
+    let db = state.accounts.db();
+    if client_id.is_empty() || client_id.len() > 128 {
+        return Ok(false);
+    }
+    if !oauth::consents::delete(db, account_id, client_id).await? {
+        return Ok(false);
+    }
+    oauth::refresh::revoke_client(db, account_id, client_id, Utc::now()).await?;
+    seclog::record(
+        state,
+        account_id,
+        None,
+        EventKind::ConsentWithdrawn,
+        client_id,
+        origin,
+    )
+    .await;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_of;
+
+    #[test]
+    fn devices_are_summarised() {
+        assert_eq!(
+            device_of("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+            "Firefox / Linux"
+        );
+        assert_eq!(
+            device_of(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Edg/131.0"
+            ),
+            "Edge / Windows"
+        );
+        assert_eq!(device_of("curl/8.5.0"), "curl");
+        assert_eq!(device_of(""), "?");
+    }
+}

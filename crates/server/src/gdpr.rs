@@ -1,0 +1,118 @@
+//! The data export and the erasure of an account, across every store that
+//! holds something of it: the accounts tables, second factors, consents and
+//! tokens, and the session store.
+
+use accounts::{Account, AccountError, EventKind, Events};
+use serde_json::{Value, json};
+
+use crate::access::{self, AccessError};
+use crate::seclog::{self, Origin};
+use crate::state::AppState;
+use crate::twofactor;
+
+/// Everything held about the account, as one JSON document. No secret: no
+/// password hash, no second-factor secret, no session id, no token.
+pub async fn export(
+    state: &AppState,
+    account: &Account,
+    current_sid: &str,
+    origin: &Origin,
+) -> Result<Value, AccessError> {
+    let db = state.accounts.db();
+    let id = account.id;
+    let methods = state
+        .mfa
+        .methods(&twofactor::identity(id))
+        .await
+        .map_err(|e| AccessError::Account(AccountError::Internal(e.to_string())))?;
+    let sessions = access::sessions(state, id, current_sid).await?;
+    let apps = access::connected_apps(state, id).await?;
+    let contacts = state.accounts.contacts_of(id).await?;
+    let holds = state.accounts.holds(id).await?;
+    let support = state.accounts.support_actions(id).await?;
+    // Recorded before reading the log, so the export shows itself.
+    seclog::record(state, id, None, EventKind::DataExported, "", origin).await;
+    let log = Events::all(db, id).await?;
+    Ok(json!({
+        "format": "guichet-account-export/1",
+        "exported_at": chrono::Utc::now(),
+        "profile": {
+            "handle": account.handle,
+            "customer_code": account.customer_code,
+            "subject": account.subject,
+            "first_name": account.first_name,
+            "last_name": account.last_name,
+            "kind": account.kind,
+            "company_name": account.company_name,
+            "country": account.country,
+            "language": account.language,
+            "status": account.status,
+            "login_notifications": account.login_notifications,
+            "created_at": account.created_at,
+            "updated_at": account.updated_at,
+        },
+        "emails": {
+            "primary": account.primary_email,
+            "primary_verified": account.primary_email_verified,
+            "backup": account.backup_email,
+        },
+        "two_factor_methods": methods,
+        "sessions": sessions,
+        "connected_applications": apps,
+        "contacts": contacts.iter().map(|c| json!({
+            "service": c.service,
+            "role": c.role,
+            "status": c.status,
+            "from": c.from_handle,
+            "to": c.to_handle,
+            "created_at": c.created_at,
+            "answered_at": c.answered_at,
+        })).collect::<Vec<_>>(),
+        "holds": holds.iter().map(|h| json!({
+            "kind": h.kind,
+            "reference": h.reference,
+            "note": h.note,
+            "set_at": h.set_at,
+        })).collect::<Vec<_>>(),
+        "support_actions": support.iter().map(|a| json!({
+            "action": a.action,
+            "case_ref": a.case_ref,
+            "detail": a.detail,
+            "at": a.at,
+        })).collect::<Vec<_>>(),
+        "security_log": log.iter().map(|e| json!({
+            "kind": e.kind,
+            "detail": e.detail,
+            "ip": e.ip,
+            "user_agent": e.user_agent,
+            "user_id": e.user_id,
+            "at": e.at,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Erases the account: refused with [`AccountError::Held`] while holds
+/// exist; otherwise personal data go, the row stays as a tombstone, every
+/// second factor, consent, session and refresh token goes, and every relying
+/// party of a live session gets a back-channel logout.
+pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError> {
+    let db = state.accounts.db();
+    let sessions = state
+        .sessions
+        .list(account_id, chrono::Utc::now().timestamp())
+        .await?;
+    state.accounts.erase(account_id).await?;
+    // From here the account is a tombstone: what follows only removes
+    // leftovers, and each step is safe to repeat.
+    state.sessions.end_all(account_id).await?;
+    if let Err(e) = state.mfa.disable(&twofactor::identity(account_id)).await {
+        tracing::error!(error = %e, account_id, "second factors of an erased account not deleted");
+    }
+    oauth::refresh::revoke_account(db, account_id, chrono::Utc::now()).await?;
+    oauth::consents::delete_all(db, account_id).await?;
+    for s in &sessions {
+        state.sessions.destroy_listed(s).await?;
+        crate::http::oauth::logout::tell_participants(state, &s.data).await?;
+    }
+    Ok(())
+}

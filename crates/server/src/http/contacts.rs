@@ -1,0 +1,397 @@
+//! Service contacts: handing the administrative, technical or billing
+//! contact of a service to another customer, and answering such requests.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use accounts::contacts::{ContactRole, Delegation};
+use accounts::{AccountError, EventKind, FieldError};
+
+use super::csrf;
+use super::error::AppError;
+use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::pages::{self, Who};
+use super::panel::{Need, Panel};
+use super::panel_api;
+use crate::i18n::{Lang, t};
+use crate::seclog::{self, Origin};
+use crate::state::AppState;
+use crate::{api_panel_or_return, panel_or_return};
+
+fn tr(lang: Lang, key: &str) -> &'static str {
+    t(lang, &format!("page.contacts.{key}"))
+}
+
+fn problem_text(lang: Lang, e: &FieldError) -> &'static str {
+    match e.problem.code() {
+        c @ ("required" | "too_long" | "bad_characters" | "unknown_handle" | "handle_mismatch") => {
+            tr(lang, &format!("problem_{c}"))
+        }
+        _ => tr(lang, "problem_unknown_kind"),
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct RequestInput {
+    csrf: String,
+    service: String,
+    role: String,
+    handle: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+fn render(
+    p: &Panel,
+    list: &[Delegation],
+    input: &RequestInput,
+    errors: &[FieldError],
+    done: &str,
+) -> String {
+    let l = p.lang;
+    let err = |f: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == f)
+            .map(|e| problem_text(l, e))
+    };
+    let me = p.account.handle.as_str();
+    let role_text = |r: &str| match ContactRole::parse(r) {
+        Some(r) => tr(l, &format!("role_{}", r.as_str())),
+        None => "",
+    };
+    pages::layout(
+        tr(l, "title"),
+        Some(Who::of(&p.account)),
+        html! {
+            h1 { (tr(l, "title")) }
+            p.hint { (tr(l, "intro")) }
+            @match done {
+                "asked" => p.notice role="status" { (tr(l, "done_asked")) },
+                "answered" => p.notice role="status" { (tr(l, "done_answered")) },
+                "cancelled" => p.notice role="status" { (tr(l, "done_cancelled")) },
+                _ => {},
+            }
+            @if list.is_empty() {
+                p { (tr(l, "none")) }
+            } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (tr(l, "col_service")) }
+                        th scope="col" { (tr(l, "col_role")) }
+                        th scope="col" { (tr(l, "col_from")) }
+                        th scope="col" { (tr(l, "col_to")) }
+                        th scope="col" { (tr(l, "col_status")) }
+                        th scope="col" { (tr(l, "col_action")) }
+                    } }
+                    tbody { @for d in list {
+                        tr.delegation {
+                            td { (d.service) }
+                            td { (role_text(&d.role)) }
+                            td { (d.from_handle) }
+                            td { (d.to_handle) }
+                            td { (if d.status == "pending" { tr(l, "status_pending") } else { tr(l, "status_accepted") }) }
+                            td {
+                                @if d.status == "pending" && d.to_handle == me {
+                                    form method="post" action={ "/account/contacts/" (d.id) "/answer" } {
+                                        input type="hidden" name="csrf" value=(p.data.csrf);
+                                        button type="submit" name="decision" value="accept" { (tr(l, "accept")) }
+                                        " "
+                                        button.link type="submit" name="decision" value="refuse" { (tr(l, "refuse")) }
+                                    }
+                                }
+                                @if d.from_handle == me {
+                                    form method="post" action={ "/account/contacts/" (d.id) "/cancel" } {
+                                        input type="hidden" name="csrf" value=(p.data.csrf);
+                                        button.link type="submit" { (tr(l, "cancel")) }
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+            h2 { (tr(l, "new_title")) }
+            form method="post" action="/account/contacts" novalidate {
+                input type="hidden" name="csrf" value=(p.data.csrf);
+                label for="service" { (tr(l, "service_label")) }
+                @if let Some(e) = err("service") {
+                    input id="service" name="service" type="text" maxlength="100" value=(input.service) aria-invalid="true" aria-describedby="service-error";
+                    p.field-error id="service-error" { (e) }
+                } @else {
+                    input id="service" name="service" type="text" maxlength="100" value=(input.service);
+                }
+                label for="role" { (tr(l, "role_label")) }
+                select id="role" name="role" aria-describedby=[err("role").map(|_| "role-error")] {
+                    @for r in ContactRole::ALL {
+                        option value=(r.as_str()) selected[input.role == r.as_str()] { (tr(l, &format!("role_{}", r.as_str()))) }
+                    }
+                }
+                @if let Some(e) = err("role") { p.field-error id="role-error" { (e) } }
+                label for="handle" { (tr(l, "handle_label")) }
+                @if let Some(e) = err("handle") {
+                    input id="handle" name="handle" type="text" maxlength="32" value=(input.handle) aria-invalid="true" aria-describedby="handle-error";
+                    p.field-error id="handle-error" { (e) }
+                } @else {
+                    input id="handle" name="handle" type="text" maxlength="32" value=(input.handle);
+                }
+                button type="submit" { (tr(l, "ask")) }
+            }
+        },
+    )
+    .into_string()
+}
+
+/// `GET /account/contacts`
+pub async fn page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, "/account/contacts");
+    p.require(Need::Read)?;
+    let list = state.accounts.contacts_of(p.account.id).await?;
+    Ok(Html(render(&p, &list, &RequestInput::default(), &[], &q.done)).into_response())
+}
+
+/// `POST /account/contacts`
+pub async fn request(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
+    form: Result<Form<RequestInput>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let p = panel_or_return!(state, session, "/account/contacts");
+    p.require(Need::Write)?;
+    csrf::matches(&p.data.csrf, &input.csrf)?;
+    match state
+        .accounts
+        .request_delegation(p.account.id, &input.service, &input.role, &input.handle)
+        .await
+    {
+        Ok(d) => {
+            logged(&state, &p, &d, "asked", &Origin::new(ip, &ua)).await;
+            Ok(Redirect::to("/account/contacts?done=asked").into_response())
+        }
+        Err(AccountError::Invalid(errors)) => {
+            let list = state.accounts.contacts_of(p.account.id).await?;
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(render(&p, &list, &input, &errors, "")),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn logged(state: &AppState, p: &Panel, d: &Delegation, what: &str, origin: &Origin) {
+    let detail = format!(
+        "{what}: {} {} {} -> {}",
+        d.service, d.role, d.from_handle, d.to_handle
+    );
+    seclog::record(
+        state,
+        p.account.id,
+        None,
+        EventKind::ContactChanged,
+        &detail,
+        origin,
+    )
+    .await;
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AnswerInput {
+    csrf: String,
+    decision: String,
+}
+
+/// `POST /account/contacts/{id}/answer` (`decision=accept|refuse`)
+pub async fn answer(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(id): Path<i32>,
+    form: Result<Form<AnswerInput>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let p = panel_or_return!(state, session, "/account/contacts");
+    p.require(Need::Write)?;
+    csrf::matches(&p.data.csrf, &input.csrf)?;
+    let accept = match input.decision.as_str() {
+        "accept" => true,
+        "refuse" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tr(p.lang, "bad_decision").into(),
+            ));
+        }
+    };
+    state
+        .accounts
+        .answer_delegation(p.account.id, id, accept)
+        .await?;
+    Ok(Redirect::to("/account/contacts?done=answered").into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// `POST /account/contacts/{id}/cancel`
+pub async fn cancel(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(id): Path<i32>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let p = panel_or_return!(state, session, "/account/contacts");
+    p.require(Need::Write)?;
+    csrf::matches(&p.data.csrf, &input.csrf)?;
+    state.accounts.cancel_delegation(p.account.id, id).await?;
+    Ok(Redirect::to("/account/contacts?done=cancelled").into_response())
+}
+
+/// `GET /api/v1/account/contacts`
+pub async fn list_api(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let p = api_panel_or_return!(state, session, headers, Need::Read, false);
+    let list = state.accounts.contacts_of(p.account.id).await?;
+    Ok(Json(json!({ "delegations": list })).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RequestJson {
+    service: String,
+    role: String,
+    handle: String,
+}
+
+fn account_error_json(lang: Lang, e: AccountError) -> Result<Response, AppError> {
+    match e {
+        AccountError::Invalid(errors) => {
+            let fields: Vec<(&str, &str, String)> = errors
+                .iter()
+                .map(|e| (e.field, e.problem.code(), problem_text(lang, e).to_owned()))
+                .collect();
+            Ok(panel_api::fields_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                tr(lang, "invalid"),
+                &fields,
+            ))
+        }
+        AccountError::NotFound => Ok(panel_api::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            tr(lang, "not_found"),
+        )),
+        AccountError::Conflict(m) => Ok(panel_api::error(StatusCode::CONFLICT, "conflict", m)),
+        other => Err(other.into()),
+    }
+}
+
+/// `POST /api/v1/account/contacts` (`{"service", "role", "handle"}`)
+pub async fn request_api(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
+    body: Result<Json<RequestJson>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
+    let Ok(Json(input)) = body else {
+        return Ok(panel_api::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "Send a JSON object with service, role and handle.",
+        ));
+    };
+    match state
+        .accounts
+        .request_delegation(p.account.id, &input.service, &input.role, &input.handle)
+        .await
+    {
+        Ok(d) => {
+            logged(&state, &p, &d, "asked", &Origin::new(ip, &ua)).await;
+            Ok((StatusCode::CREATED, Json(json!({ "delegation": d }))).into_response())
+        }
+        Err(e) => account_error_json(p.lang, e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AnswerJson {
+    decision: String,
+}
+
+/// `POST /api/v1/account/contacts/{id}/answer` (`{"decision": "accept"|"refuse"}`)
+pub async fn answer_api(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    Path(id): Path<i32>,
+    body: Result<Json<AnswerJson>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
+    let accept = match body.map(|Json(b)| b.decision).unwrap_or_default().as_str() {
+        "accept" => true,
+        "refuse" => false,
+        _ => {
+            return Ok(panel_api::fields_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                tr(p.lang, "bad_decision"),
+                &[("decision", "required", tr(p.lang, "bad_decision").into())],
+            ));
+        }
+    };
+    match state
+        .accounts
+        .answer_delegation(p.account.id, id, accept)
+        .await
+    {
+        Ok(()) => Ok(
+            Json(json!({ "status": if accept { "accepted" } else { "refused" } })).into_response(),
+        ),
+        Err(e) => account_error_json(p.lang, e),
+    }
+}
+
+/// `POST /api/v1/account/contacts/{id}/cancel`
+pub async fn cancel_api(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    Path(id): Path<i32>,
+) -> Result<Response, AppError> {
+    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
+    match state.accounts.cancel_delegation(p.account.id, id).await {
+        Ok(()) => Ok(Json(json!({ "status": "cancelled" })).into_response()),
+        Err(e) => account_error_json(p.lang, e),
+    }
+}

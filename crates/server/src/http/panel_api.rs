@@ -1,0 +1,90 @@
+//! What the control panel's JSON twins share: the signed-in panel or a JSON
+//! error (never a redirect to a login page), the role check and the
+//! `X-CSRF-Token` header check, with errors as
+//! `{"error": "...", "message": "...", "fields": [...]}`.
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::csrf;
+use super::error::AppError;
+use super::extract::CurrentSession;
+use super::panel::{Need, Panel};
+use crate::state::AppState;
+
+/// A JSON error response.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    fields_error(status, code, message, &[])
+}
+
+/// A JSON error response naming refused fields (`[{"field", "code", "message"}]`).
+pub fn fields_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    fields: &[(&str, &str, String)],
+) -> Response {
+    let fields: Vec<_> = fields
+        .iter()
+        .map(|(f, c, m)| json!({"field": f, "code": c, "message": m}))
+        .collect();
+    (
+        status,
+        Json(json!({"error": code, "message": message, "fields": fields})),
+    )
+        .into_response()
+}
+
+/// The panel of a JSON request, checked for `need` (and for the CSRF header
+/// when `write`), or the JSON error to answer.
+pub async fn panel(
+    state: &AppState,
+    session: CurrentSession,
+    headers: &HeaderMap,
+    need: Need,
+    write: bool,
+) -> Result<Result<Panel, Response>, AppError> {
+    if session.0.is_none() {
+        return Ok(Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Sign in first.",
+        )));
+    }
+    let p = match Panel::load(state, session, "/account").await? {
+        Ok(p) => p,
+        Err(_) => {
+            return Ok(Err(error(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Sign in first.",
+            )));
+        }
+    };
+    if let Err(AppError::Forbidden(m)) = p.require(need) {
+        return Ok(Err(error(StatusCode::FORBIDDEN, "forbidden", m)));
+    }
+    if write {
+        let token = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Err(AppError::Forbidden(m)) = csrf::matches(&p.data.csrf, token) {
+            return Ok(Err(error(StatusCode::FORBIDDEN, "csrf", m)));
+        }
+    }
+    Ok(Ok(p))
+}
+
+/// `let p = api_panel_or_return!(state, session, headers, Need::Read, false);`
+#[macro_export]
+macro_rules! api_panel_or_return {
+    ($state:expr, $session:expr, $headers:expr, $need:expr, $write:expr) => {
+        match $crate::http::panel_api::panel(&$state, $session, &$headers, $need, $write).await? {
+            Ok(p) => p,
+            Err(r) => return Ok(r),
+        }
+    };
+}

@@ -1,0 +1,112 @@
+//! Writing the security log from the server: the request's IP and browser
+//! added to what the domain records, and a failed write logged rather than
+//! failing the action it describes.
+
+use accounts::{EventKind, Events};
+
+use crate::notify::SecurityChange;
+use crate::state::AppState;
+
+/// Where a change came from: the client IP and browser, empty for operator
+/// and background actions.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// Client IP.
+    pub ip: String,
+    /// Browser (`User-Agent`).
+    pub user_agent: String,
+}
+
+impl Origin {
+    /// An origin from a request's IP and browser.
+    pub fn new(ip: impl ToString, user_agent: &str) -> Self {
+        Self {
+            ip: ip.to_string(),
+            user_agent: user_agent.to_owned(),
+        }
+    }
+}
+
+/// Records one line now; a failure is logged, never returned: the change it
+/// describes already happened.
+pub async fn record(
+    state: &AppState,
+    account_id: i32,
+    user_id: Option<i32>,
+    kind: EventKind,
+    detail: &str,
+    origin: &Origin,
+) {
+    if let Err(e) = Events::record(
+        state.accounts.db(),
+        account_id,
+        user_id,
+        kind,
+        detail,
+        &origin.ip,
+        &origin.user_agent,
+    )
+    .await
+    {
+        tracing::error!(error = %e, account_id, kind = kind.as_str(), "security log not written");
+    }
+}
+
+/// [`record`] off the request path, where the caller must not wait (login
+/// failures, whose timing must not depend on the account existing).
+pub fn record_later(
+    state: &AppState,
+    account_id: i32,
+    user_id: Option<i32>,
+    kind: EventKind,
+    detail: String,
+    origin: Origin,
+) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        record(&state, account_id, user_id, kind, &detail, &origin).await;
+    });
+}
+
+/// The log line of a change that is also mailed as a security notice.
+pub fn of_change(change: &SecurityChange) -> (EventKind, String) {
+    use SecurityChange as C;
+    match change {
+        C::MethodAdded { kind, label } => (EventKind::TwoFactorAdded, named(kind.as_str(), label)),
+        C::MethodRemoved { kind, label } => {
+            (EventKind::TwoFactorRemoved, named(kind.as_str(), label))
+        }
+        C::RecoveryCodesRegenerated => (EventKind::RecoveryCodesRegenerated, String::new()),
+        C::RecoveryCodesDeleted => (EventKind::TwoFactorRemoved, "recovery_codes".into()),
+        C::TwoFactorDisabled => (EventKind::TwoFactorDisabled, String::new()),
+        C::TwoFactorDisabledBySupport => (EventKind::TwoFactorDisabled, "support".into()),
+        C::PasswordChanged => (EventKind::PasswordChanged, String::new()),
+        C::PasswordReset => (EventKind::PasswordReset, String::new()),
+        C::BackupEmailSet { email } => (EventKind::BackupEmailChanged, email.clone()),
+        C::BackupEmailRemoved => (EventKind::BackupEmailChanged, String::new()),
+        C::PrimaryEmailChanged { email } => (EventKind::EmailChanged, email.clone()),
+        C::PrimaryEmailReplacedBySupport { email } => {
+            (EventKind::EmailChanged, format!("{email} (support)"))
+        }
+        C::BackupPromotedBySupport { email } => {
+            (EventKind::EmailChanged, format!("{email} (support)"))
+        }
+        #[allow(unreachable_patterns)]
+        _ => (EventKind::SupportAction, String::new()),
+    }
+}
+
+fn named(kind: &str, label: &str) -> String {
+    if label.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {label}")
+    }
+}
+
+/// Records a change that is also mailed, off the request path (the notice
+/// helpers are synchronous).
+pub fn change_later(state: &AppState, account_id: i32, change: &SecurityChange, origin: Origin) {
+    let (kind, detail) = of_change(change);
+    record_later(state, account_id, None, kind, detail, origin);
+}

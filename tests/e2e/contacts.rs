@@ -1,0 +1,180 @@
+//! Service contacts: one customer hands a contact of a service to another,
+//! who accepts or refuses; both see it; the requester cancels; billing and
+//! service systems list them through the operator API.
+
+use guichet_tests::{OPERATOR_TOKEN, TestApp, bare_client, hidden};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::panel_security::{api_get, api_post, csrf_of, logged_in, page, signed_up};
+
+const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+async fn operator_list(app: &TestApp, query: &str) -> Value {
+    let r = bare_client()
+        .request(
+            Method::GET,
+            app.operator_url(&format!("/admin/v1/contacts?{query}")),
+        )
+        .bearer_auth(OPERATOR_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
+    let app = guichet_tests::spawn_app().await;
+    let (a, ah) = signed_up(&app, "Ada").await;
+    let (b, bh) = signed_up(&app, "Bob").await;
+    let (c, ch) = signed_up(&app, "Cid").await;
+    let aw = logged_in(&app, &ah, &a, UA).await;
+    let bw = logged_in(&app, &bh, &b, UA).await;
+    let cw = logged_in(&app, &ch, &c, UA).await;
+
+    // Refusals name each field, and store nothing.
+    let (_, html) = page(&app, &aw, "/account/contacts").await;
+    let csrf = hidden(&html, "csrf").unwrap();
+    let r = aw
+        .post(app.url("/account/contacts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("service", ""),
+            ("role", "billing"),
+            ("handle", "zz99999-ovh"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("aria-describedby=\"service-error\""));
+    assert!(html.contains("aria-describedby=\"handle-error\""));
+    assert!(html.contains("No other customer has this handle."));
+    let (status, body) = api_post(
+        &app,
+        &aw,
+        "/api/v1/account/contacts",
+        &csrf,
+        json!({ "service": "x".repeat(101), "role": "boss", "handle": ah }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["service", "role", "handle"]);
+    assert!(
+        operator_list(&app, "").await["delegations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Ada hands the billing contact of her hosting to Bob.
+    let r = aw
+        .post(app.url("/account/contacts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("service", "Web hosting"),
+            ("role", "billing"),
+            ("handle", bh.to_uppercase().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, v) = api_get(&app, &bw, "/api/v1/account/contacts").await;
+    let d = &v["delegations"][0];
+    assert_eq!(d["status"], "pending");
+    assert_eq!(d["from_handle"], ah.as_str());
+    assert_eq!(d["to_handle"], bh.as_str());
+    let id = d["id"].as_i64().unwrap();
+    let (_, html) = page(&app, &bw, "/account/contacts").await;
+    assert!(html.contains("Web hosting") && html.contains("Waiting for an answer"));
+
+    // Cid, a stranger, can neither accept nor cancel it.
+    let ccsrf = csrf_of(&app, &cw).await;
+    let (status, _) = api_post(
+        &app,
+        &cw,
+        &format!("/api/v1/account/contacts/{id}/answer"),
+        &ccsrf,
+        json!({ "decision": "accept" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = api_post(
+        &app,
+        &cw,
+        &format!("/api/v1/account/contacts/{id}/cancel"),
+        &ccsrf,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Ada cannot accept her own request.
+    let (status, _) = api_post(
+        &app,
+        &aw,
+        &format!("/api/v1/account/contacts/{id}/answer"),
+        &csrf,
+        json!({ "decision": "accept" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Bob accepts; both see it, and so do billing systems.
+    let bcsrf = csrf_of(&app, &bw).await;
+    let (status, body) = api_post(
+        &app,
+        &bw,
+        &format!("/api/v1/account/contacts/{id}/answer"),
+        &bcsrf,
+        json!({ "decision": "accept" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = api_post(
+        &app,
+        &bw,
+        &format!("/api/v1/account/contacts/{id}/answer"),
+        &bcsrf,
+        json!({ "decision": "refuse" }),
+    )
+    .await;
+    assert_eq!(status, 409, "answered once");
+    let (_, v) = api_get(&app, &aw, "/api/v1/account/contacts").await;
+    assert_eq!(v["delegations"][0]["status"], "accepted");
+    let listed = operator_list(&app, &format!("service=web%20HOSTING&handle={bh}")).await;
+    assert_eq!(listed["delegations"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["delegations"][0]["role"], "billing");
+    assert!(
+        operator_list(&app, &format!("handle={ch}")).await["delegations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Ada cancels from her page.
+    let r = aw
+        .post(app.url(&format!("/account/contacts/{id}/cancel")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        operator_list(&app, "service=Web%20hosting").await["delegations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let (_, v) = api_get(&app, &bw, "/api/v1/account/contacts").await;
+    assert!(v["delegations"].as_array().unwrap().is_empty());
+}
