@@ -117,7 +117,7 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
         .await
         .unwrap();
     assert_eq!(replay.status(), 303);
-    assert_eq!(replay.headers()["location"], "/login?next=/account");
+    assert_eq!(replay.headers()["location"], "/login?next=%2Faccount");
 }
 
 #[tokio::test]

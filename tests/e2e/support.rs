@@ -195,7 +195,7 @@ async fn promoting_the_backup_email_drops_the_old_primary_and_asks_for_a_new_bac
     // longer logs in.
     assert_eq!(
         account_page(&app, &earlier).await.as_deref(),
-        Some("/login?next=/account")
+        Some("/login?next=%2Faccount")
     );
     let r = app.login(&browser(), &p.email, &p.password).await;
     assert_eq!(r.status(), 401);
@@ -551,7 +551,7 @@ async fn ending_sessions_logs_every_browser_out() {
     for web in [&first, &second] {
         assert_eq!(
             account_page(&app, web).await.as_deref(),
-            Some("/login?next=/account")
+            Some("/login?next=%2Faccount")
         );
     }
     // The relying party's refresh token is dead too.

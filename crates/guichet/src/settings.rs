@@ -1,6 +1,6 @@
 //! Configuration: layered loading and validation.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
