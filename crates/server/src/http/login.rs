@@ -110,6 +110,12 @@ pub async fn submit(
         return Ok(resp);
     }
 
+    // Failures go to the account's security log, except for erased
+    // accounts, which keep nothing personal (an IP is personal).
+    let logged_account = account
+        .as_ref()
+        .filter(|a| a.status != "erased")
+        .map(|a| a.id);
     match state.accounts.authenticate(account, &password).await {
         Ok(account) => {
             let had_failures = state.throttle.failures(&subject).await? > 0;
@@ -159,11 +165,11 @@ pub async fn submit(
         }
         Err(AccountError::InvalidCredentials) => {
             state.throttle.failed(&subject, ip, now_ms).await?;
-            if let Subject::Account(id) = &subject {
+            if let Some(id) = logged_account {
                 // Off the request path: an unknown account must cost the same.
                 crate::seclog::record_later(
                     &state,
-                    *id,
+                    id,
                     None,
                     accounts::EventKind::LoginFailed,
                     String::new(),
