@@ -38,7 +38,9 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     chrome.fill("#password", &p.password).await;
     chrome.fill("#password_confirm", &p.password).await;
     chrome.screenshot("signup").await;
-    chrome.click("form[action='/signup'] button[type='submit']").await;
+    chrome
+        .click("form[action='/signup'] button[type='submit']")
+        .await;
     let done = chrome.wait_for_url(&url("/signup/done")).await;
     let handle = url::Url::parse(&done)
         .unwrap()
@@ -52,7 +54,9 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     chrome.goto(&url("/login")).await;
     chrome.fill("#identifier", &handle).await;
     chrome.fill("#password", &p.password).await;
-    chrome.click("form[action='/login'] button[type='submit']").await;
+    chrome
+        .click("form[action='/login'] button[type='submit']")
+        .await;
     chrome.wait_for_url(&url("/account")).await;
 
     // Profile: a wrong phone first, then right.
@@ -61,12 +65,16 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     chrome.fill("#postcode", "59100").await;
     chrome.fill("#city", "Roubaix").await;
     chrome.fill("#phone", "06 12").await;
-    chrome.click("form[action='/account/profile'] button[type='submit']").await;
+    chrome
+        .click("form[action='/account/profile'] button[type='submit']")
+        .await;
     let page = chrome.source().await;
     assert!(page.contains("id=\"phone-error\""), "{page}");
     chrome.screenshot("profile-error").await;
     chrome.fill("#phone", "+33 6 12 34 56 78").await;
-    chrome.click("form[action='/account/profile'] button[type='submit']").await;
+    chrome
+        .click("form[action='/account/profile'] button[type='submit']")
+        .await;
     chrome.wait_for_url(&url("/account/profile?saved=1")).await;
     let page = chrome.source().await;
     assert!(page.contains("+33612345678"), "{page}");
@@ -77,13 +85,22 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     let new = format!("moved-{}", p.email);
     chrome.goto(&url("/account/email")).await;
     chrome.fill("#new_email", &new).await;
-    chrome.click("form[action='/account/email'] button[type='submit']").await;
+    chrome
+        .click("form[action='/account/email'] button[type='submit']")
+        .await;
     chrome.wait_for_url(&url("/account/email")).await;
-    assert!(chrome.source().await.contains("I have received my validation code"));
+    assert!(
+        chrome
+            .source()
+            .await
+            .contains("I have received my validation code")
+    );
     chrome.screenshot("email-first-code").await;
     let first = code_in(&server.mail_to_with(&p.email, "Approve the change").await);
     chrome.fill("#code", &first).await;
-    chrome.click("form[action='/account/email/confirm'] button[type='submit']").await;
+    chrome
+        .click("form[action='/account/email/confirm'] button[type='submit']")
+        .await;
     chrome.wait_for_url(&url("/account/email")).await;
     let second = code_in(
         &server
@@ -92,7 +109,9 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     );
     chrome.screenshot("email-second-code").await;
     chrome.fill("#code", &second).await;
-    chrome.click("form[action='/account/email/confirm'] button[type='submit']").await;
+    chrome
+        .click("form[action='/account/email/confirm'] button[type='submit']")
+        .await;
     chrome.wait_for_url(&url("/account/email?done=")).await;
     assert!(chrome.source().await.contains(&new));
     chrome.screenshot("email-changed").await;
@@ -101,7 +120,15 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     // A second session, outside the browser.
     let other = browser();
     assert_eq!(server.login(&other, &new, &p.password).await.status(), 303);
-    assert_eq!(other.get(server.url("/account")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        other
+            .get(server.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // Password change in the browser closes the other session, not this one.
     let fresh = "lanterns over the harbour";
@@ -109,14 +136,23 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     chrome.fill("#current_password", &p.password).await;
     chrome.fill("#password", fresh).await;
     chrome.fill("#password_confirm", fresh).await;
-    chrome.click("form[action='/account/password'] button[type='submit']").await;
+    chrome
+        .click("form[action='/account/password'] button[type='submit']")
+        .await;
     chrome.wait_for_url(&url("/account/password?done=1")).await;
     chrome.screenshot("password-changed").await;
     chrome.goto(&url("/account")).await;
-    assert_eq!(chrome.url().await, url("/account"), "this browser stays signed in");
+    assert_eq!(
+        chrome.url().await,
+        url("/account"),
+        "this browser stays signed in"
+    );
     let r = other.get(server.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 303, "the other session is closed");
     assert_eq!(server.login(&browser(), &new, fresh).await.status(), 303);
-    assert_eq!(server.login(&browser(), &new, &p.password).await.status(), 401);
+    assert_eq!(
+        server.login(&browser(), &new, &p.password).await.status(),
+        401
+    );
     chrome.quit().await;
 }

@@ -168,7 +168,11 @@ async fn every_page_renders_in_each_language() {
             ),
             ("/verify-email?token=short", 400, "page.verify.link_dead"),
             ("/no-such-page", 404, "page.error.not_found"),
-            ("/oauth2/authorize?client_id=nope", 400, "page.error.refused_title"),
+            (
+                "/oauth2/authorize?client_id=nope",
+                400,
+                "page.error.refused_title",
+            ),
         ] {
             let (s, html) = get(&c, &app, path).await;
             assert_eq!(s, status, "{path} in {lang:?}");
@@ -202,13 +206,27 @@ async fn every_page_renders_in_each_language() {
             .await
             .unwrap();
         assert_eq!(r.status(), 403);
-        assert_page("csrf refusal", &r.text().await.unwrap(), lang, "page.error.csrf");
+        assert_page(
+            "csrf refusal",
+            &r.text().await.unwrap(),
+            lang,
+            "page.error.csrf",
+        );
         // A wrong password.
         let r = app
-            .login(&c, &format!("nobody-{}", lang.code()), "wrong password here")
+            .login(
+                &c,
+                &format!("nobody-{}", lang.code()),
+                "wrong password here",
+            )
             .await;
         assert_eq!(r.status(), 401);
-        assert_page("login failure", &r.text().await.unwrap(), lang, "page.login.failed");
+        assert_page(
+            "login failure",
+            &r.text().await.unwrap(),
+            lang,
+            "page.login.failed",
+        );
 
         // Signed in, with the profile in the same language.
         let c = client_for(lang);
@@ -228,7 +246,10 @@ async fn every_page_renders_in_each_language() {
             let (s, html) = get(&c, &app, path).await;
             assert_eq!(s, 200, "{path} in {lang:?}");
             assert_page(path, &html, lang, key);
-            assert!(html.contains(&handle), "{path}: the handle at the top right");
+            assert!(
+                html.contains(&handle),
+                "{path}: the handle at the top right"
+            );
         }
         let (s, html) = get(&c, &app, "/oauth2/logout").await;
         assert_eq!(s, 200);
@@ -273,7 +294,10 @@ async fn the_switcher_sets_a_cookie_that_wins_and_comes_back_to_the_page() {
     assert_eq!(s, 200);
     assert!(html.contains("<html lang=\"fr\">"));
     // The switcher links to the other languages, back to this page.
-    assert!(html.contains("href=\"/lang/it?back=%2Fforgot-password\""), "{html}");
+    assert!(
+        html.contains("href=\"/lang/it?back=%2Fforgot-password\""),
+        "{html}"
+    );
     assert!(html.contains("href=\"/lang/en?back=%2Fforgot-password\""));
     let r = c
         .get(app.url("/lang/it?back=%2Fforgot-password"))
@@ -283,7 +307,12 @@ async fn the_switcher_sets_a_cookie_that_wins_and_comes_back_to_the_page() {
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/forgot-password");
     let (_, html) = get(&c, &app, "/forgot-password").await;
-    assert_page("after the switch", &html, Lang::It, "page.forgot_password.title");
+    assert_page(
+        "after the switch",
+        &html,
+        Lang::It,
+        "page.forgot_password.title",
+    );
     // The cookie wins over the profile too.
     let (_, _) = signed_in(&app, &c, Lang::En).await;
     let (_, html) = get(&c, &app, "/account").await;
@@ -327,7 +356,12 @@ async fn the_profile_language_beats_accept_language_and_ui_locales_carries_throu
     let login = r.headers()["location"].to_str().unwrap().to_owned();
     assert!(login.starts_with("/login?"), "{login}");
     let (_, html) = get(&web, &app, &login).await;
-    assert_page("login after ui_locales", &html, Lang::Fr, "page.login.title");
+    assert_page(
+        "login after ui_locales",
+        &html,
+        Lang::Fr,
+        "page.login.title",
+    );
     // A later request without ui_locales forgets it.
     let r = web
         .get(authorize_url(&app, &client_id, &challenge, &[]))
@@ -336,5 +370,10 @@ async fn the_profile_language_beats_accept_language_and_ui_locales_carries_throu
         .unwrap();
     assert_eq!(r.status(), 303);
     let (_, html) = get(&web, &app, "/login").await;
-    assert_page("login without ui_locales", &html, Lang::En, "page.login.title");
+    assert_page(
+        "login without ui_locales",
+        &html,
+        Lang::En,
+        "page.login.title",
+    );
 }

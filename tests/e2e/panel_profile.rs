@@ -15,12 +15,23 @@ async fn signed_in(app: &TestApp) -> (reqwest::Client, Person, String) {
 
 /// The session's form token, read from a page.
 async fn token(app: &TestApp, web: &reqwest::Client, path: &str) -> String {
-    let html = web.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+    let html = web
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     hidden(&html, "csrf").unwrap_or_else(|| panic!("no token on {path}: {html}"))
 }
 
 async fn profile(app: &TestApp, web: &reqwest::Client) -> Value {
-    let r = web.get(app.url("/api/v1/account/profile")).send().await.unwrap();
+    let r = web
+        .get(app.url("/api/v1/account/profile"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
@@ -123,7 +134,10 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    assert_eq!(fields(&r.json().await.unwrap()), [("phone".into(), "invalid_phone".into())]);
+    assert_eq!(
+        fields(&r.json().await.unwrap()),
+        [("phone".into(), "invalid_phone".into())]
+    );
     assert_eq!(profile(&app, &web).await, before);
 
     // Without the token header: refused, nothing saved.
@@ -276,9 +290,20 @@ async fn the_primary_email_changes_only_after_a_code_from_each_address() {
         .mail_to_with(&p.email, "Approve the change of primary email")
         .await;
     let first = code_in(&mail);
-    let page = web.get(app.url("/account/email")).send().await.unwrap().text().await.unwrap();
+    let page = web
+        .get(app.url("/account/email"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("I have received my validation code"));
-    assert_eq!(profile_email(&app, &web).await, p.email, "nothing changed yet");
+    assert_eq!(
+        profile_email(&app, &web).await,
+        p.email,
+        "nothing changed yet"
+    );
 
     // A wrong code counts and changes nothing.
     let r = enter_code(&app, &web, &wrong(&first)).await;
@@ -292,13 +317,24 @@ async fn the_primary_email_changes_only_after_a_code_from_each_address() {
         .await;
     let second = code_in(&mail);
     assert_ne!(second, first);
-    assert_eq!(profile_email(&app, &web).await, p.email, "still nothing changed");
+    assert_eq!(
+        profile_email(&app, &web).await,
+        p.email,
+        "still nothing changed"
+    );
     // The first code is spent.
     assert_eq!(enter_code(&app, &web, &first).await.status(), 422);
     let r = enter_code(&app, &web, &second).await;
     assert_eq!(r.status(), 303);
     let done = r.headers()["location"].to_str().unwrap().to_owned();
-    let page = web.get(app.url(&done)).send().await.unwrap().text().await.unwrap();
+    let page = web
+        .get(app.url(&done))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("your primary email is now"), "{page}");
     assert_eq!(profile_email(&app, &web).await, new);
 
@@ -306,12 +342,19 @@ async fn the_primary_email_changes_only_after_a_code_from_each_address() {
     app.mail_to_with(&p.email, "Security change").await;
     let b = browser();
     assert_eq!(app.login(&b, &new, &p.password).await.status(), 303);
-    assert_eq!(app.login(&browser(), &p.email, &p.password).await.status(), 401);
+    assert_eq!(
+        app.login(&browser(), &p.email, &p.password).await.status(),
+        401
+    );
     let _ = handle;
 }
 
 async fn profile_email(app: &TestApp, web: &reqwest::Client) -> String {
-    let r = web.get(app.url("/api/v1/account/email")).send().await.unwrap();
+    let r = web
+        .get(app.url("/api/v1/account/email"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     r.json::<Value>().await.unwrap()["primary_email"]
         .as_str()
@@ -375,7 +418,10 @@ async fn the_json_twin_changes_the_email_with_both_codes() {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    assert_eq!(fields(&r.json().await.unwrap()), [("new_email".into(), "invalid_email".into())]);
+    assert_eq!(
+        fields(&r.json().await.unwrap()),
+        [("new_email".into(), "invalid_email".into())]
+    );
     let r = web
         .post(app.url("/api/v1/account/email"))
         .header("x-csrf-token", &csrf)
@@ -404,8 +450,7 @@ async fn the_json_twin_changes_the_email_with_both_codes() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["done"], false);
     let second = code_in(
-        &app
-            .mail_to_with(&new, "Confirm your new primary email address")
+        &app.mail_to_with(&new, "Confirm your new primary email address")
             .await,
     );
     let r = confirm(second).await;
@@ -441,39 +486,92 @@ async fn a_password_change_closes_the_other_sessions_and_keeps_this_one() {
     let (web, p, handle) = signed_in(&app).await;
     let other = browser();
     assert_eq!(app.login(&other, &handle, &p.password).await.status(), 303);
-    assert_eq!(other.get(app.url("/account")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        other
+            .get(app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // The same password again, a short one, a mismatch: each refused by field.
     for (new, confirm, field) in [
         (p.password.as_str(), p.password.as_str(), "password-error"),
         ("short", "short", "password-error"),
-        ("a brand new passphrase", "another one entirely", "password_confirm-error"),
+        (
+            "a brand new passphrase",
+            "another one entirely",
+            "password_confirm-error",
+        ),
     ] {
         let r = change_password(&app, &web, &p.password, new, confirm).await;
         assert_eq!(r.status(), 422, "{new}");
-        assert!(r.text().await.unwrap().contains(&format!("id=\"{field}\"")), "{new}");
+        assert!(
+            r.text().await.unwrap().contains(&format!("id=\"{field}\"")),
+            "{new}"
+        );
     }
     // A wrong current password is refused and counted like a login failure.
-    let r = change_password(&app, &web, "not my password at all", "a brand new passphrase", "a brand new passphrase").await;
+    let r = change_password(
+        &app,
+        &web,
+        "not my password at all",
+        "a brand new passphrase",
+        "a brand new passphrase",
+    )
+    .await;
     assert_eq!(r.status(), 401);
-    assert!(r.text().await.unwrap().contains("id=\"current_password-error\""));
-    let r = change_password(&app, &web, &p.password, "a brand new passphrase", "a brand new passphrase").await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("id=\"current_password-error\"")
+    );
+    let r = change_password(
+        &app,
+        &web,
+        &p.password,
+        "a brand new passphrase",
+        "a brand new passphrase",
+    )
+    .await;
     assert_eq!(r.status(), 429, "throttled right after a failure");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(other.get(app.url("/account")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        other
+            .get(app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     let new = "a brand new passphrase";
     let r = change_password(&app, &web, &p.password, new, new).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/account/password?done=1");
     // This browser stays in; the other one is out.
-    assert_eq!(web.get(app.url("/account")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        200
+    );
     let r = other.get(app.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"));
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
     // The new password works; the old one no longer does.
     assert_eq!(app.login(&browser(), &handle, new).await.status(), 303);
-    assert_eq!(app.login(&browser(), &handle, &p.password).await.status(), 401);
+    assert_eq!(
+        app.login(&browser(), &handle, &p.password).await.status(),
+        401
+    );
     app.mail_to_with(&p.email, "Security change").await;
 }
 
@@ -516,9 +614,14 @@ async fn the_password_json_twin_needs_the_token_and_keeps_the_session() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(web.get(app.url("/account")).send().await.unwrap().status(), 200);
     assert_eq!(
-        app.login(&browser(), &handle, "another quiet passphrase").await.status(),
+        web.get(app.url("/account")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        app.login(&browser(), &handle, "another quiet passphrase")
+            .await
+            .status(),
         303
     );
 }

@@ -7,9 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use sha2::{Digest, Sha256};
 
 use crate::email::EmailAddress;
@@ -59,7 +57,7 @@ pub enum EmailChangeStep {
     /// The second code was right: the primary address is now the new one.
     Done {
         /// The account as it is now.
-        account: Account,
+        account: Box<Account>,
         /// The former primary address, to tell.
         old_email: Option<String>,
     },
@@ -113,7 +111,10 @@ impl Accounts {
         confirm: &Secret,
     ) -> Result<Account, AccountError> {
         if current.expose().is_empty() {
-            return Err(AccountError::field("current_password", FieldProblem::Required));
+            return Err(AccountError::field(
+                "current_password",
+                FieldProblem::Required,
+            ));
         }
         self.authenticate(Some(account.clone()), current).await?;
         let hash = self.check_new_password(account, password, confirm).await?;
@@ -127,15 +128,18 @@ impl Accounts {
         &self,
         account_id: i32,
     ) -> Result<Option<PendingEmailChange>, AccountError> {
-        Ok(self.find_live_change(account_id).await?.map(|c| PendingEmailChange {
-            new_email: c.new_email,
-            stage: if c.stage == "new" {
-                EmailChangeStage::New
-            } else {
-                EmailChangeStage::Current
-            },
-            expires_at: c.expires_at,
-        }))
+        Ok(self
+            .find_live_change(account_id)
+            .await?
+            .map(|c| PendingEmailChange {
+                new_email: c.new_email,
+                stage: if c.stage == "new" {
+                    EmailChangeStage::New
+                } else {
+                    EmailChangeStage::Current
+                },
+                expires_at: c.expires_at,
+            }))
     }
 
     async fn find_live_change(
@@ -250,7 +254,9 @@ impl Accounts {
             return Err(AccountError::field("code", FieldProblem::WrongCode));
         }
         let Some(new_email) = EmailAddress::parse(&c.new_email) else {
-            return Err(AccountError::Internal("stored new address unreadable".into()));
+            return Err(AccountError::Internal(
+                "stored new address unreadable".into(),
+            ));
         };
         if c.stage != "new" {
             let (code, stored) = new_code();
@@ -302,7 +308,7 @@ impl Accounts {
         txn.commit().await?;
         tracing::info!("primary email changed");
         Ok(EmailChangeStep::Done {
-            account: updated,
+            account: Box::new(updated),
             old_email,
         })
     }
@@ -319,7 +325,10 @@ mod tests {
         assert!(code_matches(&stored, code.expose()));
         let spaced = format!("{} {}", &code.expose()[..3], &code.expose()[3..]);
         assert!(code_matches(&stored, &spaced));
-        let wrong = format!("{:06}", (code.expose().parse::<u32>().unwrap() + 1) % 1_000_000);
+        let wrong = format!(
+            "{:06}",
+            (code.expose().parse::<u32>().unwrap() + 1) % 1_000_000
+        );
         assert!(!code_matches(&stored, &wrong));
         assert!(!code_matches(&stored, "12345"));
         assert!(!code_matches("garbage", code.expose()));

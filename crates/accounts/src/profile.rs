@@ -264,14 +264,26 @@ mod tests {
             PhoneNumber::parse("+33 6 12-34.56 78").unwrap().as_str(),
             "+33612345678"
         );
-        assert_eq!(PhoneNumber::parse("0612345678"), Err(FieldProblem::InvalidPhone));
-        assert_eq!(PhoneNumber::parse("+0612345678"), Err(FieldProblem::InvalidPhone));
-        assert_eq!(PhoneNumber::parse("+1234567"), Err(FieldProblem::InvalidPhone));
+        assert_eq!(
+            PhoneNumber::parse("0612345678"),
+            Err(FieldProblem::InvalidPhone)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+0612345678"),
+            Err(FieldProblem::InvalidPhone)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1234567"),
+            Err(FieldProblem::InvalidPhone)
+        );
         assert_eq!(
             PhoneNumber::parse("+1234567890123456"),
             Err(FieldProblem::InvalidPhone)
         );
-        assert_eq!(PhoneNumber::parse("+33 6x"), Err(FieldProblem::InvalidPhone));
+        assert_eq!(
+            PhoneNumber::parse("+33 6x"),
+            Err(FieldProblem::InvalidPhone)
+        );
     }
 
     #[test]

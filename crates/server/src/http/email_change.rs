@@ -18,9 +18,9 @@ use super::error::AppError;
 use super::extract::CurrentSession;
 use super::pages::Who;
 use super::panel::{Need, Panel};
+use super::panel_json;
 use super::panel_pages::{self, EmailView};
 use super::security::{is_recent, to_reauth};
-use super::panel_json;
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::panel_or_return;
 use crate::state::AppState;
@@ -91,7 +91,10 @@ pub struct StartForm {
 
 /// Starts the change and mails the first code to the current address.
 async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppError> {
-    let (_, code) = state.accounts.start_email_change(&p.account, new_email).await?;
+    let (_, code) = state
+        .accounts
+        .start_email_change(&p.account, new_email)
+        .await?;
     if let Some(current) = p.account.primary_email.as_deref() {
         notify::send_later(
             state,
@@ -153,7 +156,15 @@ pub async fn submit(
         Ok(()) => Ok(Redirect::to(BACK).into_response()),
         Err(AppError::Account(AccountError::Invalid(errors))) => {
             let typed: String = f.new_email.chars().take(254).collect();
-            render(&state, &p, &typed, &errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render(
+                &state,
+                &p,
+                &typed,
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -179,7 +190,11 @@ pub async fn confirm(
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
-    match state.accounts.confirm_email_change(&p.account, &f.code).await {
+    match state
+        .accounts
+        .confirm_email_change(&p.account, &f.code)
+        .await
+    {
         Ok(step) => {
             after_code(&state, &p, &step);
             Ok(match step {
@@ -194,7 +209,15 @@ pub async fn confirm(
             })
         }
         Err(AccountError::Invalid(errors)) => {
-            render(&state, &p, "", &errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render(
+                &state,
+                &p,
+                "",
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -256,7 +279,8 @@ pub async fn api_show(State(state): State<AppState>, session: CurrentSession) ->
         p.require(Need::Holder)?;
         Ok::<_, AppError>(Json(status_json(&state, &p).await?).into_response())
     };
-    run.await.unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
 }
 
 /// `{"new_email": …}` or `{"code": …}`.
@@ -288,7 +312,8 @@ pub async fn api_start(
             (StatusCode::ACCEPTED, Json(status_json(&state, &p).await?)).into_response(),
         )
     };
-    run.await.unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
 }
 
 /// `POST /api/v1/account/email/confirm`
@@ -306,7 +331,10 @@ pub async fn api_confirm(
         panel_json::check_csrf(&p, &headers)?;
         api_guard(&state, &p).await?;
         let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-        let step = state.accounts.confirm_email_change(&p.account, &b.code).await?;
+        let step = state
+            .accounts
+            .confirm_email_change(&p.account, &b.code)
+            .await?;
         after_code(&state, &p, &step);
         let answer = match step {
             EmailChangeStep::SendToNew { new_email, .. } => {
@@ -318,5 +346,6 @@ pub async fn api_confirm(
         };
         Ok::<_, AppError>(Json(answer).into_response())
     };
-    run.await.unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
 }

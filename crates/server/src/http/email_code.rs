@@ -19,9 +19,9 @@ use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, current_lang, negotiate};
-use crate::i18n::Lang;
 use super::recovery_pages;
 use crate::config::EmailCodePolicy;
+use crate::i18n::Lang;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
@@ -263,10 +263,7 @@ pub async fn submit(
     let wait = state.throttle.wait(&subject, ip, now_ms).await?;
     if !wait.is_zero() {
         let secs = wait.as_secs() + u64::from(wait.subsec_millis() > 0);
-        let msg = crate::i18n::format(
-            msg("page.email_code.too_many"),
-            &[("n", &secs.to_string())],
-        );
+        let msg = crate::i18n::format(msg("page.email_code.too_many"), &[("n", &secs.to_string())]);
         let mut resp = page(
             &account,
             &p,

@@ -92,9 +92,7 @@ impl AppError {
                 t("page.error.not_found").to_owned(),
             ),
             Self::BadRequest(status, msg) => (*status, "page.error.refused_title", msg.clone()),
-            Self::Refused(status, key) => {
-                (*status, "page.error.refused_title", t(key).to_owned())
-            }
+            Self::Refused(status, key) => (*status, "page.error.refused_title", t(key).to_owned()),
             Self::Forbidden(key) => (
                 StatusCode::FORBIDDEN,
                 "page.error.refused_title",
@@ -165,8 +163,11 @@ impl IntoResponse for AppError {
         let lang = current_lang();
         let (status, title, message) = self.parts(lang);
         let title = crate::i18n::t(lang, title);
-        let mut resp =
-            (status, Html(pages::message(lang, title, &message).into_string())).into_response();
+        let mut resp = (
+            status,
+            Html(pages::message(lang, title, &message).into_string()),
+        )
+            .into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 
 use super::cookies;
 use super::error::AppError;
-use crate::session::SessionData;
 use crate::i18n::Lang;
+use crate::session::SessionData;
 use crate::state::AppState;
 
 /// The live session of the request, if its cookie names one.

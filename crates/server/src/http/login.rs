@@ -47,7 +47,8 @@ pub async fn page(
     }
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let hint: String = q.login_hint.chars().take(254).collect();
-    let mut resp = Html(pages::login_form(current_lang(), &hint, next, &token, None).into_string()).into_response();
+    let mut resp = Html(pages::login_form(current_lang(), &hint, next, &token, None).into_string())
+        .into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -100,7 +101,10 @@ pub async fn submit(
         let token = csrf_token(&headers, &state);
         let mut resp = (
             StatusCode::TOO_MANY_REQUESTS,
-            Html(pages::login_form(current_lang(), &identifier, &next, &token, Some(&msg)).into_string()),
+            Html(
+                pages::login_form(current_lang(), &identifier, &next, &token, Some(&msg))
+                    .into_string(),
+            ),
         )
             .into_response();
         resp.headers_mut()
@@ -173,15 +177,18 @@ pub async fn submit(
             let token = csrf_token(&headers, &state);
             Ok((
                 StatusCode::UNAUTHORIZED,
-                Html(pages::login_form(
-                    current_lang(),
-                    &identifier,
-                    &next,
-                    &token,
-                    // One message for every credential failure: unknown
-                    // identifier, wrong password and disabled account alike.
-                    Some(pages::tr(current_lang(), "page.login.failed")),
-                ).into_string()),
+                Html(
+                    pages::login_form(
+                        current_lang(),
+                        &identifier,
+                        &next,
+                        &token,
+                        // One message for every credential failure: unknown
+                        // identifier, wrong password and disabled account alike.
+                        Some(pages::tr(current_lang(), "page.login.failed")),
+                    )
+                    .into_string(),
+                ),
             )
                 .into_response())
         }

@@ -259,7 +259,11 @@ pub fn security(v: &SecurityView<'_>) -> Markup {
 pub fn recovery_codes(lang: Lang, who: Who<'_>, codes: &[String], next: &str) -> Markup {
     let t = |k: &str| tr(lang, k);
     let text = codes.join("\n");
-    let heading = tr_fmt(lang, "page.mfa.codes_file_heading", &[("handle", who.handle)]);
+    let heading = tr_fmt(
+        lang,
+        "page.mfa.codes_file_heading",
+        &[("handle", who.handle)],
+    );
     let download = format!(
         "data:text/plain;charset=utf-8,{}",
         urlencode(&format!("{heading}\n\n{text}\n")).replace('+', "%20")

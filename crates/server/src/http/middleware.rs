@@ -98,7 +98,7 @@ pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next)
         Err(_) => {
             tracing::info!(limit_secs = limit.as_secs(), "request timed out");
             let mut resp = AppError::Refused(StatusCode::REQUEST_TIMEOUT, "page.error.timeout")
-            .into_response();
+                .into_response();
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             resp
@@ -142,7 +142,10 @@ pub async fn limit_form_fields(
                 return AppError::BadRequest(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     crate::i18n::format(
-                        crate::i18n::t(super::extract::current_lang(), "page.error.too_many_fields"),
+                        crate::i18n::t(
+                            super::extract::current_lang(),
+                            "page.error.too_many_fields",
+                        ),
                         &[("n", &max_fields.to_string())],
                     ),
                 )

@@ -141,7 +141,11 @@ pub fn email(v: &EmailView<'_>) -> Markup {
     layout(
         lang,
         t("page.email_change.title"),
-        Some(Who { name: v.who.name.clone(), handle: v.who.handle, code: v.who.code }),
+        Some(Who {
+            name: v.who.name.clone(),
+            handle: v.who.handle,
+            code: v.who.code,
+        }),
         html! {
             h1 { (t("page.email_change.title")) }
             @if let Some(d) = v.done {

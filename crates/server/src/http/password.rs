@@ -100,7 +100,9 @@ async fn change(
         Ok(a) => a,
         Err(AccountError::InvalidCredentials) => {
             state.throttle.failed(&subject, ip, now_ms).await?;
-            return Err(AccountError::field("current_password", FieldProblem::WrongPassword).into());
+            return Err(
+                AccountError::field("current_password", FieldProblem::WrongPassword).into(),
+            );
         }
         Err(e) => return Err(e.into()),
     };
@@ -113,13 +115,20 @@ async fn change(
         // The password is changed either way; say so in the log.
         tracing::error!(account = account.id, error = %e, "refresh tokens not revoked");
     }
-    if let Some(mail) = notify::security_notice(&state.config, &account, &SecurityChange::PasswordChanged) {
+    if let Some(mail) =
+        notify::security_notice(&state.config, &account, &SecurityChange::PasswordChanged)
+    {
         notify::send_later(state, mail);
     }
     if let Some(backup) = account.backup_email.as_deref() {
         notify::send_later(
             state,
-            notify::security_notice_to(&state.config, &account, backup, &SecurityChange::PasswordChanged),
+            notify::security_notice_to(
+                &state.config,
+                &account,
+                backup,
+                &SecurityChange::PasswordChanged,
+            ),
         );
     }
     // TODO(panel-q): record a "password changed" event in the security log.
@@ -152,7 +161,10 @@ pub async fn submit(
             &id,
         )),
         Err(AppError::Account(AccountError::Invalid(errors))) => {
-            let status = if errors.iter().any(|e| e.problem == FieldProblem::WrongPassword) {
+            let status = if errors
+                .iter()
+                .any(|e| e.problem == FieldProblem::WrongPassword)
+            {
                 StatusCode::UNAUTHORIZED
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -187,5 +199,6 @@ pub async fn api_change(
             &id,
         ))
     };
-    run.await.unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
 }

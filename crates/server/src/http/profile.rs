@@ -117,7 +117,10 @@ pub async fn save(
     csrf::matches(&p.data.csrf, &f.csrf)?;
     match Profile::parse(&f.fields) {
         Ok(profile) => {
-            state.accounts.update_profile(p.account.id, &profile).await?;
+            state
+                .accounts
+                .update_profile(p.account.id, &profile)
+                .await?;
             // TODO(panel-q): record a "profile changed" event in the security log.
             Ok(Redirect::to("/account/profile?saved=1").into_response())
         }
@@ -179,7 +182,10 @@ pub async fn api_save(
         panel_json::check_csrf(&p, &headers)?;
         let Json(input) = body.map_err(|r| AppError::unreadable(r.status()))?;
         let profile = Profile::parse(&input).map_err(AccountError::Invalid)?;
-        let a = state.accounts.update_profile(p.account.id, &profile).await?;
+        let a = state
+            .accounts
+            .update_profile(p.account.id, &profile)
+            .await?;
         // TODO(panel-q): record a "profile changed" event in the security log.
         Ok::<_, AppError>(Json(profile_json(&a)).into_response())
     };

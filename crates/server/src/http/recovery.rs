@@ -25,8 +25,8 @@ use super::pages::Who;
 use super::recovery_pages as rp;
 use super::security::{is_recent, to_reauth};
 use crate::admin::support::SupportDesk;
-use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::i18n::Lang;
+use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::state::AppState;
 
 /// The text `key` in the request's language.
@@ -119,12 +119,18 @@ pub async fn handle_submit(
     csrf::check(&headers, &state.config, &f.csrf)?;
     let Some(email) = EmailAddress::parse(&f.email).filter(|_| f.email.len() <= 254) else {
         let (token, _) = csrf::issue(&headers, &state.config);
-        let page = rp::forgot_handle(current_lang(), &token, false, Some(msg("page.recovery.enter_email")));
+        let page = rp::forgot_handle(
+            current_lang(),
+            &token,
+            false,
+            Some(msg("page.recovery.enter_email")),
+        );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
     };
     if !ip_allows(&state, ip).await? {
         let (token, _) = csrf::issue(&headers, &state.config);
-        return Ok(too_many(rp::forgot_handle(current_lang(), 
+        return Ok(too_many(rp::forgot_handle(
+            current_lang(),
             &token,
             false,
             Some(msg("page.error.throttled_requests")),
@@ -189,7 +195,8 @@ pub async fn password_submit(
     csrf::check(&headers, &state.config, &f.csrf)?;
     if f.identifier.trim().is_empty() || f.identifier.len() > 254 {
         let (token, _) = csrf::issue(&headers, &state.config);
-        let page = rp::forgot_password(current_lang(), 
+        let page = rp::forgot_password(
+            current_lang(),
             &token,
             false,
             Some(msg("page.recovery.enter_identifier")),
@@ -198,7 +205,8 @@ pub async fn password_submit(
     }
     if !ip_allows(&state, ip).await? {
         let (token, _) = csrf::issue(&headers, &state.config);
-        return Ok(too_many(rp::forgot_password(current_lang(), 
+        return Ok(too_many(rp::forgot_password(
+            current_lang(),
             &token,
             false,
             Some(msg("page.error.throttled_requests")),
@@ -236,7 +244,11 @@ pub struct TokenQuery {
 }
 
 fn dead_link() -> Response {
-    (StatusCode::GONE, Html(rp::reset_link_dead(current_lang(), ).into_string())).into_response()
+    (
+        StatusCode::GONE,
+        Html(rp::reset_link_dead(current_lang()).into_string()),
+    )
+        .into_response()
 }
 
 /// `GET /reset-password?token=…`
@@ -249,7 +261,10 @@ pub async fn reset_page(
         return Ok(dead_link());
     }
     let min = state.accounts.policy().min_chars;
-    Ok(Html(rp::reset_form(current_lang(), token.expose(), "", &[], min).into_string()).into_response())
+    Ok(
+        Html(rp::reset_form(current_lang(), token.expose(), "", &[], min).into_string())
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -303,7 +318,10 @@ pub async fn reset_submit(
             let min = state.accounts.policy().min_chars;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Html(rp::reset_form(current_lang(), token.expose(), &handle, &errors, min).into_string()),
+                Html(
+                    rp::reset_form(current_lang(), token.expose(), &handle, &errors, min)
+                        .into_string(),
+                ),
             )
                 .into_response())
         }
@@ -327,7 +345,7 @@ fn tell_both(state: &AppState, account: &Account, change: &SecurityChange) {
 
 /// `GET /reset-password/done`
 pub async fn reset_done() -> Html<String> {
-    Html(rp::reset_done(current_lang(), ).into_string())
+    Html(rp::reset_done(current_lang()).into_string())
 }
 
 // --- backup email --------------------------------------------------------------------
@@ -386,7 +404,8 @@ pub async fn backup_page(
         Err(r) => return Ok(r),
     };
     let next = safe_next(&q.next);
-    let page = rp::backup_email_form(current_lang(), 
+    let page = rp::backup_email_form(
+        current_lang(),
         Who::of(&account),
         &data.csrf,
         next,
@@ -425,7 +444,8 @@ pub async fn backup_submit(
         Ok(e) => e,
         Err(AccountError::Invalid(errors)) => {
             let value: String = f.backup_email.chars().take(254).collect();
-            let page = rp::backup_email_form(current_lang(), 
+            let page = rp::backup_email_form(
+                current_lang(),
                 Who::of(&account),
                 &data.csrf,
                 &next,
@@ -445,7 +465,8 @@ pub async fn backup_submit(
         )
         .await?;
     if sends > MAILS_PER_ACCOUNT {
-        return Ok(too_many(rp::backup_email_form(current_lang(), 
+        return Ok(too_many(rp::backup_email_form(
+            current_lang(),
             Who::of(&account),
             &data.csrf,
             &next,
@@ -479,7 +500,14 @@ pub async fn backup_submit(
             BACKUP_CODE_TTL_SECS / 60,
         ),
     );
-    let page = rp::backup_email_confirm(current_lang(), Who::of(&account), &data.csrf, &next, email.as_str(), None);
+    let page = rp::backup_email_confirm(
+        current_lang(),
+        Who::of(&account),
+        &data.csrf,
+        &next,
+        email.as_str(),
+        None,
+    );
     Ok(Html(page.into_string()).into_response())
 }
 
@@ -529,7 +557,8 @@ pub async fn backup_confirm(
                 .await?;
             msg("page.recovery.wrong_code")
         };
-        let page = rp::backup_email_confirm(current_lang(), 
+        let page = rp::backup_email_confirm(
+            current_lang(),
             Who::of(&account),
             &data.csrf,
             &next,
@@ -543,7 +572,8 @@ pub async fn backup_confirm(
     let updated = match state.accounts.set_backup_email(account.id, &email).await {
         Ok(a) => a,
         Err(AccountError::Invalid(errors)) => {
-            let page = rp::backup_email_form(current_lang(), 
+            let page = rp::backup_email_form(
+                current_lang(),
                 Who::of(&account),
                 &data.csrf,
                 &next,

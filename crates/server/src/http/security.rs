@@ -16,9 +16,9 @@ use mfa::{MethodKind, MfaError};
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
+use super::extract::current_lang;
 use super::extract::{ClientIp, CurrentSession, negotiate};
 use super::login::safe_next;
-use super::extract::current_lang;
 use super::mfa_pages::{self, SecurityView, TotpView, mfa_message, urlencode};
 use super::pages::{Who, tr};
 use crate::i18n::Lang;
@@ -183,7 +183,15 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let s = signed_or_return!(state, session, "/account/security");
     let next = next_of(&q.next);
-    security_page(&state, &s, &next, done_text(s.lang, &q.done), None, StatusCode::OK).await
+    security_page(
+        &state,
+        &s,
+        &next,
+        done_text(s.lang, &q.done),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -203,8 +211,10 @@ pub async fn reauth_page(
     let s = signed_or_return!(state, session, "/account/security");
     let next = safe_next(&q.next);
     Ok(
-        Html(mfa_pages::reauth(s.lang, Who::of(&s.account), &s.data.csrf, next, None).into_string())
-            .into_response(),
+        Html(
+            mfa_pages::reauth(s.lang, Who::of(&s.account), &s.data.csrf, next, None).into_string(),
+        )
+        .into_response(),
     )
 }
 
@@ -472,8 +482,14 @@ pub struct NewForm {
 }
 
 fn refused(s: &Signed, kind: MethodKind, next: &str, msg: &str) -> Response {
-    let page =
-        mfa_pages::new_method_form(s.lang, Who::of(&s.account), kind, &s.data.csrf, next, Some(msg));
+    let page = mfa_pages::new_method_form(
+        s.lang,
+        Who::of(&s.account),
+        kind,
+        &s.data.csrf,
+        next,
+        Some(msg),
+    );
     (StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response()
 }
 
@@ -507,7 +523,12 @@ pub async fn totp_begin(
             };
             Ok(Html(mfa_pages::totp_confirm(&view).into_string()).into_response())
         }
-        Err(e @ MfaError::InvalidLabel) => Ok(refused(&s, MethodKind::Totp, &next, mfa_message(s.lang, &e))),
+        Err(e @ MfaError::InvalidLabel) => Ok(refused(
+            &s,
+            MethodKind::Totp,
+            &next,
+            mfa_message(s.lang, &e),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -587,8 +608,15 @@ pub async fn sms_begin(
     let next = next_of(&f.next);
     match state.mfa.sms_begin(&s.identity, &f.label, &f.phone).await {
         Ok(method_id) => Ok(Html(
-            mfa_pages::sms_confirm(s.lang, Who::of(&s.account), &method_id, &s.data.csrf, &next, None)
-                .into_string(),
+            mfa_pages::sms_confirm(
+                s.lang,
+                Who::of(&s.account),
+                &method_id,
+                &s.data.csrf,
+                &next,
+                None,
+            )
+            .into_string(),
         )
         .into_response()),
         Err(e @ (MfaError::InvalidLabel | MfaError::InvalidPhone | MfaError::TooManySends)) => {
@@ -722,9 +750,10 @@ pub async fn webauthn_finish(
             }
             Ok(resp)
         }
-        Err(e @ MfaError::InvalidLabel) => {
-            Ok(json_error(StatusCode::UNPROCESSABLE_ENTITY, mfa_message(s.lang, &e)))
-        }
+        Err(e @ MfaError::InvalidLabel) => Ok(json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            mfa_message(s.lang, &e),
+        )),
         Err(MfaError::ChallengeExpired | MfaError::WebAuthn(_)) => Ok(json_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             tr(s.lang, "page.security.key_failed"),

@@ -111,8 +111,7 @@ pub async fn submit(
             Ok(Redirect::to(&to).into_response())
         }
         Err(AccountError::Invalid(errors)) => {
-            let body =
-                pages::signup_form(
+            let body = pages::signup_form(
                 current_lang(),
                 &values,
                 &errors,
@@ -144,7 +143,8 @@ pub async fn done(Query(q): Query<DoneQuery>) -> Result<Html<String>, AppError> 
             current_lang(),
             handle.as_str(),
             q.warning == "backup_same_domain",
-        ).into_string(),
+        )
+        .into_string(),
     ))
 }
 

@@ -34,7 +34,8 @@ pub async fn page(
         return Err(invalid());
     }
     let (csrf_token, cookie) = csrf::issue(&headers, &state.config);
-    let mut resp = Html(pages::verify_form(current_lang(), &q.token, &csrf_token).into_string()).into_response();
+    let mut resp = Html(pages::verify_form(current_lang(), &q.token, &csrf_token).into_string())
+        .into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }

@@ -229,7 +229,11 @@ impl Sessions {
     /// Ends every session of an account but the caller's (a password change):
     /// the epoch moves to now, then the caller's session is issued again
     /// under a new id stamped just after it. Returns the new id.
-    pub async fn end_others(&self, account_id: i32, data: &SessionData) -> Result<String, StoreError> {
+    pub async fn end_others(
+        &self,
+        account_id: i32,
+        data: &SessionData,
+    ) -> Result<String, StoreError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let ttl = self.cfg.absolute_timeout + std::time::Duration::from_secs(60);
         self.store

@@ -213,7 +213,11 @@ pub async fn logout_get(
 ) -> Response {
     match q {
         Ok(Query(p)) => logout(state, session, p, false).await,
-        Err(r) => page("page.error.refused_title", "page.error.bad_form", r.status()),
+        Err(r) => page(
+            "page.error.refused_title",
+            "page.error.bad_form",
+            r.status(),
+        ),
     }
 }
 
@@ -224,7 +228,11 @@ pub async fn logout_post(
 ) -> Response {
     match f {
         Ok(Form(p)) => logout(state, session, p, true).await,
-        Err(r) => page("page.error.refused_title", "page.error.bad_form", r.status()),
+        Err(r) => page(
+            "page.error.refused_title",
+            "page.error.bad_form",
+            r.status(),
+        ),
     }
 }
 
@@ -295,7 +303,13 @@ async fn logout(
             Some(uri) => {
                 let mut url = match url::Url::parse(uri) {
                     Ok(u) => u,
-                    Err(_) => return page("page.logout.title", "page.logout.done_short", StatusCode::OK),
+                    Err(_) => {
+                        return page(
+                            "page.logout.title",
+                            "page.logout.done_short",
+                            StatusCode::OK,
+                        );
+                    }
                 };
                 if let Some(s) = &p.state {
                     url.query_pairs_mut().append_pair("state", s);
