@@ -12,6 +12,7 @@ mod m20261122_000005_refresh_tokens;
 mod m20261122_000006_mfa;
 mod m20261201_000007_mail_queue;
 mod m20261201_000008_recovery;
+mod m20261201_000009_profile;
 mod m20261201_000010_panel_security;
 
 /// Runs every migration in order.
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_mfa::Migration),
             Box::new(m20261201_000007_mail_queue::Migration),
             Box::new(m20261201_000008_recovery::Migration),
+            Box::new(m20261201_000009_profile::Migration),
             Box::new(m20261201_000010_panel_security::Migration),
         ]
     }

@@ -2,10 +2,12 @@
 
 mod browser;
 mod browser_gdpr;
+mod browser_panel;
 mod contacts;
 mod faults;
 mod fleet;
 mod gdpr;
+mod i18n_pages;
 mod limits;
 mod login;
 mod mail_queue;
@@ -13,6 +15,7 @@ mod metrics;
 mod oauth;
 mod oidc;
 mod operator;
+mod panel_profile;
 mod panel_security;
 mod recovery;
 mod sessions;

@@ -40,6 +40,18 @@ pub enum FieldProblem {
     PasswordReused { count: usize },
     /// No active account has this customer handle (or it is the account's own).
     UnknownHandle,
+    /// Not a phone number in international (E.164) format.
+    InvalidPhone,
+    /// The password typed is not the account's current one.
+    WrongPassword,
+    /// The new primary email is the current one.
+    SameAsCurrent,
+    /// The new primary email is the account's backup email.
+    SameAsBackup,
+    /// The code typed is not the one mailed.
+    WrongCode,
+    /// The code expired, was used, or took too many wrong tries.
+    CodeDead,
 }
 
 impl FieldProblem {
@@ -63,6 +75,12 @@ impl FieldProblem {
             Self::HandleMismatch => "handle_mismatch",
             Self::PasswordReused { .. } => "password_reused",
             Self::UnknownHandle => "unknown_handle",
+            Self::InvalidPhone => "invalid_phone",
+            Self::WrongPassword => "wrong_password",
+            Self::SameAsCurrent => "same_as_current",
+            Self::SameAsBackup => "same_as_backup",
+            Self::WrongCode => "wrong_code",
+            Self::CodeDead => "code_dead",
         }
     }
 }
@@ -104,6 +122,15 @@ impl fmt::Display for FieldProblem {
                 f,
                 "Choose a password you have not used for this account (the last {count} are refused)."
             ),
+            Self::InvalidPhone => write!(
+                f,
+                "Enter the number in international format: + then the country code and the number."
+            ),
+            Self::WrongPassword => write!(f, "This password is not right."),
+            Self::SameAsCurrent => write!(f, "This is already your primary email."),
+            Self::SameAsBackup => write!(f, "This is your backup email."),
+            Self::WrongCode => write!(f, "This code is not right."),
+            Self::CodeDead => write!(f, "This code no longer works."),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! It knows nothing of HTTP, cookies, templates, OAuth or Redis: callers hand it
 //! parsed domain values and a database connection.
 
+pub mod changes;
 pub mod code;
 pub mod contacts;
 pub mod email;
@@ -15,18 +16,21 @@ pub mod gdpr;
 pub mod handle;
 pub mod names;
 pub mod password;
+pub mod profile;
 pub mod recovery;
 pub mod roles;
 pub mod secret;
 pub mod service;
 pub mod verification;
 
+pub use changes::{EmailChangeStage, EmailChangeStep, PendingEmailChange};
 pub use code::CustomerCode;
 pub use email::EmailAddress;
 pub use error::{AccountError, FieldError, FieldProblem};
 pub use events::{EventKind, Events, SecurityEvent};
 pub use handle::{CustomerHandle, HandleSuffix};
 pub use password::{PasswordHasher, PasswordPolicy};
+pub use profile::{Profile, ProfileInput};
 pub use recovery::{ResetLink, SupportAction, SupportCase};
 pub use roles::Role;
 pub use secret::Secret;

@@ -88,6 +88,10 @@ const SOURCES: &[[&str; 4]] = &[
     area!("security_panel"),
     area!("gdpr"),
     area!("contacts"),
+    area!("pages"),
+    area!("security"),
+    area!("recovery"),
+    area!("panel"),
 ];
 
 /// Every language's messages by dotted key.
@@ -155,8 +159,9 @@ fn flatten(
 }
 
 /// The message `key` in `lang`; the English one when that language lacks it;
-/// an empty string, logged, when English lacks it too: a missing text must not
-/// take a request down, and the unit tests keep every key in every file.
+/// when English lacks it too, an empty string in release builds (logged: a
+/// missing text must not take a request down) and a visible `⟦key⟧` marker in
+/// debug builds, which the end-to-end page tests look for.
 pub fn t(lang: Lang, key: &str) -> &'static str {
     let c = &*CATALOGUE;
     if let Some(s) = c.messages[lang.index()].get(key) {
@@ -167,6 +172,18 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         return s;
     }
     tracing::error!(key, "message missing in every language");
+    missing(key)
+}
+
+#[cfg(debug_assertions)]
+fn missing(key: &str) -> &'static str {
+    // Debug builds only, and only for a bug the tests are there to catch:
+    // leaking the marker keeps `t`'s signature free of lifetimes.
+    Box::leak(format!("⟦{key}⟧").into_boxed_str())
+}
+
+#[cfg(not(debug_assertions))]
+fn missing(_key: &str) -> &'static str {
     ""
 }
 
@@ -338,7 +355,12 @@ mod tests {
         let fr = t(Lang::Fr, "mail.welcome.subject");
         assert!(en.contains("{handle}"));
         assert_ne!(en, fr);
-        assert_eq!(t(Lang::It, "no.such.key"), "");
+        let missing = t(Lang::It, "no.such.key");
+        if cfg!(debug_assertions) {
+            assert_eq!(missing, "⟦no.such.key⟧");
+        } else {
+            assert_eq!(missing, "");
+        }
     }
 
     #[test]

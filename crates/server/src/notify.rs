@@ -445,6 +445,12 @@ mod tests {
             status: "active".into(),
             login_notifications: true,
             must_set_backup: false,
+            address_line1: None,
+            address_line2: None,
+            postcode: None,
+            city: None,
+            region: None,
+            phone: None,
             created_at: at,
             updated_at: at,
         }

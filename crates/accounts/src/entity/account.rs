@@ -49,6 +49,18 @@ pub struct Model {
     /// Support promoted the backup address to primary: the holder must name a
     /// new backup address before anything else.
     pub must_set_backup: bool,
+    /// First line of the postal address.
+    pub address_line1: Option<String>,
+    /// Second line of the postal address.
+    pub address_line2: Option<String>,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Region, state or province.
+    pub region: Option<String>,
+    /// Phone, E.164.
+    pub phone: Option<String>,
     /// When the account was created.
     pub created_at: DateTimeUtc,
     /// When the account last changed.

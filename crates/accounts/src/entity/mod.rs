@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_hold;
 pub mod contact_delegation;
+pub mod email_change;
 pub mod email_verification;
 pub mod known_device;
 pub mod password_history;

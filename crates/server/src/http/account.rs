@@ -16,5 +16,5 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let p = panel_or_return!(state, session, "/account");
     p.require(Need::Read)?;
-    Ok(Html(pages::account_page(&p.account, &p.data.csrf).into_string()).into_response())
+    Ok(Html(pages::account_page(p.lang, &p.account, &p.data.csrf).into_string()).into_response())
 }

@@ -42,8 +42,6 @@ pub fn matches(expected: &str, submitted: &str) -> Result<(), AppError> {
     if ok {
         Ok(())
     } else {
-        Err(AppError::Forbidden(
-            "This form has expired or did not come from Guichet. Go back, reload the page and try again.",
-        ))
+        Err(AppError::Forbidden("page.error.csrf"))
     }
 }

@@ -18,9 +18,10 @@ use mfa::OneTimeCode;
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
-use super::extract::ClientIp;
+use super::extract::{ClientIp, current_lang, negotiate};
 use super::recovery_pages;
 use crate::config::EmailCodePolicy;
+use crate::i18n::Lang;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
@@ -173,12 +174,22 @@ async fn current(
         .map(|p| (token.to_owned(), p)))
 }
 
+/// The pending login's active account; its profile language becomes the
+/// page's (after the switcher's cookie).
 async fn account_of(state: &AppState, p: &Pending) -> Result<Option<Account>, AppError> {
-    Ok(state
+    let account = state
         .accounts
         .find_by_id(p.account_id)
         .await?
-        .filter(|a| a.status == "active"))
+        .filter(|a| a.status == "active");
+    if let Some(a) = &account {
+        negotiate(Some(Lang::parse(&a.language)));
+    }
+    Ok(account)
+}
+
+fn msg(key: &str) -> &'static str {
+    super::pages::tr(current_lang(), key)
 }
 
 fn page(
@@ -197,7 +208,7 @@ fn page(
     };
     (
         status,
-        Html(recovery_pages::email_code(&view).into_string()),
+        Html(recovery_pages::email_code(current_lang(), &view).into_string()),
     )
         .into_response()
 }
@@ -239,7 +250,7 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some((token, mut p)) = current(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -252,7 +263,7 @@ pub async fn submit(
     let wait = state.throttle.wait(&subject, ip, now_ms).await?;
     if !wait.is_zero() {
         let secs = wait.as_secs() + u64::from(wait.subsec_millis() > 0);
-        let msg = format!("Too many wrong codes. Wait {secs} seconds before trying again.");
+        let msg = crate::i18n::format(msg("page.email_code.too_many"), &[("n", &secs.to_string())]);
         let mut resp = page(
             &account,
             &p,
@@ -319,7 +330,7 @@ pub async fn submit(
             &account,
             &p,
             None,
-            Some("This code no longer works. Ask for a new one, or log in again."),
+            Some(msg("page.email_code.code_dead")),
             StatusCode::UNAUTHORIZED,
         ));
     }
@@ -328,7 +339,7 @@ pub async fn submit(
         &account,
         &p,
         None,
-        Some("That code is not right. Check the latest mail we sent and try again."),
+        Some(msg("page.email_code.wrong")),
         StatusCode::UNAUTHORIZED,
     ))
 }
@@ -345,7 +356,7 @@ pub async fn resend(
     headers: HeaderMap,
     form: Result<Form<ResendForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some((token, mut p)) = current(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -358,7 +369,7 @@ pub async fn resend(
         Ok(page(
             &account,
             &p,
-            Some("We sent a new code. Only the latest one works."),
+            Some(msg("page.email_code.resent")),
             None,
             StatusCode::OK,
         ))
@@ -367,7 +378,7 @@ pub async fn resend(
             &account,
             &p,
             None,
-            Some("We cannot send more codes for now. Wait a little, or log in again later."),
+            Some(msg("page.email_code.no_more")),
             StatusCode::TOO_MANY_REQUESTS,
         ))
     }

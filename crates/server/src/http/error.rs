@@ -5,7 +5,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 use accounts::AccountError;
 
+use super::extract::current_lang;
 use super::pages;
+use crate::i18n::Lang;
 use crate::session::store::StoreError;
 
 /// Whether a database error means the database cannot be reached right now
@@ -45,10 +47,15 @@ pub enum AppError {
     /// No such page.
     #[error("not found")]
     NotFound,
-    /// The request is not acceptable as sent.
+    /// The request is not acceptable as sent; the message is already in the
+    /// customer's language (or a protocol detail).
     #[error("{1}")]
     BadRequest(StatusCode, String),
-    /// Refused: missing or wrong anti-CSRF token, cross-site write.
+    /// The request is not acceptable as sent; the message is a translation key.
+    #[error("{1}")]
+    Refused(StatusCode, &'static str),
+    /// Refused: missing or wrong anti-CSRF token, cross-site write, a role
+    /// that may not. The message is a translation key (`page.error.*`).
     #[error("{0}")]
     Forbidden(&'static str),
     /// The session store is down; nothing was changed.
@@ -62,22 +69,41 @@ pub enum AppError {
     Mfa(#[from] mfa::MfaError),
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let (status, title, message) = match &self {
+impl AppError {
+    /// A form or JSON body that could not be read (missing field, wrong
+    /// type): the status axum chose, and one message in the customer's words.
+    pub fn unreadable(status: StatusCode) -> Self {
+        Self::Refused(status, "page.error.bad_form")
+    }
+
+    /// The status and message this error answers with, in `lang`: the JSON
+    /// twins of the pages use it for their `message`.
+    pub fn status_and_message(&self, lang: Lang) -> (StatusCode, String) {
+        let (status, _, message) = self.parts(lang);
+        (status, message)
+    }
+
+    fn parts(&self, lang: Lang) -> (StatusCode, &'static str, String) {
+        let t = |k: &str| crate::i18n::t(lang, k);
+        let (status, title, message) = match self {
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
-                "Page not found",
-                "There is no page at this address.".to_owned(),
+                "page.error.not_found_title",
+                t("page.error.not_found").to_owned(),
             ),
-            Self::BadRequest(status, msg) => (*status, "Request refused", msg.clone()),
-            Self::Forbidden(msg) => (StatusCode::FORBIDDEN, "Request refused", (*msg).to_owned()),
+            Self::BadRequest(status, msg) => (*status, "page.error.refused_title", msg.clone()),
+            Self::Refused(status, key) => (*status, "page.error.refused_title", t(key).to_owned()),
+            Self::Forbidden(key) => (
+                StatusCode::FORBIDDEN,
+                "page.error.refused_title",
+                t(key).to_owned(),
+            ),
             Self::Unavailable(e) => {
                 tracing::error!(error = %e, "session store unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "Sign-in is temporarily unavailable. Nothing was changed; please try again in a minute.".to_owned(),
+                    "page.error.unavailable_title",
+                    t("page.error.store_unavailable").to_owned(),
                 )
             }
             Self::Account(AccountError::Database(e)) | Self::Mfa(mfa::MfaError::Database(e))
@@ -86,8 +112,8 @@ impl IntoResponse for AppError {
                 tracing::error!(error = %e, "database unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "Guichet cannot reach its database right now. Nothing was changed; please try again in a minute.".to_owned(),
+                    "page.error.unavailable_title",
+                    t("page.error.db_unavailable").to_owned(),
                 )
             }
             Self::Account(AccountError::Held(_)) => (
@@ -100,36 +126,48 @@ impl IntoResponse for AppError {
             }
             Self::Account(AccountError::NotFound) => (
                 StatusCode::NOT_FOUND,
-                "Not found",
-                "No such account.".to_owned(),
+                "page.error.not_found_title",
+                t("page.error.no_account").to_owned(),
             ),
             Self::Mfa(mfa::MfaError::Ephemeral(e)) => {
                 tracing::error!(error = %e, "session store unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "Sign-in is temporarily unavailable. Nothing was changed; please try again in a minute.".to_owned(),
+                    "page.error.unavailable_title",
+                    t("page.error.store_unavailable").to_owned(),
                 )
             }
             Self::Mfa(e) => {
                 tracing::error!(error = %e, "two-factor error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "An internal error occurred. Nothing was changed; please try again.".to_owned(),
+                    "page.error.internal_title",
+                    t("page.error.internal").to_owned(),
                 )
             }
             Self::Account(e) => {
                 tracing::error!(error = %e, source = ?std::error::Error::source(e), "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "An internal error occurred. Nothing was changed; please try again.".to_owned(),
+                    "page.error.internal_title",
+                    t("page.error.internal").to_owned(),
                 )
             }
         };
-        let mut resp =
-            (status, Html(pages::message(title, &message).into_string())).into_response();
+        (status, title, message)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let lang = current_lang();
+        let (status, title, message) = self.parts(lang);
+        let title = crate::i18n::t(lang, title);
+        let mut resp = (
+            status,
+            Html(pages::message(lang, title, &message).into_string()),
+        )
+            .into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

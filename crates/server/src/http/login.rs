@@ -11,16 +11,12 @@ use accounts::{Account, AccountError, Identifier, Secret};
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, CurrentSession, UserAgent, current_lang};
 use super::pages;
 use crate::metrics::LoginOutcome;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
-
-/// The one message for every credential failure: unknown identifier, wrong
-/// password and disabled account must be indistinguishable.
-const FAILED: &str = "The customer handle, email or password is incorrect.";
 
 /// Where to go after login: only a path on this site, never another origin.
 pub(crate) fn safe_next(next: &str) -> &str {
@@ -51,7 +47,8 @@ pub async fn page(
     }
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let hint: String = q.login_hint.chars().take(254).collect();
-    let mut resp = Html(pages::login_form(&hint, next, &token, None).into_string()).into_response();
+    let mut resp = Html(pages::login_form(current_lang(), &hint, next, &token, None).into_string())
+        .into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -75,7 +72,7 @@ pub async fn submit(
     UserAgent(ua): UserAgent,
     form: Result<Form<LoginInput>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &input.csrf)?;
     let next = safe_next(&input.next).to_owned();
     let identifier: String = input.identifier.chars().take(254).collect();
@@ -95,14 +92,19 @@ pub async fn submit(
         let secs = wait.as_secs() + u64::from(wait.subsec_millis() > 0);
         tracing::info!(%ip, "login refused: throttled");
         state.metrics.login(LoginOutcome::Throttled);
-        let msg = format!(
-            "Too many failed attempts. Wait {secs} second{} before trying again.",
-            if secs == 1 { "" } else { "s" }
+        // The language never comes from the account here: the answer must
+        // not tell whether the identifier exists.
+        let msg = crate::i18n::format(
+            pages::tr(current_lang(), "page.error.throttled"),
+            &[("n", &secs.to_string())],
         );
         let token = csrf_token(&headers, &state);
         let mut resp = (
             StatusCode::TOO_MANY_REQUESTS,
-            Html(pages::login_form(&identifier, &next, &token, Some(&msg)).into_string()),
+            Html(
+                pages::login_form(current_lang(), &identifier, &next, &token, Some(&msg))
+                    .into_string(),
+            ),
         )
             .into_response();
         resp.headers_mut()
@@ -181,7 +183,18 @@ pub async fn submit(
             let token = csrf_token(&headers, &state);
             Ok((
                 StatusCode::UNAUTHORIZED,
-                Html(pages::login_form(&identifier, &next, &token, Some(FAILED)).into_string()),
+                Html(
+                    pages::login_form(
+                        current_lang(),
+                        &identifier,
+                        &next,
+                        &token,
+                        // One message for every credential failure: unknown
+                        // identifier, wrong password and disabled account alike.
+                        Some(pages::tr(current_lang(), "page.login.failed")),
+                    )
+                    .into_string(),
+                ),
             )
                 .into_response())
         }
@@ -271,7 +284,7 @@ pub async fn logout(
     session: CurrentSession,
     form: Result<Form<LogoutInput>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     if let Some((id, data)) = session.0 {
         csrf::matches(&data.csrf, &input.csrf)?;
         super::oauth::logout::end_session(&state, &id, &data).await?;

@@ -4,19 +4,22 @@
 use maud::{Markup, html};
 use mfa::{MethodInfo, MethodKind};
 
-use super::pages::{Who, layout};
+use super::pages::{Who, layout, tr, tr_fmt};
+use crate::i18n::Lang;
 
 /// Plain words for a kind of method.
-pub fn kind_text(k: MethodKind) -> &'static str {
+pub fn kind_text(lang: Lang, k: MethodKind) -> &'static str {
     match k {
-        MethodKind::Totp => "Authenticator app",
-        MethodKind::Sms => "SMS",
-        MethodKind::WebAuthn => "Security key",
+        MethodKind::Totp => tr(lang, "page.mfa.kind_totp"),
+        MethodKind::Sms => tr(lang, "page.mfa.kind_sms"),
+        MethodKind::WebAuthn => tr(lang, "page.mfa.kind_webauthn"),
     }
 }
 
 /// What the second step shows.
 pub struct StepView<'a> {
+    /// The language of the page.
+    pub lang: Lang,
     /// The account, in the header: the user sees whose login this is.
     pub who: Who<'a>,
     /// The method asked for; `None` means an emergency code.
@@ -45,6 +48,7 @@ fn alerts(notice: Option<&str>, error: Option<&str>) -> Markup {
 }
 
 fn code_form(v: &StepView<'_>, method: &str, label: &str, hint: &str) -> Markup {
+    let t = |k: &str| tr(v.lang, k);
     html! {
         form method="post" action="/login/2fa" {
             input type="hidden" name="csrf" value=(v.csrf);
@@ -55,20 +59,24 @@ fn code_form(v: &StepView<'_>, method: &str, label: &str, hint: &str) -> Markup 
                 autocomplete="one-time-code" autocapitalize="none" spellcheck="false"
                 required autofocus aria-describedby=[v.error.map(|_| "step-error")];
             p.hint { (hint) }
-            button type="submit" { "Continue" }
+            button type="submit" { (t("page.common.continue")) }
         }
     }
 }
 
 /// The second step of a login (or a step-up).
 pub fn second_step(v: &StepView<'_>) -> Markup {
+    let lang = v.lang;
+    let t = |k: &str| tr(lang, k);
     let title = if v.step_up {
-        "Confirm it is you"
+        t("page.mfa.step_up_title")
     } else {
-        "Two-factor authentication"
+        t("page.mfa.step_title")
     };
     let current = v.method.map(|m| m.id.as_str()).unwrap_or("recovery");
+    let left = v.recovery_left.to_string();
     layout(
+        lang,
         title,
         Some(clone_who(&v.who)),
         html! {
@@ -76,50 +84,54 @@ pub fn second_step(v: &StepView<'_>) -> Markup {
             (alerts(v.notice, v.error))
             @match v.method {
                 Some(m) if m.kind == MethodKind::Totp => {
-                    p { "Open your authenticator app (" (m.label) ") and enter the 6-digit code it shows." }
-                    (code_form(v, &m.id, "Code from the app", "The code changes every 30 seconds."))
+                    p { (tr_fmt(lang, "page.mfa.totp_prompt", &[("label", &m.label)])) }
+                    (code_form(v, &m.id, t("page.mfa.code_from_app"), t("page.mfa.totp_hint")))
                 }
                 Some(m) if m.kind == MethodKind::Sms => {
-                    p { "We can send a code by SMS to " (m.phone_hint.as_deref().unwrap_or("your phone")) " (" (m.label) ")." }
+                    p { (tr_fmt(lang, "page.mfa.sms_prompt", &[("phone", m.phone_hint.as_deref().unwrap_or(t("page.mfa.your_phone"))), ("label", &m.label)])) }
                     form method="post" action="/login/2fa/sms" {
                         input type="hidden" name="csrf" value=(v.csrf);
                         input type="hidden" name="method" value=(m.id);
                         input type="hidden" name="next" value=(v.next);
-                        button.secondary type="submit" { "Send me a code" }
+                        button.secondary type="submit" { (t("page.mfa.send_code")) }
                     }
-                    (code_form(v, &m.id, "Code received by SMS", "6 digits, valid for 5 minutes."))
+                    (code_form(v, &m.id, t("page.mfa.code_by_sms"), t("page.mfa.sms_hint")))
                 }
                 Some(m) => {
-                    p { "Insert or touch your security key (" (m.label) "), then press the button." }
+                    p { (tr_fmt(lang, "page.mfa.key_prompt", &[("label", &m.label)])) }
                     div #webauthn-login data-csrf=(v.csrf) data-next=(v.next) {
-                        button type="button" #webauthn-login-button { "Use my security key" }
+                        button type="button" #webauthn-login-button { (t("page.mfa.use_key")) }
                         p.alert role="alert" #webauthn-error hidden {}
                     }
                     script src="/static/webauthn.js" {}
                 }
                 None => {
-                    p { "Enter one of the emergency codes you saved when you turned two-factor on. Each code works once." }
-                    (code_form(v, "recovery", "Emergency code", "For example: ab3k-9xq2-mf7p-2hzt."))
+                    p { (t("page.mfa.recovery_prompt")) }
+                    (code_form(v, "recovery", t("page.mfa.recovery_code"), t("page.mfa.recovery_hint")))
                 }
             }
             details.other-methods open[v.error.is_some()] {
-                summary { "Try another method" }
+                summary { (t("page.mfa.other_method")) }
                 ul {
                     @for m in v.methods.iter().filter(|m| m.id != current) {
                         li { a href=(format!("/login/2fa?method={}&next={}", m.id, urlencode(v.next))) {
-                            (kind_text(m.kind)) ": " (m.label)
+                            (kind_text(lang, m.kind)) ": " (m.label)
                         } }
                     }
                     @if v.recovery_left > 0 && current != "recovery" {
                         li { a href=(format!("/login/2fa?method=recovery&next={}", urlencode(v.next))) {
-                            "An emergency code (" (v.recovery_left) " left)"
+                            (tr_fmt(lang, "page.mfa.recovery_left", &[("n", &left)]))
                         } }
                     }
                 }
-                p.hint { "Lost your phone and your emergency codes? Contact support: after checking your identity they can turn two-factor off." }
+                p.hint { (t("page.mfa.lost_everything")) }
             }
         },
     )
+}
+
+fn tr_html_(lang: Lang, key: &str) -> maud::PreEscaped<String> {
+    super::pages::tr_html(lang, key, &[])
 }
 
 fn clone_who<'a>(w: &Who<'a>) -> Who<'a> {
@@ -137,6 +149,8 @@ pub fn urlencode(s: &str) -> String {
 
 /// What the security page shows.
 pub struct SecurityView<'a> {
+    /// The language of the page.
+    pub lang: Lang,
     /// The account.
     pub who: Who<'a>,
     /// Active methods.
@@ -153,9 +167,9 @@ pub struct SecurityView<'a> {
     pub error: Option<&'a str>,
 }
 
-fn fmt_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+fn fmt_time(lang: Lang, t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "never".into())
+        .unwrap_or_else(|| tr(lang, "page.common.never").into())
 }
 
 fn hidden(csrf: &str) -> Markup {
@@ -165,42 +179,44 @@ fn hidden(csrf: &str) -> Markup {
 /// The security page: two-factor methods and emergency codes.
 pub fn security(v: &SecurityView<'_>) -> Markup {
     let on = !v.methods.is_empty();
+    let lang = v.lang;
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Security",
+        lang,
+        t("page.mfa.security_title"),
         Some(clone_who(&v.who)),
         html! {
-            h1 { "Security" }
+            h1 { (t("page.mfa.security_title")) }
             // Sessions, applications, log, data and contacts (their own pages).
-            // The integrator passes the page's language once this page has one.
-            (super::panel_security::nav(crate::i18n::Lang::En))
+            (super::panel_security::nav(lang))
             (alerts(v.notice, v.error))
             @if !v.next.is_empty() && !on {
-                div.notice role="status" { "The application you are signing in to asks for two-factor authentication. Add a method below to continue." }
+                div.notice role="status" { (t("page.mfa.client_asks")) }
             }
-            h2 { "Two-factor authentication" }
+            h2 { (t("page.mfa.step_title")) }
             @if on {
-                p { "Two-factor authentication is " strong { "on" } ". After your password, we ask for one of these:" }
+                p { (tr_html_(lang, "page.mfa.is_on")) }
                 table.methods {
-                    thead { tr { th { "Method" } th { "Description" } th { "Added" } th { "Last used" } th { "Actions" } } }
+                    thead { tr { th { (t("page.mfa.col_method")) } th { (t("page.mfa.col_label")) } th { (t("page.mfa.col_added")) } th { (t("page.mfa.col_last_used")) } th { (t("page.mfa.col_actions")) } } }
                     tbody {
                         @for m in v.methods {
                             tr {
-                                td { (kind_text(m.kind)) @if let Some(p) = &m.phone_hint { br; small { (p) } } }
+                                td { (kind_text(lang, m.kind)) @if let Some(p) = &m.phone_hint { br; small { (p) } } }
                                 td { (m.label) }
-                                td { (fmt_time(Some(m.created_at))) }
-                                td { (fmt_time(m.last_used_at)) }
+                                td { (fmt_time(lang, Some(m.created_at))) }
+                                td { (fmt_time(lang, m.last_used_at)) }
                                 td {
                                     form.inline method="post" action="/account/security/methods/rename" {
                                         (hidden(v.csrf))
                                         input type="hidden" name="method" value=(m.id);
-                                        label.visually-hidden for=(format!("label-{}", m.id)) { "New description" }
+                                        label.visually-hidden for=(format!("label-{}", m.id)) { (t("page.mfa.new_label")) }
                                         input type="text" id=(format!("label-{}", m.id)) name="label" value=(m.label) maxlength="64" required;
-                                        button.secondary type="submit" { "Rename" }
+                                        button.secondary type="submit" { (t("page.mfa.rename")) }
                                     }
                                     form.inline method="post" action="/account/security/methods/remove" {
                                         (hidden(v.csrf))
                                         input type="hidden" name="method" value=(m.id);
-                                        button.danger type="submit" { "Remove" }
+                                        button.danger type="submit" { (t("page.mfa.remove")) }
                                     }
                                 }
                             }
@@ -208,47 +224,49 @@ pub fn security(v: &SecurityView<'_>) -> Markup {
                     }
                 }
             } @else {
-                p { "Two-factor authentication is " strong { "off" } ". Add a method so that a stolen password is not enough to enter your account." }
+                p { (tr_html_(lang, "page.mfa.is_off")) }
             }
-            h3 { "Add a method" }
+            h3 { (t("page.mfa.add_method")) }
             ul.add-methods {
-                li { a href=(format!("/account/security/totp?next={}", urlencode(v.next))) { "Authenticator app (phone or tablet)" } }
-                li { a href=(format!("/account/security/sms?next={}", urlencode(v.next))) { "SMS to a mobile phone" } }
-                li { a href=(format!("/account/security/webauthn?next={}", urlencode(v.next))) { "Security key (U2F / FIDO2)" } }
+                li { a href=(format!("/account/security/totp?next={}", urlencode(v.next))) { (t("page.mfa.add_totp")) } }
+                li { a href=(format!("/account/security/sms?next={}", urlencode(v.next))) { (t("page.mfa.add_sms")) } }
+                li { a href=(format!("/account/security/webauthn?next={}", urlencode(v.next))) { (t("page.mfa.add_webauthn")) } }
             }
             @if on {
-                h2 { "Emergency codes" }
-                p { "Codes left: " strong #recovery-left { (v.recovery_left) } ". Each code lets you in once if you lose your phone or key." }
+                h2 { (t("page.mfa.codes_title")) }
+                p { (t("page.mfa.codes_left")) " " strong #recovery-left { (v.recovery_left) } " " (t("page.mfa.codes_explain")) }
                 form.inline method="post" action="/account/security/recovery/regenerate" {
                     (hidden(v.csrf))
-                    button.secondary type="submit" { "Make new codes (the old ones stop working)" }
+                    button.secondary type="submit" { (t("page.mfa.regenerate")) }
                 }
                 form.inline method="post" action="/account/security/recovery/delete" {
                     (hidden(v.csrf))
-                    button.danger type="submit" { "Delete my emergency codes" }
+                    button.danger type="submit" { (t("page.mfa.delete_codes")) }
                 }
-                h2 { "Turn two-factor off" }
+                h2 { (t("page.mfa.off_title")) }
                 form method="post" action="/account/security/disable" {
                     (hidden(v.csrf))
-                    p.hint { "Removes every method and emergency code. Your account is then protected by your password alone." }
-                    button.danger type="submit" { "Turn two-factor authentication off" }
+                    p.hint { (t("page.mfa.off_explain")) }
+                    button.danger type="submit" { (t("page.mfa.off_submit")) }
                 }
             }
-            p { a href="/account" { "Back to your account" } }
+            p { a href="/account" { (t("page.common.back_account")) } }
         },
     )
 }
 
 /// The emergency codes, shown once.
-pub fn recovery_codes(who: Who<'_>, codes: &[String], next: &str) -> Markup {
+pub fn recovery_codes(lang: Lang, who: Who<'_>, codes: &[String], next: &str) -> Markup {
+    let t = |k: &str| tr(lang, k);
     let text = codes.join("\n");
+    let heading = tr_fmt(
+        lang,
+        "page.mfa.codes_file_heading",
+        &[("handle", who.handle)],
+    );
     let download = format!(
         "data:text/plain;charset=utf-8,{}",
-        urlencode(&format!(
-            "Guichet emergency codes for {}\n\n{text}\n",
-            who.handle
-        ))
-        .replace('+', "%20")
+        urlencode(&format!("{heading}\n\n{text}\n")).replace('+', "%20")
     );
     let go_on = if next.is_empty() {
         "/account/security"
@@ -256,22 +274,25 @@ pub fn recovery_codes(who: Who<'_>, codes: &[String], next: &str) -> Markup {
         next
     };
     layout(
-        "Your emergency codes",
+        lang,
+        t("page.mfa.your_codes"),
         Some(who),
         html! {
-            h1 { "Your emergency codes" }
-            p { "Keep these codes somewhere safe, away from your phone. Each one lets you log in once if you lose your phone or security key. We will not show them again." }
+            h1 { (t("page.mfa.your_codes")) }
+            p { (t("page.mfa.keep_codes")) }
             ol.codes #recovery-codes {
                 @for c in codes { li { code { (c) } } }
             }
-            p { a download="guichet-emergency-codes.txt" href=(download) { "Download as a text file" } }
-            p { a.button href=(go_on) { "I have saved my codes" } }
+            p { a download="guichet-emergency-codes.txt" href=(download) { (t("page.mfa.download")) } }
+            p { a.button href=(go_on) { (t("page.mfa.saved")) } }
         },
     )
 }
 
 /// The authenticator-app enrolment: QR code, URI and secret, then a code.
 pub struct TotpView<'a> {
+    /// The language of the page.
+    pub lang: Lang,
     /// The account.
     pub who: Who<'a>,
     /// The pending method.
@@ -299,20 +320,23 @@ pub fn totp_confirm(v: &TotpView<'_>) -> Markup {
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
+    let lang = v.lang;
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Add an authenticator app",
+        lang,
+        t("page.mfa.add_totp_title"),
         Some(clone_who(&v.who)),
         html! {
-            h1 { "Add an authenticator app" }
+            h1 { (t("page.mfa.add_totp_title")) }
             (alerts(None, v.error))
             ol {
-                li { "Scan this QR code with your authenticator app:" br;
-                    img #totp-qr src=(format!("data:image/png;base64,{}", v.qr_png_base64)) alt="QR code to scan with the authenticator app" width="200" height="200";
+                li { (t("page.mfa.scan")) br;
+                    img #totp-qr src=(format!("data:image/png;base64,{}", v.qr_png_base64)) alt=(t("page.mfa.qr_alt")) width="200" height="200";
                 }
-                li { "Or enter this key by hand: " code #totp-secret { (grouped.join(" ")) }
-                    details { summary { "Show the link" } code #totp-uri { (v.uri) } }
+                li { (t("page.mfa.by_hand")) " " code #totp-secret { (grouped.join(" ")) }
+                    details { summary { (t("page.mfa.show_link")) } code #totp-uri { (v.uri) } }
                 }
-                li { "Enter the 6-digit code the app shows:" }
+                li { (t("page.mfa.enter_code")) }
             }
             form method="post" action="/account/security/totp/confirm" {
                 (hidden(v.csrf))
@@ -323,10 +347,10 @@ pub fn totp_confirm(v: &TotpView<'_>) -> Markup {
                 input type="hidden" name="secret" value=(v.secret);
                 input type="hidden" name="uri" value=(v.uri);
                 input type="hidden" name="qr" value=(v.qr_png_base64);
-                label for="code" { "Code from the app" }
+                label for="code" { (t("page.mfa.code_from_app")) }
                 input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required
                     aria-describedby=[v.error.map(|_| "step-error")];
-                button type="submit" { "Turn on" }
+                button type="submit" { (t("page.mfa.turn_on")) }
             }
         },
     )
@@ -334,18 +358,21 @@ pub fn totp_confirm(v: &TotpView<'_>) -> Markup {
 
 /// A form with a description field, for a new method.
 pub fn new_method_form(
+    lang: Lang,
     who: Who<'_>,
     kind: MethodKind,
     csrf: &str,
     next: &str,
     error: Option<&str>,
 ) -> Markup {
+    let t = |k: &str| tr(lang, k);
     let (title, action) = match kind {
-        MethodKind::Totp => ("Add an authenticator app", "/account/security/totp"),
-        MethodKind::Sms => ("Add a phone for SMS codes", "/account/security/sms"),
-        MethodKind::WebAuthn => ("Add a security key", "/account/security/webauthn"),
+        MethodKind::Totp => (t("page.mfa.add_totp_title"), "/account/security/totp"),
+        MethodKind::Sms => (t("page.mfa.add_sms_title"), "/account/security/sms"),
+        MethodKind::WebAuthn => (t("page.mfa.add_key_title"), "/account/security/webauthn"),
     };
     layout(
+        lang,
         title,
         Some(who),
         html! {
@@ -353,27 +380,27 @@ pub fn new_method_form(
             (alerts(None, error))
             @if kind == MethodKind::WebAuthn {
                 div #webauthn-register data-csrf=(csrf) data-next=(next) {
-                    label for="label" { "Description" }
-                    input type="text" id="label" name="label" maxlength="64" required placeholder="For example: blue key";
-                    button type="button" #webauthn-register-button { "Register my key" }
+                    label for="label" { (t("page.mfa.col_label")) }
+                    input type="text" id="label" name="label" maxlength="64" required placeholder=(t("page.mfa.key_placeholder"));
+                    button type="button" #webauthn-register-button { (t("page.mfa.register_key")) }
                     p.alert role="alert" #webauthn-error hidden {}
                 }
-                p.hint { "Your browser will ask you to insert or touch the key." }
+                p.hint { (t("page.mfa.key_hint")) }
                 script src="/static/webauthn.js" {}
             } @else {
                 form method="post" action=(action) {
                     (hidden(csrf))
                     input type="hidden" name="next" value=(next);
-                    label for="label" { "Description" }
+                    label for="label" { (t("page.mfa.col_label")) }
                     input type="text" id="label" name="label" maxlength="64" required
-                        placeholder=(if kind == MethodKind::Sms { "For example: work phone" } else { "For example: my phone" })
+                        placeholder=(if kind == MethodKind::Sms { t("page.mfa.sms_placeholder") } else { t("page.mfa.totp_placeholder") })
                         aria-describedby=[error.map(|_| "step-error")];
                     @if kind == MethodKind::Sms {
-                        label for="phone" { "Mobile number, in international format" }
+                        label for="phone" { (t("page.mfa.phone")) }
                         input type="tel" id="phone" name="phone" autocomplete="tel" required placeholder="+44 7700 900123";
-                        p.hint { "Start with + and the country code." }
+                        p.hint { (t("page.mfa.phone_hint")) }
                     }
-                    button type="submit" { "Continue" }
+                    button type="submit" { (t("page.common.continue")) }
                 }
             }
         },
@@ -382,48 +409,68 @@ pub fn new_method_form(
 
 /// Step two of adding an SMS phone: the code sent to it.
 pub fn sms_confirm(
+    lang: Lang,
     who: Who<'_>,
     method_id: &str,
     csrf: &str,
     next: &str,
     error: Option<&str>,
 ) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Confirm your phone",
+        lang,
+        t("page.mfa.confirm_phone"),
         Some(who),
         html! {
-            h1 { "Confirm your phone" }
-            (alerts(Some("We sent a 6-digit code by SMS. It is valid for 5 minutes."), error))
+            h1 { (t("page.mfa.confirm_phone")) }
+            (alerts(Some(t("page.mfa.sms_sent")), error))
             form method="post" action="/account/security/sms/confirm" {
                 (hidden(csrf))
                 input type="hidden" name="method" value=(method_id);
                 input type="hidden" name="next" value=(next);
-                label for="code" { "Code received by SMS" }
+                label for="code" { (t("page.mfa.code_by_sms")) }
                 input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required
                     aria-describedby=[error.map(|_| "step-error")];
-                button type="submit" { "Turn on" }
+                button type="submit" { (t("page.mfa.turn_on")) }
             }
         },
     )
 }
 
 /// Asks for the password again before a security change.
-pub fn reauth(who: Who<'_>, csrf: &str, next: &str, error: Option<&str>) -> Markup {
+pub fn reauth(lang: Lang, who: Who<'_>, csrf: &str, next: &str, error: Option<&str>) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Confirm your password",
+        lang,
+        t("page.mfa.reauth_title"),
         Some(who),
         html! {
-            h1 { "Confirm your password" }
-            p { "For your security, enter your password again before changing how you log in." }
+            h1 { (t("page.mfa.reauth_title")) }
+            p { (t("page.mfa.reauth_explain")) }
             (alerts(None, error))
             form method="post" action="/account/reauth" {
                 (hidden(csrf))
                 input type="hidden" name="next" value=(next);
-                label for="password" { "Password" }
+                label for="password" { (t("page.login.password")) }
                 input type="password" id="password" name="password" autocomplete="current-password" required autofocus
                     aria-describedby=[error.map(|_| "step-error")];
-                button type="submit" { "Confirm" }
+                button type="submit" { (t("page.common.confirm")) }
             }
         },
     )
+}
+
+/// What a customer is told about a two-factor failure, in `lang`.
+pub fn mfa_message(lang: Lang, e: &mfa::MfaError) -> &'static str {
+    use mfa::MfaError as E;
+    let key = match e {
+        E::WrongCode => "page.mfa_error.wrong_code",
+        E::InvalidPhone => "page.mfa_error.invalid_phone",
+        E::InvalidLabel => "page.mfa_error.invalid_label",
+        E::TooManySends => "page.mfa_error.too_many_sends",
+        E::ChallengeExpired => "page.mfa_error.challenge_expired",
+        E::CounterRegression => "page.mfa_error.counter_regression",
+        _ => "page.error.internal",
+    };
+    tr(lang, key)
 }

@@ -97,11 +97,8 @@ pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next)
         Ok(resp) => resp,
         Err(_) => {
             tracing::info!(limit_secs = limit.as_secs(), "request timed out");
-            let mut resp = AppError::BadRequest(
-                StatusCode::REQUEST_TIMEOUT,
-                "The request took too long to arrive.".into(),
-            )
-            .into_response();
+            let mut resp = AppError::Refused(StatusCode::REQUEST_TIMEOUT, "page.error.timeout")
+                .into_response();
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             resp
@@ -144,7 +141,13 @@ pub async fn limit_form_fields(
             if separators >= max_fields {
                 return AppError::BadRequest(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("Too many form fields: at most {max_fields} are accepted."),
+                    crate::i18n::format(
+                        crate::i18n::t(
+                            super::extract::current_lang(),
+                            "page.error.too_many_fields",
+                        ),
+                        &[("n", &max_fields.to_string())],
+                    ),
                 )
                 .into_response();
             }
@@ -167,15 +170,9 @@ fn unreadable_body(e: axum::Error) -> AppError {
         };
     }
     if inner.is::<http_body_util::LengthLimitError>() {
-        AppError::BadRequest(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The request body is too large.".into(),
-        )
+        AppError::Refused(StatusCode::PAYLOAD_TOO_LARGE, "page.error.too_large")
     } else {
-        AppError::BadRequest(
-            StatusCode::BAD_REQUEST,
-            "The request body could not be read.".into(),
-        )
+        AppError::Refused(StatusCode::BAD_REQUEST, "page.error.body_unreadable")
     }
 }
 
@@ -257,8 +254,26 @@ pub async fn refuse_cross_site_writes(
             }
         });
         if not_ours || foreign_origin {
-            return AppError::Forbidden("Cross-site requests are not accepted.").into_response();
+            return AppError::Forbidden("page.error.cross_site").into_response();
         }
     }
     next.run(req).await
+}
+
+/// Reads the request's language hints and serves the rest of the request in
+/// their scope, so that every page, error and refusal below speaks the
+/// customer's language (see [`super::extract::negotiate`]).
+pub async fn language(req: Request, next: Next) -> Response {
+    let hints = super::extract::LangHints::from_headers(req.headers());
+    // A page shown after a POST (a form with errors) switches language by
+    // reloading its address, which its GET twin serves.
+    let back = if req.method() == Method::GET {
+        req.uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned()
+    } else {
+        req.uri().path().to_owned()
+    };
+    super::extract::with_hints(hints, back, next.run(req)).await
 }

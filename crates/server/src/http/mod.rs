@@ -6,11 +6,13 @@ mod account;
 mod contacts;
 pub(crate) mod cookies;
 pub(crate) mod csrf;
+mod email_change;
 mod email_code;
 pub(crate) mod error;
 pub(crate) mod extract;
 mod gdpr_pages;
 mod health;
+pub(crate) mod language;
 mod login;
 mod mfa_pages;
 pub(crate) mod middleware;
@@ -19,6 +21,10 @@ pub mod pages;
 pub(crate) mod panel;
 pub(crate) mod panel_api;
 mod panel_security;
+mod panel_json;
+mod panel_pages;
+mod password;
+mod profile;
 pub(crate) mod recovery;
 mod recovery_pages;
 mod second_factor;
@@ -30,7 +36,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use error::AppError;
@@ -50,6 +56,30 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account", get(account::page))
+        .route("/account/profile", get(profile::show).post(profile::save))
+        .route(
+            "/api/v1/account/profile",
+            get(profile::api_show).put(profile::api_save),
+        )
+        .route(
+            "/account/email",
+            get(email_change::show).post(email_change::submit),
+        )
+        .route("/account/email/confirm", post(email_change::confirm))
+        .route("/account/email/cancel", post(email_change::cancel))
+        .route(
+            "/api/v1/account/email",
+            get(email_change::api_show).post(email_change::api_start),
+        )
+        .route(
+            "/api/v1/account/email/confirm",
+            post(email_change::api_confirm),
+        )
+        .route(
+            "/account/password",
+            get(password::show).post(password::submit),
+        )
+        .route("/api/v1/account/password", put(password::api_change))
         .route(
             "/login/2fa",
             get(second_factor::page).post(second_factor::submit),
@@ -131,6 +161,7 @@ pub fn router(state: AppState) -> Router {
             post(recovery::backup_confirm),
         )
         .route("/account/notifications", post(recovery::notifications))
+        .route("/lang/{code}", get(language::switch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/guichet.css", get(stylesheet))
@@ -168,6 +199,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::security_headers,
         ))
+        // Outside the limits and the cross-site guard, so that their refusals
+        // speak the customer's language too.
+        .layer(axum::middleware::from_fn(middleware::language))
         .layer(axum::middleware::from_fn_with_state(
             middleware::Observe {
                 metrics: state.metrics.clone(),

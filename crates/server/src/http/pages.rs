@@ -1,8 +1,43 @@
 //! Server-rendered pages. Maud escapes every interpolated value, so text that a
-//! customer typed cannot become markup.
+//! customer typed cannot become markup. Every word comes from the translation
+//! files (`locales/<lang>/pages.toml` and the other areas) through [`tr`],
+//! [`tr_fmt`] and [`tr_html`].
 
-use accounts::{Account, FieldError, names};
-use maud::{DOCTYPE, Markup, html};
+use accounts::{Account, FieldError, FieldProblem, names};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::extract::switcher_back;
+use super::mfa_pages::urlencode;
+use crate::i18n::{self, Lang};
+
+/// The text `key` in `lang`.
+pub fn tr(lang: Lang, key: &str) -> &'static str {
+    i18n::t(lang, key)
+}
+
+/// The text `key` in `lang` with its `{placeholders}` filled, as plain text
+/// (maud escapes it when it is interpolated).
+pub fn tr_fmt(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    i18n::format(i18n::t(lang, key), args)
+}
+
+/// The text `key` in `lang`, which may hold trusted markup (`<strong>`,
+/// `<code>`), with its placeholders filled and escaped.
+pub fn tr_html(lang: Lang, key: &str, args: &[(&str, &str)]) -> PreEscaped<String> {
+    PreEscaped(i18n::format_html(i18n::t(lang, key), args))
+}
+
+/// A refused field's message in `lang`.
+pub fn field_message(lang: Lang, p: &FieldProblem) -> String {
+    let n = match p {
+        FieldProblem::TooLong { max } => max.to_string(),
+        FieldProblem::PasswordTooShort { min } => min.to_string(),
+        FieldProblem::PasswordTooLong { max_bytes } => max_bytes.to_string(),
+        FieldProblem::PasswordReused { count } => count.to_string(),
+        _ => String::new(),
+    };
+    tr_fmt(lang, &format!("page.field.{}", p.code()), &[("n", &n)])
+}
 
 /// The name, handle and customer code shown at the top right, as customers
 /// expect from the provider's guides.
@@ -26,11 +61,30 @@ impl<'a> Who<'a> {
     }
 }
 
-/// The frame of every page.
-pub fn layout(title: &str, who: Option<Who<'_>>, body: Markup) -> Markup {
+/// The language switcher: plain links, so it works without JavaScript, each
+/// coming back to the page it was clicked on.
+fn switcher(lang: Lang) -> Markup {
+    let back = urlencode(&switcher_back());
+    html! {
+        nav.lang aria-label=(tr(lang, "page.common.language")) {
+            @for l in Lang::ALL {
+                @let name = tr(l, &format!("page.common.lang_{}", l.code()));
+                @if l == lang {
+                    span aria-current="true" lang=(l.code()) { (name) }
+                } @else {
+                    a href=(format!("/lang/{}?back={back}", l.code())) hreflang=(l.code()) lang=(l.code()) { (name) }
+                }
+            }
+        }
+    }
+}
+
+/// The frame of every page, in `lang`: the header (with the account's name,
+/// handle and code when someone is signed in) and the language switcher.
+pub fn layout(lang: Lang, title: &str, who: Option<Who<'_>>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -40,6 +94,7 @@ pub fn layout(title: &str, who: Option<Who<'_>>, body: Markup) -> Markup {
             body {
                 header.top {
                     a.brand href="/" { "Guichet" }
+                    (switcher(lang))
                     @if let Some(w) = who {
                         div.who {
                             strong { (w.name) }
@@ -54,14 +109,15 @@ pub fn layout(title: &str, who: Option<Who<'_>>, body: Markup) -> Markup {
 }
 
 /// A page with a title and one message.
-pub fn message(title: &str, text: &str) -> Markup {
+pub fn message(lang: Lang, title: &str, text: &str) -> Markup {
     layout(
+        lang,
         title,
         None,
         html! {
             h1 { (title) }
             p { (text) }
-            p { a href="/" { "Back to Guichet" } }
+            p { a href="/" { (tr(lang, "page.common.back_home")) } }
         },
     )
 }
@@ -87,15 +143,17 @@ pub struct SignupValues {
     pub company_name: String,
 }
 
-fn field_error(errors: &[FieldError], field: &str) -> Option<String> {
+/// The message for `field` among `errors`, in `lang`.
+pub fn field_error(lang: Lang, errors: &[FieldError], field: &str) -> Option<String> {
     errors
         .iter()
         .find(|e| e.field == field)
-        .map(|e| e.problem.to_string())
+        .map(|e| field_message(lang, &e.problem))
 }
 
 /// One labelled input with its error tied to it by `aria-describedby`.
-fn input(
+pub fn input(
+    lang: Lang,
     errors: &[FieldError],
     name: &str,
     label: &str,
@@ -103,7 +161,7 @@ fn input(
     value: &str,
     extra: &str,
 ) -> Markup {
-    let err = field_error(errors, name);
+    let err = field_error(lang, errors, name);
     let err_id = format!("{name}-error");
     html! {
         label for=(name) { (label) }
@@ -119,13 +177,15 @@ fn input(
 
 /// The sign-up form.
 pub fn signup_form(
+    lang: Lang,
     v: &SignupValues,
     errors: &[FieldError],
     csrf: &str,
     min_password: usize,
 ) -> Markup {
-    let lang = if v.language.is_empty() {
-        "en"
+    let t = |k: &str| tr(lang, k);
+    let chosen = if v.language.is_empty() {
+        lang.code()
     } else {
         v.language.as_str()
     };
@@ -139,144 +199,164 @@ pub fn signup_form(
     } else {
         v.country.as_str()
     };
+    let min = min_password.to_string();
     layout(
-        "Create your account",
+        lang,
+        t("page.signup.title"),
         None,
         html! {
-            h1 { "Create your account" }
+            h1 { (t("page.signup.title")) }
             @if !errors.is_empty() {
-                div.alert role="alert" { "Please correct the fields marked below. Nothing was created." }
+                div.alert role="alert" { (t("page.signup.fix_fields")) }
             }
             form method="post" action="/signup" novalidate {
                 input type="hidden" name="csrf" value=(csrf);
-                (input(errors, "first_name", "First name", "text", &v.first_name, "given-name"))
-                (input(errors, "last_name", "Last name", "text", &v.last_name, "family-name"))
-                (input(errors, "primary_email", "Primary email", "email", &v.primary_email, "email"))
-                (input(errors, "backup_email", "Backup email (optional, must differ from the primary)", "email", &v.backup_email, "email"))
-                (input(errors, "password", "Password", "password", "", "new-password"))
-                p.hint { "At least " (min_password) " characters. Long passphrases are welcome; no need for symbols." }
-                (input(errors, "password_confirm", "Password again", "password", "", "new-password"))
-                label for="country" { "Country" }
+                (input(lang, errors, "first_name", t("page.signup.first_name"), "text", &v.first_name, "given-name"))
+                (input(lang, errors, "last_name", t("page.signup.last_name"), "text", &v.last_name, "family-name"))
+                (input(lang, errors, "primary_email", t("page.signup.primary_email"), "email", &v.primary_email, "email"))
+                (input(lang, errors, "backup_email", t("page.signup.backup_email"), "email", &v.backup_email, "email"))
+                (input(lang, errors, "password", t("page.signup.password"), "password", "", "new-password"))
+                p.hint { (tr_fmt(lang, "page.signup.password_hint", &[("n", &min)])) }
+                (input(lang, errors, "password_confirm", t("page.signup.password_again"), "password", "", "new-password"))
+                label for="country" { (t("page.signup.country")) }
                 select id="country" name="country" autocomplete="country" {
                     @for c in names::country_codes() {
                         option value=(c) selected[c == country] { (c) }
                     }
                 }
-                @if let Some(e) = field_error(errors, "country") { p.field-error { (e) } }
-                label for="language" { "Preferred language" }
+                @if let Some(e) = field_error(lang, errors, "country") { p.field-error { (e) } }
+                label for="language" { (t("page.signup.language")) }
                 select id="language" name="language" {
-                    option value="en" selected[lang == "en"] { "English" }
-                    option value="fr" selected[lang == "fr"] { "Français" }
-                    option value="it" selected[lang == "it"] { "Italiano" }
+                    @for l in Lang::ALL {
+                        option value=(l.code()) selected[chosen == l.code()] { (tr(l, &format!("page.common.lang_{}", l.code()))) }
+                    }
                 }
-                @if let Some(e) = field_error(errors, "language") { p.field-error { (e) } }
+                @if let Some(e) = field_error(lang, errors, "language") { p.field-error { (e) } }
                 fieldset {
-                    legend { "You are" }
+                    legend { (t("page.signup.you_are")) }
                     input type="radio" id="kind-individual" name="kind" value="individual" checked[kind == "individual"];
-                    label for="kind-individual" { "an individual" }
+                    label for="kind-individual" { (t("page.signup.individual")) }
                     input type="radio" id="kind-company" name="kind" value="company" checked[kind == "company"];
-                    label for="kind-company" { "a company" }
-                    @if let Some(e) = field_error(errors, "kind") { p.field-error { (e) } }
+                    label for="kind-company" { (t("page.signup.company")) }
+                    @if let Some(e) = field_error(lang, errors, "kind") { p.field-error { (e) } }
                 }
-                (input(errors, "company_name", "Company name (companies only)", "text", &v.company_name, "organization"))
-                button type="submit" { "Create my account" }
+                (input(lang, errors, "company_name", t("page.signup.company_name"), "text", &v.company_name, "organization"))
+                button type="submit" { (t("page.signup.submit")) }
             }
-            div.links { a href="/login" { "I already have an account" } }
+            div.links { a href="/login" { (t("page.signup.have_account")) } }
         },
     )
 }
 
 /// The page after a successful sign-up: the handle, big.
-pub fn signup_done(handle: &str, same_domain_warning: bool) -> Markup {
-    let login = format!("/login?login_hint={handle}");
+pub fn signup_done(lang: Lang, handle: &str, same_domain_warning: bool) -> Markup {
+    let t = |k: &str| tr(lang, k);
+    let login = format!("/login?login_hint={}", urlencode(handle));
     layout(
-        "Account created",
+        lang,
+        t("page.signup_done.title"),
         None,
         html! {
-            h1 { "Your account is ready" }
-            p { "Your customer handle is:" }
+            h1 { (t("page.signup_done.heading")) }
+            p { (t("page.signup_done.your_handle")) }
             p.handle { (handle) }
-            p { "Keep it: you can log in with it or with your primary email, and support will ask for it. We also sent it to your primary email, with a link to confirm that address." }
+            p { (t("page.signup_done.keep_it")) }
             @if same_domain_warning {
-                p.warning { "Your backup email uses the same provider as your primary email. If you lose access to that provider you lose both; consider a backup address elsewhere." }
+                p.warning { (t("page.signup_done.same_domain")) }
             }
-            p { a href=(login) { "Log in" } }
+            p { a href=(login) { (t("page.login.submit")) } }
         },
     )
 }
 
 /// The login form. `error` is the one message shown for every failure.
-pub fn login_form(identifier: &str, next: &str, csrf: &str, error: Option<&str>) -> Markup {
+pub fn login_form(
+    lang: Lang,
+    identifier: &str,
+    next: &str,
+    csrf: &str,
+    error: Option<&str>,
+) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Log in",
+        lang,
+        t("page.login.title"),
         None,
         html! {
-            h1 { "Log in" }
+            h1 { (t("page.login.title")) }
             @if let Some(e) = error {
                 div.alert role="alert" id="login-error" { (e) }
             }
             form method="post" action="/login" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="next" value=(next);
-                label for="identifier" { "Customer handle or primary email" }
+                label for="identifier" { (t("page.login.identifier")) }
                 input type="text" id="identifier" name="identifier" value=(identifier)
                     autocomplete="username" autocapitalize="none" spellcheck="false" required
                     aria-describedby=[error.map(|_| "login-error")];
-                p.hint { "For example xx11111-ovh, or the email address you signed up with." }
-                label for="password" { "Password" }
+                p.hint { (t("page.login.identifier_hint")) }
+                label for="password" { (t("page.login.password")) }
                 input type="password" id="password" name="password" autocomplete="current-password" required;
-                button type="submit" { "Log in" }
+                button type="submit" { (t("page.login.submit")) }
             }
             div.links {
-                a href="/forgot-handle" { "I don't know my customer handle" }
-                a href="/forgot-password" { "Forgot password" }
-                a href="/signup" { "Create an account" }
+                a href="/forgot-handle" { (t("page.login.forgot_handle")) }
+                a href="/forgot-password" { (t("page.login.forgot_password")) }
+                a href="/signup" { (t("page.login.signup")) }
             }
         },
     )
 }
 
 /// The minimal account page.
-pub fn account_page(a: &Account, csrf: &str) -> Markup {
+pub fn account_page(lang: Lang, a: &Account, csrf: &str) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Your account",
+        lang,
+        t("page.account.title"),
         Some(Who::of(a)),
         html! {
-            h1 { "Your account" }
+            h1 { (t("page.account.title")) }
             dl.facts {
-                dt { "Name" } dd { (a.first_name) " " (a.last_name) }
-                dt { "Customer handle" } dd.handle-small { (a.handle) }
-                dt { "Customer code" } dd { (a.customer_code) }
-                dt { "Primary email" }
+                dt { (t("page.account.name")) } dd { (a.first_name) " " (a.last_name) }
+                dt { (t("page.account.handle")) } dd.handle-small { (a.handle) }
+                dt { (t("page.account.code")) } dd { (a.customer_code) }
+                dt { (t("page.account.primary_email")) }
                 dd {
                     (a.primary_email.as_deref().unwrap_or(""))
-                    @if a.primary_email_verified { " (verified)" } @else { " (not verified yet: use the link we emailed you)" }
+                    " "
+                    @if a.primary_email_verified { (t("page.account.verified")) } @else { (t("page.account.not_verified")) }
                 }
-                dt { "Backup email" }
+                dt { (t("page.account.backup_email")) }
                 dd {
-                    (a.backup_email.as_deref().unwrap_or("none"))
+                    (a.backup_email.as_deref().unwrap_or(t("page.account.none")))
                     " · " a href="/account/backup-email?next=/account" {
-                        @if a.backup_email.is_some() { "change" } @else { "add one" }
+                        @if a.backup_email.is_some() { (t("page.account.change")) } @else { (t("page.account.add_one")) }
                     }
                 }
             }
-            p { a href="/account/security" { "Security: two-factor authentication and emergency codes" } }
-            h2 { "Login notifications" }
+            ul.panel-links {
+                li { a href="/account/profile" { (t("page.account.link_profile")) } }
+                li { a href="/account/email" { (t("page.account.link_email")) } }
+                li { a href="/account/password" { (t("page.account.link_password")) } }
+                li { a href="/account/security" { (t("page.account.link_security")) } }
+            }
+            h2 { (t("page.account.notifications")) }
             form method="post" action="/account/notifications" {
                 input type="hidden" name="csrf" value=(csrf);
                 @if a.login_notifications {
-                    p { "We email you after each login from a new device." }
+                    p { (t("page.account.notifications_on")) }
                     input type="hidden" name="on" value="0";
-                    button.secondary type="submit" { "Stop these emails" }
+                    button.secondary type="submit" { (t("page.account.notifications_stop")) }
                 } @else {
-                    p { "Login notifications are off." }
+                    p { (t("page.account.notifications_off")) }
                     input type="hidden" name="on" value="1";
-                    button.secondary type="submit" { "Email me after each login from a new device" }
+                    button.secondary type="submit" { (t("page.account.notifications_start")) }
                 }
             }
             form method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(csrf);
-                button type="submit" { "Log out" }
+                button type="submit" { (t("page.account.logout")) }
             }
         },
     )
@@ -284,57 +364,60 @@ pub fn account_page(a: &Account, csrf: &str) -> Markup {
 
 /// The page a verification link opens: a button, because mail scanners follow
 /// links and must not verify an address on the customer's behalf.
-pub fn verify_form(token: &str, csrf: &str) -> Markup {
+pub fn verify_form(lang: Lang, token: &str, csrf: &str) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Confirm your email",
+        lang,
+        t("page.verify.title"),
         None,
         html! {
-            h1 { "Confirm your email address" }
+            h1 { (t("page.verify.heading")) }
             form method="post" action="/verify-email" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="token" value=(token);
-                button type="submit" { "Confirm my email address" }
+                button type="submit" { (t("page.verify.submit")) }
             }
         },
     )
 }
 
 /// Plain words for a scope on the consent page.
-fn scope_text(scope: &str) -> String {
+fn scope_text(lang: Lang, scope: &str) -> String {
     match scope {
-        "openid" => "Know who you are (an identifier unique to this application)".into(),
-        "profile" => "See your name and language".into(),
-        "email" => "See your primary email address".into(),
-        "offline_access" => "Stay connected when you are away".into(),
-        "customer" => "See your customer handle and customer code".into(),
-        other => format!("Access: {other}"),
+        "openid" | "profile" | "email" | "offline_access" | "customer" => {
+            tr(lang, &format!("page.consent.scope_{scope}")).to_owned()
+        }
+        other => tr_fmt(lang, "page.consent.scope_other", &[("scope", other)]),
     }
 }
 
 /// The consent page for a third-party client.
 pub fn consent(
+    lang: Lang,
     who: Who<'_>,
     client_name: &str,
     scopes: &[String],
     request_id: &str,
     csrf: &str,
 ) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Allow access",
+        lang,
+        t("page.consent.title"),
         Some(who),
         html! {
-            h1 { "Allow " (client_name) " to use your account?" }
-            p { (client_name) " asks to:" }
+            h1 { (tr_fmt(lang, "page.consent.heading", &[("client", client_name)])) }
+            p { (tr_fmt(lang, "page.consent.asks", &[("client", client_name)])) }
             ul {
-                @for s in scopes { li { (scope_text(s)) } }
+                @for s in scopes { li { (scope_text(lang, s)) } }
             }
-            p.hint { "You can withdraw this access at any time." }
+            p.hint { (t("page.consent.withdraw")) }
             form method="post" action="/oauth2/consent" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="request_id" value=(request_id);
-                button type="submit" name="decision" value="allow" { "Allow" }
+                button type="submit" name="decision" value="allow" { (t("page.consent.allow")) }
                 " "
-                button.link type="submit" name="decision" value="deny" { "Deny" }
+                button.link type="submit" name="decision" value="deny" { (t("page.consent.deny")) }
             }
         },
     )

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use accounts::{Account, Role};
 
 use super::error::AppError;
-use super::extract::CurrentSession;
+use super::extract::{CurrentSession, negotiate};
 use super::mfa_pages::urlencode;
 use crate::i18n::Lang;
 use crate::session::SessionData;
@@ -80,7 +80,7 @@ impl Panel {
                     .into_response(),
             )),
             Some(account) if account.status == "active" => {
-                let lang = Lang::parse(&account.language);
+                let lang = negotiate(Some(Lang::parse(&account.language)));
                 Ok(Ok(Panel {
                     session_id: id,
                     data,
@@ -127,10 +127,10 @@ impl Panel {
             Ok(())
         } else {
             Err(AppError::Forbidden(match need {
-                Need::Read => "Your user has no access to this account's pages.",
-                Need::Write => "Your user may read this account's pages but not change them.",
-                Need::ManageUsers => "Only an administrator of this account may manage its users.",
-                Need::Holder => "Only the account holder may do this.",
+                Need::Read => "page.error.need_read",
+                Need::Write => "page.error.need_write",
+                Need::ManageUsers => "page.error.need_manage_users",
+                Need::Holder => "page.error.need_holder",
             }))
         }
     }

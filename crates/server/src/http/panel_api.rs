@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::CurrentSession;
+use super::extract::{CurrentSession, current_lang};
 use super::panel::{Need, Panel};
+use crate::i18n::t;
 use crate::state::AppState;
 
 /// A JSON error response.
@@ -50,7 +51,7 @@ pub async fn panel(
         return Ok(Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
-            "Sign in first.",
+            t(current_lang(), "page.error.log_in_again"),
         )));
     }
     let p = match Panel::load(state, session, "/account").await? {
@@ -59,12 +60,12 @@ pub async fn panel(
             return Ok(Err(error(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "Sign in first.",
+                t(current_lang(), "page.error.log_in_again"),
             )));
         }
     };
     if let Err(AppError::Forbidden(m)) = p.require(need) {
-        return Ok(Err(error(StatusCode::FORBIDDEN, "forbidden", m)));
+        return Ok(Err(error(StatusCode::FORBIDDEN, "forbidden", t(p.lang, m))));
     }
     if write {
         let token = headers
@@ -72,7 +73,7 @@ pub async fn panel(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if let Err(AppError::Forbidden(m)) = csrf::matches(&p.data.csrf, token) {
-            return Ok(Err(error(StatusCode::FORBIDDEN, "csrf", m)));
+            return Ok(Err(error(StatusCode::FORBIDDEN, "csrf", t(p.lang, m))));
         }
     }
     Ok(Ok(p))

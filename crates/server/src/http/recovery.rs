@@ -18,14 +18,21 @@ use mfa::OneTimeCode;
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession};
+use super::extract::{ClientIp, CurrentSession, current_lang, negotiate};
 use super::login::safe_next;
 use super::pages::Who;
+
 use super::recovery_pages as rp;
 use super::security::{is_recent, to_reauth};
 use crate::admin::support::SupportDesk;
+use crate::i18n::Lang;
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::state::AppState;
+
+/// The text `key` in the request's language.
+fn msg(key: &str) -> &'static str {
+    super::pages::tr(current_lang(), key)
+}
 
 /// Recovery requests per client IP per window.
 const REQUESTS_PER_IP: i64 = 20;
@@ -89,7 +96,7 @@ pub async fn handle_page(
     Query(q): Query<SentQuery>,
 ) -> Response {
     let (token, cookie) = csrf::issue(&headers, &state.config);
-    let page = rp::forgot_handle(&token, q.sent == "1", None);
+    let page = rp::forgot_handle(current_lang(), &token, q.sent == "1", None);
     with_cookie(Html(page.into_string()).into_response(), cookie)
 }
 
@@ -108,19 +115,25 @@ pub async fn handle_submit(
     ClientIp(ip): ClientIp,
     form: Result<Form<HandleForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &f.csrf)?;
     let Some(email) = EmailAddress::parse(&f.email).filter(|_| f.email.len() <= 254) else {
         let (token, _) = csrf::issue(&headers, &state.config);
-        let page = rp::forgot_handle(&token, false, Some("Enter a valid email address."));
+        let page = rp::forgot_handle(
+            current_lang(),
+            &token,
+            false,
+            Some(msg("page.recovery.enter_email")),
+        );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
     };
     if !ip_allows(&state, ip).await? {
         let (token, _) = csrf::issue(&headers, &state.config);
         return Ok(too_many(rp::forgot_handle(
+            current_lang(),
             &token,
             false,
-            Some("Too many requests from your network. Try again in 15 minutes."),
+            Some(msg("page.error.throttled_requests")),
         )));
     }
     let bg = state.clone();
@@ -148,7 +161,7 @@ pub async fn password_page(
     Query(q): Query<SentQuery>,
 ) -> Response {
     let (token, cookie) = csrf::issue(&headers, &state.config);
-    let page = rp::forgot_password(&token, q.sent == "1", None);
+    let page = rp::forgot_password(current_lang(), &token, q.sent == "1", None);
     with_cookie(Html(page.into_string()).into_response(), cookie)
 }
 
@@ -178,23 +191,25 @@ pub async fn password_submit(
     ClientIp(ip): ClientIp,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &f.csrf)?;
     if f.identifier.trim().is_empty() || f.identifier.len() > 254 {
         let (token, _) = csrf::issue(&headers, &state.config);
         let page = rp::forgot_password(
+            current_lang(),
             &token,
             false,
-            Some("Enter your customer handle or your primary email."),
+            Some(msg("page.recovery.enter_identifier")),
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
     }
     if !ip_allows(&state, ip).await? {
         let (token, _) = csrf::issue(&headers, &state.config);
         return Ok(too_many(rp::forgot_password(
+            current_lang(),
             &token,
             false,
-            Some("Too many requests from your network. Try again in 15 minutes."),
+            Some(msg("page.error.throttled_requests")),
         )));
     }
     let identifier = f.identifier;
@@ -229,7 +244,11 @@ pub struct TokenQuery {
 }
 
 fn dead_link() -> Response {
-    (StatusCode::GONE, Html(rp::reset_link_dead().into_string())).into_response()
+    (
+        StatusCode::GONE,
+        Html(rp::reset_link_dead(current_lang()).into_string()),
+    )
+        .into_response()
 }
 
 /// `GET /reset-password?token=…`
@@ -242,7 +261,10 @@ pub async fn reset_page(
         return Ok(dead_link());
     }
     let min = state.accounts.policy().min_chars;
-    Ok(Html(rp::reset_form(token.expose(), "", &[], min).into_string()).into_response())
+    Ok(
+        Html(rp::reset_form(current_lang(), token.expose(), "", &[], min).into_string())
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -263,7 +285,7 @@ pub async fn reset_submit(
     State(state): State<AppState>,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let token = Secret::new(f.token.chars().take(128).collect::<String>());
     let handle: String = f.handle.chars().take(64).collect();
     let result = state
@@ -296,7 +318,10 @@ pub async fn reset_submit(
             let min = state.accounts.policy().min_chars;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Html(rp::reset_form(token.expose(), &handle, &errors, min).into_string()),
+                Html(
+                    rp::reset_form(current_lang(), token.expose(), &handle, &errors, min)
+                        .into_string(),
+                ),
             )
                 .into_response())
         }
@@ -320,7 +345,7 @@ fn tell_both(state: &AppState, account: &Account, change: &SecurityChange) {
 
 /// `GET /reset-password/done`
 pub async fn reset_done() -> Html<String> {
-    Html(rp::reset_done().into_string())
+    Html(rp::reset_done(current_lang()).into_string())
 }
 
 // --- backup email --------------------------------------------------------------------
@@ -351,7 +376,10 @@ async fn signed(
         return Ok(Err(Redirect::to(&to).into_response()));
     };
     match state.accounts.find_by_id(data.account_id).await? {
-        Some(a) if a.status == "active" => Ok(Ok((data, a))),
+        Some(a) if a.status == "active" => {
+            negotiate(Some(Lang::parse(&a.language)));
+            Ok(Ok((data, a)))
+        }
         _ => {
             state.sessions.destroy(&id).await?;
             Ok(Err(Redirect::to("/login").into_response()))
@@ -377,6 +405,7 @@ pub async fn backup_page(
     };
     let next = safe_next(&q.next);
     let page = rp::backup_email_form(
+        current_lang(),
         Who::of(&account),
         &data.csrf,
         next,
@@ -401,7 +430,7 @@ pub async fn backup_submit(
     session: CurrentSession,
     form: Result<Form<BackupForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let (data, account) = match signed(&state, session, "/account/backup-email").await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
@@ -416,6 +445,7 @@ pub async fn backup_submit(
         Err(AccountError::Invalid(errors)) => {
             let value: String = f.backup_email.chars().take(254).collect();
             let page = rp::backup_email_form(
+                current_lang(),
                 Who::of(&account),
                 &data.csrf,
                 &next,
@@ -436,6 +466,7 @@ pub async fn backup_submit(
         .await?;
     if sends > MAILS_PER_ACCOUNT {
         return Ok(too_many(rp::backup_email_form(
+            current_lang(),
             Who::of(&account),
             &data.csrf,
             &next,
@@ -469,7 +500,14 @@ pub async fn backup_submit(
             BACKUP_CODE_TTL_SECS / 60,
         ),
     );
-    let page = rp::backup_email_confirm(Who::of(&account), &data.csrf, &next, email.as_str(), None);
+    let page = rp::backup_email_confirm(
+        current_lang(),
+        Who::of(&account),
+        &data.csrf,
+        &next,
+        email.as_str(),
+        None,
+    );
     Ok(Html(page.into_string()).into_response())
 }
 
@@ -487,7 +525,7 @@ pub async fn backup_confirm(
     session: CurrentSession,
     form: Result<Form<BackupCodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let (data, account) = match signed(&state, session, "/account/backup-email").await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
@@ -507,7 +545,7 @@ pub async fn backup_confirm(
         pending.wrong += 1;
         let left = stored.map(|c| c.seconds_left(now)).unwrap_or(0);
         let msg = if pending.wrong >= 5 || left == 0 {
-            "This code no longer works. Enter the address again to get a new one."
+            msg("page.recovery.backup_code_dead")
         } else {
             state
                 .store
@@ -517,9 +555,10 @@ pub async fn backup_confirm(
                     std::time::Duration::from_secs(left),
                 )
                 .await?;
-            "That code is not right. Check the mail and try again."
+            msg("page.recovery.wrong_code")
         };
         let page = rp::backup_email_confirm(
+            current_lang(),
             Who::of(&account),
             &data.csrf,
             &next,
@@ -534,6 +573,7 @@ pub async fn backup_confirm(
         Ok(a) => a,
         Err(AccountError::Invalid(errors)) => {
             let page = rp::backup_email_form(
+                current_lang(),
                 Who::of(&account),
                 &data.csrf,
                 &next,
@@ -579,7 +619,7 @@ pub async fn notifications(
     session: CurrentSession,
     form: Result<Form<NotificationsForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let (data, account) = match signed(&state, session, "/account").await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
@@ -591,7 +631,7 @@ pub async fn notifications(
         _ => {
             return Err(AppError::BadRequest(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "on must be 1 or 0".into(),
+                "on: 1 or 0".into(),
             ));
         }
     };

@@ -5,7 +5,8 @@ use maud::{Markup, html};
 
 use accounts::FieldError;
 
-use super::pages::{Who, layout};
+use super::pages::{Who, field_error, layout, tr, tr_html};
+use crate::i18n::Lang;
 
 /// What the mailed-code page shows.
 pub struct EmailCodeView<'a> {
@@ -21,15 +22,9 @@ pub struct EmailCodeView<'a> {
     pub error: Option<&'a str>,
 }
 
-fn field_error(errors: &[FieldError], name: &str) -> Option<String> {
-    errors
-        .iter()
-        .find(|e| e.field == name)
-        .map(|e| e.problem.to_string())
-}
-
-/// One labelled input with its error tied to it.
+/// One labelled, required input with its error tied to it.
 fn input(
+    lang: Lang,
     errors: &[FieldError],
     name: &str,
     label: &str,
@@ -37,7 +32,7 @@ fn input(
     value: &str,
     auto: &str,
 ) -> Markup {
-    let err = field_error(errors, name);
+    let err = field_error(lang, errors, name);
     let err_id = format!("{name}-error");
     html! {
         label for=(name) { (label) }
@@ -51,134 +46,143 @@ fn input(
 }
 
 /// The page asking for the code mailed on a risky login.
-pub fn email_code(v: &EmailCodeView<'_>) -> Markup {
+pub fn email_code(lang: Lang, v: &EmailCodeView<'_>) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Check your email",
+        lang,
+        t("page.email_code.title"),
         None,
         html! {
-            h1 { "Check your email" }
-            p { "You are logging in from a device we do not know yet. We sent a 6-digit code to "
-                strong { (v.masked) } ". It is valid for 10 minutes and works for this login only." }
-            p.hint { "No mail after a minute or two? Look in your spam or junk folder." }
+            h1 { (t("page.email_code.title")) }
+            p { (tr_html(lang, "page.email_code.sent", &[("email", &v.masked)])) }
+            p.hint { (t("page.email_code.spam")) }
             @if let Some(n) = v.notice { div.notice role="status" { (n) } }
             @if let Some(e) = v.error { div.alert role="alert" id="code-error" { (e) } }
             form method="post" action="/login/email-code" {
                 input type="hidden" name="csrf" value=(v.csrf);
-                label for="code" { "Code" }
+                label for="code" { (t("page.common.code")) }
                 input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
                     maxlength="16" required autofocus aria-describedby=[v.error.map(|_| "code-error")];
-                button type="submit" { "Continue" }
+                button type="submit" { (t("page.common.continue")) }
             }
             @if v.can_resend {
                 form method="post" action="/login/email-code/resend" {
                     input type="hidden" name="csrf" value=(v.csrf);
-                    button.secondary type="submit" { "Send me a new code" }
+                    button.secondary type="submit" { (t("page.email_code.resend")) }
                 }
             }
-            p { a href="/login" { "Log in again" } }
+            p { a href="/login" { (t("page.email_code.login_again")) } }
         },
     )
 }
 
 /// "I don't know my customer handle": asks for an email address.
-pub fn forgot_handle(csrf: &str, sent: bool, error: Option<&str>) -> Markup {
+pub fn forgot_handle(lang: Lang, csrf: &str, sent: bool, error: Option<&str>) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Find your customer handle",
+        lang,
+        t("page.forgot_handle.title"),
         None,
         html! {
-            h1 { "Find your customer handle" }
+            h1 { (t("page.forgot_handle.title")) }
             @if sent {
-                div.notice role="status" {
-                    "If an account uses this address as its primary email, we have sent its customer handle there. "
-                    "Look in your spam folder if it does not arrive."
-                }
+                div.notice role="status" { (t("page.forgot_handle.sent")) }
             }
-            p { "Your customer handle looks like " code { "xx11111-ovh" } ". It is in the mail confirming your account, "
-                "in every login notification, and at the top right of your account pages. You can also log in with your primary email instead." }
+            p { (tr_html(lang, "page.forgot_handle.explain", &[])) }
             @if let Some(e) = error { div.alert role="alert" { (e) } }
             form method="post" action="/forgot-handle" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="email" { "Primary email" }
+                label for="email" { (t("page.forgot_handle.email")) }
                 input type="email" id="email" name="email" autocomplete="email" maxlength="254" required;
-                button type="submit" { "Send me my customer handle" }
+                button type="submit" { (t("page.forgot_handle.submit")) }
             }
-            p { a href="/login" { "Back to login" } }
+            p { a href="/login" { (t("page.recovery.back_login")) } }
         },
     )
 }
 
 /// "Forgot password": asks for the handle or primary email.
-pub fn forgot_password(csrf: &str, sent: bool, error: Option<&str>) -> Markup {
+pub fn forgot_password(lang: Lang, csrf: &str, sent: bool, error: Option<&str>) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Reset your password",
+        lang,
+        t("page.forgot_password.title"),
         None,
         html! {
-            h1 { "Reset your password" }
+            h1 { (t("page.forgot_password.title")) }
             @if sent {
-                div.notice role="status" {
-                    "If an account matches, we have sent a link to reset its password to its primary email. "
-                    "The link works once, for one hour. Look in your spam folder if it does not arrive."
-                }
+                div.notice role="status" { (t("page.forgot_password.sent")) }
             }
             @if let Some(e) = error { div.alert role="alert" { (e) } }
             form method="post" action="/forgot-password" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="identifier" { "Customer handle or primary email" }
+                label for="identifier" { (t("page.login.identifier")) }
                 input type="text" id="identifier" name="identifier" autocomplete="username"
                     autocapitalize="none" spellcheck="false" maxlength="254" required;
-                button type="submit" { "Send me a reset link" }
+                button type="submit" { (t("page.forgot_password.submit")) }
             }
-            p { a href="/forgot-handle" { "I don't know my customer handle" } }
-            p { a href="/login" { "Back to login" } }
+            p { a href="/forgot-handle" { (t("page.login.forgot_handle")) } }
+            p { a href="/login" { (t("page.recovery.back_login")) } }
         },
     )
 }
 
 /// The reset form a mailed link opens: the handle, then the new password twice.
-pub fn reset_form(token: &str, handle: &str, errors: &[FieldError], min_chars: usize) -> Markup {
+pub fn reset_form(
+    lang: Lang,
+    token: &str,
+    handle: &str,
+    errors: &[FieldError],
+    min_chars: usize,
+) -> Markup {
+    let t = |k: &str| tr(lang, k);
+    let min = min_chars.to_string();
     layout(
-        "Choose a new password",
+        lang,
+        t("page.reset.title"),
         None,
         html! {
-            h1 { "Choose a new password" }
+            h1 { (t("page.reset.title")) }
             form method="post" action="/reset-password" {
                 input type="hidden" name="token" value=(token);
-                (input(errors, "handle", "Customer handle", "text", handle, "username"))
-                p.hint { "The customer handle of the account, for example xx11111-ovh." }
-                (input(errors, "password", "New password", "password", "", "new-password"))
-                p.hint { "At least " (min_chars) " characters. Not one you used before for this account." }
-                (input(errors, "password_confirm", "New password again", "password", "", "new-password"))
-                button type="submit" { "Change my password" }
+                (input(lang, errors, "handle", t("page.account.handle"), "text", handle, "username"))
+                p.hint { (t("page.reset.handle_hint")) }
+                (input(lang, errors, "password", t("page.reset.new_password"), "password", "", "new-password"))
+                p.hint { (crate::i18n::format(t("page.reset.password_hint"), &[("n", &min)])) }
+                (input(lang, errors, "password_confirm", t("page.reset.new_password_again"), "password", "", "new-password"))
+                button type="submit" { (t("page.reset.submit")) }
             }
         },
     )
 }
 
 /// A reset link that is unknown, used or expired.
-pub fn reset_link_dead() -> Markup {
+pub fn reset_link_dead(lang: Lang) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "This link no longer works",
+        lang,
+        t("page.reset.dead_title"),
         None,
         html! {
-            h1 { "This link no longer works" }
-            p { "A reset link works once, for one hour. Ask for a new one." }
-            p { a.button href="/forgot-password" { "Ask for a new link" } }
+            h1 { (t("page.reset.dead_title")) }
+            p { (t("page.reset.dead")) }
+            p { a.button href="/forgot-password" { (t("page.reset.ask_new")) } }
         },
     )
 }
 
 /// After a reset: the password is changed, every session was closed, and the
 /// person logs in again (no automatic login).
-pub fn reset_done() -> Markup {
+pub fn reset_done(lang: Lang) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Your password is changed",
+        lang,
+        t("page.reset.done_title"),
         None,
         html! {
-            h1 { "Your password is changed" }
-            p { "For your safety we closed every session of your account, on every device. "
-                "Log in with your new password; if your account uses two-factor authentication, "
-                "it will still ask for your code." }
-            p { a.button href="/login" { "Log in" } }
+            h1 { (t("page.reset.done_title")) }
+            p { (t("page.reset.done")) }
+            p { a.button href="/login" { (t("page.login.submit")) } }
         },
     )
 }
@@ -186,6 +190,7 @@ pub fn reset_done() -> Markup {
 /// Naming a backup address (or the forced step after support promoted the
 /// old one).
 pub fn backup_email_form(
+    lang: Lang,
     who: Who<'_>,
     csrf: &str,
     next: &str,
@@ -193,24 +198,22 @@ pub fn backup_email_form(
     value: &str,
     errors: &[FieldError],
 ) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Backup email",
+        lang,
+        t("page.backup.title"),
         Some(who),
         html! {
-            h1 { "Backup email" }
+            h1 { (t("page.backup.title")) }
             @if forced {
-                div.alert role="alert" {
-                    "Our support team made your former backup address your primary email. "
-                    "Name a new backup address before you continue: it is how you get back in if you lose access to your primary email."
-                }
+                div.alert role="alert" { (t("page.backup.forced")) }
             }
-            p { "We send a code to the new address; it becomes your backup email once you enter the code. "
-                "It must differ from your primary email." }
+            p { (t("page.backup.explain")) }
             form method="post" action="/account/backup-email" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="next" value=(next);
-                (input(errors, "backup_email", "New backup email", "email", value, "email"))
-                button type="submit" { "Send a code to this address" }
+                (input(lang, errors, "backup_email", t("page.backup.new"), "email", value, "email"))
+                button type="submit" { (t("page.backup.submit")) }
             }
         },
     )
@@ -218,27 +221,29 @@ pub fn backup_email_form(
 
 /// Entering the code sent to the new backup address.
 pub fn backup_email_confirm(
+    lang: Lang,
     who: Who<'_>,
     csrf: &str,
     next: &str,
     email: &str,
     error: Option<&str>,
 ) -> Markup {
+    let t = |k: &str| tr(lang, k);
     layout(
-        "Confirm your backup email",
+        lang,
+        t("page.backup.confirm_title"),
         Some(who),
         html! {
-            h1 { "Confirm your backup email" }
-            p { "We sent a 6-digit code to " strong { (email) } ". It is valid for 10 minutes. "
-                "Look in your spam folder if it does not arrive." }
+            h1 { (t("page.backup.confirm_title")) }
+            p { (tr_html(lang, "page.backup.sent", &[("email", email)])) }
             @if let Some(e) = error { div.alert role="alert" id="code-error" { (e) } }
             form method="post" action="/account/backup-email/confirm" {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="next" value=(next);
-                label for="code" { "Code" }
+                label for="code" { (t("page.common.code")) }
                 input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
                     maxlength="16" required autofocus aria-describedby=[error.map(|_| "code-error")];
-                button type="submit" { "Confirm" }
+                button type="submit" { (t("page.common.confirm")) }
             }
         },
     )

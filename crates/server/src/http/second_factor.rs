@@ -23,8 +23,11 @@ use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession};
+use super::extract::{current_lang, negotiate};
 use super::login::safe_next;
 use super::mfa_pages::{self, StepView};
+use super::pages::tr;
+use crate::i18n::Lang;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
@@ -154,12 +157,22 @@ pub struct StepQuery {
     sent: String,
 }
 
+/// The active account of the pending login; its profile language becomes the
+/// page's (after the switcher's cookie), since the account is known here.
 async fn load_account(state: &AppState, id: i32) -> Result<Option<Account>, AppError> {
-    Ok(state
+    let account = state
         .accounts
         .find_by_id(id)
         .await?
-        .filter(|a| a.status == "active"))
+        .filter(|a| a.status == "active");
+    if let Some(a) = &account {
+        negotiate(Some(Lang::parse(&a.language)));
+    }
+    Ok(account)
+}
+
+fn msg(key: &str) -> &'static str {
+    tr(current_lang(), key)
 }
 
 /// Builds the page of the second step for `chosen` (a method id or `recovery`).
@@ -186,6 +199,7 @@ async fn render(
             .or_else(|| preferred(&methods))
     };
     let view = StepView {
+        lang: current_lang(),
         who: super::pages::Who::of(account),
         method,
         methods: &methods,
@@ -228,7 +242,7 @@ pub async fn page(
             Step::Login { .. } => Redirect::to("/login").into_response(),
         });
     }
-    let notice = (q.sent == "1").then_some("We sent a code by SMS. It is valid for 5 minutes.");
+    let notice = (q.sent == "1").then_some(msg("page.security.sms_sent_login"));
     render(
         &state,
         &step,
@@ -266,9 +280,9 @@ async fn throttled(
 }
 
 fn wait_message(secs: u64) -> String {
-    format!(
-        "Too many wrong codes. Wait {secs} second{} before trying again.",
-        if secs == 1 { "" } else { "s" }
+    crate::i18n::format(
+        msg("page.security.too_many_codes"),
+        &[("n", &secs.to_string())],
     )
 }
 
@@ -280,7 +294,7 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(step) = current(&state, &headers, session).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -344,7 +358,7 @@ pub async fn submit(
                 &f.method,
                 &next,
                 None,
-                Some("That code is not right, or it was already used. Check it and try again."),
+                Some(msg("page.security.code_used")),
                 StatusCode::UNAUTHORIZED,
             )
             .await
@@ -471,7 +485,7 @@ pub async fn send_sms(
     headers: HeaderMap,
     form: Result<Form<SendForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(step) = current(&state, &headers, session).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -498,7 +512,7 @@ pub async fn send_sms(
                 &f.method,
                 &next,
                 None,
-                Some("Too many codes were sent to this phone. Wait a few minutes, or use another method."),
+                Some(msg("page.security.sms_limit")),
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .await
@@ -520,11 +534,11 @@ pub async fn webauthn_begin(
     headers: HeaderMap,
     body: Result<Json<BeginBody>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(step) = current(&state, &headers, session).await? else {
         return Ok(json_error(
             StatusCode::UNAUTHORIZED,
-            "Start again from the login page.",
+            msg("page.security.start_again"),
         ));
     };
     csrf::matches(step.csrf(), &b.csrf)?;
@@ -535,7 +549,7 @@ pub async fn webauthn_begin(
         }
         Err(mfa::MfaError::NotFound) => Ok(json_error(
             StatusCode::NOT_FOUND,
-            "No security key is registered on this account.",
+            msg("page.security.no_key"),
         )),
         Err(e) => Err(e.into()),
     }
@@ -563,11 +577,11 @@ pub async fn webauthn_finish(
     ClientIp(ip): ClientIp,
     body: Result<Json<FinishBody>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(step) = current(&state, &headers, session).await? else {
         return Ok(json_error(
             StatusCode::UNAUTHORIZED,
-            "Start again from the login page.",
+            msg("page.security.start_again"),
         ));
     };
     csrf::matches(step.csrf(), &b.csrf)?;
@@ -606,7 +620,7 @@ pub async fn webauthn_finish(
             failed(&state, account_id, ip).await?;
             Ok(json_error(
                 StatusCode::UNAUTHORIZED,
-                "This security key was not accepted. Try again, or use another method.",
+                msg("page.security.key_refused"),
             ))
         }
     }

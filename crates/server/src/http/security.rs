@@ -16,10 +16,12 @@ use mfa::{MethodKind, MfaError};
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession};
+use super::extract::current_lang;
+use super::extract::{ClientIp, CurrentSession, negotiate};
 use super::login::safe_next;
-use super::mfa_pages::{self, SecurityView, TotpView, urlencode};
-use super::pages::Who;
+use super::mfa_pages::{self, SecurityView, TotpView, mfa_message, urlencode};
+use super::pages::{Who, tr};
+use crate::i18n::Lang;
 use crate::notify;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
@@ -32,6 +34,7 @@ const CODES_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 /// A signed-in, active account and its session.
 struct Signed {
     id: String,
+    lang: Lang,
     data: SessionData,
     account: Account,
     identity: String,
@@ -55,6 +58,7 @@ async fn signed(
         )),
         Some(account) if account.status == "active" => Ok(Ok(Signed {
             identity: twofactor::identity(account.id),
+            lang: negotiate(Some(Lang::parse(&account.language))),
             id,
             data,
             account,
@@ -110,7 +114,7 @@ macro_rules! recent_or_reauth {
 }
 
 fn form_error(r: FormRejection) -> AppError {
-    AppError::BadRequest(r.status(), r.body_text())
+    AppError::unreadable(r.status())
 }
 
 fn notice(state: &AppState, a: &Account, change: notify::SecurityChange) {
@@ -136,15 +140,16 @@ fn next_of(raw: &str) -> String {
     }
 }
 
-fn done_text(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "added" => "The method was added.",
-        "renamed" => "The description was changed.",
-        "removed" => "The method was removed.",
-        "codes-deleted" => "Your emergency codes were deleted.",
-        "disabled" => "Two-factor authentication is now off.",
+fn done_text(lang: Lang, code: &str) -> Option<&'static str> {
+    let key = match code {
+        "added" => "page.security.added",
+        "renamed" => "page.security.renamed",
+        "removed" => "page.security.removed",
+        "codes-deleted" => "page.security.codes_deleted",
+        "disabled" => "page.security.disabled",
         _ => return None,
-    })
+    };
+    Some(tr(lang, key))
 }
 
 async fn security_page(
@@ -158,6 +163,7 @@ async fn security_page(
     let methods = state.mfa.methods(&s.identity).await?;
     let recovery_left = state.mfa.recovery_remaining(&s.identity).await?;
     let view = SecurityView {
+        lang: s.lang,
         who: Who::of(&s.account),
         methods: &methods,
         recovery_left,
@@ -177,7 +183,15 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let s = signed_or_return!(state, session, "/account/security");
     let next = next_of(&q.next);
-    security_page(&state, &s, &next, done_text(&q.done), None, StatusCode::OK).await
+    security_page(
+        &state,
+        &s,
+        &next,
+        done_text(s.lang, &q.done),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -197,8 +211,10 @@ pub async fn reauth_page(
     let s = signed_or_return!(state, session, "/account/security");
     let next = safe_next(&q.next);
     Ok(
-        Html(mfa_pages::reauth(Who::of(&s.account), &s.data.csrf, next, None).into_string())
-            .into_response(),
+        Html(
+            mfa_pages::reauth(s.lang, Who::of(&s.account), &s.data.csrf, next, None).into_string(),
+        )
+        .into_response(),
     )
 }
 
@@ -218,14 +234,14 @@ pub async fn reauth(
     let now_ms = chrono::Utc::now().timestamp_millis();
     let wait = state.throttle.wait(&subject, ip, now_ms).await?;
     if !wait.is_zero() {
-        let msg = format!(
-            "Too many failed attempts. Wait {} seconds before trying again.",
-            wait.as_secs().max(1)
+        let msg = crate::i18n::format(
+            tr(s.lang, "page.error.throttled"),
+            &[("n", &wait.as_secs().max(1).to_string())],
         );
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
             Html(
-                mfa_pages::reauth(Who::of(&s.account), &s.data.csrf, &next, Some(&msg))
+                mfa_pages::reauth(s.lang, Who::of(&s.account), &s.data.csrf, &next, Some(&msg))
                     .into_string(),
             ),
         )
@@ -263,10 +279,11 @@ pub async fn reauth(
                 StatusCode::UNAUTHORIZED,
                 Html(
                     mfa_pages::reauth(
+                        s.lang,
                         Who::of(&s.account),
                         &s.data.csrf,
                         &next,
-                        Some("This password is not right."),
+                        Some(tr(s.lang, "page.field.wrong_password")),
                     )
                     .into_string(),
                 ),
@@ -404,7 +421,7 @@ pub async fn show_codes(
     };
     let next = next_of(&q.next);
     Ok(
-        Html(mfa_pages::recovery_codes(Who::of(&s.account), &codes, &next).into_string())
+        Html(mfa_pages::recovery_codes(s.lang, Who::of(&s.account), &codes, &next).into_string())
             .into_response(),
     )
 }
@@ -425,7 +442,7 @@ async fn new_method(
     recent_or_reauth!(state, s, &back);
     let next = next_of(&q.next);
     Ok(Html(
-        mfa_pages::new_method_form(Who::of(&s.account), kind, &s.data.csrf, &next, None)
+        mfa_pages::new_method_form(s.lang, Who::of(&s.account), kind, &s.data.csrf, &next, None)
             .into_string(),
     )
     .into_response())
@@ -464,12 +481,16 @@ pub struct NewForm {
     next: String,
 }
 
-fn refused(state_who: Who<'_>, kind: MethodKind, csrf: &str, next: &str, msg: &str) -> Response {
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Html(mfa_pages::new_method_form(state_who, kind, csrf, next, Some(msg)).into_string()),
-    )
-        .into_response()
+fn refused(s: &Signed, kind: MethodKind, next: &str, msg: &str) -> Response {
+    let page = mfa_pages::new_method_form(
+        s.lang,
+        Who::of(&s.account),
+        kind,
+        &s.data.csrf,
+        next,
+        Some(msg),
+    );
+    (StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response()
 }
 
 /// `POST /account/security/totp`: a pending app method, and its QR code.
@@ -490,6 +511,7 @@ pub async fn totp_begin(
     {
         Ok(e) => {
             let view = TotpView {
+                lang: s.lang,
                 who: Who::of(&s.account),
                 method_id: &e.method_id,
                 secret: &e.secret_base32,
@@ -502,11 +524,10 @@ pub async fn totp_begin(
             Ok(Html(mfa_pages::totp_confirm(&view).into_string()).into_response())
         }
         Err(e @ MfaError::InvalidLabel) => Ok(refused(
-            Who::of(&s.account),
+            &s,
             MethodKind::Totp,
-            &s.data.csrf,
             &next,
-            &e.to_string(),
+            mfa_message(s.lang, &e),
         )),
         Err(e) => Err(e.into()),
     }
@@ -553,6 +574,7 @@ pub async fn totp_confirm(
         }
         Err(MfaError::WrongCode) => {
             let view = TotpView {
+                lang: s.lang,
                 who: Who::of(&s.account),
                 method_id: &f.method,
                 secret: &f.secret,
@@ -560,9 +582,7 @@ pub async fn totp_confirm(
                 qr_png_base64: &f.qr,
                 csrf: &s.data.csrf,
                 next: &next,
-                error: Some(
-                    "That code is not right. Check the time on your phone and enter the code the app shows now.",
-                ),
+                error: Some(tr(s.lang, "page.security.totp_wrong")),
             };
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -588,18 +608,19 @@ pub async fn sms_begin(
     let next = next_of(&f.next);
     match state.mfa.sms_begin(&s.identity, &f.label, &f.phone).await {
         Ok(method_id) => Ok(Html(
-            mfa_pages::sms_confirm(Who::of(&s.account), &method_id, &s.data.csrf, &next, None)
-                .into_string(),
+            mfa_pages::sms_confirm(
+                s.lang,
+                Who::of(&s.account),
+                &method_id,
+                &s.data.csrf,
+                &next,
+                None,
+            )
+            .into_string(),
         )
         .into_response()),
         Err(e @ (MfaError::InvalidLabel | MfaError::InvalidPhone | MfaError::TooManySends)) => {
-            Ok(refused(
-                Who::of(&s.account),
-                MethodKind::Sms,
-                &s.data.csrf,
-                &next,
-                &e.to_string(),
-            ))
+            Ok(refused(&s, MethodKind::Sms, &next, mfa_message(s.lang, &e)))
         }
         Err(e) => Err(e.into()),
     }
@@ -631,11 +652,12 @@ pub async fn sms_confirm(
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(
                 mfa_pages::sms_confirm(
+                    s.lang,
                     Who::of(&s.account),
                     &f.method,
                     &s.data.csrf,
                     &next,
-                    Some("That code is not right, or it has expired."),
+                    Some(tr(s.lang, "page.security.code_wrong")),
                 )
                 .into_string(),
             ),
@@ -661,15 +683,18 @@ pub async fn webauthn_begin(
     session: CurrentSession,
     body: Result<Json<RegisterBegin>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(s) = signed(&state, session, "/account/security").await?.ok() else {
-        return Ok(json_error(StatusCode::UNAUTHORIZED, "Log in again."));
+        return Ok(json_error(
+            StatusCode::UNAUTHORIZED,
+            tr(current_lang(), "page.error.log_in_again"),
+        ));
     };
     csrf::matches(&s.data.csrf, &b.csrf)?;
     if !recent(&state, &s).await? {
         return Ok(json_error(
             StatusCode::FORBIDDEN,
-            "Confirm your password first: reload the page.",
+            tr(s.lang, "page.security.reauth_first"),
         ));
     }
     let display = format!("{} {}", s.account.first_name, s.account.last_name);
@@ -696,15 +721,18 @@ pub async fn webauthn_finish(
     session: CurrentSession,
     body: Result<Json<RegisterFinish>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(s) = signed(&state, session, "/account/security").await?.ok() else {
-        return Ok(json_error(StatusCode::UNAUTHORIZED, "Log in again."));
+        return Ok(json_error(
+            StatusCode::UNAUTHORIZED,
+            tr(current_lang(), "page.error.log_in_again"),
+        ));
     };
     csrf::matches(&s.data.csrf, &b.csrf)?;
     if !recent(&state, &s).await? {
         return Ok(json_error(
             StatusCode::FORBIDDEN,
-            "Confirm your password first: reload the page.",
+            tr(s.lang, "page.security.reauth_first"),
         ));
     }
     let next = next_of(&b.next);
@@ -722,12 +750,13 @@ pub async fn webauthn_finish(
             }
             Ok(resp)
         }
-        Err(e @ MfaError::InvalidLabel) => {
-            Ok(json_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))
-        }
+        Err(e @ MfaError::InvalidLabel) => Ok(json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            mfa_message(s.lang, &e),
+        )),
         Err(MfaError::ChallengeExpired | MfaError::WebAuthn(_)) => Ok(json_error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "The key could not be registered. Try again.",
+            tr(s.lang, "page.security.key_failed"),
         )),
         Err(e) => Err(e.into()),
     }
@@ -758,7 +787,7 @@ pub async fn rename(
                 &s,
                 "",
                 None,
-                Some(&e.to_string()),
+                Some(mfa_message(s.lang, &e)),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -813,7 +842,7 @@ pub async fn regenerate(
             &s,
             "",
             None,
-            Some("Turn two-factor on first: emergency codes come with it."),
+            Some(tr(s.lang, "page.security.codes_need_2fa")),
             StatusCode::CONFLICT,
         )
         .await;

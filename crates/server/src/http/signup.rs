@@ -12,6 +12,7 @@ use accounts::{AccountError, CustomerHandle, Secret, SignupRequest, SignupWarnin
 
 use super::csrf;
 use super::error::AppError;
+use super::extract::current_lang;
 use super::pages::{self, SignupValues};
 use crate::notify;
 use crate::state::AppState;
@@ -65,6 +66,7 @@ impl SignupInput {
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let body = pages::signup_form(
+        current_lang(),
         &SignupValues::default(),
         &[],
         &token,
@@ -81,7 +83,7 @@ fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
 }
 
 fn form_rejection(r: FormRejection) -> AppError {
-    AppError::BadRequest(r.status(), r.body_text())
+    AppError::unreadable(r.status())
 }
 
 pub async fn submit(
@@ -109,8 +111,13 @@ pub async fn submit(
             Ok(Redirect::to(&to).into_response())
         }
         Err(AccountError::Invalid(errors)) => {
-            let body =
-                pages::signup_form(&values, &errors, &token, state.accounts.policy().min_chars);
+            let body = pages::signup_form(
+                current_lang(),
+                &values,
+                &errors,
+                &token,
+                state.accounts.policy().min_chars,
+            );
             Ok(with_cookie(
                 (StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response(),
                 cookie,
@@ -132,7 +139,12 @@ pub async fn done(Query(q): Query<DoneQuery>) -> Result<Html<String>, AppError> 
     // Only a well-formed handle is echoed: this page must not display arbitrary text.
     let handle = CustomerHandle::parse(&q.handle).ok_or(AppError::NotFound)?;
     Ok(Html(
-        pages::signup_done(handle.as_str(), q.warning == "backup_same_domain").into_string(),
+        pages::signup_done(
+            current_lang(),
+            handle.as_str(),
+            q.warning == "backup_same_domain",
+        )
+        .into_string(),
     ))
 }
 
@@ -177,7 +189,7 @@ pub async fn api(
         Err(AccountError::Invalid(errors)) => {
             let fields: Vec<_> = errors
                 .iter()
-                .map(|e| json!({"field": e.field, "code": e.problem.code(), "message": e.problem.to_string()}))
+                .map(|e| json!({"field": e.field, "code": e.problem.code(), "message": pages::field_message(current_lang(), &e.problem)}))
                 .collect();
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -189,7 +201,7 @@ pub async fn api(
             tracing::error!(error = %e, "sign-up failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"error": "internal_error", "message": "Nothing was created; please try again."})),
+                Json(json!({"error": "internal_error", "message": pages::tr(current_lang(), "page.signup.nothing_created")})),
             )
                 .into_response()
         }
@@ -198,8 +210,6 @@ pub async fn api(
 
 fn warning_text(w: SignupWarning) -> &'static str {
     match w {
-        SignupWarning::BackupSameDomain => {
-            "The backup email uses the same provider as the primary email."
-        }
+        SignupWarning::BackupSameDomain => pages::tr(current_lang(), "page.signup.same_domain"),
     }
 }

@@ -10,6 +10,7 @@ use accounts::{AccountError, Secret};
 
 use super::csrf;
 use super::error::AppError;
+use super::extract::current_lang;
 use super::pages;
 use crate::state::AppState;
 
@@ -33,7 +34,8 @@ pub async fn page(
         return Err(invalid());
     }
     let (csrf_token, cookie) = csrf::issue(&headers, &state.config);
-    let mut resp = Html(pages::verify_form(&q.token, &csrf_token).into_string()).into_response();
+    let mut resp = Html(pages::verify_form(current_lang(), &q.token, &csrf_token).into_string())
+        .into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -41,10 +43,7 @@ pub async fn page(
 }
 
 fn invalid() -> AppError {
-    AppError::BadRequest(
-        StatusCode::BAD_REQUEST,
-        "This link is invalid, was already used, or has expired.".into(),
-    )
+    AppError::Refused(StatusCode::BAD_REQUEST, "page.verify.link_dead")
 }
 
 pub async fn submit(
@@ -52,7 +51,7 @@ pub async fn submit(
     headers: HeaderMap,
     form: Result<Form<TokenInput>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &input.csrf)?;
     if !token_ok(&input.token) {
         return Err(invalid());
@@ -60,11 +59,14 @@ pub async fn submit(
     match state.accounts.verify_email(&Secret::new(input.token)).await {
         Ok(a) => {
             let email = a.primary_email.unwrap_or_default();
-            let text = format!(
-                "Thank you: {email} is confirmed as the primary email of {}.",
-                a.handle
+            let lang = current_lang();
+            let text = pages::tr_fmt(
+                lang,
+                "page.verify.done",
+                &[("email", &email), ("handle", &a.handle)],
             );
-            Ok(Html(pages::message("Email confirmed", &text).into_string()).into_response())
+            let title = pages::tr(lang, "page.verify.done_title");
+            Ok(Html(pages::message(lang, title, &text).into_string()).into_response())
         }
         Err(AccountError::InvalidLink) => Err(invalid()),
         Err(e) => Err(e.into()),

@@ -226,6 +226,31 @@ impl Sessions {
             .await
     }
 
+    /// Ends every session of an account but the caller's (a password change):
+    /// the epoch moves to now, then the caller's session is issued again
+    /// under a new id stamped just after it. Returns the new id.
+    pub async fn end_others(
+        &self,
+        account_id: i32,
+        data: &SessionData,
+    ) -> Result<String, StoreError> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let ttl = self.cfg.absolute_timeout + std::time::Duration::from_secs(60);
+        self.store
+            .set(&epoch_key(account_id), &now_ms.to_string(), ttl)
+            .await?;
+        let id = random_token();
+        let ttl = self
+            .ttl(data, data.last_seen)
+            .unwrap_or(std::time::Duration::from_secs(1));
+        let mut data = data.clone();
+        // After the epoch even within the same millisecond.
+        data.opened_ms = now_ms + 1;
+        let json = serde_json::to_string(&data).map_err(|e| StoreError(e.to_string()))?;
+        self.store.set(&key(&id), &json, ttl).await?;
+        Ok(id)
+    }
+
     /// Ends a session: its cookie no longer works anywhere.
     pub async fn destroy(&self, id: &str) -> Result<(), StoreError> {
         if looks_like_id(id) {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use oauth::authorize::{self, AuthorizeError, AuthorizeParams, CodeGrant, PendingAuthorization};
 use oauth::consents;
@@ -13,8 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::CurrentSession;
+use crate::http::extract::{CurrentSession, current_lang, first_supported, negotiate_with};
+use crate::http::language::ui_locales_cookie;
 use crate::http::pages;
+use crate::i18n::Lang;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
 
@@ -82,7 +84,7 @@ pub async fn authorize_get(
 ) -> Response {
     match params {
         Ok(Query(p)) => start(state, session, p).await,
-        Err(r) => rejected(r.status(), r.body_text()),
+        Err(r) => AppError::unreadable(r.status()).into_response(),
     }
 }
 
@@ -93,7 +95,7 @@ pub async fn authorize_post(
 ) -> Response {
     match params {
         Ok(Form(p)) => start(state, session, p).await,
-        Err(r) => rejected(r.status(), r.body_text()),
+        Err(r) => AppError::unreadable(r.status()).into_response(),
     }
 }
 
@@ -112,11 +114,23 @@ async fn start(state: AppState, session: CurrentSession, p: AuthorizeParams) -> 
     };
     let now = chrono::Utc::now().timestamp();
     match authorize::validate(client.as_deref(), &p, now) {
-        Ok(pending) => proceed(&state, session.0, pending, None).await,
+        Ok(pending) => {
+            // The relying party's `ui_locales` follows the browser through
+            // the login detour; a request without one forgets an old one.
+            let ui = pending.ui_locales.as_deref().and_then(first_supported);
+            let cookie = ui_locales_cookie(&state.config, ui);
+            let mut resp = proceed(&state, session.0, pending, None).await;
+            if let Ok(v) = cookie.parse() {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
         Err(AuthorizeError::NoRedirect(why)) => rejected(
             StatusCode::BAD_REQUEST,
-            format!(
-                "This sign-in request cannot be processed: {why}. Return to the application and try again."
+            pages::tr_fmt(
+                current_lang(),
+                "page.authorize.cannot_process",
+                &[("why", why)],
             ),
         ),
         Err(AuthorizeError::Redirect {
@@ -155,6 +169,10 @@ async fn proceed(
         },
         _ => None,
     };
+    let lang = negotiate_with(
+        account.as_ref().map(|a| Lang::parse(&a.language)),
+        pending.ui_locales.as_deref().and_then(first_supported),
+    );
     let Some(account) = account else {
         if pending.prompts("none") {
             return error_to_client(state, &pending, "login_required", "the user must log in");
@@ -203,10 +221,8 @@ async fn proceed(
     {
         Ok(Some(c)) => c,
         _ => {
-            return rejected(
-                StatusCode::BAD_REQUEST,
-                "This application is no longer registered.".into(),
-            );
+            return AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.client_gone")
+                .into_response();
         }
     };
     // A second factor, when the client or its request wants one and this
@@ -265,6 +281,7 @@ async fn proceed(
             Err(r) => return r,
         };
         let page = pages::consent(
+            lang,
             pages::Who::of(&account),
             &client.name,
             &pending.scopes,
@@ -332,10 +349,7 @@ async fn load_pending(state: &AppState, id: &str) -> Result<PendingAuthorization
         .map_err(|e| AppError::from(e).into_response())?;
     json.and_then(|j| serde_json::from_str(&j).ok())
         .ok_or_else(|| {
-            rejected(
-                StatusCode::BAD_REQUEST,
-                "This sign-in request has expired. Return to the application and try again.".into(),
-            )
+            AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.expired").into_response()
         })
 }
 
@@ -374,7 +388,7 @@ pub async fn consent(
 ) -> Response {
     let f = match form {
         Ok(Form(f)) => f,
-        Err(r) => return rejected(r.status(), r.body_text()),
+        Err(r) => return AppError::unreadable(r.status()).into_response(),
     };
     let Some((_, data)) = session.0 else {
         return Redirect::to("/login").into_response();

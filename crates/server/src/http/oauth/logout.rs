@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::http::cookies;
 use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::CurrentSession;
+use crate::http::extract::{CurrentSession, current_lang};
 use crate::http::pages;
 use crate::session::SessionData;
 use crate::state::AppState;
@@ -199,8 +199,11 @@ async fn hint_claims(state: &AppState, token: &str) -> Option<Value> {
     (claims["iss"] == state.oauth.issuer.as_str()).then_some(claims)
 }
 
+/// A message page; `title` and `text` are translation keys.
 fn page(title: &str, text: &str, status: StatusCode) -> Response {
-    (status, Html(pages::message(title, text).into_string())).into_response()
+    let lang = current_lang();
+    let page = pages::message(lang, pages::tr(lang, title), pages::tr(lang, text));
+    (status, Html(page.into_string())).into_response()
 }
 
 pub async fn logout_get(
@@ -210,7 +213,11 @@ pub async fn logout_get(
 ) -> Response {
     match q {
         Ok(Query(p)) => logout(state, session, p, false).await,
-        Err(r) => page("Request refused", &r.body_text(), r.status()),
+        Err(r) => page(
+            "page.error.refused_title",
+            "page.error.bad_form",
+            r.status(),
+        ),
     }
 }
 
@@ -221,7 +228,11 @@ pub async fn logout_post(
 ) -> Response {
     match f {
         Ok(Form(p)) => logout(state, session, p, true).await,
-        Err(r) => page("Request refused", &r.body_text(), r.status()),
+        Err(r) => page(
+            "page.error.refused_title",
+            "page.error.bad_form",
+            r.status(),
+        ),
     }
 }
 
@@ -236,8 +247,8 @@ async fn logout(
             Some(c) => Some(c),
             None => {
                 return page(
-                    "Logout refused",
-                    "The id_token_hint is not a valid ID token of this server.",
+                    "page.logout.refused_title",
+                    "page.logout.bad_hint",
                     StatusCode::BAD_REQUEST,
                 );
             }
@@ -253,8 +264,8 @@ async fn logout(
         && a != c
     {
         return page(
-            "Logout refused",
-            "client_id does not match the id_token_hint.",
+            "page.logout.refused_title",
+            "page.logout.client_mismatch",
             StatusCode::BAD_REQUEST,
         );
     }
@@ -279,8 +290,8 @@ async fn logout(
                 }
                 _ => {
                     return page(
-                        "Logout refused",
-                        "post_logout_redirect_uri is not registered for this application.",
+                        "page.logout.refused_title",
+                        "page.logout.uri_unregistered",
                         StatusCode::BAD_REQUEST,
                     );
                 }
@@ -292,18 +303,20 @@ async fn logout(
             Some(uri) => {
                 let mut url = match url::Url::parse(uri) {
                     Ok(u) => u,
-                    Err(_) => return page("Logout", "You are logged out.", StatusCode::OK),
+                    Err(_) => {
+                        return page(
+                            "page.logout.title",
+                            "page.logout.done_short",
+                            StatusCode::OK,
+                        );
+                    }
                 };
                 if let Some(s) = &p.state {
                     url.query_pairs_mut().append_pair("state", s);
                 }
                 Redirect::to(url.as_str()).into_response()
             }
-            None => page(
-                "Logged out",
-                "You are logged out of Guichet.",
-                StatusCode::OK,
-            ),
+            None => page("page.logout.done_title", "page.logout.done", StatusCode::OK),
         };
         let cfg = &state.config;
         if let Ok(v) = cookies::clear(cfg, cookies::session_name(cfg)).parse() {
@@ -334,18 +347,20 @@ async fn logout(
         return finish(&state);
     }
     // No proof that the relying party speaks for this user: ask the user.
+    let lang = current_lang();
+    let t = |k: &str| pages::tr(lang, k);
     let body = html! {
-        h1 { "Log out of Guichet?" }
-        p { "An application asks to end your Guichet session." }
+        h1 { (t("page.logout.confirm_heading")) }
+        p { (t("page.logout.confirm_text")) }
         form method="post" action="/oauth2/logout" {
             input type="hidden" name="csrf" value=(data.csrf);
             input type="hidden" name="confirm" value="yes";
             @if let Some(c) = &client_id { input type="hidden" name="client_id" value=(c); }
             @if let Some(u) = &redirect { input type="hidden" name="post_logout_redirect_uri" value=(u); }
             @if let Some(s) = &p.state { input type="hidden" name="state" value=(s); }
-            button type="submit" { "Log out" }
+            button type="submit" { (t("page.logout.submit")) }
         }
-        p { a href="/account" { "Stay logged in" } }
+        p { a href="/account" { (t("page.logout.stay")) } }
     };
-    Html(pages::layout("Log out", None, body).into_string()).into_response()
+    Html(pages::layout(lang, t("page.logout.title"), None, body).into_string()).into_response()
 }

@@ -1,0 +1,351 @@
+//! `/account/email`: the holder changes the primary address. A code goes to
+//! the current address first, then a second code to the new one; the
+//! address changes only when both were entered, and the old address is told.
+//! JSON twin under `/api/v1/account/email`.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use accounts::{AccountError, EmailChangeStage, EmailChangeStep, FieldError};
+
+use super::csrf;
+use super::error::AppError;
+use super::extract::CurrentSession;
+use super::pages::Who;
+use super::panel::{Need, Panel};
+use super::panel_json;
+use super::panel_pages::{self, EmailView};
+use super::security::{is_recent, to_reauth};
+use crate::notify::{self, EmailCodePurpose, SecurityChange};
+use crate::panel_or_return;
+use crate::state::AppState;
+
+const BACK: &str = "/account/email";
+
+/// `?done=<address>` after a completed change.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+async fn render(
+    state: &AppState,
+    p: &Panel,
+    typed: &str,
+    errors: &[FieldError],
+    done: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let pending = state.accounts.pending_email_change(p.account.id).await?;
+    let view = EmailView {
+        lang: p.lang,
+        who: Who::of(&p.account),
+        csrf: &p.data.csrf,
+        current: p.account.primary_email.as_deref().unwrap_or(""),
+        pending: pending.as_ref(),
+        typed,
+        errors,
+        done,
+    };
+    Ok((status, Html(panel_pages::email(&view).into_string())).into_response())
+}
+
+/// Holder only, and a recent authentication: `Err` is the response.
+async fn guard(state: &AppState, p: &Panel) -> Result<Option<Response>, AppError> {
+    p.require(Need::Holder)?;
+    if !is_recent(state, &p.data, &p.identity()).await? {
+        return Ok(Some(to_reauth(BACK)));
+    }
+    Ok(None)
+}
+
+/// `GET /account/email`
+pub async fn show(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, BACK);
+    if let Some(r) = guard(&state, &p).await? {
+        return Ok(r);
+    }
+    // Only the address the account now has is echoed, never arbitrary text.
+    let done = (!q.done.is_empty() && p.account.primary_email.as_deref() == Some(q.done.as_str()))
+        .then_some(q.done.as_str());
+    render(&state, &p, "", &[], done, StatusCode::OK).await
+}
+
+/// The first form: the new address.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StartForm {
+    csrf: String,
+    new_email: String,
+}
+
+/// Starts the change and mails the first code to the current address.
+async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppError> {
+    let (_, code) = state
+        .accounts
+        .start_email_change(&p.account, new_email)
+        .await?;
+    if let Some(current) = p.account.primary_email.as_deref() {
+        notify::send_later(
+            state,
+            notify::email_code(
+                &state.config,
+                &p.account,
+                current,
+                EmailCodePurpose::CurrentPrimaryForChange,
+                code.expose(),
+                accounts::changes::CODE_LIFETIME.num_minutes(),
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A correct code: mails the second one, or tells the old address.
+fn after_code(state: &AppState, p: &Panel, step: &EmailChangeStep) {
+    match step {
+        EmailChangeStep::SendToNew { new_email, code } => notify::send_later(
+            state,
+            notify::email_code(
+                &state.config,
+                &p.account,
+                new_email.as_str(),
+                EmailCodePurpose::PrimaryEmail,
+                code.expose(),
+                accounts::changes::CODE_LIFETIME.num_minutes(),
+            ),
+        ),
+        EmailChangeStep::Done { account, old_email } => {
+            let change = SecurityChange::PrimaryEmailChanged {
+                email: account.primary_email.clone().unwrap_or_default(),
+            };
+            if let Some(old) = old_email {
+                notify::send_later(
+                    state,
+                    notify::security_notice_to(&state.config, account, old, &change),
+                );
+            }
+            // TODO(panel-q): record a "primary email changed" event in the security log.
+        }
+    }
+}
+
+/// `POST /account/email`
+pub async fn submit(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<StartForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
+    let p = panel_or_return!(state, session, BACK);
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = guard(&state, &p).await? {
+        return Ok(r);
+    }
+    match start(&state, &p, &f.new_email).await {
+        Ok(()) => Ok(Redirect::to(BACK).into_response()),
+        Err(AppError::Account(AccountError::Invalid(errors))) => {
+            let typed: String = f.new_email.chars().take(254).collect();
+            render(
+                &state,
+                &p,
+                &typed,
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The code form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+/// `POST /account/email/confirm`
+pub async fn confirm(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<CodeForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
+    let p = panel_or_return!(state, session, BACK);
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = guard(&state, &p).await? {
+        return Ok(r);
+    }
+    match state
+        .accounts
+        .confirm_email_change(&p.account, &f.code)
+        .await
+    {
+        Ok(step) => {
+            after_code(&state, &p, &step);
+            Ok(match step {
+                EmailChangeStep::SendToNew { .. } => Redirect::to(BACK).into_response(),
+                EmailChangeStep::Done { account, .. } => {
+                    let to = account.primary_email.unwrap_or_default();
+                    let q: String = url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("done", &to)
+                        .finish();
+                    Redirect::to(&format!("{BACK}?{q}")).into_response()
+                }
+            })
+        }
+        Err(AccountError::Invalid(errors)) => {
+            render(
+                &state,
+                &p,
+                "",
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The token alone.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CancelForm {
+    csrf: String,
+}
+
+/// `POST /account/email/cancel`
+pub async fn cancel(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<CancelForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
+    let p = panel_or_return!(state, session, BACK);
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    p.require(Need::Holder)?;
+    state.accounts.cancel_email_change(p.account.id).await?;
+    Ok(Redirect::to(BACK).into_response())
+}
+
+/// The pending change as JSON.
+async fn status_json(state: &AppState, p: &Panel) -> Result<serde_json::Value, AppError> {
+    let pending = state.accounts.pending_email_change(p.account.id).await?;
+    Ok(json!({
+        "primary_email": p.account.primary_email,
+        "pending": pending.map(|c| json!({
+            "new_email": c.new_email,
+            "waiting_for": match c.stage {
+                EmailChangeStage::Current => "code_from_current_address",
+                EmailChangeStage::New => "code_from_new_address",
+            },
+            "expires_at": c.expires_at.to_rfc3339(),
+        })),
+    }))
+}
+
+/// The JSON panel of a holder with a recent authentication, or the answer.
+async fn api_guard(state: &AppState, p: &Panel) -> Result<(), AppError> {
+    p.require(Need::Holder)?;
+    if !is_recent(state, &p.data, &p.identity()).await? {
+        return Err(AppError::Forbidden("page.email_change.reauth"));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/account/email`
+pub async fn api_show(State(state): State<AppState>, session: CurrentSession) -> Response {
+    let p = match panel_json::panel(&state, session, BACK).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let run = async {
+        p.require(Need::Holder)?;
+        Ok::<_, AppError>(Json(status_json(&state, &p).await?).into_response())
+    };
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+}
+
+/// `{"new_email": …}` or `{"code": …}`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ApiBody {
+    new_email: String,
+    code: String,
+}
+
+/// `POST /api/v1/account/email` with `{"new_email"}` starts a change;
+/// `POST /api/v1/account/email/confirm` with `{"code"}` enters a code.
+pub async fn api_start(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    body: Result<Json<ApiBody>, JsonRejection>,
+) -> Response {
+    let p = match panel_json::panel(&state, session, BACK).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let run = async {
+        panel_json::check_csrf(&p, &headers)?;
+        api_guard(&state, &p).await?;
+        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        start(&state, &p, &b.new_email).await?;
+        Ok::<_, AppError>(
+            (StatusCode::ACCEPTED, Json(status_json(&state, &p).await?)).into_response(),
+        )
+    };
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+}
+
+/// `POST /api/v1/account/email/confirm`
+pub async fn api_confirm(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    body: Result<Json<ApiBody>, JsonRejection>,
+) -> Response {
+    let p = match panel_json::panel(&state, session, BACK).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let run = async {
+        panel_json::check_csrf(&p, &headers)?;
+        api_guard(&state, &p).await?;
+        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let step = state
+            .accounts
+            .confirm_email_change(&p.account, &b.code)
+            .await?;
+        after_code(&state, &p, &step);
+        let answer = match step {
+            EmailChangeStep::SendToNew { new_email, .. } => {
+                json!({"done": false, "code_sent_to": new_email.as_str()})
+            }
+            EmailChangeStep::Done { account, .. } => {
+                json!({"done": true, "primary_email": account.primary_email})
+            }
+        };
+        Ok::<_, AppError>(Json(answer).into_response())
+    };
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+}

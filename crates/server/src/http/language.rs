@@ -1,0 +1,59 @@
+//! The language switcher's target: remembers the choice in a cookie and goes
+//! back to the page it was clicked on.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::error::AppError;
+use super::extract::{LANG_COOKIE, UI_LOCALES_COOKIE, supported};
+use super::login::safe_next;
+use crate::i18n::Lang;
+use crate::state::AppState;
+
+/// `?back=` of the switcher's links.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Back {
+    back: String,
+}
+
+/// `GET /lang/{code}`: sets the `lang` cookie for a year and returns to
+/// `back`, a local path only (no open redirect).
+pub async fn switch(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<Back>,
+) -> Result<Response, AppError> {
+    let lang = supported(&code)
+        .filter(|l| l.code() == code)
+        .ok_or(AppError::NotFound)?;
+    let secure = if state.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    // Lax, so that a relying party's link to a page keeps the language.
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
+        lang.code()
+    );
+    let back = if q.back.is_empty() {
+        "/"
+    } else {
+        safe_next(&q.back)
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(back)).into_response())
+}
+
+/// The cookie that carries an authorization request's `ui_locales` through
+/// the login detour, for the request's lifetime (ten minutes); `None` clears it.
+pub fn ui_locales_cookie(cfg: &crate::config::ServerConfig, lang: Option<Lang>) -> String {
+    let secure = if cfg.is_https() { "; Secure" } else { "" };
+    let (value, age) = match lang {
+        Some(l) => (l.code(), 600),
+        None => ("", 0),
+    };
+    format!("{UI_LOCALES_COOKIE}={value}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax{secure}")
+}

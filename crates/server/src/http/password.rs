@@ -1,0 +1,204 @@
+//! `/account/password`: the current password, then the new one twice. On
+//! success every other session of the account ends and its refresh tokens
+//! are revoked; this browser stays signed in under a new session id, and a
+//! notice goes to the primary address. JSON twin `PUT /api/v1/account/password`.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use accounts::{AccountError, FieldError, FieldProblem, Secret};
+
+use super::cookies;
+use super::csrf;
+use super::error::AppError;
+use super::extract::{ClientIp, CurrentSession};
+use super::pages::Who;
+use super::panel::{Need, Panel};
+use super::{panel_json, panel_pages};
+use crate::notify::{self, SecurityChange};
+use crate::panel_or_return;
+use crate::session::throttle::Subject;
+use crate::state::AppState;
+
+const BACK: &str = "/account/password";
+
+/// `?done=1` after a change.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+fn page(state: &AppState, p: &Panel, errors: &[FieldError], done: bool) -> String {
+    panel_pages::password(
+        p.lang,
+        Who::of(&p.account),
+        &p.data.csrf,
+        errors,
+        state.accounts.policy().min_chars,
+        done,
+    )
+    .into_string()
+}
+
+/// `GET /account/password`
+pub async fn show(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, BACK);
+    p.require(Need::Holder)?;
+    Ok(Html(page(&state, &p, &[], q.done == "1")).into_response())
+}
+
+/// The three passwords.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// The change itself, for the page and the API: throttled like logins, then
+/// the domain call, then sessions, tokens and the notice. Returns the new
+/// session id of this browser.
+async fn change(
+    state: &AppState,
+    p: &Panel,
+    ip: std::net::IpAddr,
+    f: PasswordForm,
+) -> Result<String, AppError> {
+    let subject = Subject::Account(p.account.id);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let wait = state.throttle.wait(&subject, ip, now_ms).await?;
+    if !wait.is_zero() {
+        let secs = wait.as_secs().max(1).to_string();
+        return Err(AppError::BadRequest(
+            StatusCode::TOO_MANY_REQUESTS,
+            crate::i18n::format(
+                crate::i18n::t(p.lang, "page.error.throttled"),
+                &[("n", &secs)],
+            ),
+        ));
+    }
+    let current = Secret::new(f.current_password);
+    let password = Secret::new(f.password);
+    let confirm = Secret::new(f.password_confirm);
+    let account = match state
+        .accounts
+        .change_password(&p.account, &current, &password, &confirm)
+        .await
+    {
+        Ok(a) => a,
+        Err(AccountError::InvalidCredentials) => {
+            state.throttle.failed(&subject, ip, now_ms).await?;
+            return Err(
+                AccountError::field("current_password", FieldProblem::WrongPassword).into(),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.throttle.succeeded(&subject).await?;
+    let id = state.sessions.end_others(account.id, &p.data).await?;
+    state.sessions.destroy(&p.session_id).await?;
+    if let Err(e) =
+        oauth::refresh::revoke_account(state.accounts.db(), account.id, chrono::Utc::now()).await
+    {
+        // The password is changed either way; say so in the log.
+        tracing::error!(account = account.id, error = %e, "refresh tokens not revoked");
+    }
+    if let Some(mail) =
+        notify::security_notice(&state.config, &account, &SecurityChange::PasswordChanged)
+    {
+        notify::send_later(state, mail);
+    }
+    if let Some(backup) = account.backup_email.as_deref() {
+        notify::send_later(
+            state,
+            notify::security_notice_to(
+                &state.config,
+                &account,
+                backup,
+                &SecurityChange::PasswordChanged,
+            ),
+        );
+    }
+    // TODO(panel-q): record a "password changed" event in the security log.
+    Ok(id)
+}
+
+fn with_session(state: &AppState, mut resp: Response, id: &str) -> Response {
+    let cfg = &state.config;
+    if let Ok(v) = cookies::set(cfg, cookies::session_name(cfg), id, "Lax").parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `POST /account/password`
+pub async fn submit(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
+    let p = panel_or_return!(state, session, BACK);
+    p.require(Need::Holder)?;
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    match change(&state, &p, ip, f).await {
+        Ok(id) => Ok(with_session(
+            &state,
+            Redirect::to(&format!("{BACK}?done=1")).into_response(),
+            &id,
+        )),
+        Err(AppError::Account(AccountError::Invalid(errors))) => {
+            let status = if errors
+                .iter()
+                .any(|e| e.problem == FieldProblem::WrongPassword)
+            {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            Ok((status, Html(page(&state, &p, &errors, false))).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `PUT /api/v1/account/password` with `{"current_password", "password",
+/// "password_confirm"}` and `X-CSRF-Token`; the new session cookie comes back.
+pub async fn api_change(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Result<Json<PasswordForm>, JsonRejection>,
+) -> Response {
+    let p = match panel_json::panel(&state, session, BACK).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let run = async {
+        p.require(Need::Holder)?;
+        panel_json::check_csrf(&p, &headers)?;
+        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let id = change(&state, &p, ip, b).await?;
+        Ok::<_, AppError>(with_session(
+            &state,
+            Json(json!({"changed": true, "other_sessions_ended": true})).into_response(),
+            &id,
+        ))
+    };
+    run.await
+        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+}

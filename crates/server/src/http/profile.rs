@@ -1,0 +1,193 @@
+//! `/account/profile` and its JSON twin `/api/v1/account/profile`: name,
+//! company, postal address, phone, country, language.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::Markup;
+use serde::Deserialize;
+use serde_json::json;
+
+use accounts::{Account, AccountError, FieldError, Profile, ProfileInput};
+
+use super::csrf;
+use super::error::AppError;
+use super::extract::CurrentSession;
+use super::pages::Who;
+use super::panel::{Need, Panel};
+use super::{panel_json, panel_pages};
+use crate::panel_or_return;
+use crate::state::AppState;
+
+/// The form's values for what the account holds now.
+fn values_of(a: &Account) -> ProfileInput {
+    ProfileInput {
+        first_name: a.first_name.clone(),
+        last_name: a.last_name.clone(),
+        kind: a.kind.clone(),
+        company_name: a.company_name.clone().unwrap_or_default(),
+        address_line1: a.address_line1.clone().unwrap_or_default(),
+        address_line2: a.address_line2.clone().unwrap_or_default(),
+        postcode: a.postcode.clone().unwrap_or_default(),
+        city: a.city.clone().unwrap_or_default(),
+        region: a.region.clone().unwrap_or_default(),
+        phone: a.phone.clone().unwrap_or_default(),
+        country: a.country.clone(),
+        language: a.language.clone(),
+    }
+}
+
+/// The profile as the JSON API gives it.
+fn profile_json(a: &Account) -> serde_json::Value {
+    let address = a.address_line1.as_ref().map(|line1| {
+        json!({
+            "line1": line1,
+            "line2": a.address_line2,
+            "postcode": a.postcode,
+            "city": a.city,
+            "region": a.region,
+        })
+    });
+    json!({
+        "handle": a.handle,
+        "customer_code": a.customer_code,
+        "first_name": a.first_name,
+        "last_name": a.last_name,
+        "kind": a.kind,
+        "company_name": a.company_name,
+        "address": address,
+        "phone": a.phone,
+        "country": a.country,
+        "language": a.language,
+    })
+}
+
+fn page(p: &Panel, v: &ProfileInput, errors: &[FieldError], saved: bool) -> Markup {
+    panel_pages::profile(
+        p.lang,
+        Who::of(&p.account),
+        &p.data.csrf,
+        v,
+        errors,
+        saved,
+        p.require(Need::Write).is_ok(),
+    )
+}
+
+/// `?saved=1` after a save.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SavedQuery {
+    saved: String,
+}
+
+/// `GET /account/profile`
+pub async fn show(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, "/account/profile");
+    p.require(Need::Read)?;
+    let v = values_of(&p.account);
+    Ok(Html(page(&p, &v, &[], q.saved == "1").into_string()).into_response())
+}
+
+/// The form: the profile fields and the token.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ProfileForm {
+    csrf: String,
+    #[serde(flatten)]
+    fields: ProfileInput,
+}
+
+/// `POST /account/profile`: every field checked; nothing saved unless all
+/// are right.
+pub async fn save(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<ProfileForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
+    let p = panel_or_return!(state, session, "/account/profile");
+    p.require(Need::Write)?;
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    match Profile::parse(&f.fields) {
+        Ok(profile) => {
+            state
+                .accounts
+                .update_profile(p.account.id, &profile)
+                .await?;
+            // TODO(panel-q): record a "profile changed" event in the security log.
+            Ok(Redirect::to("/account/profile?saved=1").into_response())
+        }
+        Err(errors) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page(&p, &bounded(&f.fields), &errors, false).into_string()),
+        )
+            .into_response()),
+    }
+}
+
+/// What is shown back after an error, each field cut to a sane length so an
+/// oversized value is not echoed whole.
+fn bounded(v: &ProfileInput) -> ProfileInput {
+    let cut = |s: &str| s.chars().take(256).collect::<String>();
+    ProfileInput {
+        first_name: cut(&v.first_name),
+        last_name: cut(&v.last_name),
+        kind: cut(&v.kind),
+        company_name: cut(&v.company_name),
+        address_line1: cut(&v.address_line1),
+        address_line2: cut(&v.address_line2),
+        postcode: cut(&v.postcode),
+        city: cut(&v.city),
+        region: cut(&v.region),
+        phone: cut(&v.phone),
+        country: cut(&v.country),
+        language: cut(&v.language),
+    }
+}
+
+/// `GET /api/v1/account/profile`
+pub async fn api_show(State(state): State<AppState>, session: CurrentSession) -> Response {
+    let p = match panel_json::panel(&state, session, "/account/profile").await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if let Err(e) = p.require(Need::Read) {
+        return panel_json::from_app(p.lang, e);
+    }
+    Json(profile_json(&p.account)).into_response()
+}
+
+/// `PUT /api/v1/account/profile`: the same fields as the form, as JSON, with
+/// the session's token in `X-CSRF-Token`.
+pub async fn api_save(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    body: Result<Json<ProfileInput>, JsonRejection>,
+) -> Response {
+    let p = match panel_json::panel(&state, session, "/account/profile").await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let lang = p.lang;
+    let run = async {
+        p.require(Need::Write)?;
+        panel_json::check_csrf(&p, &headers)?;
+        let Json(input) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let profile = Profile::parse(&input).map_err(AccountError::Invalid)?;
+        let a = state
+            .accounts
+            .update_profile(p.account.id, &profile)
+            .await?;
+        // TODO(panel-q): record a "profile changed" event in the security log.
+        Ok::<_, AppError>(Json(profile_json(&a)).into_response())
+    };
+    run.await.unwrap_or_else(|e| panel_json::from_app(lang, e))
+}
