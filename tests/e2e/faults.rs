@@ -22,7 +22,7 @@ struct PrivatePostgres {
 
 /// Runs a PostgreSQL binary, as the `postgres` user when we are root
 /// (PostgreSQL refuses to run as root).
-fn pg_command(bin: &PathBuf, tool: &str) -> std::process::Command {
+fn pg_command(bin: &std::path::Path, tool: &str) -> std::process::Command {
     let path = bin.join(tool);
     if is_root() {
         let mut c = std::process::Command::new("runuser");

@@ -242,6 +242,14 @@ async fn every_page_renders_in_each_language() {
             ("/account/security/webauthn", "page.mfa.register_key"),
             ("/account/reauth?next=/account", "page.mfa.reauth_explain"),
             ("/account/backup-email", "page.backup.explain"),
+            (
+                "/account/security/sessions",
+                "page.security_panel.sessions_title",
+            ),
+            ("/account/security/apps", "page.security_panel.apps_title"),
+            ("/account/security/log", "page.security_panel.log_title"),
+            ("/account/data", "page.gdpr.export_title"),
+            ("/account/contacts", "page.contacts.intro"),
         ] {
             let (s, html) = get(&c, &app, path).await;
             assert_eq!(s, 200, "{path} in {lang:?}");

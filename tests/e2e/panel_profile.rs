@@ -238,6 +238,15 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
     assert_eq!(now["phone"], Value::Null);
     assert_eq!(now["address"], Value::Null);
     assert_eq!(now["customer_code"], before["customer_code"]);
+    let log = web
+        .get(app.url("/api/v1/account/security-log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("profile_changed"), "{log}");
     let _ = p;
 }
 
@@ -573,6 +582,16 @@ async fn a_password_change_closes_the_other_sessions_and_keeps_this_one() {
         401
     );
     app.mail_to_with(&p.email, "Security change").await;
+    // The security log tells of it.
+    let log: Value = web
+        .get(app.url("/api/v1/account/security-log"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(log.to_string().contains("password_changed"), "{log}");
 }
 
 #[tokio::test]

@@ -72,6 +72,7 @@ fn render(
         None => "",
     };
     pages::layout(
+        l,
         tr(l, "title"),
         Some(Who::of(&p.account)),
         html! {
@@ -173,7 +174,7 @@ pub async fn request(
     UserAgent(ua): UserAgent,
     form: Result<Form<RequestInput>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let p = panel_or_return!(state, session, "/account/contacts");
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
@@ -228,7 +229,7 @@ pub async fn answer(
     Path(id): Path<i32>,
     form: Result<Form<AnswerInput>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let p = panel_or_return!(state, session, "/account/contacts");
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
@@ -262,7 +263,7 @@ pub async fn cancel(
     Path(id): Path<i32>,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::BadRequest(r.status(), r.body_text()))?;
+    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let p = panel_or_return!(state, session, "/account/contacts");
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;

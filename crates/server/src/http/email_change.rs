@@ -15,7 +15,7 @@ use accounts::{AccountError, EmailChangeStage, EmailChangeStep, FieldError};
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::CurrentSession;
+use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages::Who;
 use super::panel::{Need, Panel};
 use super::panel_json;
@@ -23,6 +23,7 @@ use super::panel_pages::{self, EmailView};
 use super::security::{is_recent, to_reauth};
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::panel_or_return;
+use crate::seclog::{self, Origin};
 use crate::state::AppState;
 
 const BACK: &str = "/account/email";
@@ -112,7 +113,7 @@ async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppEr
 }
 
 /// A correct code: mails the second one, or tells the old address.
-fn after_code(state: &AppState, p: &Panel, step: &EmailChangeStep) {
+fn after_code(state: &AppState, p: &Panel, step: &EmailChangeStep, origin: Origin) {
     match step {
         EmailChangeStep::SendToNew { new_email, code } => notify::send_later(
             state,
@@ -135,7 +136,7 @@ fn after_code(state: &AppState, p: &Panel, step: &EmailChangeStep) {
                     notify::security_notice_to(&state.config, account, old, &change),
                 );
             }
-            // TODO(panel-q): record a "primary email changed" event in the security log.
+            seclog::change_later(state, account.id, &change, origin);
         }
     }
 }
@@ -182,6 +183,8 @@ pub struct CodeForm {
 pub async fn confirm(
     State(state): State<AppState>,
     session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
@@ -196,7 +199,7 @@ pub async fn confirm(
         .await
     {
         Ok(step) => {
-            after_code(&state, &p, &step);
+            after_code(&state, &p, &step, Origin::new(ip, &ua));
             Ok(match step {
                 EmailChangeStep::SendToNew { .. } => Redirect::to(BACK).into_response(),
                 EmailChangeStep::Done { account, .. } => {
@@ -320,6 +323,8 @@ pub async fn api_start(
 pub async fn api_confirm(
     State(state): State<AppState>,
     session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<ApiBody>, JsonRejection>,
 ) -> Response {
@@ -335,7 +340,7 @@ pub async fn api_confirm(
             .accounts
             .confirm_email_change(&p.account, &b.code)
             .await?;
-        after_code(&state, &p, &step);
+        after_code(&state, &p, &step, Origin::new(ip, &ua));
         let answer = match step {
             EmailChangeStep::SendToNew { new_email, .. } => {
                 json!({"done": false, "code_sent_to": new_email.as_str()})

@@ -30,7 +30,7 @@ fn tr(lang: Lang, key: &str) -> &'static str {
 }
 
 fn form_error(r: FormRejection) -> AppError {
-    AppError::BadRequest(r.status(), r.body_text())
+    AppError::unreadable(r.status())
 }
 
 fn hold_text(lang: Lang, kind: &str) -> String {
@@ -48,6 +48,7 @@ async fn data_page_markup(
     let l = p.lang;
     let holds = state.accounts.holds(p.account.id).await?;
     Ok(pages::layout(
+        l,
         tr(l, "title"),
         Some(Who::of(&p.account)),
         html! {
@@ -159,7 +160,7 @@ pub async fn erase_page(session: CurrentSession) -> Response {
 
 fn erased_response(state: &AppState, lang: Lang) -> Response {
     let mut resp =
-        Html(pages::message(tr(lang, "erased_title"), tr(lang, "erased_text")).into_string())
+        Html(pages::message(lang, tr(lang, "erased_title"), tr(lang, "erased_text")).into_string())
             .into_response();
     let cfg = &state.config;
     if let Ok(v) = super::cookies::clear(cfg, super::cookies::session_name(cfg)).parse() {

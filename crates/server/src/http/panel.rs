@@ -21,17 +21,9 @@ use crate::twofactor;
 /// The person acting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The account holder.
+    /// The account holder. Local users (issue #6, not landed yet) join here
+    /// with the role of their group.
     Holder,
-    /// One of the account's local users.
-    User {
-        /// Internal id of the local user.
-        id: i32,
-        /// The user's ID within the account (`john`).
-        login: String,
-        /// The role of the user's group.
-        role: Role,
-    },
 }
 
 /// What an action needs.
@@ -41,8 +33,6 @@ pub enum Need {
     Read,
     /// Changing the account's data.
     Write,
-    /// Managing local users and groups.
-    ManageUsers,
     /// What only the holder may do: primary email, erasing the account.
     Holder,
 }
@@ -101,7 +91,6 @@ impl Panel {
     pub fn role(&self) -> Role {
         match &self.actor {
             Actor::Holder => Role::Holder,
-            Actor::User { role, .. } => *role,
         }
     }
 
@@ -110,7 +99,6 @@ impl Panel {
     pub fn identity(&self) -> String {
         match &self.actor {
             Actor::Holder => twofactor::identity(self.account.id),
-            Actor::User { id, .. } => format!("{}/user:{id}", twofactor::identity(self.account.id)),
         }
     }
 
@@ -120,7 +108,6 @@ impl Panel {
         let ok = match need {
             Need::Read => role.can_read(),
             Need::Write => role.can_write(),
-            Need::ManageUsers => role.can_manage_users(),
             Need::Holder => role == Role::Holder,
         };
         if ok {
@@ -129,7 +116,6 @@ impl Panel {
             Err(AppError::Forbidden(match need {
                 Need::Read => "page.error.need_read",
                 Need::Write => "page.error.need_write",
-                Need::ManageUsers => "page.error.need_manage_users",
                 Need::Holder => "page.error.need_holder",
             }))
         }

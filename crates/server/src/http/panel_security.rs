@@ -40,11 +40,12 @@ fn when(lang: Lang, d: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn form_error(r: FormRejection) -> AppError {
-    AppError::BadRequest(r.status(), r.body_text())
+    AppError::unreadable(r.status())
 }
 
 fn page(p: &Panel, title: &str, body: Markup) -> Response {
-    Html(pages::layout(title, Some(Who::of(&p.account)), body).into_string()).into_response()
+    Html(pages::layout(p.lang, title, Some(Who::of(&p.account)), body).into_string())
+        .into_response()
 }
 
 /// Links between the security and data pages.
@@ -458,13 +459,17 @@ pub async fn log_page(
                 }
             }
         }
-        p.links {
-            @if page_.page > 1 {
-                a rel="prev" href={ "/account/security/log?page=" (page_.page - 1) } { (tr(l, "newer")) }
-                " "
-            }
-            @if page_.has_more {
-                a rel="next" href={ "/account/security/log?page=" (page_.page + 1) } { (tr(l, "older")) }
+        // Pagination only when there is somewhere to go: an empty paragraph
+        // is noise to a screen reader.
+        @if page_.page > 1 || page_.has_more {
+            p.links {
+                @if page_.page > 1 {
+                    a rel="prev" href={ "/account/security/log?page=" (page_.page - 1) } { (tr(l, "newer")) }
+                    " "
+                }
+                @if page_.has_more {
+                    a rel="next" href={ "/account/security/log?page=" (page_.page + 1) } { (tr(l, "older")) }
+                }
             }
         }
     };

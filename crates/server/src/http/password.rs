@@ -16,12 +16,13 @@ use accounts::{AccountError, FieldError, FieldProblem, Secret};
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession};
+use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages::Who;
 use super::panel::{Need, Panel};
 use super::{panel_json, panel_pages};
 use crate::notify::{self, SecurityChange};
 use crate::panel_or_return;
+use crate::seclog::{self, Origin};
 use crate::session::throttle::Subject;
 use crate::state::AppState;
 
@@ -74,6 +75,7 @@ async fn change(
     state: &AppState,
     p: &Panel,
     ip: std::net::IpAddr,
+    ua: &str,
     f: PasswordForm,
 ) -> Result<String, AppError> {
     let subject = Subject::Account(p.account.id);
@@ -131,7 +133,12 @@ async fn change(
             ),
         );
     }
-    // TODO(panel-q): record a "password changed" event in the security log.
+    seclog::change_later(
+        state,
+        account.id,
+        &SecurityChange::PasswordChanged,
+        Origin::new(ip, ua),
+    );
     Ok(id)
 }
 
@@ -148,13 +155,14 @@ pub async fn submit(
     State(state): State<AppState>,
     session: CurrentSession,
     ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let p = panel_or_return!(state, session, BACK);
     p.require(Need::Holder)?;
     csrf::matches(&p.data.csrf, &f.csrf)?;
-    match change(&state, &p, ip, f).await {
+    match change(&state, &p, ip, &ua, f).await {
         Ok(id) => Ok(with_session(
             &state,
             Redirect::to(&format!("{BACK}?done=1")).into_response(),
@@ -181,6 +189,7 @@ pub async fn api_change(
     State(state): State<AppState>,
     session: CurrentSession,
     ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<PasswordForm>, JsonRejection>,
 ) -> Response {
@@ -192,7 +201,7 @@ pub async fn api_change(
         p.require(Need::Holder)?;
         panel_json::check_csrf(&p, &headers)?;
         let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-        let id = change(&state, &p, ip, b).await?;
+        let id = change(&state, &p, ip, &ua, b).await?;
         Ok::<_, AppError>(with_session(
             &state,
             Json(json!({"changed": true, "other_sessions_ended": true})).into_response(),

@@ -10,15 +10,16 @@ use maud::Markup;
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{Account, AccountError, FieldError, Profile, ProfileInput};
+use accounts::{Account, AccountError, EventKind, FieldError, Profile, ProfileInput};
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::CurrentSession;
+use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages::Who;
-use super::panel::{Need, Panel};
+use super::panel::{Actor, Need, Panel};
 use super::{panel_json, panel_pages};
 use crate::panel_or_return;
+use crate::seclog::{self, Origin};
 use crate::state::AppState;
 
 /// The form's values for what the account holds now.
@@ -109,6 +110,8 @@ pub struct ProfileForm {
 pub async fn save(
     State(state): State<AppState>,
     session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
     form: Result<Form<ProfileForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
@@ -121,7 +124,7 @@ pub async fn save(
                 .accounts
                 .update_profile(p.account.id, &profile)
                 .await?;
-            // TODO(panel-q): record a "profile changed" event in the security log.
+            logged(&state, &p, Origin::new(ip, &ua)).await;
             Ok(Redirect::to("/account/profile?saved=1").into_response())
         }
         Err(errors) => Ok((
@@ -130,6 +133,23 @@ pub async fn save(
         )
             .into_response()),
     }
+}
+
+/// The security log's line for a saved profile.
+async fn logged(state: &AppState, p: &Panel, origin: Origin) {
+    // Only the holder acts on the panel until local users land.
+    let user: Option<i32> = match &p.actor {
+        Actor::Holder => None,
+    };
+    seclog::record(
+        state,
+        p.account.id,
+        user,
+        EventKind::ProfileChanged,
+        "",
+        &origin,
+    )
+    .await;
 }
 
 /// What is shown back after an error, each field cut to a sane length so an
@@ -169,6 +189,8 @@ pub async fn api_show(State(state): State<AppState>, session: CurrentSession) ->
 pub async fn api_save(
     State(state): State<AppState>,
     session: CurrentSession,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<ProfileInput>, JsonRejection>,
 ) -> Response {
@@ -186,7 +208,7 @@ pub async fn api_save(
             .accounts
             .update_profile(p.account.id, &profile)
             .await?;
-        // TODO(panel-q): record a "profile changed" event in the security log.
+        logged(&state, &p, Origin::new(ip, &ua)).await;
         Ok::<_, AppError>(Json(profile_json(&a)).into_response())
     };
     run.await.unwrap_or_else(|e| panel_json::from_app(lang, e))
