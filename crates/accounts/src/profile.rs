@@ -234,6 +234,41 @@ impl Profile {
     }
 }
 
+impl crate::service::Accounts {
+    /// Saves a parsed profile; every field is replaced at once.
+    pub async fn update_profile(
+        &self,
+        account_id: i32,
+        p: &Profile,
+    ) -> Result<crate::service::Account, crate::error::AccountError> {
+        use crate::entity::account;
+        use sea_orm::{ActiveModelTrait, Set};
+        let Some(a) = self.find_by_id(account_id).await? else {
+            return Err(crate::error::AccountError::NotFound);
+        };
+        let mut row: account::ActiveModel = a.into();
+        row.first_name = Set(p.first_name.clone());
+        row.last_name = Set(p.last_name.clone());
+        row.kind = Set(if p.company_name.is_some() {
+            "company".into()
+        } else {
+            "individual".into()
+        });
+        row.company_name = Set(p.company_name.clone());
+        let addr = p.address.as_ref();
+        row.address_line1 = Set(addr.map(|a| a.line1.clone()));
+        row.address_line2 = Set(addr.and_then(|a| a.line2.clone()));
+        row.postcode = Set(addr.map(|a| a.postcode.clone()));
+        row.city = Set(addr.map(|a| a.city.clone()));
+        row.region = Set(addr.and_then(|a| a.region.clone()));
+        row.phone = Set(p.phone.as_ref().map(|n| n.as_str().to_owned()));
+        row.country = Set(p.country.clone());
+        row.language = Set(p.language.as_str().to_owned());
+        row.updated_at = Set(self.now());
+        Ok(row.update(&self.db).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,40 +362,5 @@ mod tests {
         let a = Profile::parse(&i).unwrap().address.unwrap();
         assert_eq!(a.city, "Roubaix");
         assert_eq!(a.line2, None);
-    }
-}
-
-impl crate::service::Accounts {
-    /// Saves a parsed profile; every field is replaced at once.
-    pub async fn update_profile(
-        &self,
-        account_id: i32,
-        p: &Profile,
-    ) -> Result<crate::service::Account, crate::error::AccountError> {
-        use crate::entity::account;
-        use sea_orm::{ActiveModelTrait, Set};
-        let Some(a) = self.find_by_id(account_id).await? else {
-            return Err(crate::error::AccountError::NotFound);
-        };
-        let mut row: account::ActiveModel = a.into();
-        row.first_name = Set(p.first_name.clone());
-        row.last_name = Set(p.last_name.clone());
-        row.kind = Set(if p.company_name.is_some() {
-            "company".into()
-        } else {
-            "individual".into()
-        });
-        row.company_name = Set(p.company_name.clone());
-        let addr = p.address.as_ref();
-        row.address_line1 = Set(addr.map(|a| a.line1.clone()));
-        row.address_line2 = Set(addr.and_then(|a| a.line2.clone()));
-        row.postcode = Set(addr.map(|a| a.postcode.clone()));
-        row.city = Set(addr.map(|a| a.city.clone()));
-        row.region = Set(addr.and_then(|a| a.region.clone()));
-        row.phone = Set(p.phone.as_ref().map(|n| n.as_str().to_owned()));
-        row.country = Set(p.country.clone());
-        row.language = Set(p.language.as_str().to_owned());
-        row.updated_at = Set(self.now());
-        Ok(row.update(&self.db).await?)
     }
 }
