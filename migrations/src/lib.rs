@@ -14,6 +14,7 @@ mod m20261201_000007_mail_queue;
 mod m20261201_000008_recovery;
 mod m20261201_000009_profile;
 mod m20261201_000010_panel_security;
+mod m20261201_000011_local_users;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_recovery::Migration),
             Box::new(m20261201_000009_profile::Migration),
             Box::new(m20261201_000010_panel_security::Migration),
+            Box::new(m20261201_000011_local_users::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 mod browser;
 mod browser_gdpr;
 mod browser_panel;
+mod browser_users;
 mod contacts;
 mod faults;
 mod fleet;
@@ -24,6 +25,7 @@ mod startup;
 mod support;
 mod telemetry;
 mod twofactor;
+mod users;
 
 /// The `guichet` program, built by cargo alongside these tests.
 pub fn guichet_bin() -> std::path::PathBuf {

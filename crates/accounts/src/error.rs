@@ -52,6 +52,20 @@ pub enum FieldProblem {
     WrongCode,
     /// The code expired, was used, or took too many wrong tries.
     CodeDead,
+    /// A local user ID outside 1–32 characters of `a-z 0-9 . _ -`.
+    InvalidLogin,
+    /// Another user of the account already has this ID.
+    LoginTaken,
+    /// A group name outside 1–32 characters of `A-Z 0-9 _ -`.
+    InvalidGroupName,
+    /// The account already has a group of this name (default ones included).
+    GroupTaken,
+    /// The account has no group of this name.
+    UnknownGroup,
+    /// Not one of `none`, `read_only`, `restricted`, `admin`.
+    UnknownRole,
+    /// The group still has members, or is a default group.
+    GroupInUse,
 }
 
 impl FieldProblem {
@@ -81,6 +95,13 @@ impl FieldProblem {
             Self::SameAsBackup => "same_as_backup",
             Self::WrongCode => "wrong_code",
             Self::CodeDead => "code_dead",
+            Self::InvalidLogin => "invalid_login",
+            Self::LoginTaken => "login_taken",
+            Self::InvalidGroupName => "invalid_group_name",
+            Self::GroupTaken => "group_taken",
+            Self::UnknownGroup => "unknown_group",
+            Self::UnknownRole => "unknown_role",
+            Self::GroupInUse => "group_in_use",
         }
     }
 }
@@ -131,6 +152,19 @@ impl fmt::Display for FieldProblem {
             Self::SameAsBackup => write!(f, "This is your backup email."),
             Self::WrongCode => write!(f, "This code is not right."),
             Self::CodeDead => write!(f, "This code no longer works."),
+            Self::InvalidLogin => write!(
+                f,
+                "Use 1 to 32 characters: letters a-z, digits, dot, underscore or hyphen."
+            ),
+            Self::LoginTaken => write!(f, "Another user of this account already has this ID."),
+            Self::InvalidGroupName => write!(
+                f,
+                "Use 1 to 32 characters: letters A-Z, digits, underscore or hyphen."
+            ),
+            Self::GroupTaken => write!(f, "This account already has a group of this name."),
+            Self::UnknownGroup => write!(f, "This account has no group of this name."),
+            Self::UnknownRole => write!(f, "Choose none, read_only, restricted or admin."),
+            Self::GroupInUse => write!(f, "This group cannot be deleted: it is in use."),
         }
     }
 }
@@ -142,6 +176,32 @@ pub struct FieldError {
     pub field: &'static str,
     /// What is wrong with it.
     pub problem: FieldProblem,
+}
+
+/// Why an action on local users or groups was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Only a role that may manage users may do this.
+    ManageUsers,
+    /// The change would give a role above the actor's own, or touches a user
+    /// whose role is above it.
+    AboveOwnRole,
+    /// Users may not change their own group, disable or delete themselves.
+    OwnUser,
+    /// The default groups cannot be changed or deleted.
+    DefaultGroup,
+}
+
+impl Refusal {
+    /// A stable identifier, for JSON clients and translation keys.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ManageUsers => "manage_users",
+            Self::AboveOwnRole => "above_own_role",
+            Self::OwnUser => "own_user",
+            Self::DefaultGroup => "default_group",
+        }
+    }
 }
 
 /// Everything that can go wrong in the accounts domain.
@@ -166,6 +226,10 @@ pub enum AccountError {
     /// already answered, for instance).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The person acting may not do this (their role is too low, or the
+    /// change would raise someone above it); nothing was changed.
+    #[error("not permitted: {0:?}")]
+    NotPermitted(Refusal),
     /// The database failed.
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),

@@ -21,12 +21,13 @@ pub mod recovery;
 pub mod roles;
 pub mod secret;
 pub mod service;
+pub mod users;
 pub mod verification;
 
 pub use changes::{EmailChangeStage, EmailChangeStep, PendingEmailChange};
 pub use code::CustomerCode;
 pub use email::EmailAddress;
-pub use error::{AccountError, FieldError, FieldProblem};
+pub use error::{AccountError, FieldError, FieldProblem, Refusal};
 pub use events::{EventKind, Events, SecurityEvent};
 pub use handle::{CustomerHandle, HandleSuffix};
 pub use password::{PasswordHasher, PasswordPolicy};
@@ -38,3 +39,4 @@ pub use service::{
     Account, AccountStatus, Accounts, Identifier, Language, SignupOutcome, SignupRequest,
     SignupWarning,
 };
+pub use users::{Acting, Group, LocalUser, LoginId, NewUser, UserChanges};

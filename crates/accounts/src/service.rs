@@ -87,6 +87,13 @@ pub enum Identifier {
     Email(EmailAddress),
     /// A customer code (operators look accounts up by it).
     Code(CustomerCode),
+    /// A local user: `<customer code>/<ID>` or `<handle>/<ID>`.
+    User {
+        /// The account, by handle or customer code.
+        account: Box<Identifier>,
+        /// The user's ID within it.
+        login: crate::users::LoginId,
+    },
 }
 
 impl Identifier {
@@ -94,10 +101,18 @@ impl Identifier {
     /// callers must then fail exactly as for an unknown account.
     pub fn parse(input: &str) -> Option<Self> {
         let s = input.trim();
-        if s.contains('/') {
-            // `handle/user` names a local user; those come with the control-panel
-            // work and are unknown until then.
-            return None;
+        if let Some((account, login)) = s.split_once('/') {
+            // `<code>/<ID>` or `<handle>/<ID>` names a local user; an email
+            // cannot name the account here, since users are the account's.
+            let account = match Self::parse(account)? {
+                a @ (Self::Handle(_) | Self::Code(_)) => a,
+                _ => return None,
+            };
+            let login = crate::users::LoginId::parse(login).ok()?;
+            return Some(Self::User {
+                account: Box::new(account),
+                login,
+            });
         }
         if s.contains('@') {
             return EmailAddress::parse(s).map(Self::Email);
@@ -353,12 +368,18 @@ impl Accounts {
     }
 
     /// Finds the account an identifier names, whatever its status.
+    /// For a local user, that is the user's account.
     pub async fn find(&self, id: &Identifier) -> Result<Option<Account>, AccountError> {
+        let id = match id {
+            Identifier::User { account, .. } => account.as_ref(),
+            other => other,
+        };
         let q = account::Entity::find();
         let q = match id {
             Identifier::Handle(h) => q.filter(account::Column::Handle.eq(h.as_str())),
             Identifier::Email(e) => q.filter(account::Column::PrimaryEmailLower.eq(e.normalized())),
             Identifier::Code(c) => q.filter(account::Column::CustomerCode.eq(c.as_str())),
+            Identifier::User { .. } => return Ok(None),
         };
         Ok(q.one(&self.db).await?)
     }
@@ -637,7 +658,18 @@ mod tests {
             Identifier::parse("1234-567-89"),
             Some(Identifier::Code(_))
         ));
-        assert_eq!(Identifier::parse("dm429850-ovh/john"), None);
+        assert!(matches!(
+            Identifier::parse("dm429850-ovh/John"),
+            Some(Identifier::User { account, login })
+                if matches!(*account, Identifier::Handle(_)) && login.as_str() == "john"
+        ));
+        assert!(matches!(
+            Identifier::parse("1234-567-89/john"),
+            Some(Identifier::User { account, .. }) if matches!(*account, Identifier::Code(_))
+        ));
+        assert_eq!(Identifier::parse("jo@example.com/john"), None);
+        assert_eq!(Identifier::parse("dm429850-ovh/jo hn"), None);
+        assert_eq!(Identifier::parse("dm429850-ovh/a/b"), None);
         assert_eq!(Identifier::parse("nonsense"), None);
     }
 }

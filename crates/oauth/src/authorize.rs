@@ -319,6 +319,9 @@ pub struct CodeGrant {
     pub redirect_uri: String,
     /// The account.
     pub account_id: i32,
+    /// The local user who signed in, when not the holder.
+    #[serde(default)]
+    pub user_id: Option<i32>,
     /// Granted scopes.
     pub scopes: Vec<String>,
     /// Nonce to echo.

@@ -18,6 +18,8 @@ pub mod entity {
         pub id: i32,
         /// The account.
         pub account_id: i32,
+        /// The local user who consented; 0 for the holder.
+        pub user_id: i32,
         /// The client.
         pub client_id: String,
         /// Granted scopes (JSON array).
@@ -36,23 +38,26 @@ pub mod entity {
 async fn find(
     db: &impl ConnectionTrait,
     account_id: i32,
+    user_id: Option<i32>,
     client_id: &str,
 ) -> Result<Option<entity::Model>, OAuthError> {
     Ok(entity::Entity::find()
         .filter(entity::Column::AccountId.eq(account_id))
+        .filter(entity::Column::UserId.eq(user_id.unwrap_or(0)))
         .filter(entity::Column::ClientId.eq(client_id))
         .one(db)
         .await?)
 }
 
-/// Whether the account already granted every one of `scopes` to the client.
+/// Whether the account (its holder, or the local user `user_id`) already granted every one of `scopes` to the client.
 pub async fn covers(
     db: &impl ConnectionTrait,
     account_id: i32,
+    user_id: Option<i32>,
     client_id: &str,
     scopes: &[String],
 ) -> Result<bool, OAuthError> {
-    let Some(c) = find(db, account_id, client_id).await? else {
+    let Some(c) = find(db, account_id, user_id, client_id).await? else {
         return Ok(false);
     };
     let granted: Vec<String> = serde_json::from_str(&c.scopes).unwrap_or_default();
@@ -63,11 +68,12 @@ pub async fn covers(
 pub async fn record(
     db: &impl ConnectionTrait,
     account_id: i32,
+    user_id: Option<i32>,
     client_id: &str,
     scopes: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), OAuthError> {
-    match find(db, account_id, client_id).await? {
+    match find(db, account_id, user_id, client_id).await? {
         Some(c) => {
             let mut granted: Vec<String> = serde_json::from_str(&c.scopes).unwrap_or_default();
             for s in scopes {
@@ -83,6 +89,7 @@ pub async fn record(
         None => {
             let row = entity::ActiveModel {
                 account_id: Set(account_id),
+                user_id: Set(user_id.unwrap_or(0)),
                 client_id: Set(client_id.to_owned()),
                 scopes: Set(serde_json::to_string(scopes).unwrap_or_default()),
                 granted_at: Set(now),

@@ -27,6 +27,10 @@ pub struct GuichetClaims {
     /// The customer code, with the `customer` scope.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_code: Option<String>,
+    /// The role of the person on the account (`holder`, `admin`,
+    /// `restricted`, `read_only`, `none`), with the `customer` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl AdditionalClaims for GuichetClaims {}
@@ -58,6 +62,8 @@ pub struct Person {
     pub customer_handle: Option<String>,
     /// Customer code (`customer`).
     pub customer_code: Option<String>,
+    /// Role on the account (`customer`).
+    pub role: Option<String>,
 }
 
 impl Person {
@@ -73,6 +79,7 @@ impl Person {
             email_verified: self.email_verified.filter(|_| has("email")),
             customer_handle: self.customer_handle.clone().filter(|_| has("customer")),
             customer_code: self.customer_code.clone().filter(|_| has("customer")),
+            role: self.role.clone().filter(|_| has("customer")),
         }
     }
 
@@ -138,6 +145,7 @@ pub async fn issue(
         sid: Some(req.sid.to_owned()),
         customer_handle: req.person.customer_handle.clone(),
         customer_code: req.person.customer_code.clone(),
+        role: req.person.role.clone(),
     };
     let auth_time = DateTime::<Utc>::from_timestamp(req.auth_time, 0).unwrap_or(now);
     let claims = IdTokenClaims::new(

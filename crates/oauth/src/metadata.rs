@@ -99,6 +99,7 @@ pub fn discovery(issuer: &str) -> Result<GuichetDiscovery, OAuthError> {
         "email_verified",
         "customer_handle",
         "customer_code",
+        "role",
     ];
     let doc = GuichetDiscovery::new(
         IssuerUrl::new(issuer.to_owned()).map_err(url_err)?,

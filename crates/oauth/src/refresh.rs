@@ -34,6 +34,8 @@ pub mod entity {
         pub client_id: String,
         /// The account.
         pub account_id: i32,
+        /// The local user the grant is for; 0 for the holder.
+        pub user_id: i32,
         /// Granted scopes (JSON array).
         pub scopes: String,
         /// Unix time of the original authentication.
@@ -70,6 +72,8 @@ pub type RefreshToken = entity::Model;
 pub struct Grant<'a> {
     /// The account.
     pub account_id: i32,
+    /// The local user, when not the holder.
+    pub user_id: Option<i32>,
     /// Granted scopes.
     pub scopes: &'a [String],
     /// Original authentication time.
@@ -104,6 +108,7 @@ pub async fn issue(
         family_id: Set(new_jti()),
         client_id: Set(client.client_id.clone()),
         account_id: Set(grant.account_id),
+        user_id: Set(grant.user_id.unwrap_or(0)),
         scopes: Set(serde_json::to_string(grant.scopes).unwrap_or_default()),
         auth_time: Set(grant.auth_time),
         amr: Set(serde_json::to_string(grant.amr).unwrap_or_default()),
@@ -280,6 +285,7 @@ pub async fn rotate(
         family_id: Set(row.family_id.clone()),
         client_id: Set(row.client_id.clone()),
         account_id: Set(row.account_id),
+        user_id: Set(row.user_id),
         scopes: Set(row.scopes.clone()),
         auth_time: Set(row.auth_time),
         amr: Set(row.amr.clone()),
@@ -327,6 +333,7 @@ mod tests {
     fn grant(scopes: &[String]) -> Grant<'_> {
         Grant {
             account_id: 1,
+            user_id: None,
             scopes,
             auth_time: 0,
             amr: &[],

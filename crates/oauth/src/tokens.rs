@@ -85,6 +85,9 @@ pub struct AccessTokenRequest<'a> {
     pub subject: &'a str,
     /// Granted scopes.
     pub scopes: Vec<String>,
+    /// The person's role on the account (`holder`, `admin`, …), for user
+    /// grants with the `customer` scope; `None` for clients.
+    pub role: Option<&'a str>,
 }
 
 /// Signs an access token (RFC 9068): `iss`, `sub`, `aud`, `client_id`, `scope`,
@@ -97,7 +100,7 @@ pub async fn issue_access_token(
     let ttl = i64::from(req.client.access_token_ttl_secs);
     let jti = new_jti();
     let iat = now.timestamp();
-    let claims = json!({
+    let mut claims = json!({
         "iss": req.issuer,
         "sub": req.subject,
         "aud": req.audience,
@@ -107,6 +110,9 @@ pub async fn issue_access_token(
         "exp": iat + ttl,
         "jti": jti,
     });
+    if let Some(role) = req.role {
+        claims["role"] = json!(role);
+    }
     let token = keys
         .sign_jwt(ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, &claims, now)
         .await?;
@@ -272,6 +278,7 @@ mod tests {
                 audience: iss,
                 client: &c,
                 subject: &c.client_id,
+                role: None,
                 scopes: vec!["api".into()],
             },
             now,
@@ -307,6 +314,7 @@ mod tests {
                     audience: iss,
                     client: &c,
                     subject: &c.client_id,
+                    role: None,
                     scopes: vec!["api".into()],
                 },
                 now,
@@ -332,6 +340,7 @@ mod tests {
                 audience: "https://id.example.com",
                 client: &c,
                 subject: &c.client_id,
+                role: None,
                 scopes: vec!["api".into()],
             },
             now,

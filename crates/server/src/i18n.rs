@@ -92,6 +92,7 @@ const SOURCES: &[[&str; 4]] = &[
     area!("security"),
     area!("recovery"),
     area!("panel"),
+    area!("users"),
 ];
 
 /// Every language's messages by dotted key.

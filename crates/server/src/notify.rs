@@ -70,6 +70,26 @@ pub enum SecurityChange {
     },
     /// Support turned two-factor authentication off.
     TwoFactorDisabledBySupport,
+    /// A local user was created.
+    UserCreated {
+        /// The user's ID.
+        login: String,
+    },
+    /// A local user's email, group, description or status was changed.
+    UserChanged {
+        /// The user's ID.
+        login: String,
+    },
+    /// A local user was deleted.
+    UserDeleted {
+        /// The user's ID.
+        login: String,
+    },
+    /// A local user changed their own password.
+    UserPasswordChanged {
+        /// The user's ID.
+        login: String,
+    },
 }
 
 /// What a code mailed by [`email_code`] confirms.
@@ -223,6 +243,12 @@ fn change_text(lang: Lang, change: &SecurityChange) -> String {
         }
         SecurityChange::TwoFactorDisabledBySupport => {
             ("two_factor_disabled_by_support", "", "", "")
+        }
+        SecurityChange::UserCreated { login } => ("user_created", "", login.as_str(), ""),
+        SecurityChange::UserChanged { login } => ("user_changed", "", login.as_str(), ""),
+        SecurityChange::UserDeleted { login } => ("user_deleted", "", login.as_str(), ""),
+        SecurityChange::UserPasswordChanged { login } => {
+            ("user_password_changed", "", login.as_str(), "")
         }
     };
     i18n::format(

@@ -16,6 +16,15 @@ pub fn identity(account_id: i32) -> String {
     format!("account:{account_id}")
 }
 
+/// The identity of whoever signed in: the holder's, or the local user's own
+/// under it, so a user's methods are never the holder's.
+pub fn identity_of(account_id: i32, user_id: Option<i32>) -> String {
+    match user_id {
+        None => identity(account_id),
+        Some(u) => format!("{}/user:{u}", identity(account_id)),
+    }
+}
+
 /// Short-lived two-factor state (SMS codes, WebAuthn ceremonies) in the same
 /// store as sessions: Redis in production, so any replica can finish what
 /// another began.

@@ -307,6 +307,7 @@ pub async fn submit(
             user_agent: p.user_agent.clone(),
             sid: random_token(),
             opened_ms: 0,
+            user_id: None,
         };
         return super::login::finish(
             &state,

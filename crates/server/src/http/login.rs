@@ -78,13 +78,24 @@ pub async fn submit(
     let identifier: String = input.identifier.chars().take(254).collect();
     let password = Secret::new(input.password);
 
-    let account = match Identifier::parse(&identifier) {
-        Some(id) => state.accounts.find(&id).await?,
+    let parsed = Identifier::parse(&identifier);
+    let account = match &parsed {
+        Some(id) => state.accounts.find(id).await?,
         None => None,
     };
-    let subject = match &account {
-        Some(a) => Subject::Account(a.id),
-        None => Subject::Unknown(identifier.clone()),
+    // `<code>/<ID>` and `<handle>/<ID>` name a local user of the account.
+    let user_login = match &parsed {
+        Some(Identifier::User { login, .. }) => Some(login),
+        _ => None,
+    };
+    let user = match (user_login, &account) {
+        (Some(login), Some(a)) => state.accounts.find_user_by_login(a.id, login).await?,
+        _ => None,
+    };
+    let subject = match (&account, &user) {
+        (_, Some(u)) => Subject::User(u.id),
+        (Some(a), None) if user_login.is_none() => Subject::Account(a.id),
+        _ => Subject::Unknown(identifier.clone()),
     };
     let now_ms = chrono::Utc::now().timestamp_millis();
     let wait = state.throttle.wait(&subject, ip, now_ms).await?;
@@ -118,13 +129,29 @@ pub async fn submit(
         .as_ref()
         .filter(|a| a.status != "erased")
         .map(|a| a.id);
-    match state.accounts.authenticate(account, &password).await {
-        Ok(account) => {
+    let logged_user = user.as_ref().map(|u| u.id);
+    let checked = if user_login.is_some() {
+        // Same work and same answer as the holder's login: one full hash
+        // whether or not the account and the user exist.
+        state
+            .accounts
+            .authenticate_user(account, user, &password)
+            .await
+            .map(|(a, u)| (a, Some(u.id)))
+    } else {
+        state
+            .accounts
+            .authenticate(account, &password)
+            .await
+            .map(|a| (a, None))
+    };
+    match checked {
+        Ok((account, user_id)) => {
             let had_failures = state.throttle.failures(&subject).await? > 0;
             state.throttle.succeeded(&subject).await?;
             if state
                 .mfa
-                .is_enabled(&crate::twofactor::identity(account.id))
+                .is_enabled(&crate::twofactor::identity_of(account.id, user_id))
                 .await?
             {
                 // The password alone opens nothing: a pending login, then the
@@ -134,10 +161,22 @@ pub async fn submit(
                 }
                 tracing::info!(handle = %account.handle, %ip, "password accepted, second factor due");
                 state.metrics.login(LoginOutcome::SecondFactorDue);
-                return super::second_factor::begin(&state, &account, &next, ip.to_string(), ua)
-                    .await;
+                return super::second_factor::begin(
+                    &state,
+                    &account,
+                    user_id,
+                    &next,
+                    ip.to_string(),
+                    ua,
+                )
+                .await;
             }
-            if super::email_code::is_due(&state, &account, &headers, had_failures).await? {
+            // The mailed code goes to the holder's address, so it guards the
+            // holder's logins only; local users protect theirs with their own
+            // two-factor.
+            if user_id.is_none()
+                && super::email_code::is_due(&state, &account, &headers, had_failures).await?
+            {
                 if let Some((old, _)) = session.0 {
                     state.sessions.destroy(&old).await?;
                 }
@@ -157,6 +196,7 @@ pub async fn submit(
                 user_agent: ua,
                 sid: random_token(),
                 opened_ms: 0,
+                user_id,
             };
             if let Some((old, _)) = session.0 {
                 state.sessions.destroy(&old).await?;
@@ -172,7 +212,7 @@ pub async fn submit(
                 crate::seclog::record_later(
                     &state,
                     id,
-                    None,
+                    logged_user,
                     accounts::EventKind::LoginFailed,
                     String::new(),
                     crate::seclog::Origin::new(ip, &ua),
@@ -221,7 +261,7 @@ pub(crate) async fn finish(
     crate::seclog::record(
         state,
         account.id,
-        None,
+        data.user_id,
         accounts::EventKind::Login,
         &data.amr.join(" "),
         &crate::seclog::Origin::new(&data.ip, &data.user_agent),
@@ -235,7 +275,8 @@ pub(crate) async fn finish(
         .accounts
         .remember_device(account.id, &device, &data.user_agent)
         .await?;
-    if is_new && account.login_notifications {
+    let is_holder = data.user_id.is_none();
+    if is_new && account.login_notifications && is_holder {
         let when = chrono::Utc::now();
         if let Some(mail) =
             crate::notify::new_device_login(cfg, account, when, &data.ip, &data.user_agent)
@@ -243,7 +284,7 @@ pub(crate) async fn finish(
             crate::notify::send_later(state, mail);
         }
     }
-    let target = if account.must_set_backup {
+    let target = if account.must_set_backup && is_holder {
         format!(
             "/account/backup-email?next={}",
             url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()

@@ -30,6 +30,7 @@ mod recovery_pages;
 mod second_factor;
 mod security;
 mod signup;
+mod users;
 mod verify;
 
 use axum::Router;
@@ -80,6 +81,39 @@ pub fn router(state: AppState) -> Router {
             get(password::show).post(password::submit),
         )
         .route("/api/v1/account/password", put(password::api_change))
+        .route("/account/users", get(users::page).post(users::create))
+        .route(
+            "/account/users/me/password",
+            get(users::my_password_page).post(users::my_password),
+        )
+        .route("/account/users/{id}", get(users::edit).post(users::update))
+        .route("/account/users/{id}/status", post(users::set_status))
+        .route("/account/users/{id}/delete", post(users::delete))
+        .route("/account/groups", post(users::create_group))
+        .route("/account/groups/{name}/delete", post(users::delete_group))
+        .route(
+            "/api/v1/account/users",
+            get(users::api_list).post(users::api_create),
+        )
+        .route("/api/v1/account/users/me", get(users::api_me))
+        .route(
+            "/api/v1/account/users/me/password",
+            post(users::api_my_password),
+        )
+        .route(
+            "/api/v1/account/users/{id}",
+            get(users::api_get)
+                .patch(users::api_update)
+                .delete(users::api_delete),
+        )
+        .route(
+            "/api/v1/account/groups",
+            get(users::api_groups).post(users::api_create_group),
+        )
+        .route(
+            "/api/v1/account/groups/{name}",
+            axum::routing::delete(users::api_delete_group),
+        )
         .route(
             "/login/2fa",
             get(second_factor::page).post(second_factor::submit),

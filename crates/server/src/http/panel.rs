@@ -21,9 +21,17 @@ use crate::twofactor;
 /// The person acting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The account holder. Local users (issue #6, not landed yet) join here
-    /// with the role of their group.
+    /// The account holder.
     Holder,
+    /// One of the account's local users.
+    User {
+        /// Internal id of the local user.
+        id: i32,
+        /// The user's ID within the account (`john`).
+        login: String,
+        /// The role of the user's group.
+        role: Role,
+    },
 }
 
 /// What an action needs.
@@ -33,6 +41,8 @@ pub enum Need {
     Read,
     /// Changing the account's data.
     Write,
+    /// Managing local users and groups.
+    ManageUsers,
     /// What only the holder may do: primary email, erasing the account.
     Holder,
 }
@@ -64,18 +74,49 @@ impl Panel {
             return Ok(Err(Redirect::to(&to).into_response()));
         };
         match state.accounts.find_by_id(data.account_id).await? {
-            Some(account) if account.status == "active" && account.must_set_backup => Ok(Err(
-                // Support promoted the backup address: a new one comes first.
-                Redirect::to(&format!("/account/backup-email?next={}", urlencode(back)))
-                    .into_response(),
-            )),
+            Some(account)
+                if account.status == "active"
+                    && account.must_set_backup
+                    && data.user_id.is_none() =>
+            {
+                Ok(Err(
+                    // Support promoted the backup address: a new one comes first.
+                    Redirect::to(&format!("/account/backup-email?next={}", urlencode(back)))
+                        .into_response(),
+                ))
+            }
             Some(account) if account.status == "active" => {
                 let lang = negotiate(Some(Lang::parse(&account.language)));
+                let actor = match data.user_id {
+                    None => Actor::Holder,
+                    Some(uid) => {
+                        // Re-read on every request: a changed group, a
+                        // disabled or deleted user, or a password change
+                        // elsewhere takes effect at once.
+                        let user = state.accounts.find_user(account.id, uid).await?;
+                        match user {
+                            Some(u)
+                                if u.status == "active" && data.opened_ms > u.session_epoch_ms =>
+                            {
+                                let role = state.accounts.user_role(&u).await?;
+                                Actor::User {
+                                    id: u.id,
+                                    login: u.login,
+                                    role,
+                                }
+                            }
+                            _ => {
+                                state.sessions.destroy(&id).await?;
+                                return Ok(Err(Redirect::to("/login").into_response()));
+                            }
+                        }
+                    }
+                };
                 Ok(Ok(Panel {
                     session_id: id,
                     data,
                     account,
-                    actor: Actor::Holder,
+                    actor,
                     lang,
                 }))
             }
@@ -91,6 +132,16 @@ impl Panel {
     pub fn role(&self) -> Role {
         match &self.actor {
             Actor::Holder => Role::Holder,
+            Actor::User { role, .. } => *role,
+        }
+    }
+
+    /// The local user acting, or `None` for the holder; what the security
+    /// log records as the author of a change.
+    pub fn user_id(&self) -> Option<i32> {
+        match &self.actor {
+            Actor::Holder => None,
+            Actor::User { id, .. } => Some(*id),
         }
     }
 
@@ -99,6 +150,7 @@ impl Panel {
     pub fn identity(&self) -> String {
         match &self.actor {
             Actor::Holder => twofactor::identity(self.account.id),
+            Actor::User { .. } => twofactor::identity_of(self.account.id, self.user_id()),
         }
     }
 
@@ -108,6 +160,7 @@ impl Panel {
         let ok = match need {
             Need::Read => role.can_read(),
             Need::Write => role.can_write(),
+            Need::ManageUsers => role.can_manage_users(),
             Need::Holder => role == Role::Holder,
         };
         if ok {
@@ -116,6 +169,7 @@ impl Panel {
             Err(AppError::Forbidden(match need {
                 Need::Read => "page.error.need_read",
                 Need::Write => "page.error.need_write",
+                Need::ManageUsers => "page.error.need_manage_users",
                 Need::Holder => "page.error.need_holder",
             }))
         }

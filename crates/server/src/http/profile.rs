@@ -16,7 +16,7 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages::Who;
-use super::panel::{Actor, Need, Panel};
+use super::panel::{Need, Panel};
 use super::{panel_json, panel_pages};
 use crate::panel_or_return;
 use crate::seclog::{self, Origin};
@@ -137,14 +137,10 @@ pub async fn save(
 
 /// The security log's line for a saved profile.
 async fn logged(state: &AppState, p: &Panel, origin: Origin) {
-    // Only the holder acts on the panel until local users land.
-    let user: Option<i32> = match &p.actor {
-        Actor::Holder => None,
-    };
     seclog::record(
         state,
         p.account.id,
-        user,
+        p.user_id(),
         EventKind::ProfileChanged,
         "",
         &origin,

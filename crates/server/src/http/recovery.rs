@@ -375,6 +375,11 @@ async fn signed(
         );
         return Ok(Err(Redirect::to(&to).into_response()));
     };
+    if data.user_id.is_some() {
+        // The backup address and login notifications are the holder's own
+        // recovery data: local users, whatever their role, leave them alone.
+        return Err(AppError::Forbidden("page.error.need_holder"));
+    }
     match state.accounts.find_by_id(data.account_id).await? {
         Some(a) if a.status == "active" => {
             negotiate(Some(Lang::parse(&a.language)));

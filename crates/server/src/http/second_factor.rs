@@ -40,6 +40,9 @@ const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 #[derive(Serialize, Deserialize)]
 struct PendingLogin {
     account_id: i32,
+    /// The local user logging in, when not the holder.
+    #[serde(default)]
+    user_id: Option<i32>,
     next: String,
     csrf: String,
     ip: String,
@@ -65,6 +68,7 @@ fn cookie_name(state: &AppState) -> &'static str {
 pub async fn begin(
     state: &AppState,
     account: &Account,
+    user_id: Option<i32>,
     next: &str,
     ip: String,
     user_agent: String,
@@ -72,6 +76,7 @@ pub async fn begin(
     let token = random_token();
     let p = PendingLogin {
         account_id: account.id,
+        user_id,
         next: next.to_owned(),
         csrf: random_token(),
         ip,
@@ -103,6 +108,26 @@ impl Step {
         match self {
             Self::Login { p, .. } => p.account_id,
             Self::StepUp { data, .. } => data.account_id,
+        }
+    }
+
+    fn user_id(&self) -> Option<i32> {
+        match self {
+            Self::Login { p, .. } => p.user_id,
+            Self::StepUp { data, .. } => data.user_id,
+        }
+    }
+
+    /// The two-factor identity at stake: the holder's or the local user's.
+    fn identity(&self) -> String {
+        twofactor::identity_of(self.account_id(), self.user_id())
+    }
+
+    /// Whose wrong codes are counted.
+    fn subject(&self) -> Subject {
+        match self.user_id() {
+            None => Subject::SecondFactor(self.account_id()),
+            Some(u) => Subject::UserSecondFactor(u),
         }
     }
 
@@ -187,7 +212,7 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let identity = twofactor::identity(account.id);
+    let identity = step.identity();
     let methods = state.mfa.methods(&identity).await?;
     let remaining = state.mfa.recovery_remaining(&identity).await?;
     let method = if chosen == "recovery" {
@@ -227,11 +252,7 @@ pub async fn page(
         return Ok(Redirect::to("/login").into_response());
     };
     let next = step.next(&q.next);
-    if !state
-        .mfa
-        .is_enabled(&twofactor::identity(account.id))
-        .await?
-    {
+    if !state.mfa.is_enabled(&step.identity()).await? {
         // Nothing to ask: a signed-in user is led to enrol a method first.
         return Ok(match step {
             Step::StepUp { .. } => Redirect::to(&format!(
@@ -268,14 +289,11 @@ pub struct CodeForm {
 /// Seconds to wait before the next second-factor attempt of this account.
 async fn throttled(
     state: &AppState,
-    account_id: i32,
+    subject: &Subject,
     ip: std::net::IpAddr,
 ) -> Result<u64, AppError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let wait = state
-        .throttle
-        .wait(&Subject::SecondFactor(account_id), ip, now_ms)
-        .await?;
+    let wait = state.throttle.wait(subject, ip, now_ms).await?;
     Ok(wait.as_secs() + u64::from(wait.subsec_millis() > 0))
 }
 
@@ -303,7 +321,7 @@ pub async fn submit(
         return Ok(Redirect::to("/login").into_response());
     };
     let next = step.next(&f.next);
-    let wait = throttled(&state, account.id, ip).await?;
+    let wait = throttled(&state, &step.subject(), ip).await?;
     if wait > 0 {
         let mut resp = render(
             &state,
@@ -320,7 +338,7 @@ pub async fn submit(
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return Ok(resp);
     }
-    let identity = twofactor::identity(account.id);
+    let identity = step.identity();
     let code: String = f
         .code
         .chars()
@@ -350,7 +368,13 @@ pub async fn submit(
     match factor {
         Some(factor) => complete(&state, &headers, step, factor, &next).await,
         None => {
-            failed(&state, account.id, ip).await?;
+            failed(
+                &state,
+                &step.subject(),
+                (step.account_id(), step.user_id()),
+                ip,
+            )
+            .await?;
             render(
                 &state,
                 &step,
@@ -366,17 +390,19 @@ pub async fn submit(
     }
 }
 
-async fn failed(state: &AppState, account_id: i32, ip: std::net::IpAddr) -> Result<(), AppError> {
+async fn failed(
+    state: &AppState,
+    subject: &Subject,
+    (account_id, user_id): (i32, Option<i32>),
+    ip: std::net::IpAddr,
+) -> Result<(), AppError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    state
-        .throttle
-        .failed(&Subject::SecondFactor(account_id), ip, now_ms)
-        .await?;
-    tracing::info!(%ip, account_id, "second factor refused");
+    state.throttle.failed(subject, ip, now_ms).await?;
+    tracing::info!(%ip, ?subject, "second factor refused");
     crate::seclog::record_later(
         state,
         account_id,
-        None,
+        user_id,
         accounts::EventKind::SecondFactorFailed,
         String::new(),
         crate::seclog::Origin::new(ip, ""),
@@ -395,6 +421,7 @@ async fn complete(
 ) -> Result<Response, AppError> {
     let now = chrono::Utc::now().timestamp();
     let account_id = step.account_id();
+    let subject = step.subject();
     let is_login = matches!(step, Step::Login { .. });
     let data = match &step {
         Step::Login { token, p } => {
@@ -410,6 +437,7 @@ async fn complete(
                 user_agent: p.user_agent.clone(),
                 sid: random_token(),
                 opened_ms: 0,
+                user_id: p.user_id,
             }
         }
         Step::StepUp { id, data } => {
@@ -430,10 +458,7 @@ async fn complete(
             }
         }
     };
-    state
-        .throttle
-        .succeeded(&Subject::SecondFactor(account_id))
-        .await?;
+    state.throttle.succeeded(&subject).await?;
     tracing::info!(account_id, factor, "second factor accepted");
     if is_login {
         // A login ends like every other one: device, notification, detours.
@@ -494,7 +519,7 @@ pub async fn send_sms(
         return Ok(Redirect::to("/login").into_response());
     };
     let next = step.next(&f.next);
-    let identity = twofactor::identity(account.id);
+    let identity = step.identity();
     match state.mfa.sms_send(&identity, &f.method).await {
         Ok(()) => {
             let q: String = url::form_urlencoded::Serializer::new(String::new())
@@ -542,7 +567,7 @@ pub async fn webauthn_begin(
         ));
     };
     csrf::matches(step.csrf(), &b.csrf)?;
-    let identity = twofactor::identity(step.account_id());
+    let identity = step.identity();
     match state.mfa.webauthn_login_begin(&identity).await {
         Ok((ceremony, options)) => {
             Ok(Json(json!({"ceremony": ceremony, "options": options})).into_response())
@@ -585,8 +610,9 @@ pub async fn webauthn_finish(
         ));
     };
     csrf::matches(step.csrf(), &b.csrf)?;
-    let account_id = step.account_id();
-    let wait = throttled(&state, account_id, ip).await?;
+    let subject = step.subject();
+    let who = (step.account_id(), step.user_id());
+    let wait = throttled(&state, &subject, ip).await?;
     if wait > 0 {
         return Ok(json_error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -594,7 +620,7 @@ pub async fn webauthn_finish(
         ));
     }
     let next = step.next(&b.next);
-    let identity = twofactor::identity(account_id);
+    let identity = step.identity();
     let proof = Proof::WebAuthn {
         ceremony: b.ceremony,
         response: b.credential,
@@ -617,7 +643,7 @@ pub async fn webauthn_finish(
             Ok(resp)
         }
         None => {
-            failed(&state, account_id, ip).await?;
+            failed(&state, &subject, who, ip).await?;
             Ok(json_error(
                 StatusCode::UNAUTHORIZED,
                 msg("page.security.key_refused"),

@@ -17,16 +17,16 @@ use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::current_lang;
-use super::extract::{ClientIp, CurrentSession, negotiate};
+use super::extract::{ClientIp, CurrentSession};
 use super::login::safe_next;
 use super::mfa_pages::{self, SecurityView, TotpView, mfa_message, urlencode};
 use super::pages::{Who, tr};
+use super::panel::Panel;
 use crate::i18n::Lang;
 use crate::notify;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
-use crate::twofactor;
 
 /// How long freshly made emergency codes wait to be shown.
 const CODES_TTL: std::time::Duration = std::time::Duration::from_secs(300);
@@ -37,37 +37,29 @@ struct Signed {
     lang: Lang,
     data: SessionData,
     account: Account,
+    /// The two-factor identity of the person acting: the holder's or the
+    /// local user's own, so that a user manages only their own methods.
     identity: String,
+    /// The local user acting, when not the holder.
+    user_id: Option<i32>,
 }
 
 /// The signed-in account, or the response that sends the browser to log in.
+/// Goes through [`Panel::load`], so a disabled or deleted local user's
+/// session ends here too.
 async fn signed(
     state: &AppState,
     session: CurrentSession,
     back: &str,
 ) -> Result<Result<Signed, Response>, AppError> {
-    let Some((id, data)) = session.0 else {
-        let to = format!("/login?next={}", urlencode(back));
-        return Ok(Err(Redirect::to(&to).into_response()));
-    };
-    match state.accounts.find_by_id(data.account_id).await? {
-        Some(account) if account.status == "active" && account.must_set_backup => Ok(Err(
-            // Support promoted the backup address: a new one comes first.
-            Redirect::to(&format!("/account/backup-email?next={}", urlencode(back)))
-                .into_response(),
-        )),
-        Some(account) if account.status == "active" => Ok(Ok(Signed {
-            identity: twofactor::identity(account.id),
-            lang: negotiate(Some(Lang::parse(&account.language))),
-            id,
-            data,
-            account,
-        })),
-        _ => {
-            state.sessions.destroy(&id).await?;
-            Ok(Err(Redirect::to("/login").into_response()))
-        }
-    }
+    Ok(Panel::load(state, session, back).await?.map(|p| Signed {
+        identity: p.identity(),
+        lang: p.lang,
+        user_id: p.user_id(),
+        id: p.session_id,
+        data: p.data,
+        account: p.account,
+    }))
 }
 
 macro_rules! signed_or_return {
@@ -230,7 +222,10 @@ pub async fn reauth(
     let s = signed_or_return!(state, session, "/account/security");
     csrf::matches(&s.data.csrf, &f.csrf)?;
     let next = safe_next(&f.next).to_owned();
-    let subject = Subject::Account(s.account.id);
+    let subject = match s.user_id {
+        None => Subject::Account(s.account.id),
+        Some(u) => Subject::User(u),
+    };
     let now_ms = chrono::Utc::now().timestamp_millis();
     let wait = state.throttle.wait(&subject, ip, now_ms).await?;
     if !wait.is_zero() {
@@ -248,11 +243,22 @@ pub async fn reauth(
             .into_response());
     }
     let password = Secret::new(f.password);
-    match state
-        .accounts
-        .authenticate(Some(s.account.clone()), &password)
-        .await
-    {
+    let checked = match s.user_id {
+        None => state
+            .accounts
+            .authenticate(Some(s.account.clone()), &password)
+            .await
+            .map(|_| ()),
+        Some(uid) => {
+            let user = state.accounts.find_user(s.account.id, uid).await?;
+            state
+                .accounts
+                .authenticate_user(Some(s.account.clone()), user, &password)
+                .await
+                .map(|_| ())
+        }
+    };
+    match checked {
         Ok(_) => {
             state.throttle.succeeded(&subject).await?;
             let now = chrono::Utc::now().timestamp();

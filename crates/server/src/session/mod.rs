@@ -48,6 +48,10 @@ pub struct SessionData {
     /// account's epoch.
     #[serde(default)]
     pub opened_ms: i64,
+    /// The local user signed in, when not the holder. Sessions written before
+    /// local users existed read as the holder's.
+    #[serde(default)]
+    pub user_id: Option<i32>,
 }
 
 /// A random 256-bit value, base64url: session ids and CSRF tokens.
@@ -287,6 +291,7 @@ mod tests {
             user_agent: "test".into(),
             sid: random_token(),
             opened_ms: 0,
+            user_id: None,
         }
     }
 

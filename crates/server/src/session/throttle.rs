@@ -30,6 +30,11 @@ pub enum Subject {
     /// Wrong login codes mailed to an account (risky logins without
     /// two-factor), counted apart for the same reason.
     EmailCode(i32),
+    /// A local user (by their internal id), counted apart from the holder so
+    /// that a user's mistakes never delay the holder, nor the other way round.
+    User(i32),
+    /// Wrong second-factor codes of a local user.
+    UserSecondFactor(i32),
 }
 
 impl Subject {
@@ -38,6 +43,8 @@ impl Subject {
             Self::Account(id) => format!("fail:acct:{id}"),
             Self::SecondFactor(id) => format!("fail:2fa:{id}"),
             Self::EmailCode(id) => format!("fail:mailcode:{id}"),
+            Self::User(id) => format!("fail:user:{id}"),
+            Self::UserSecondFactor(id) => format!("fail:2fa-user:{id}"),
             Self::Unknown(s) => format!(
                 "fail:id:{}",
                 hex::encode(Sha256::digest(s.trim().to_lowercase().as_bytes()))

@@ -173,6 +173,22 @@ async fn proceed(
         account.as_ref().map(|a| Lang::parse(&a.language)),
         pending.ui_locales.as_deref().and_then(first_supported),
     );
+    // A local user's session counts only while the user is active and the
+    // session is newer than their last password change.
+    let account = match (account, session.as_ref().map(|(_, d)| d)) {
+        (Some(a), Some(d)) if d.user_id.is_some() => {
+            match state
+                .accounts
+                .find_user(a.id, d.user_id.unwrap_or_default())
+                .await
+            {
+                Ok(Some(u)) if u.status == "active" && d.opened_ms > u.session_epoch_ms => Some(a),
+                Ok(_) => None,
+                Err(e) => return AppError::from(e).into_response(),
+            }
+        }
+        (a, _) => a,
+    };
     let Some(account) = account else {
         if pending.prompts("none") {
             return error_to_client(state, &pending, "login_required", "the user must log in");
@@ -191,7 +207,7 @@ async fn proceed(
         return Redirect::to(&target).into_response();
     };
     let (_, data) = session.expect("an account implies a session");
-    if account.must_set_backup {
+    if account.must_set_backup && data.user_id.is_none() {
         // Support promoted the backup address: a new backup comes before
         // anything else, signing in to an application included.
         if pending.prompts("none") {
@@ -246,7 +262,7 @@ async fn proceed(
         let next = format!("/oauth2/authorize/resume?request_id={id}");
         let enabled = match state
             .mfa
-            .is_enabled(&crate::twofactor::identity(account.id))
+            .is_enabled(&crate::twofactor::identity_of(account.id, data.user_id))
             .await
         {
             Ok(on) => on,
@@ -267,6 +283,7 @@ async fn proceed(
             && consents::covers(
                 state.accounts.db(),
                 account.id,
+                data.user_id,
                 &client.client_id,
                 &pending.scopes,
             )
@@ -318,6 +335,7 @@ async fn issue_code(
         client_id: pending.client_id.clone(),
         redirect_uri: pending.redirect_uri.clone(),
         account_id: data.account_id,
+        user_id: data.user_id,
         scopes: pending.scopes.clone(),
         nonce: pending.nonce.clone(),
         code_challenge: pending.code_challenge.clone(),
@@ -411,6 +429,7 @@ pub async fn consent(
     if let Err(e) = consents::record(
         state.accounts.db(),
         data.account_id,
+        data.user_id,
         &pending.client_id,
         &pending.scopes,
         now,

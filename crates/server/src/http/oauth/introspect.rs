@@ -65,13 +65,8 @@ pub async fn introspect(
             return Ok(inactive());
         };
         let scopes: Vec<String> = serde_json::from_str(&rt.scopes).unwrap_or_default();
-        let sub = state
-            .accounts
-            .find_by_id(rt.account_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|a| a.subject);
+        let user_id = (rt.user_id != 0).then_some(rt.user_id);
+        let sub = super::token::subject_of(&state, rt.account_id, user_id).await;
         return Ok(Json(json!({
             "active": true,
             "token_type": "refresh_token",

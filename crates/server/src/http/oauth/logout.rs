@@ -92,9 +92,8 @@ pub(crate) async fn tell_participants(
     if ids.is_empty() {
         return Ok(());
     }
-    let subject = match state.accounts.find_by_id(data.account_id).await {
-        Ok(Some(a)) => a.subject,
-        _ => return Ok(()),
+    let Some(subject) = super::token::subject_of(state, data.account_id, data.user_id).await else {
+        return Ok(());
     };
     for client_id in ids {
         let state = state.clone();
@@ -327,13 +326,7 @@ async fn logout(
     let Some((id, data)) = session.0 else {
         return finish(&state);
     };
-    let account_subject = state
-        .accounts
-        .find_by_id(data.account_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|a| a.subject);
+    let account_subject = super::token::subject_of(&state, data.account_id, data.user_id).await;
     let hint_matches = hint
         .as_ref()
         .is_some_and(|c| account_subject.as_deref().is_some_and(|s| c["sub"] == s));

@@ -76,6 +76,7 @@ pub async fn token(
                     client: &client,
                     subject: &client.client_id,
                     scopes,
+                    role: None,
                 },
                 now,
             )
@@ -181,12 +182,9 @@ async fn redeem_code(
         )
         .into());
     }
-    let account = state
-        .accounts
-        .find_by_id(grant.account_id)
+    let who = principal(state, grant.account_id, grant.user_id)
         .await
         .map_err(|e| OAuthHttpError::from(OAuthError::Internal(e.to_string())))?
-        .filter(|a| a.status == "active")
         .ok_or_else(|| {
             OAuthHttpError::from(OAuthError::InvalidGrant("the account is no longer active"))
         })?;
@@ -197,8 +195,9 @@ async fn redeem_code(
             issuer: &state.oauth.issuer,
             audience: &state.oauth.audience,
             client,
-            subject: &account.subject,
+            subject: &who.person.subject,
             scopes: grant.scopes.clone(),
+            role: who.role_for(&grant.scopes),
         },
         now,
     )
@@ -211,7 +210,8 @@ async fn redeem_code(
                 state.accounts.db(),
                 client,
                 refresh::Grant {
-                    account_id: account.id,
+                    account_id: who.account.id,
+                    user_id: who.user_id,
                     scopes: &grant.scopes,
                     auth_time: grant.auth_time,
                     amr: &grant.amr,
@@ -240,7 +240,7 @@ async fn redeem_code(
     let id_token = user_id_token(
         state,
         client,
-        &account,
+        &who.person,
         &grant.scopes,
         UserAuth {
             nonce: grant.nonce.as_deref(),
@@ -270,7 +270,111 @@ pub(super) fn person_of(a: &accounts::Account) -> Person {
         email_verified: Some(a.primary_email_verified),
         customer_handle: Some(a.handle.clone()),
         customer_code: Some(a.customer_code.clone()),
+        role: Some(accounts::Role::Holder.as_str().to_owned()),
     }
+}
+
+/// What a local user discloses: their own subject and email, the account's
+/// handle and code, their role. Never the holder's names.
+pub(super) fn person_of_user(
+    a: &accounts::Account,
+    u: &accounts::LocalUser,
+    role: accounts::Role,
+) -> Person {
+    Person {
+        subject: u.subject.clone(),
+        given_name: None,
+        family_name: None,
+        locale: Some(a.language.clone()),
+        email: Some(u.email.clone()),
+        email_verified: Some(false),
+        customer_handle: Some(a.handle.clone()),
+        customer_code: Some(a.customer_code.clone()),
+        role: Some(role.as_str().to_owned()),
+    }
+}
+
+/// The `sub` relying parties know a session or grant by: the holder's, or the
+/// local user's own, whatever their status now (logout must still reach them).
+pub(crate) async fn subject_of(
+    state: &AppState,
+    account_id: i32,
+    user_id: Option<i32>,
+) -> Option<String> {
+    match user_id {
+        None => state
+            .accounts
+            .find_by_id(account_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.subject),
+        Some(uid) => state
+            .accounts
+            .find_user(account_id, uid)
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.subject),
+    }
+}
+
+/// Whom a user grant is for: the account's holder or one of its local users.
+pub(super) struct Principal {
+    /// The account.
+    pub account: accounts::Account,
+    /// The local user, when not the holder.
+    pub user_id: Option<i32>,
+    /// What they disclose, before scopes limit it.
+    pub person: Person,
+}
+
+impl Principal {
+    /// The `role` claim of an access token: with the `customer` scope only.
+    pub fn role_for(&self, scopes: &[String]) -> Option<&str> {
+        if scopes.iter().any(|s| s == "customer") {
+            self.person.role.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
+/// The active holder or local user a grant names; `None` when the account
+/// or the user is gone, disabled or erased.
+pub(super) async fn principal(
+    state: &AppState,
+    account_id: i32,
+    user_id: Option<i32>,
+) -> Result<Option<Principal>, accounts::AccountError> {
+    let Some(account) = state
+        .accounts
+        .find_by_id(account_id)
+        .await?
+        .filter(|a| a.status == "active")
+    else {
+        return Ok(None);
+    };
+    let person = match user_id {
+        None => person_of(&account),
+        Some(uid) => {
+            let Some(u) = state
+                .accounts
+                .find_user(account.id, uid)
+                .await?
+                .filter(|u| u.status == "active")
+            else {
+                return Ok(None);
+            };
+            let role = state.accounts.user_role(&u).await?;
+            person_of_user(&account, &u, role)
+        }
+    };
+    Ok(Some(Principal {
+        account,
+        user_id,
+        person,
+    }))
 }
 
 /// The `refresh_token` grant: rotate, then issue a new access token (and an ID
@@ -307,12 +411,10 @@ async fn refresh(
             .collect(),
         None => granted.clone(),
     };
-    let account = state
-        .accounts
-        .find_by_id(row.account_id)
+    let user_id = (row.user_id != 0).then_some(row.user_id);
+    let who = principal(state, row.account_id, user_id)
         .await
         .map_err(|e| OAuthHttpError::from(OAuthError::Internal(e.to_string())))?
-        .filter(|a| a.status == "active")
         .ok_or_else(|| {
             OAuthHttpError::from(OAuthError::InvalidGrant("the account is no longer active"))
         })?;
@@ -322,8 +424,9 @@ async fn refresh(
             issuer: &state.oauth.issuer,
             audience: &state.oauth.audience,
             client,
-            subject: &account.subject,
+            subject: &who.person.subject,
             scopes: scopes.clone(),
+            role: who.role_for(&scopes),
         },
         now,
     )
@@ -332,7 +435,7 @@ async fn refresh(
     let id_token = user_id_token(
         state,
         client,
-        &account,
+        &who.person,
         &scopes,
         UserAuth {
             nonce: None,
@@ -367,7 +470,7 @@ struct UserAuth<'a> {
 async fn user_id_token(
     state: &AppState,
     client: &Client,
-    account: &accounts::Account,
+    person: &Person,
     scopes: &[String],
     auth: UserAuth<'_>,
     access_token: &str,
@@ -376,7 +479,7 @@ async fn user_id_token(
     if !scopes.iter().any(|s| s == "openid") {
         return Ok(None);
     }
-    let person = person_of(account).limited_to(scopes);
+    let person = person.limited_to(scopes);
     let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
     let token = id_token::issue(
         &state.oauth.keys,

@@ -9,7 +9,7 @@ use openidconnect::UserInfoClaims;
 use openidconnect::core::CoreGenderClaim;
 
 use super::introspect::revoked_key;
-use super::token::person_of;
+use super::token::{person_of, person_of_user};
 use crate::state::AppState;
 
 fn unauthorized(error: &'static str) -> Response {
@@ -59,16 +59,17 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return unauthorized("insufficient_scope");
     }
     let subject = claims["sub"].as_str().unwrap_or_default();
-    let account = match state.accounts.find_by_subject(subject).await {
-        Ok(Some(a)) if a.status == "active" => a,
-        Ok(_) => return unauthorized("invalid_token"),
+    let person = match person_by_subject(&state, subject).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return unauthorized("invalid_token"),
         Err(e) => return crate::http::error::AppError::from(e).into_response(),
     };
-    let person = person_of(&account).limited_to(&scopes);
+    let person = person.limited_to(&scopes);
     let extra = GuichetClaims {
         sid: None,
         customer_handle: person.customer_handle.clone(),
         customer_code: person.customer_code.clone(),
+        role: person.role.clone(),
     };
     let body: UserInfoClaims<GuichetClaims, CoreGenderClaim> =
         UserInfoClaims::new(person.standard_claims(), extra);
@@ -78,4 +79,22 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         HeaderValue::from_static("*"),
     );
     resp
+}
+
+/// The active holder or local user an access token's `sub` names.
+async fn person_by_subject(
+    state: &AppState,
+    subject: &str,
+) -> Result<Option<oauth::id_token::Person>, accounts::AccountError> {
+    if let Some(a) = state.accounts.find_by_subject(subject).await? {
+        return Ok((a.status == "active").then(|| person_of(&a)));
+    }
+    let Some((a, u)) = state.accounts.find_user_by_subject(subject).await? else {
+        return Ok(None);
+    };
+    if a.status != "active" || u.status != "active" {
+        return Ok(None);
+    }
+    let role = state.accounts.user_role(&u).await?;
+    Ok(Some(person_of_user(&a, &u, role)))
 }

@@ -1,0 +1,1510 @@
+//! Local users and groups: the `/account/users` pages and their JSON twins
+//! under `/api/v1/account/users` and `/api/v1/account/groups`.
+//!
+//! Reading needs [`Need::Read`]; every write needs [`Need::ManageUsers`] and
+//! the session's anti-CSRF token (a form field on pages, the `X-CSRF-Token`
+//! header on the API). The finer rules (nobody grants or touches a role above
+//! their own, nobody changes their own group or disables themselves) are the
+//! domain's, in `accounts::users`.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use accounts::users::DEFAULT_GROUPS;
+use accounts::{
+    AccountError, AccountStatus, Acting, FieldError, FieldProblem, Group, LocalUser, NewUser,
+    Refusal, Role, Secret, UserChanges,
+};
+
+use super::csrf;
+use super::error::AppError;
+use super::extract::CurrentSession;
+use super::pages::{self, Who};
+use super::panel::{Actor, Need, Panel};
+use crate::i18n::{self, Lang, t};
+use crate::notify::{self, SecurityChange};
+use crate::panel_or_return;
+use crate::state::AppState;
+
+/// Longest text accepted in any field of these forms, before the domain's
+/// own limits: a bounded copy is all that is ever shown back.
+const MAX_FIELD: usize = 2048;
+
+fn acting(p: &Panel) -> Acting {
+    Acting {
+        role: p.role(),
+        user_id: p.user_id(),
+    }
+}
+
+fn role_text(lang: Lang, role: Role) -> &'static str {
+    t(lang, &format!("page.users.role.{}", role.as_str()))
+}
+
+/// The text of one refused field, in `lang`.
+fn problem_text(lang: Lang, p: &FieldProblem) -> String {
+    const KNOWN: [&str; 18] = [
+        "required",
+        "too_long",
+        "bad_characters",
+        "invalid_email",
+        "password_too_short",
+        "password_too_long",
+        "password_common",
+        "password_personal",
+        "password_mismatch",
+        "password_reused",
+        "invalid_login",
+        "login_taken",
+        "invalid_group_name",
+        "group_taken",
+        "unknown_group",
+        "unknown_role",
+        "group_in_use",
+        "wrong_password",
+    ];
+    let code = if KNOWN.contains(&p.code()) {
+        p.code()
+    } else {
+        "invalid"
+    };
+    let (max, min, max_bytes) = match p {
+        FieldProblem::TooLong { max } => (max.to_string(), String::new(), String::new()),
+        FieldProblem::PasswordTooShort { min } => (String::new(), min.to_string(), String::new()),
+        FieldProblem::PasswordTooLong { max_bytes } => {
+            (String::new(), String::new(), max_bytes.to_string())
+        }
+        _ => Default::default(),
+    };
+    i18n::format(
+        t(lang, &format!("page.users.problem.{code}")),
+        &[("max", &max), ("min", &min), ("max_bytes", &max_bytes)],
+    )
+}
+
+fn refusal_key(r: Refusal) -> &'static str {
+    match r {
+        Refusal::ManageUsers => "page.users.refused.manage_users",
+        Refusal::AboveOwnRole => "page.users.refused.above_own_role",
+        Refusal::OwnUser => "page.users.refused.own_user",
+        Refusal::DefaultGroup => "page.users.refused.default_group",
+    }
+}
+
+fn need_key(need: Need) -> &'static str {
+    match need {
+        Need::Read => "page.users.refused.read",
+        Need::Write => "page.users.refused.write",
+        Need::ManageUsers => "page.users.refused.manage_users",
+        Need::Holder => "page.users.refused.holder",
+    }
+}
+
+/// A refusal on a page: the 403 frame with the reason in the user's language.
+fn page_refusal(p: &Panel, status: StatusCode, key: &str) -> Response {
+    let title = t(p.lang, "page.users.title");
+    let body = html! {
+        h1 { (title) }
+        p.error role="alert" { (t(p.lang, key)) }
+        p { a href="/account/users" { (t(p.lang, "page.users.back")) } }
+    };
+    (
+        status,
+        Html(pages::layout(p.lang, title, Some(Who::of(&p.account)), body).into_string()),
+    )
+        .into_response()
+}
+
+/// The 403 page when the person acting may not do what `need` says.
+fn page_refused(p: &Panel, need: Need) -> Option<Response> {
+    p.require(need)
+        .err()
+        .map(|_| page_refusal(p, StatusCode::FORBIDDEN, need_key(need)))
+}
+
+// ---------------------------------------------------------------- JSON API
+
+/// A JSON error: `{"error", "message", "fields"}` with its status.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Vec<Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    fn from_account(lang: Lang, e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(errors) => {
+                // A duplicate or a group still in use is a conflict with
+                // what exists, not a malformed value.
+                let conflict = errors.iter().any(|e| {
+                    matches!(
+                        e.problem,
+                        FieldProblem::LoginTaken
+                            | FieldProblem::GroupTaken
+                            | FieldProblem::GroupInUse
+                    )
+                });
+                let (status, code) = if conflict {
+                    (StatusCode::CONFLICT, "conflict")
+                } else {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request")
+                };
+                Self {
+                    status,
+                    code,
+                    message: t(lang, "page.users.errors_above").to_owned(),
+                    fields: errors
+                        .iter()
+                        .map(|e| {
+                            json!({
+                                "field": e.field,
+                                "code": e.problem.code(),
+                                "message": problem_text(lang, &e.problem),
+                            })
+                        })
+                        .collect(),
+                }
+            }
+            AccountError::NotPermitted(r) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", t(lang, refusal_key(r)))
+            }
+            AccountError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                t(lang, "page.users.refused.not_found"),
+            ),
+            other => Self::internal(AppError::from(other)),
+        }
+    }
+
+    /// Store or database failures: the status the page error would have,
+    /// logged once there, and a generic JSON body.
+    fn internal(e: AppError) -> Self {
+        let status = e.into_response().status();
+        let code = if status == StatusCode::SERVICE_UNAVAILABLE {
+            "unavailable"
+        } else {
+            "internal_error"
+        };
+        Self::new(status, code, "Nothing was changed; please try again.")
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({
+                "error": self.code,
+                "message": self.message,
+                "fields": self.fields,
+            })),
+        )
+            .into_response()
+    }
+}
+
+/// The signed-in panel for an API call: 401 in JSON instead of a redirect.
+async fn api_panel(state: &AppState, session: CurrentSession) -> Result<Panel, ApiError> {
+    match Panel::load(state, session, "/account/users").await? {
+        Ok(p) => Ok(p),
+        Err(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            t(Lang::En, "page.users.refused.not_signed_in"),
+        )),
+    }
+}
+
+fn api_require(p: &Panel, need: Need) -> Result<(), ApiError> {
+    p.require(need).map_err(|_| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            t(p.lang, need_key(need)),
+        )
+    })
+}
+
+fn api_csrf(p: &Panel, headers: &HeaderMap) -> Result<(), ApiError> {
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    csrf::matches(&p.data.csrf, sent).map_err(|_| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            t(p.lang, "page.users.refused.csrf"),
+        )
+    })
+}
+
+fn json_body<T>(p: &Panel, body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b).map_err(|r| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!(
+                "{} {}",
+                t(p.lang, "page.users.refused.bad_request"),
+                r.body_text()
+            ),
+        )
+    })
+}
+
+fn user_json(u: &LocalUser, role: Role) -> Value {
+    json!({
+        "id": u.id,
+        "login": u.login,
+        "email": u.email,
+        "group": u.group_name,
+        "role": role.as_str(),
+        "description": u.description,
+        "status": u.status,
+        "created_at": u.created_at.to_rfc3339(),
+        "updated_at": u.updated_at.to_rfc3339(),
+    })
+}
+
+fn group_json(g: &Group) -> Value {
+    json!({
+        "name": g.name,
+        "role": g.role.as_str(),
+        "default": g.is_default,
+        "members": g.members,
+    })
+}
+
+fn role_of(groups: &[Group], name: &str) -> Role {
+    groups
+        .iter()
+        .find(|g| g.name == name)
+        .map(|g| g.role)
+        .unwrap_or(Role::None)
+}
+
+fn notice(state: &AppState, p: &Panel, change: SecurityChange) {
+    if let Some(mail) = notify::security_notice(&state.config, &p.account, &change) {
+        notify::send_later(state, mail);
+    }
+    // TODO(panel-q): record the change in the account's security log
+    // (`accounts::events`) once it exists.
+}
+
+/// `GET /api/v1/account/users`
+pub async fn api_list(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::Read)?;
+    let users = state
+        .accounts
+        .list_users(p.account.id)
+        .await
+        .map_err(AppError::from)?;
+    let groups = state
+        .accounts
+        .list_groups(p.account.id)
+        .await
+        .map_err(AppError::from)?;
+    let list: Vec<Value> = users
+        .iter()
+        .map(|u| user_json(u, role_of(&groups, &u.group_name)))
+        .collect();
+    Ok(Json(json!({ "users": list })).into_response())
+}
+
+/// `GET /api/v1/account/users/me`: who is acting, and with what role.
+pub async fn api_me(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    let (kind, login, id) = match &p.actor {
+        Actor::Holder => ("holder", None, None),
+        Actor::User { id, login, .. } => ("user", Some(login.clone()), Some(*id)),
+    };
+    Ok(Json(json!({
+        "actor": kind,
+        "id": id,
+        "login": login,
+        "role": p.role().as_str(),
+        "customer_handle": p.account.handle,
+        "customer_code": p.account.customer_code,
+        // Same-origin scripts need the token for writes; no CORS here, so
+        // another site cannot read it.
+        "csrf": p.data.csrf,
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/account/users/{id}`
+pub async fn api_get(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(id): Path<i32>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::Read)?;
+    let Some(u) = state
+        .accounts
+        .find_user(p.account.id, id)
+        .await
+        .map_err(AppError::from)?
+    else {
+        return Err(ApiError::from_account(p.lang, AccountError::NotFound));
+    };
+    let role = state.accounts.user_role(&u).await.map_err(AppError::from)?;
+    Ok(Json(user_json(&u, role)).into_response())
+}
+
+/// The body of `POST /api/v1/account/users`.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CreateBody {
+    login: String,
+    email: String,
+    password: String,
+    group: String,
+    description: String,
+}
+
+/// `POST /api/v1/account/users`: 201 with the user.
+pub async fn api_create(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::ManageUsers)?;
+    api_csrf(&p, &headers)?;
+    let b = json_body(&p, body)?;
+    let u = state
+        .accounts
+        .create_user(
+            acting(&p),
+            &p.account,
+            NewUser {
+                login: b.login,
+                email: b.email,
+                password: Secret::new(b.password),
+                group: b.group,
+                description: b.description,
+            },
+        )
+        .await
+        .map_err(|e| ApiError::from_account(p.lang, e))?;
+    notice(
+        &state,
+        &p,
+        SecurityChange::UserCreated {
+            login: u.login.clone(),
+        },
+    );
+    let role = state.accounts.user_role(&u).await.map_err(AppError::from)?;
+    Ok((StatusCode::CREATED, Json(user_json(&u, role))).into_response())
+}
+
+/// The body of `PATCH /api/v1/account/users/{id}`; absent fields stay.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateBody {
+    email: Option<String>,
+    group: Option<String>,
+    description: Option<String>,
+    status: Option<String>,
+}
+
+/// `PATCH /api/v1/account/users/{id}`: email, group, description, status.
+pub async fn api_update(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    Path(id): Path<i32>,
+    body: Result<Json<UpdateBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::ManageUsers)?;
+    api_csrf(&p, &headers)?;
+    let b = json_body(&p, body)?;
+    let status = match b.status.as_deref() {
+        None => None,
+        Some("active") => Some(AccountStatus::Active),
+        Some("disabled") => Some(AccountStatus::Disabled),
+        Some(_) => {
+            return Err(ApiError::from_account(
+                p.lang,
+                AccountError::field("status", FieldProblem::UnknownKind),
+            ));
+        }
+    };
+    let u = state
+        .accounts
+        .update_user(
+            acting(&p),
+            p.account.id,
+            id,
+            UserChanges {
+                email: b.email,
+                group: b.group,
+                description: b.description,
+                status,
+            },
+        )
+        .await
+        .map_err(|e| ApiError::from_account(p.lang, e))?;
+    notice(
+        &state,
+        &p,
+        SecurityChange::UserChanged {
+            login: u.login.clone(),
+        },
+    );
+    let role = state.accounts.user_role(&u).await.map_err(AppError::from)?;
+    Ok(Json(user_json(&u, role)).into_response())
+}
+
+/// `DELETE /api/v1/account/users/{id}`: 204.
+pub async fn api_delete(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    Path(id): Path<i32>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::ManageUsers)?;
+    api_csrf(&p, &headers)?;
+    let u = state
+        .accounts
+        .delete_user(acting(&p), p.account.id, id)
+        .await
+        .map_err(|e| ApiError::from_account(p.lang, e))?;
+    notice(&state, &p, SecurityChange::UserDeleted { login: u.login });
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/v1/account/groups`
+pub async fn api_groups(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::Read)?;
+    let groups = state
+        .accounts
+        .list_groups(p.account.id)
+        .await
+        .map_err(AppError::from)?;
+    let list: Vec<Value> = groups.iter().map(group_json).collect();
+    Ok(Json(json!({ "groups": list })).into_response())
+}
+
+/// The body of `POST /api/v1/account/groups`.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupBody {
+    name: String,
+    role: String,
+}
+
+/// `POST /api/v1/account/groups`: 201 with the group.
+pub async fn api_create_group(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    body: Result<Json<GroupBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::ManageUsers)?;
+    api_csrf(&p, &headers)?;
+    let b = json_body(&p, body)?;
+    let g = state
+        .accounts
+        .create_group(acting(&p), p.account.id, &b.name, &b.role)
+        .await
+        .map_err(|e| ApiError::from_account(p.lang, e))?;
+    Ok((StatusCode::CREATED, Json(group_json(&g))).into_response())
+}
+
+/// `DELETE /api/v1/account/groups/{name}`: 204.
+pub async fn api_delete_group(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_require(&p, Need::ManageUsers)?;
+    api_csrf(&p, &headers)?;
+    state
+        .accounts
+        .delete_group(acting(&p), p.account.id, &name)
+        .await
+        .map_err(|e| ApiError::from_account(p.lang, e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The body of `POST /api/v1/account/users/me/password`.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// `POST /api/v1/account/users/me/password`: a local user's own password.
+/// 204; the calling session stays, every other one of the user ends.
+pub async fn api_my_password(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    headers: HeaderMap,
+    body: Result<Json<PasswordBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_csrf(&p, &headers)?;
+    let b = json_body(&p, body)?;
+    let Actor::User { id, .. } = p.actor else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            t(p.lang, "page.users.refused.local_only"),
+        ));
+    };
+    let new_id = change_my_password(
+        &state,
+        &p,
+        id,
+        Secret::new(b.current_password),
+        Secret::new(b.password),
+        Secret::new(b.password_confirm),
+    )
+    .await
+    .map_err(|e| match e {
+        Ok(e) => ApiError::from_account(p.lang, e),
+        Err(e) => ApiError::internal(e),
+    })?;
+    Ok(with_session(
+        &state,
+        StatusCode::NO_CONTENT.into_response(),
+        new_id,
+    ))
+}
+
+/// Changes a local user's own password and keeps the calling session alive
+/// under the new epoch (its id is re-issued with the same data).
+async fn change_my_password(
+    state: &AppState,
+    p: &Panel,
+    user_id: i32,
+    current: Secret,
+    new: Secret,
+    confirm: Secret,
+) -> Result<Option<String>, Result<AccountError, AppError>> {
+    let user = state
+        .accounts
+        .find_user(p.account.id, user_id)
+        .await
+        .map_err(|e| Err(e.into()))?
+        .ok_or(Ok(AccountError::NotFound))?;
+    state
+        .accounts
+        .change_user_password(&user, &p.account, &current, &new, &confirm)
+        .await
+        .map_err(|e| match e {
+            AccountError::Invalid(_) => Ok(e),
+            other => Err(other.into()),
+        })?;
+    notice(
+        state,
+        p,
+        SecurityChange::UserPasswordChanged {
+            login: user.login.clone(),
+        },
+    );
+    // Every session of the user opened until now is dead; this one goes on
+    // under a new id, issued after the epoch.
+    // Session stamps are in milliseconds: step past the epoch's.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let id = state
+        .sessions
+        .create(&p.data)
+        .await
+        .map_err(|e| Err(e.into()))?;
+    state
+        .sessions
+        .destroy(&p.session_id)
+        .await
+        .map_err(|e| Err(e.into()))?;
+    Ok(Some(id))
+}
+
+/// Adds the cookie of a re-issued session to a response.
+fn with_session(state: &AppState, mut resp: Response, id: Option<String>) -> Response {
+    if let Some(id) = id {
+        let cfg = &state.config;
+        let cookie = super::cookies::set(cfg, super::cookies::session_name(cfg), &id, "Lax");
+        if let Ok(v) = cookie.parse() {
+            resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+// ---------------------------------------------------------------- pages
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+    login: String,
+    name: String,
+}
+
+/// What a refused create form shows back (never the password).
+#[derive(Default)]
+struct CreateValues {
+    login: String,
+    email: String,
+    group: String,
+    description: String,
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(MAX_FIELD).collect()
+}
+
+fn field_err<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a FieldError> {
+    errors.iter().find(|e| e.field == field)
+}
+
+/// One labelled field with its error tied to it.
+#[allow(clippy::too_many_arguments)]
+fn field(
+    lang: Lang,
+    errors: &[FieldError],
+    id: &str,
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: &str,
+    autocomplete: &str,
+) -> Markup {
+    let err = field_err(errors, name).map(|e| problem_text(lang, &e.problem));
+    let err_id = format!("{id}-error");
+    html! {
+        label for=(id) { (label) }
+        input type=(kind) id=(id) name=(name) value=(value) autocomplete=(autocomplete)
+            aria-invalid=[err.as_ref().map(|_| "true")]
+            aria-describedby=[err.as_ref().map(|_| err_id.as_str())];
+        @if let Some(e) = err {
+            p.field-error id=(err_id) { (e) }
+        }
+    }
+}
+
+fn group_select(
+    lang: Lang,
+    errors: &[FieldError],
+    id: &str,
+    groups: &[Group],
+    chosen: &str,
+    max: Role,
+) -> Markup {
+    let err = field_err(errors, "group").map(|e| problem_text(lang, &e.problem));
+    let err_id = format!("{id}-error");
+    html! {
+        label for=(id) { (t(lang, "page.users.field_group")) }
+        select id=(id) name="group"
+            aria-invalid=[err.as_ref().map(|_| "true")]
+            aria-describedby=[err.as_ref().map(|_| err_id.as_str())] {
+            @for g in groups.iter().filter(|g| g.role <= max) {
+                option value=(g.name) selected[g.name == chosen] {
+                    (g.name) " — " (role_text(lang, g.role))
+                }
+            }
+        }
+        @if let Some(e) = err {
+            p.field-error id=(err_id) { (e) }
+        }
+    }
+}
+
+fn done_text(lang: Lang, q: &DoneQuery, code: &str) -> Option<String> {
+    let key = match q.done.as_str() {
+        "created" => "page.users.created",
+        "changed" => "page.users.changed",
+        "deleted" => "page.users.deleted",
+        "group-created" => "page.users.group_created",
+        "group-deleted" => "page.users.group_deleted",
+        "password" => "page.users.my_password_done",
+        _ => return None,
+    };
+    let login: String = q.login.chars().take(32).collect();
+    let name: String = q.name.chars().take(32).collect();
+    Some(i18n::format(
+        t(lang, key),
+        &[("login", &login), ("name", &name), ("code", code)],
+    ))
+}
+
+struct ListView<'a> {
+    users: &'a [LocalUser],
+    groups: &'a [Group],
+    notice: Option<String>,
+    values: CreateValues,
+    errors: &'a [FieldError],
+    group_errors: &'a [FieldError],
+    group_values: (String, String),
+}
+
+fn list_page(p: &Panel, v: ListView<'_>) -> Markup {
+    let lang = p.lang;
+    let can_manage = p.role().can_manage_users();
+    let title = t(lang, "page.users.title");
+    let csrf = p.data.csrf.as_str();
+    let body = html! {
+        h1 { (title) }
+        @if let Some(n) = &v.notice {
+            p.notice role="status" { (n) }
+        }
+        p { (i18n::format(t(lang, "page.users.intro"), &[("code", &p.account.customer_code), ("handle", &p.account.handle)])) }
+        @if let Actor::User { login, .. } = &p.actor {
+            p { (i18n::format(t(lang, "page.users.you_are"), &[("login", login), ("role", role_text(lang, p.role()))])) }
+            p { a href="/account/users/me/password" { (t(lang, "page.users.my_password_link")) } }
+        }
+        @if !can_manage {
+            p.note { (t(lang, "page.users.read_only_note")) }
+        }
+        h2 { (t(lang, "page.users.list_heading")) }
+        @if v.users.is_empty() {
+            p { (t(lang, "page.users.none_yet")) }
+        } @else {
+            div.table-scroll {
+                table.users {
+                    thead { tr {
+                        th scope="col" { (t(lang, "page.users.col_login")) }
+                        th scope="col" { (t(lang, "page.users.col_email")) }
+                        th scope="col" { (t(lang, "page.users.col_group")) }
+                        th scope="col" { (t(lang, "page.users.col_description")) }
+                        th scope="col" { (t(lang, "page.users.col_status")) }
+                        @if can_manage { th scope="col" { (t(lang, "page.users.col_actions")) } }
+                    } }
+                    tbody {
+                        @for u in v.users {
+                            tr {
+                                td.login { (u.login) }
+                                td { (u.email) }
+                                td { (u.group_name) }
+                                td { (u.description) }
+                                td { @if u.status == "active" { (t(lang, "page.users.status_active")) } @else { (t(lang, "page.users.status_disabled")) } }
+                                @if can_manage {
+                                    td.actions {
+                                        a href=(format!("/account/users/{}", u.id)) { (t(lang, "page.users.edit")) }
+                                        form method="post" action=(format!("/account/users/{}/status", u.id)) {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            @if u.status == "active" {
+                                                input type="hidden" name="status" value="disabled";
+                                                button.secondary type="submit" { (t(lang, "page.users.disable")) }
+                                            } @else {
+                                                input type="hidden" name="status" value="active";
+                                                button.secondary type="submit" { (t(lang, "page.users.enable")) }
+                                            }
+                                        }
+                                        form method="post" action=(format!("/account/users/{}/delete", u.id)) {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button.danger type="submit" { (t(lang, "page.users.delete")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The forms are shown to everyone who may read the page: a
+        // read-only user who submits one gets the 403 refusal, never a
+        // silent change.
+        h2 { (t(lang, "page.users.create_heading")) }
+        @if !v.errors.is_empty() {
+            p.error role="alert" { (t(lang, "page.users.errors_above")) }
+        }
+        form method="post" action="/account/users" novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            (field(lang, v.errors, "login", "login", t(lang, "page.users.field_login"), "text", &v.values.login, "off"))
+            (field(lang, v.errors, "email", "email", t(lang, "page.users.field_email"), "email", &v.values.email, "off"))
+            (field(lang, v.errors, "password", "password", t(lang, "page.users.field_password"), "password", "", "new-password"))
+            (group_select(lang, v.errors, "group", v.groups, if v.values.group.is_empty() { "UNPRIVILEGED" } else { &v.values.group }, p.role()))
+            (field(lang, v.errors, "description", "description", t(lang, "page.users.field_description"), "text", &v.values.description, "off"))
+            button type="submit" { (t(lang, "page.users.create_button")) }
+        }
+        h2 { (t(lang, "page.users.groups_heading")) }
+        div.table-scroll {
+            table.groups {
+                thead { tr {
+                    th scope="col" { (t(lang, "page.users.col_name")) }
+                    th scope="col" { (t(lang, "page.users.col_role")) }
+                    th scope="col" { (t(lang, "page.users.col_members")) }
+                    @if can_manage { th scope="col" { (t(lang, "page.users.col_actions")) } }
+                } }
+                tbody {
+                    @for g in v.groups {
+                        tr {
+                            td { (g.name) @if g.is_default { " (" (t(lang, "page.users.default_group")) ")" } }
+                            td { (role_text(lang, g.role)) }
+                            td { (g.members) }
+                            @if can_manage {
+                                td {
+                                    @if !g.is_default {
+                                        form method="post" action=(format!("/account/groups/{}/delete", g.name)) {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button.danger type="submit" { (t(lang, "page.users.delete")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { (t(lang, "page.users.group_create_heading")) }
+        form method="post" action="/account/groups" novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            (field(lang, v.group_errors, "group-name", "name", t(lang, "page.users.field_group_name"), "text", &v.group_values.0, "off"))
+            @let role_err = field_err(v.group_errors, "role").map(|e| problem_text(lang, &e.problem));
+            label for="group-role" { (t(lang, "page.users.field_group_role")) }
+            select id="group-role" name="role"
+                aria-invalid=[role_err.as_ref().map(|_| "true")]
+                aria-describedby=[role_err.as_ref().map(|_| "group-role-error")] {
+                @for (_, r) in DEFAULT_GROUPS.iter().filter(|(_, r)| *r <= p.role()) {
+                    option value=(r.as_str()) selected[v.group_values.1 == r.as_str()] { (role_text(lang, *r)) }
+                }
+            }
+            @if let Some(e) = role_err {
+                p.field-error id="group-role-error" { (e) }
+            }
+            button type="submit" { (t(lang, "page.users.group_create_button")) }
+        }
+    };
+    pages::layout(p.lang, title, Some(Who::of(&p.account)), body)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_list(
+    state: &AppState,
+    p: &Panel,
+    status: StatusCode,
+    notice: Option<String>,
+    values: CreateValues,
+    errors: &[FieldError],
+    group_errors: &[FieldError],
+    group_values: (String, String),
+) -> Result<Response, AppError> {
+    let users = state.accounts.list_users(p.account.id).await?;
+    let groups = state.accounts.list_groups(p.account.id).await?;
+    let page = list_page(
+        p,
+        ListView {
+            users: &users,
+            groups: &groups,
+            notice,
+            values,
+            errors,
+            group_errors,
+            group_values,
+        },
+    );
+    Ok((status, Html(page.into_string())).into_response())
+}
+
+/// `GET /account/users`
+pub async fn page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    let notice = done_text(p.lang, &q, &p.account.customer_code);
+    render_list(
+        &state,
+        &p,
+        StatusCode::OK,
+        notice,
+        CreateValues::default(),
+        &[],
+        &[],
+        Default::default(),
+    )
+    .await
+}
+
+/// A refused domain call on a page: the form again with the errors (422 or
+/// 409), or the 403/404 refusal.
+fn refused_page(p: &Panel, e: AccountError) -> Result<Result<Vec<FieldError>, Response>, AppError> {
+    match e {
+        AccountError::Invalid(errors) => Ok(Ok(errors)),
+        AccountError::NotPermitted(r) => {
+            Ok(Err(page_refusal(p, StatusCode::FORBIDDEN, refusal_key(r))))
+        }
+        AccountError::NotFound => Ok(Err(page_refusal(
+            p,
+            StatusCode::NOT_FOUND,
+            "page.users.refused.not_found",
+        ))),
+        other => Err(other.into()),
+    }
+}
+
+fn invalid_status(errors: &[FieldError]) -> StatusCode {
+    let conflict = errors.iter().any(|e| {
+        matches!(
+            e.problem,
+            FieldProblem::LoginTaken | FieldProblem::GroupTaken | FieldProblem::GroupInUse
+        )
+    });
+    if conflict {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+fn form_error(r: FormRejection) -> AppError {
+    AppError::BadRequest(r.status(), r.body_text())
+}
+
+fn back_to(done: &str, login: &str, name: &str) -> Response {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("done", done)
+        .append_pair("login", login)
+        .append_pair("name", name)
+        .finish();
+    Redirect::to(&format!("/account/users?{q}")).into_response()
+}
+
+/// The create form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CreateForm {
+    csrf: String,
+    login: String,
+    email: String,
+    password: String,
+    group: String,
+    description: String,
+}
+
+/// `POST /account/users`
+pub async fn create(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<CreateForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+        return Ok(r);
+    }
+    let values = CreateValues {
+        login: clip(&f.login),
+        email: clip(&f.email),
+        group: clip(&f.group),
+        description: clip(&f.description),
+    };
+    let req = NewUser {
+        login: f.login,
+        email: f.email,
+        password: Secret::new(f.password),
+        group: f.group,
+        description: f.description,
+    };
+    match state
+        .accounts
+        .create_user(acting(&p), &p.account, req)
+        .await
+    {
+        Ok(u) => {
+            notice(
+                &state,
+                &p,
+                SecurityChange::UserCreated {
+                    login: u.login.clone(),
+                },
+            );
+            Ok(back_to("created", &u.login, ""))
+        }
+        Err(e) => match refused_page(&p, e)? {
+            Ok(errors) => {
+                render_list(
+                    &state,
+                    &p,
+                    invalid_status(&errors),
+                    None,
+                    values,
+                    &errors,
+                    &[],
+                    Default::default(),
+                )
+                .await
+            }
+            Err(r) => Ok(r),
+        },
+    }
+}
+
+fn edit_page(
+    p: &Panel,
+    u: &LocalUser,
+    groups: &[Group],
+    errors: &[FieldError],
+    values: (&str, &str, &str),
+) -> Markup {
+    let lang = p.lang;
+    let title = i18n::format(t(lang, "page.users.edit_heading"), &[("login", &u.login)]);
+    let body = html! {
+        h1 { (title) }
+        @if !errors.is_empty() {
+            p.error role="alert" { (t(lang, "page.users.errors_above")) }
+        }
+        form method="post" action=(format!("/account/users/{}", u.id)) novalidate {
+            input type="hidden" name="csrf" value=(p.data.csrf);
+            (field(lang, errors, "email", "email", t(lang, "page.users.field_email"), "email", values.0, "off"))
+            (group_select(lang, errors, "group", groups, values.1, p.role()))
+            (field(lang, errors, "description", "description", t(lang, "page.users.field_description"), "text", values.2, "off"))
+            button type="submit" { (t(lang, "page.users.save_button")) }
+        }
+        p { a href="/account/users" { (t(lang, "page.users.back")) } }
+    };
+    pages::layout(p.lang, &title, Some(Who::of(&p.account)), body)
+}
+
+/// `GET /account/users/{id}`
+pub async fn edit(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(id): Path<i32>,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    let Some(u) = state.accounts.find_user(p.account.id, id).await? else {
+        return Ok(page_refusal(
+            &p,
+            StatusCode::NOT_FOUND,
+            "page.users.refused.not_found",
+        ));
+    };
+    let groups = state.accounts.list_groups(p.account.id).await?;
+    let page = edit_page(
+        &p,
+        &u,
+        &groups,
+        &[],
+        (&u.email, &u.group_name, &u.description),
+    );
+    Ok(Html(page.into_string()).into_response())
+}
+
+/// The edit form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EditForm {
+    csrf: String,
+    email: String,
+    group: String,
+    description: String,
+}
+
+/// `POST /account/users/{id}`
+pub async fn update(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(id): Path<i32>,
+    form: Result<Form<EditForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+        return Ok(r);
+    }
+    let changes = UserChanges {
+        email: Some(f.email.clone()),
+        group: Some(f.group.clone()),
+        description: Some(f.description.clone()),
+        status: None,
+    };
+    match state
+        .accounts
+        .update_user(acting(&p), p.account.id, id, changes)
+        .await
+    {
+        Ok(u) => {
+            notice(
+                &state,
+                &p,
+                SecurityChange::UserChanged {
+                    login: u.login.clone(),
+                },
+            );
+            Ok(back_to("changed", &u.login, ""))
+        }
+        Err(e) => match refused_page(&p, e)? {
+            Ok(errors) => {
+                let Some(u) = state.accounts.find_user(p.account.id, id).await? else {
+                    return Ok(page_refusal(
+                        &p,
+                        StatusCode::NOT_FOUND,
+                        "page.users.refused.not_found",
+                    ));
+                };
+                let groups = state.accounts.list_groups(p.account.id).await?;
+                let page = edit_page(
+                    &p,
+                    &u,
+                    &groups,
+                    &errors,
+                    (&clip(&f.email), &clip(&f.group), &clip(&f.description)),
+                );
+                Ok((invalid_status(&errors), Html(page.into_string())).into_response())
+            }
+            Err(r) => Ok(r),
+        },
+    }
+}
+
+/// The disable/enable form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+}
+
+/// `POST /account/users/{id}/status`
+pub async fn set_status(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(id): Path<i32>,
+    form: Result<Form<StatusForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+        return Ok(r);
+    }
+    let status = match f.status.as_str() {
+        "active" => AccountStatus::Active,
+        "disabled" => AccountStatus::Disabled,
+        _ => {
+            return Ok(page_refusal(
+                &p,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "page.users.refused.bad_request",
+            ));
+        }
+    };
+    match state
+        .accounts
+        .set_user_status(acting(&p), p.account.id, id, status)
+        .await
+    {
+        Ok(u) => {
+            notice(
+                &state,
+                &p,
+                SecurityChange::UserChanged {
+                    login: u.login.clone(),
+                },
+            );
+            Ok(back_to("changed", &u.login, ""))
+        }
+        Err(e) => match refused_page(&p, e)? {
+            Ok(_) => Ok(page_refusal(
+                &p,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "page.users.refused.bad_request",
+            )),
+            Err(r) => Ok(r),
+        },
+    }
+}
+
+/// A form with only the anti-CSRF token.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenForm {
+    csrf: String,
+}
+
+/// `POST /account/users/{id}/delete`
+pub async fn delete(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(id): Path<i32>,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+        return Ok(r);
+    }
+    match state
+        .accounts
+        .delete_user(acting(&p), p.account.id, id)
+        .await
+    {
+        Ok(u) => {
+            notice(
+                &state,
+                &p,
+                SecurityChange::UserDeleted {
+                    login: u.login.clone(),
+                },
+            );
+            Ok(back_to("deleted", &u.login, ""))
+        }
+        Err(e) => match refused_page(&p, e)? {
+            Ok(_) => Ok(page_refusal(
+                &p,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "page.users.refused.bad_request",
+            )),
+            Err(r) => Ok(r),
+        },
+    }
+}
+
+/// The group form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct GroupForm {
+    csrf: String,
+    name: String,
+    role: String,
+}
+
+/// `POST /account/groups`
+pub async fn create_group(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<GroupForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+        return Ok(r);
+    }
+    match state
+        .accounts
+        .create_group(acting(&p), p.account.id, &f.name, &f.role)
+        .await
+    {
+        Ok(g) => Ok(back_to("group-created", "", &g.name)),
+        Err(e) => match refused_page(&p, e)? {
+            Ok(errors) => {
+                render_list(
+                    &state,
+                    &p,
+                    invalid_status(&errors),
+                    None,
+                    CreateValues::default(),
+                    &[],
+                    &errors,
+                    (clip(&f.name), clip(&f.role)),
+                )
+                .await
+            }
+            Err(r) => Ok(r),
+        },
+    }
+}
+
+/// `POST /account/groups/{name}/delete`
+pub async fn delete_group(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Path(name): Path<String>,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, "/account/users");
+    if let Some(r) = page_refused(&p, Need::Read) {
+        return Ok(r);
+    }
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+        return Ok(r);
+    }
+    match state
+        .accounts
+        .delete_group(acting(&p), p.account.id, &name)
+        .await
+    {
+        Ok(()) => Ok(back_to(
+            "group-deleted",
+            "",
+            &clip(&name).to_ascii_uppercase(),
+        )),
+        Err(e) => match refused_page(&p, e)? {
+            Ok(errors) => {
+                render_list(
+                    &state,
+                    &p,
+                    invalid_status(&errors),
+                    None,
+                    CreateValues::default(),
+                    &[],
+                    &errors,
+                    Default::default(),
+                )
+                .await
+            }
+            Err(r) => Ok(r),
+        },
+    }
+}
+
+fn password_page(p: &Panel, login: &str, errors: &[FieldError]) -> Markup {
+    let lang = p.lang;
+    let title = t(lang, "page.users.my_password_title");
+    let body = html! {
+        h1 { (title) }
+        p { (i18n::format(t(lang, "page.users.my_password_intro"), &[("login", login)])) }
+        @if !errors.is_empty() {
+            p.error role="alert" { (t(lang, "page.users.errors_above")) }
+        }
+        form method="post" action="/account/users/me/password" novalidate {
+            input type="hidden" name="csrf" value=(p.data.csrf);
+            (field(lang, errors, "current_password", "current_password", t(lang, "page.users.field_current_password"), "password", "", "current-password"))
+            (field(lang, errors, "password", "password", t(lang, "page.users.field_new_password"), "password", "", "new-password"))
+            (field(lang, errors, "password_confirm", "password_confirm", t(lang, "page.users.field_new_password_confirm"), "password", "", "new-password"))
+            button type="submit" { (t(lang, "page.users.my_password_button")) }
+        }
+        p { a href="/account/users" { (t(lang, "page.users.back")) } }
+    };
+    pages::layout(p.lang, title, Some(Who::of(&p.account)), body)
+}
+
+/// `GET /account/users/me/password`: a local user's own password. The
+/// holder has the account's password page instead.
+pub async fn my_password_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, "/account/users/me/password");
+    let Actor::User { login, .. } = &p.actor else {
+        return Ok(page_refusal(
+            &p,
+            StatusCode::NOT_FOUND,
+            "page.users.refused.local_only",
+        ));
+    };
+    Ok(Html(password_page(&p, login, &[]).into_string()).into_response())
+}
+
+/// The password form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// `POST /account/users/me/password`
+pub async fn my_password(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, "/account/users/me/password");
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    let Actor::User { id, login, .. } = &p.actor else {
+        return Ok(page_refusal(
+            &p,
+            StatusCode::NOT_FOUND,
+            "page.users.refused.local_only",
+        ));
+    };
+    let result = change_my_password(
+        &state,
+        &p,
+        *id,
+        Secret::new(f.current_password),
+        Secret::new(f.password),
+        Secret::new(f.password_confirm),
+    )
+    .await;
+    match result {
+        Ok(new_id) => Ok(with_session(&state, back_to("password", login, ""), new_id)),
+        Err(Ok(AccountError::Invalid(errors))) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(password_page(&p, login, &errors).into_string()),
+        )
+            .into_response()),
+        Err(Ok(e)) => match refused_page(&p, e)? {
+            Ok(_) => Ok(page_refusal(
+                &p,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "page.users.refused.bad_request",
+            )),
+            Err(r) => Ok(r),
+        },
+        Err(Err(e)) => Err(e),
+    }
+}
