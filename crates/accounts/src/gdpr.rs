@@ -13,8 +13,8 @@ use sea_orm::{
 };
 
 use crate::entity::{
-    account, account_hold, contact_delegation, email_verification, known_device, password_history,
-    password_reset,
+    account, account_hold, contact_delegation, email_verification, known_device, local_user,
+    password_history, password_reset, user_group,
 };
 use crate::error::{AccountError, FieldProblem};
 use crate::events::Events;
@@ -125,7 +125,8 @@ impl Accounts {
             .await?)
     }
 
-    /// Erases an account's personal data, keeping the row as a tombstone.
+    /// Erases an account's personal data, keeping the row as a tombstone;
+    /// its local users and groups are deleted.
     /// Refused with [`AccountError::Held`] while any hold exists; the check
     /// and the wipe happen in one transaction, so a hold set meanwhile either
     /// stops the erasure or comes after it. Tables of other crates (second
@@ -157,6 +158,12 @@ impl Accounts {
         row.backup_email = Set(None);
         row.password_hash = Set(None);
         row.company_name = Set(None);
+        row.address_line1 = Set(None);
+        row.address_line2 = Set(None);
+        row.postcode = Set(None);
+        row.city = Set(None);
+        row.region = Set(None);
+        row.phone = Set(None);
         row.country = Set(String::new());
         row.status = Set(ERASED.to_owned());
         row.login_notifications = Set(false);
@@ -185,6 +192,16 @@ impl Accounts {
                     .add(contact_delegation::Column::FromAccountId.eq(account_id))
                     .add(contact_delegation::Column::ToAccountId.eq(account_id)),
             )
+            .exec(&txn)
+            .await?;
+        // Local users are people too: their emails and logins go with the
+        // account, and with them the groups that only they used.
+        local_user::Entity::delete_many()
+            .filter(local_user::Column::AccountId.eq(account_id))
+            .exec(&txn)
+            .await?;
+        user_group::Entity::delete_many()
+            .filter(user_group::Column::AccountId.eq(account_id))
             .exec(&txn)
             .await?;
         Events::delete_all(&txn, account_id).await?;

@@ -30,6 +30,8 @@ pub async fn export(
     let contacts = state.accounts.contacts_of(id).await?;
     let holds = state.accounts.holds(id).await?;
     let support = state.accounts.support_actions(id).await?;
+    let users = state.accounts.list_users(id).await?;
+    let groups = state.accounts.list_groups(id).await?;
     // Recorded before reading the log, so the export shows itself.
     seclog::record(state, id, None, EventKind::DataExported, "", origin).await;
     let log = Events::all(db, id).await?;
@@ -44,6 +46,14 @@ pub async fn export(
             "last_name": account.last_name,
             "kind": account.kind,
             "company_name": account.company_name,
+            "address": {
+                "line1": account.address_line1,
+                "line2": account.address_line2,
+                "postcode": account.postcode,
+                "city": account.city,
+                "region": account.region,
+            },
+            "phone": account.phone,
             "country": account.country,
             "language": account.language,
             "status": account.status,
@@ -67,6 +77,20 @@ pub async fn export(
             "to": c.to_handle,
             "created_at": c.created_at,
             "answered_at": c.answered_at,
+        })).collect::<Vec<_>>(),
+        "local_users": users.iter().map(|u| json!({
+            "id": u.id,
+            "login": u.login,
+            "email": u.email,
+            "group": u.group_name,
+            "description": u.description,
+            "status": u.status,
+            "created_at": u.created_at,
+            "updated_at": u.updated_at,
+        })).collect::<Vec<_>>(),
+        "groups": groups.iter().map(|g| json!({
+            "name": g.name,
+            "role": g.role.as_str(),
         })).collect::<Vec<_>>(),
         "holds": holds.iter().map(|h| json!({
             "kind": h.kind,
@@ -101,12 +125,23 @@ pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError>
         .sessions
         .list(account_id, chrono::Utc::now().timestamp())
         .await?;
+    // Listed before the erasure deletes them: each has second factors of its own.
+    let users = state.accounts.list_users(account_id).await?;
     state.accounts.erase(account_id).await?;
     // From here the account is a tombstone: what follows only removes
     // leftovers, and each step is safe to repeat.
     state.sessions.end_all(account_id).await?;
     if let Err(e) = state.mfa.disable(&twofactor::identity(account_id)).await {
         tracing::error!(error = %e, account_id, "second factors of an erased account not deleted");
+    }
+    for u in &users {
+        if let Err(e) = state
+            .mfa
+            .disable(&twofactor::identity_of(account_id, Some(u.id)))
+            .await
+        {
+            tracing::error!(error = %e, account_id, user = u.id, "second factors of an erased account's user not deleted");
+        }
     }
     oauth::refresh::revoke_account(db, account_id, chrono::Utc::now()).await?;
     oauth::consents::delete_all(db, account_id).await?;

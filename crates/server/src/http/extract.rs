@@ -273,3 +273,18 @@ mod tests {
         assert_eq!(first_supported("de-DE it fr"), Some(Lang::It));
     }
 }
+
+/// Where a request comes from, as the security log records it: the client's
+/// IP (see [`ClientIp`]) and its browser.
+impl FromRequestParts<AppState> for crate::seclog::Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let Ok(UserAgent(ua)) = UserAgent::from_request_parts(parts, state).await;
+        Ok(Self::new(ip, &ua))
+    }
+}

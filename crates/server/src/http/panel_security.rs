@@ -431,6 +431,17 @@ pub async fn log_page(
     let l = p.lang;
     let n = q.page.unwrap_or(1).clamp(1, 10_000);
     let page_ = Events::page(state.accounts.db(), p.account.id, n, chrono::Utc::now()).await?;
+    // Who acted: the holder, or a local user named by their ID; a user since
+    // deleted is still shown as such rather than passed off as the holder.
+    let users = state.accounts.list_users(p.account.id).await?;
+    let by = |user_id: Option<i32>| match user_id {
+        None => p.account.handle.clone(),
+        Some(id) => users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.login.clone())
+            .unwrap_or_else(|| tr(l, "by_deleted").to_owned()),
+    };
     let body = html! {
         h1 { (tr(l, "log_title")) }
         (nav(l))
@@ -443,6 +454,7 @@ pub async fn log_page(
                     th scope="col" { (tr(l, "col_when")) }
                     th scope="col" { (tr(l, "col_event")) }
                     th scope="col" { (tr(l, "col_detail")) }
+                    th scope="col" { (tr(l, "col_by")) }
                     th scope="col" { (tr(l, "col_ip")) }
                     th scope="col" { (tr(l, "col_device")) }
                 } }
@@ -452,6 +464,7 @@ pub async fn log_page(
                             td { (when(l, e.at)) }
                             td { (kind_text(l, &e.kind)) }
                             td { (e.detail) }
+                            td.by { (by(e.user_id)) }
                             td { (e.ip) }
                             td { @if !e.user_agent.is_empty() { (access::device_of(&e.user_agent)) } }
                         }

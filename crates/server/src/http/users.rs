@@ -16,6 +16,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use accounts::events::EventKind;
 use accounts::users::DEFAULT_GROUPS;
 use accounts::{
     AccountError, AccountStatus, Acting, FieldError, FieldProblem, Group, LocalUser, NewUser,
@@ -30,6 +31,7 @@ use super::panel::{Actor, Need, Panel};
 use crate::i18n::{self, Lang, t};
 use crate::notify::{self, SecurityChange};
 use crate::panel_or_return;
+use crate::seclog::{self, Origin};
 use crate::state::AppState;
 
 /// Longest text accepted in any field of these forms, before the domain's
@@ -308,12 +310,21 @@ fn role_of(groups: &[Group], name: &str) -> Role {
         .unwrap_or(Role::None)
 }
 
-fn notice(state: &AppState, p: &Panel, change: SecurityChange) {
+/// Tells the holder by mail and writes the security log's line for a change
+/// to the account's users: who did it is the person acting, the user changed
+/// is named in the line's detail.
+async fn notice(state: &AppState, p: &Panel, origin: &Origin, change: SecurityChange) {
+    let (kind, login) = match &change {
+        SecurityChange::UserCreated { login } => (EventKind::UserCreated, login),
+        SecurityChange::UserChanged { login } => (EventKind::UserChanged, login),
+        SecurityChange::UserDeleted { login } => (EventKind::UserDeleted, login),
+        SecurityChange::UserPasswordChanged { login } => (EventKind::PasswordChanged, login),
+        _ => unreachable!("only changes to local users are noticed here"),
+    };
+    seclog::record(state, p.account.id, p.user_id(), kind, login, origin).await;
     if let Some(mail) = notify::security_notice(&state.config, &p.account, &change) {
         notify::send_later(state, mail);
     }
-    // TODO(panel-q): record the change in the account's security log
-    // (`accounts::events`) once it exists.
 }
 
 /// `GET /api/v1/account/users`
@@ -399,6 +410,7 @@ pub struct CreateBody {
 pub async fn api_create(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     headers: HeaderMap,
     body: Result<Json<CreateBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -424,10 +436,12 @@ pub async fn api_create(
     notice(
         &state,
         &p,
+        &origin,
         SecurityChange::UserCreated {
             login: u.login.clone(),
         },
-    );
+    )
+    .await;
     let role = state.accounts.user_role(&u).await.map_err(AppError::from)?;
     Ok((StatusCode::CREATED, Json(user_json(&u, role))).into_response())
 }
@@ -446,6 +460,7 @@ pub struct UpdateBody {
 pub async fn api_update(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     headers: HeaderMap,
     Path(id): Path<i32>,
     body: Result<Json<UpdateBody>, JsonRejection>,
@@ -483,10 +498,12 @@ pub async fn api_update(
     notice(
         &state,
         &p,
+        &origin,
         SecurityChange::UserChanged {
             login: u.login.clone(),
         },
-    );
+    )
+    .await;
     let role = state.accounts.user_role(&u).await.map_err(AppError::from)?;
     Ok(Json(user_json(&u, role)).into_response())
 }
@@ -495,6 +512,7 @@ pub async fn api_update(
 pub async fn api_delete(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     headers: HeaderMap,
     Path(id): Path<i32>,
 ) -> Result<Response, ApiError> {
@@ -506,7 +524,13 @@ pub async fn api_delete(
         .delete_user(acting(&p), p.account.id, id)
         .await
         .map_err(|e| ApiError::from_account(p.lang, e))?;
-    notice(&state, &p, SecurityChange::UserDeleted { login: u.login });
+    notice(
+        &state,
+        &p,
+        &origin,
+        SecurityChange::UserDeleted { login: u.login },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -585,6 +609,7 @@ pub struct PasswordBody {
 pub async fn api_my_password(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     headers: HeaderMap,
     body: Result<Json<PasswordBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -601,6 +626,7 @@ pub async fn api_my_password(
     let new_id = change_my_password(
         &state,
         &p,
+        &origin,
         id,
         Secret::new(b.current_password),
         Secret::new(b.password),
@@ -623,6 +649,7 @@ pub async fn api_my_password(
 async fn change_my_password(
     state: &AppState,
     p: &Panel,
+    origin: &Origin,
     user_id: i32,
     current: Secret,
     new: Secret,
@@ -645,10 +672,12 @@ async fn change_my_password(
     notice(
         state,
         p,
+        &origin,
         SecurityChange::UserPasswordChanged {
             login: user.login.clone(),
         },
-    );
+    )
+    .await;
     // Every session of the user opened until now is dead; this one goes on
     // under a new id, issued after the epoch.
     // Session stamps are in milliseconds: step past the epoch's.
@@ -1030,6 +1059,7 @@ pub struct CreateForm {
 pub async fn create(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<CreateForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -1063,10 +1093,12 @@ pub async fn create(
             notice(
                 &state,
                 &p,
+                &origin,
                 SecurityChange::UserCreated {
                     login: u.login.clone(),
                 },
-            );
+            )
+            .await;
             Ok(back_to("created", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {
@@ -1156,6 +1188,7 @@ pub struct EditForm {
 pub async fn update(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     Path(id): Path<i32>,
     form: Result<Form<EditForm>, FormRejection>,
 ) -> Result<Response, AppError> {
@@ -1183,10 +1216,12 @@ pub async fn update(
             notice(
                 &state,
                 &p,
+                &origin,
                 SecurityChange::UserChanged {
                     login: u.login.clone(),
                 },
-            );
+            )
+            .await;
             Ok(back_to("changed", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {
@@ -1225,6 +1260,7 @@ pub struct StatusForm {
 pub async fn set_status(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     Path(id): Path<i32>,
     form: Result<Form<StatusForm>, FormRejection>,
 ) -> Result<Response, AppError> {
@@ -1257,10 +1293,12 @@ pub async fn set_status(
             notice(
                 &state,
                 &p,
+                &origin,
                 SecurityChange::UserChanged {
                     login: u.login.clone(),
                 },
-            );
+            )
+            .await;
             Ok(back_to("changed", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {
@@ -1285,6 +1323,7 @@ pub struct TokenForm {
 pub async fn delete(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     Path(id): Path<i32>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, AppError> {
@@ -1306,10 +1345,12 @@ pub async fn delete(
             notice(
                 &state,
                 &p,
+                &origin,
                 SecurityChange::UserDeleted {
                     login: u.login.clone(),
                 },
-            );
+            )
+            .await;
             Ok(back_to("deleted", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {
@@ -1469,6 +1510,7 @@ pub struct PasswordForm {
 pub async fn my_password(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -1484,6 +1526,7 @@ pub async fn my_password(
     let result = change_my_password(
         &state,
         &p,
+        &origin,
         *id,
         Secret::new(f.current_password),
         Secret::new(f.password),
