@@ -48,7 +48,7 @@ fn jwt_part(token: &str, i: usize) -> Value {
     .unwrap()
 }
 
-async fn introspect(app: &TestApp, id: &str, secret: &str, token: &str) -> Value {
+pub(crate) async fn introspect(app: &TestApp, id: &str, secret: &str, token: &str) -> Value {
     let r = bare_client()
         .post(app.url("/oauth2/introspect"))
         .basic_auth(id, Some(secret))

@@ -7,6 +7,7 @@ use guichet_tests::{Person, TestApp, bare_client, hidden, spawn_app};
 use oauth::clients::ClientSpec;
 use serde_json::{Value, json};
 
+use crate::oauth::introspect;
 use crate::oidc::{authorize_url, offline_app, param, pkce, redeem, refresh};
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -99,6 +100,18 @@ pub(crate) async fn log_kinds(app: &TestApp, web: &reqwest::Client, want: &str) 
     panic!("no {want} line in the security log");
 }
 
+/// What userinfo answers to a bearer token.
+async fn userinfo_status(app: &TestApp, token: &str) -> u16 {
+    bare_client()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     let app = spawn_app().await;
@@ -182,6 +195,8 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     let secret = secret.unwrap();
     let (tokens, _) = crate::oidc::offline_tokens(&app, &laptop, &id, &secret).await;
     let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let at = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(introspect(&app, &id, &secret, &at).await["active"], true);
 
     // Sign out everywhere: this browser too, and the refresh token dies.
     let office = logged_in(&app, &handle, &p, CHROME_WIN).await;
@@ -198,6 +213,9 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     assert!(!is_signed_in(&app, &office).await);
     let r = refresh(&app, &id, &secret, &rt, None).await;
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    // So does the access token, although it has not expired.
+    assert_eq!(introspect(&app, &id, &secret, &at).await["active"], false);
+    assert_eq!(userinfo_status(&app, &at).await, 401);
 
     // The log tells the story.
     let again = logged_in(&app, &handle, &p, FIREFOX).await;
@@ -270,6 +288,8 @@ async fn withdrawing_an_application_revokes_its_refresh_token() {
         .await
         .unwrap();
     let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let at = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo_status(&app, &at).await, 200);
 
     // The application is listed, its scopes in plain words.
     let (status, html) = page(&app, &web, "/account/security/apps").await;
@@ -313,6 +333,9 @@ async fn withdrawing_an_application_revokes_its_refresh_token() {
     assert_eq!(r.status(), 303);
     let r = refresh(&app, &id, &secret, &rt, None).await;
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    // The access token it holds dies with the consent.
+    assert_eq!(introspect(&app, &id, &secret, &at).await["active"], false);
+    assert_eq!(userinfo_status(&app, &at).await, 401);
     let (_, html) = page(&app, &web, "/account/security/apps").await;
     assert!(html.contains("No application has access to your account."));
     // The next authorization asks for consent again.

@@ -605,6 +605,7 @@ async fn a_local_users_tokens_carry_their_own_sub_the_handle_and_their_role() {
     create_user(&app, &h, "john", "DEFAULT").await;
 
     let mut subs = Vec::new();
+    let mut johns_token = String::new();
     for (web, role) in [
         (
             sign_in_as(&app, &format!("{}/john", h.code)).await.0,
@@ -642,10 +643,35 @@ async fn a_local_users_tokens_carry_their_own_sub_the_handle_and_their_role() {
         if role == "restricted" {
             assert_eq!(info["email"], "john@example.org");
             assert!(info.get("given_name").is_none(), "not the holder's name");
+            johns_token = body["access_token"].as_str().unwrap().to_owned();
         }
         subs.push(idt["sub"].as_str().unwrap().to_owned());
     }
     assert_ne!(subs[0], subs[1], "the user's sub is their own");
+
+    // Moved to the read-only group, John's token (which says `restricted`)
+    // stops working: no relying party goes on trusting the old role.
+    let (_, list) = get(&app, &h.web, "/api/v1/account/users").await;
+    let john = list["users"][0]["id"].as_i64().unwrap();
+    let (s, v) = call(
+        &app,
+        &h.web,
+        Method::PATCH,
+        &format!("/api/v1/account/users/{john}"),
+        &h.csrf,
+        Some(json!({ "group": "UNPRIVILEGED" })),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let r = crate::oauth::introspect(&app, &id, &secret, &johns_token).await;
+    assert_eq!(r["active"], false);
+    let r = browser()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(&johns_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 
     let meta: Value = browser()
         .get(app.url("/.well-known/openid-configuration"))

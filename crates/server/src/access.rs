@@ -163,8 +163,8 @@ pub async fn end_session(
     Ok(true)
 }
 
-/// Ends every session of the account (this one too) and revokes every
-/// refresh token, telling the relying parties of each session.
+/// Ends every session of the account (this one too), revokes every
+/// refresh token and access token, telling the relying parties of each session.
 pub async fn sign_out_everywhere(
     state: &AppState,
     account_id: i32,
@@ -174,6 +174,9 @@ pub async fn sign_out_everywhere(
     // The epoch first: even a session the index missed dies now.
     state.sessions.end_all(account_id).await?;
     oauth::refresh::revoke_account(state.accounts.db(), account_id, Utc::now()).await?;
+    for sub in crate::revocation::subjects_of(state, account_id).await? {
+        crate::revocation::cut_off(state, &sub, None).await?;
+    }
     for s in &all {
         state.sessions.destroy_listed(s).await?;
         crate::http::oauth::logout::tell_participants(state, &s.data).await?;
@@ -226,7 +229,7 @@ pub async fn connected_apps(
 }
 
 /// Withdraws the consent to `client_id` and revokes that client's refresh
-/// tokens for the account. `false` when there was no consent.
+/// and access tokens for the account. `false` when there was no consent.
 pub async fn withdraw(
     state: &AppState,
     account_id: i32,
@@ -241,6 +244,9 @@ pub async fn withdraw(
         return Ok(false);
     }
     oauth::refresh::revoke_client(db, account_id, client_id, Utc::now()).await?;
+    for sub in crate::revocation::subjects_of(state, account_id).await? {
+        crate::revocation::cut_off(state, &sub, Some(client_id)).await?;
+    }
     seclog::record(
         state,
         account_id,

@@ -117,7 +117,7 @@ pub async fn export(
 
 /// Erases the account: refused with [`AccountError::Held`] while holds
 /// exist; otherwise personal data go, the row stays as a tombstone, every
-/// second factor, consent, session and refresh token goes, and every relying
+/// second factor, consent, session, refresh and access token goes, and every relying
 /// party of a live session gets a back-channel logout.
 pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError> {
     let db = state.accounts.db();
@@ -127,6 +127,7 @@ pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError>
         .await?;
     // Listed before the erasure deletes them: each has second factors of its own.
     let users = state.accounts.list_users(account_id).await?;
+    let subjects = crate::revocation::subjects_of(state, account_id).await?;
     state.accounts.erase(account_id).await?;
     // From here the account is a tombstone: what follows only removes
     // leftovers, and each step is safe to repeat.
@@ -144,6 +145,9 @@ pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError>
         }
     }
     oauth::refresh::revoke_account(db, account_id, chrono::Utc::now()).await?;
+    for sub in &subjects {
+        crate::revocation::cut_off(state, sub, None).await?;
+    }
     oauth::consents::delete_all(db, account_id).await?;
     for s in &sessions {
         state.sessions.destroy_listed(s).await?;

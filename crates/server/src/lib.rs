@@ -14,6 +14,7 @@ pub mod http;
 pub mod i18n;
 pub mod metrics;
 pub mod notify;
+pub mod revocation;
 pub mod seclog;
 pub mod session;
 pub mod sms_gateway;

@@ -29,6 +29,9 @@ pub const AUTH_METHODS: [&str; 4] = [
 const MAX_URIS: usize = 20;
 /// Longest URI accepted.
 const MAX_URI_LEN: usize = 2048;
+/// The longest access-token lifetime a client may have: revocations of
+/// self-contained tokens are kept this long.
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i32 = 24 * 3600;
 
 /// A client as stored.
 pub type Client = entity::Model;
@@ -206,7 +209,7 @@ impl ClientSpec {
             (
                 "access_token_ttl_secs",
                 self.access_token_ttl_secs,
-                24 * 3600,
+                MAX_ACCESS_TOKEN_TTL_SECS,
             ),
             (
                 "refresh_token_ttl_secs",

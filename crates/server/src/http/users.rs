@@ -312,16 +312,23 @@ fn role_of(groups: &[Group], name: &str) -> Role {
 
 /// Tells the holder by mail and writes the security log's line for a change
 /// to the account's users: who did it is the person acting, the user changed
-/// is named in the line's detail.
-async fn notice(state: &AppState, p: &Panel, origin: &Origin, change: SecurityChange) {
-    let (kind, login) = match &change {
-        SecurityChange::UserCreated { login } => (EventKind::UserCreated, login),
-        SecurityChange::UserChanged { login } => (EventKind::UserChanged, login),
-        SecurityChange::UserDeleted { login } => (EventKind::UserDeleted, login),
-        SecurityChange::UserPasswordChanged { login } => (EventKind::PasswordChanged, login),
-        _ => unreachable!("only changes to local users are noticed here"),
+/// is named in the line's detail. A user changed (perhaps to another group,
+/// or disabled) or deleted loses the access tokens issued so far, so that no
+/// relying party goes on trusting an old role.
+async fn notice(state: &AppState, p: &Panel, origin: &Origin, kind: EventKind, user: &LocalUser) {
+    let login = user.login.clone();
+    let change = match kind {
+        EventKind::UserCreated => SecurityChange::UserCreated { login },
+        EventKind::UserDeleted => SecurityChange::UserDeleted { login },
+        EventKind::PasswordChanged => SecurityChange::UserPasswordChanged { login },
+        _ => SecurityChange::UserChanged { login },
     };
-    seclog::record(state, p.account.id, p.user_id(), kind, login, origin).await;
+    if matches!(kind, EventKind::UserChanged | EventKind::UserDeleted)
+        && let Err(e) = crate::revocation::cut_off(state, &user.subject, None).await
+    {
+        tracing::error!(error = %e, user = user.id, "access tokens of a changed user not revoked");
+    }
+    seclog::record(state, p.account.id, p.user_id(), kind, &user.login, origin).await;
     if let Some(mail) = notify::security_notice(&state.config, &p.account, &change) {
         notify::send_later(state, mail);
     }
@@ -433,15 +440,7 @@ pub async fn api_create(
         )
         .await
         .map_err(|e| ApiError::from_account(p.lang, e))?;
-    notice(
-        &state,
-        &p,
-        &origin,
-        SecurityChange::UserCreated {
-            login: u.login.clone(),
-        },
-    )
-    .await;
+    notice(&state, &p, &origin, EventKind::UserCreated, &u).await;
     let role = state.accounts.user_role(&u).await.map_err(AppError::from)?;
     Ok((StatusCode::CREATED, Json(user_json(&u, role))).into_response())
 }
@@ -495,15 +494,7 @@ pub async fn api_update(
         )
         .await
         .map_err(|e| ApiError::from_account(p.lang, e))?;
-    notice(
-        &state,
-        &p,
-        &origin,
-        SecurityChange::UserChanged {
-            login: u.login.clone(),
-        },
-    )
-    .await;
+    notice(&state, &p, &origin, EventKind::UserChanged, &u).await;
     let role = state.accounts.user_role(&u).await.map_err(AppError::from)?;
     Ok(Json(user_json(&u, role)).into_response())
 }
@@ -524,13 +515,7 @@ pub async fn api_delete(
         .delete_user(acting(&p), p.account.id, id)
         .await
         .map_err(|e| ApiError::from_account(p.lang, e))?;
-    notice(
-        &state,
-        &p,
-        &origin,
-        SecurityChange::UserDeleted { login: u.login },
-    )
-    .await;
+    notice(&state, &p, &origin, EventKind::UserDeleted, &u).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -669,15 +654,7 @@ async fn change_my_password(
             AccountError::Invalid(_) => Ok(e),
             other => Err(other.into()),
         })?;
-    notice(
-        state,
-        p,
-        &origin,
-        SecurityChange::UserPasswordChanged {
-            login: user.login.clone(),
-        },
-    )
-    .await;
+    notice(state, p, &origin, EventKind::PasswordChanged, &user).await;
     // Every session of the user opened until now is dead; this one goes on
     // under a new id, issued after the epoch.
     // Session stamps are in milliseconds: step past the epoch's.
@@ -1090,15 +1067,7 @@ pub async fn create(
         .await
     {
         Ok(u) => {
-            notice(
-                &state,
-                &p,
-                &origin,
-                SecurityChange::UserCreated {
-                    login: u.login.clone(),
-                },
-            )
-            .await;
+            notice(&state, &p, &origin, EventKind::UserCreated, &u).await;
             Ok(back_to("created", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {
@@ -1213,15 +1182,7 @@ pub async fn update(
         .await
     {
         Ok(u) => {
-            notice(
-                &state,
-                &p,
-                &origin,
-                SecurityChange::UserChanged {
-                    login: u.login.clone(),
-                },
-            )
-            .await;
+            notice(&state, &p, &origin, EventKind::UserChanged, &u).await;
             Ok(back_to("changed", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {
@@ -1290,15 +1251,7 @@ pub async fn set_status(
         .await
     {
         Ok(u) => {
-            notice(
-                &state,
-                &p,
-                &origin,
-                SecurityChange::UserChanged {
-                    login: u.login.clone(),
-                },
-            )
-            .await;
+            notice(&state, &p, &origin, EventKind::UserChanged, &u).await;
             Ok(back_to("changed", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {
@@ -1342,15 +1295,7 @@ pub async fn delete(
         .await
     {
         Ok(u) => {
-            notice(
-                &state,
-                &p,
-                &origin,
-                SecurityChange::UserDeleted {
-                    login: u.login.clone(),
-                },
-            )
-            .await;
+            notice(&state, &p, &origin, EventKind::UserDeleted, &u).await;
             Ok(back_to("deleted", &u.login, ""))
         }
         Err(e) => match refused_page(&p, e)? {

@@ -22,11 +22,6 @@ pub struct IntrospectForm {
     client_assertion: Option<String>,
 }
 
-/// The store key that marks an access token revoked.
-pub(super) fn revoked_key(jti: &str) -> String {
-    format!("revoked:{jti}")
-}
-
 pub async fn introspect(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -78,8 +73,7 @@ pub async fn introspect(
             "iat": rt.created_at.timestamp(),
         })));
     };
-    let jti = claims["jti"].as_str().unwrap_or_default();
-    if state.store.get(&revoked_key(jti)).await?.is_some() {
+    if crate::revocation::is_revoked(&state, &claims).await? {
         return Ok(inactive());
     }
     Ok(Json(json!({

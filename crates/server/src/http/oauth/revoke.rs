@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use super::client_auth;
 use super::error::OAuthHttpError;
-use super::introspect::revoked_key;
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
 
@@ -67,10 +66,7 @@ pub async fn revoke(
     // the verification leeway), then forget it.
     let ttl = (exp - now.timestamp()).max(0) as u64 + 120;
     let jti = claims["jti"].as_str().unwrap_or_default();
-    state
-        .store
-        .set(&revoked_key(jti), "1", std::time::Duration::from_secs(ttl))
-        .await?;
+    crate::revocation::revoke_jti(&state, jti, std::time::Duration::from_secs(ttl)).await?;
     tracing::info!(client_id = %client.client_id, "access token revoked");
     Ok(StatusCode::OK)
 }

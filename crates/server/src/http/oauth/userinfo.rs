@@ -8,7 +8,6 @@ use oauth::id_token::GuichetClaims;
 use openidconnect::UserInfoClaims;
 use openidconnect::core::CoreGenderClaim;
 
-use super::introspect::revoked_key;
 use super::token::{person_of, person_of_user};
 use crate::state::AppState;
 
@@ -43,10 +42,9 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     else {
         return unauthorized("invalid_token");
     };
-    let jti = claims["jti"].as_str().unwrap_or_default();
-    match state.store.get(&revoked_key(jti)).await {
-        Ok(Some(_)) => return unauthorized("invalid_token"),
-        Ok(None) => {}
+    match crate::revocation::is_revoked(&state, &claims).await {
+        Ok(true) => return unauthorized("invalid_token"),
+        Ok(false) => {}
         Err(e) => return crate::http::error::AppError::from(e).into_response(),
     }
     let scopes: Vec<String> = claims["scope"]
