@@ -24,7 +24,7 @@ pub mod twofactor;
 pub use config::{LoginConfig, RequestLimits, ServerConfig, SessionConfig};
 pub use http::router;
 pub use session::store::{Store, StoreError};
-pub use state::{AppState, OAuthState};
+pub use state::{AppState, OAuthState, Shared};
 
 /// Serves the public router on `listener` until `shutdown` completes, then stops
 /// accepting and lets requests in flight finish for at most `grace`.
