@@ -21,8 +21,9 @@ pub struct OAuthState {
     pub issuer: String,
     /// The `aud` of access tokens.
     pub audience: String,
-    /// The discovery document, built and encoded once.
-    pub discovery_json: Arc<str>,
+    /// The discovery document, built and encoded once; shared, not copied,
+    /// into each response.
+    pub discovery_json: bytes::Bytes,
     /// Access tokens already verified, until they expire.
     pub verified: Arc<oauth::tokens::VerifiedTokens>,
 }
@@ -91,7 +92,7 @@ impl AppState {
                     .access_token_audience
                     .clone()
                     .unwrap_or_else(|| config.issuer()),
-                discovery_json: serde_json::to_string(
+                discovery_json: serde_json::to_vec(
                     &oauth::metadata::discovery(&config.issuer())
                         .expect("the public URL was validated at start-up"),
                 )

@@ -51,8 +51,9 @@ pub struct KeyRing {
     jwks_doc: Arc<std::sync::Mutex<Option<JwksDoc>>>,
 }
 
-/// A served JWKS document: the kids it lists, in order, and its JSON.
-type JwksDoc = (Vec<String>, String);
+/// A served JWKS document: the kids it lists, in order, and its JSON, shared
+/// (a clone is a reference count, not a copy of the RSA moduli).
+type JwksDoc = (Vec<String>, bytes::Bytes);
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -311,19 +312,21 @@ impl KeyRing {
     /// [`jwks`](Self::jwks) as the JSON document served to relying parties,
     /// encoded once per published set: the keys a set lists are immutable, so
     /// the same kids in the same order mean the same bytes.
-    pub async fn jwks_json(&self, now: DateTime<Utc>) -> Result<String, OAuthError> {
+    pub async fn jwks_json(&self, now: DateTime<Utc>) -> Result<bytes::Bytes, OAuthError> {
         self.refresh_if_stale().await?;
         let keys = self.published(now);
-        let kids: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
         let mut doc = self.jwks_doc.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((cached_kids, json)) = doc.as_ref()
-            && *cached_kids == kids
+            && cached_kids.iter().eq(keys.iter().map(|k| &k.kid))
         {
             return Ok(json.clone());
         }
         let set = CoreJsonWebKeySet::new(keys.iter().map(|k| k.jwk.clone()).collect());
-        let json = serde_json::to_string(&set)
-            .map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))?;
+        let json = bytes::Bytes::from(
+            serde_json::to_vec(&set)
+                .map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))?,
+        );
+        let kids = keys.iter().map(|k| k.kid.clone()).collect();
         *doc = Some((kids, json.clone()));
         Ok(json)
     }
@@ -631,7 +634,7 @@ mod tests {
     async fn jwks_has_kid_alg_use_and_no_private_members() {
         let ring = ring().await;
         ring.ensure(t0()).await.unwrap();
-        let doc: Value = serde_json::from_str(&ring.jwks_json(t0()).await.unwrap()).unwrap();
+        let doc: Value = serde_json::from_slice(&ring.jwks_json(t0()).await.unwrap()).unwrap();
         let keys = doc["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 3);
         let mut seen = Vec::new();

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::OAuthHttpError;
 use crate::state::AppState;
 
-fn json_response(body: String, max_age: &'static str) -> Response {
+fn json_response(body: bytes::Bytes, max_age: &'static str) -> Response {
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -35,7 +35,7 @@ pub async fn openid_configuration(
     State(state): State<AppState>,
 ) -> Result<Response, OAuthHttpError> {
     Ok(json_response(
-        state.oauth.discovery_json.to_string(),
+        state.oauth.discovery_json.clone(),
         "public, max-age=3600",
     ))
 }
