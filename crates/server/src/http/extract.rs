@@ -241,6 +241,21 @@ pub fn current_lang() -> Lang {
         .unwrap_or(Lang::En)
 }
 
+/// Where a request comes from, as the security log records it: the client's
+/// IP (see [`ClientIp`]) and its browser.
+impl FromRequestParts<AppState> for crate::seclog::Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let Ok(UserAgent(ua)) = UserAgent::from_request_parts(parts, state).await;
+        Ok(Self::new(ip, &ua))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,20 +286,5 @@ mod tests {
         assert_eq!(h.resolve(Some(Lang::En)), Lang::Fr);
         assert_eq!(LangHints::default().resolve(None), Lang::En);
         assert_eq!(first_supported("de-DE it fr"), Some(Lang::It));
-    }
-}
-
-/// Where a request comes from, as the security log records it: the client's
-/// IP (see [`ClientIp`]) and its browser.
-impl FromRequestParts<AppState> for crate::seclog::Origin {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
-        let Ok(UserAgent(ua)) = UserAgent::from_request_parts(parts, state).await;
-        Ok(Self::new(ip, &ua))
     }
 }

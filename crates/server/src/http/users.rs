@@ -654,7 +654,7 @@ async fn change_my_password(
             AccountError::Invalid(_) => Ok(e),
             other => Err(other.into()),
         })?;
-    notice(state, p, &origin, EventKind::PasswordChanged, &user).await;
+    notice(state, p, origin, EventKind::PasswordChanged, &user).await;
     // Every session of the user opened until now is dead; this one goes on
     // under a new id, issued after the epoch.
     // Session stamps are in milliseconds: step past the epoch's.

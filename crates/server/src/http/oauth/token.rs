@@ -151,7 +151,7 @@ async fn redeem_code(
         if let Some(used) = state.store.get(&used_key(&key)).await? {
             // A replay: the code leaked. Revoke what its first use produced.
             let (jti, family) = used.split_once(' ').unwrap_or((used.as_str(), ""));
-            crate::revocation::revoke_jti(&state, jti, crate::revocation::kept_for()).await?;
+            crate::revocation::revoke_jti(state, jti, crate::revocation::kept_for()).await?;
             if !family.is_empty() {
                 refresh::revoke_family(state.accounts.db(), family, chrono::Utc::now())
                     .await
