@@ -382,3 +382,63 @@ async fn failed_logins_appear_in_the_log_of_that_account_only() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn lines_past_retention_are_swept_even_from_accounts_that_no_longer_write() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let (p, handle) = signed_up(&app, "Vieille").await;
+    let web = logged_in(&app, &handle, &p, FIREFOX).await;
+    log_kinds(&app, &web, "login").await;
+    let db = guichet::app::connect_database(&app.settings, false)
+        .await
+        .unwrap();
+    let count = |detail: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT COUNT(*) AS n FROM security_events WHERE detail = '{detail}'"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    // Two lines written straight into the table, as if long ago: one past
+    // the 90 days, one just inside them. The account writes nothing after.
+    for (detail, days) in [("past-retention", 91), ("inside-retention", 89)] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO security_events (account_id, user_id, kind, detail, ip, user_agent, at) \
+             SELECT account_id, user_id, kind, '{detail}', ip, user_agent, '{}' \
+             FROM security_events LIMIT 1",
+            (chrono::Utc::now() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S%:z")
+        ))
+        .await
+        .unwrap();
+    }
+    assert_eq!(count("past-retention").await, 1);
+
+    // Another replica starts on the same database: its first sweep runs at once.
+    let _replica = guichet_tests::spawn_with(app.settings.clone()).await;
+    let mut left = 1;
+    for _ in 0..50 {
+        left = count("past-retention").await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "the old line is swept");
+    assert_eq!(count("inside-retention").await, 1, "a recent one stays");
+    let (_, v) = api_get(&app, &web, "/api/v1/account/security-log").await;
+    assert!(
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["detail"] == "inside-retention")
+    );
+}

@@ -960,3 +960,31 @@ async fn the_log_names_who_acted_and_the_export_and_erasure_cover_the_users() {
         .unwrap();
     assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_users_second_factor_is_logged_with_its_author_and_address() {
+    let app = spawn_app().await;
+    let h = holder(&app, "Mona").await;
+    let id = create_user(&app, &h, "kim", "DEFAULT").await;
+    let (kim, _) = sign_in_as(&app, &format!("{}/kim", h.code)).await;
+    crate::twofactor::enrol_totp(&app, &kim).await;
+
+    // Written off the request path: wait for the line.
+    let mut line = Value::Null;
+    for _ in 0..50 {
+        let (_, log) = get(&app, &h.web, "/api/v1/account/security-log").await;
+        if let Some(e) = log["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "two_factor_added")
+        {
+            line = e.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(line["user_id"], id, "{line}");
+    assert_eq!(line["ip"], "127.0.0.1");
+    assert!(line["detail"].as_str().unwrap().starts_with("totp"));
+}

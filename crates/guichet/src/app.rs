@@ -481,8 +481,8 @@ impl Application {
 
     /// Serves both listeners until `shutdown` completes, then each stops
     /// accepting and lets requests in flight finish for at most the grace
-    /// period. If either listener fails, both stop. The mail worker runs
-    /// alongside and stops once both listeners have, so that mail queued by
+    /// period. If either listener fails, both stop. The mail worker and the
+    /// housekeeping sweeps run alongside; the mail worker stops once both listeners have, so that mail queued by
     /// the last requests is still sent; what it has not sent stays queued for
     /// the next start or another replica.
     pub async fn run_until_stopped(
@@ -490,17 +490,21 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_mail, mut mail_stopped) = tokio::sync::watch::channel(false);
+        let mut chores_stopped = stop_mail.subscribe();
         let queue = self.state.mail.clone();
         let worker = queue.run(self.mailer.clone(), async move {
             // An error means the sender is gone, which only happens after it sent.
             let _ = mail_stopped.wait_for(|stop| *stop).await;
+        });
+        let chores = server::housekeeping::run(self.state.clone(), async move {
+            let _ = chores_stopped.wait_for(|stop| *stop).await;
         });
         let serving = async move {
             let served = self.serve(shutdown).await;
             let _ = stop_mail.send(true);
             served
         };
-        tokio::join!(serving, worker).0
+        tokio::join!(serving, worker, chores).0
     }
 
     /// Serves both listeners, as [`Self::run_until_stopped`] describes.

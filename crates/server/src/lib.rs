@@ -10,6 +10,7 @@ pub mod access;
 pub mod admin;
 pub mod config;
 pub mod gdpr;
+pub mod housekeeping;
 pub mod http;
 pub mod i18n;
 pub mod metrics;

@@ -206,6 +206,36 @@ pub async fn sessions_api(
     Ok(Json(json!({ "sessions": list })).into_response())
 }
 
+/// The body of a JSON call that names one thing (a session, a client): the
+/// object, or the 400 for unreadable JSON, or the 422 for a name that is
+/// missing or longer than `max`, with `key`'s words on the field.
+fn one_name<T>(
+    p: &Panel,
+    body: Result<Json<T>, JsonRejection>,
+    field: &'static str,
+    max: usize,
+    key: &str,
+    name: impl Fn(&T) -> &str,
+) -> Result<T, Box<Response>> {
+    let Ok(Json(input)) = body else {
+        return Err(Box::new(panel_api::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            &format!("Send a JSON object with a {field}."),
+        )));
+    };
+    let n = name(&input);
+    if n.is_empty() || n.len() > max {
+        return Err(Box::new(panel_api::fields_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            &format!("{field} is missing or longer than {max} characters."),
+            &[(field, "required", tr(p.lang, key).into())],
+        )));
+    }
+    Ok(input)
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct EndJson {
@@ -222,21 +252,12 @@ pub async fn end_session_api(
     body: Result<Json<EndJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let p = api_panel_or_return!(state, session, headers, Need::Write, true);
-    let Ok(Json(input)) = body else {
-        return Ok(panel_api::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            "Send a JSON object with a handle.",
-        ));
+    let input = match one_name(&p, body, "handle", 64, "handle_required", |i: &EndJson| {
+        &i.handle
+    }) {
+        Ok(input) => input,
+        Err(refused) => return Ok(*refused),
     };
-    if input.handle.is_empty() || input.handle.len() > 64 {
-        return Ok(panel_api::fields_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "The session handle is missing or malformed.",
-            &[("handle", "required", tr(p.lang, "handle_required").into())],
-        ));
-    }
     let own = input.handle == p.data.sid;
     if !access::end_session(&state, p.account.id, &input.handle, &Origin::new(ip, &ua)).await? {
         return Ok(panel_api::error(
@@ -369,25 +390,17 @@ pub async fn withdraw_api(
     body: Result<Json<WithdrawJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let p = api_panel_or_return!(state, session, headers, Need::Write, true);
-    let Ok(Json(input)) = body else {
-        return Ok(panel_api::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            "Send a JSON object with a client_id.",
-        ));
+    let input = match one_name(
+        &p,
+        body,
+        "client_id",
+        128,
+        "client_required",
+        |i: &WithdrawJson| &i.client_id,
+    ) {
+        Ok(input) => input,
+        Err(refused) => return Ok(*refused),
     };
-    if input.client_id.is_empty() || input.client_id.len() > 128 {
-        return Ok(panel_api::fields_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            "client_id is missing or too long.",
-            &[(
-                "client_id",
-                "required",
-                tr(p.lang, "client_required").into(),
-            )],
-        ));
-    }
     if !access::withdraw(
         &state,
         p.account.id,

@@ -24,6 +24,7 @@ use super::pages::{Who, tr};
 use super::panel::Panel;
 use crate::i18n::Lang;
 use crate::notify;
+use crate::seclog::Origin;
 use crate::session::throttle::Subject;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
@@ -109,9 +110,12 @@ fn form_error(r: FormRejection) -> AppError {
     AppError::unreadable(r.status())
 }
 
-fn notice(state: &AppState, a: &Account, change: notify::SecurityChange) {
-    crate::seclog::change_later(state, a.id, &change, Default::default());
-    if let Some(mail) = notify::security_notice(&state.config, a, &change) {
+/// Mails the notice of a change and writes its security-log line, naming
+/// where the request came from and which local user, if any, made it.
+fn notice(state: &AppState, s: &Signed, origin: &Origin, change: notify::SecurityChange) {
+    let (kind, detail) = crate::seclog::of_change(&change);
+    crate::seclog::record_later(state, s.account.id, s.user_id, kind, detail, origin.clone());
+    if let Some(mail) = notify::security_notice(&state.config, &s.account, &change) {
         notify::send_later(state, mail);
     }
 }
@@ -324,13 +328,15 @@ async fn replace_session(
 async fn enrolled(
     state: &AppState,
     s: &Signed,
+    origin: &Origin,
     kind: MethodKind,
     next: &str,
 ) -> Result<Enrolled, AppError> {
     // The label is not known here; the notice names the kind alone.
     notice(
         state,
-        &s.account,
+        s,
+        origin,
         notify::SecurityChange::MethodAdded {
             kind,
             label: String::new(),
@@ -555,6 +561,7 @@ pub struct ConfirmForm {
 pub async fn totp_confirm(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -575,7 +582,7 @@ pub async fn totp_confirm(
         .await
     {
         Ok(()) => {
-            let answer = enrolled(&state, &s, MethodKind::Totp, &next).await?;
+            let answer = enrolled(&state, &s, &origin, MethodKind::Totp, &next).await?;
             Ok(enrolled_redirect(&state, &answer))
         }
         Err(MfaError::WrongCode) => {
@@ -636,6 +643,7 @@ pub async fn sms_begin(
 pub async fn sms_confirm(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -651,7 +659,7 @@ pub async fn sms_confirm(
         .collect();
     match state.mfa.sms_confirm(&s.identity, &f.method, &code).await {
         Ok(()) => {
-            let answer = enrolled(&state, &s, MethodKind::Sms, &next).await?;
+            let answer = enrolled(&state, &s, &origin, MethodKind::Sms, &next).await?;
             Ok(enrolled_redirect(&state, &answer))
         }
         Err(MfaError::WrongCode) => Ok((
@@ -725,6 +733,7 @@ pub struct RegisterFinish {
 pub async fn webauthn_finish(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     body: Result<Json<RegisterFinish>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
@@ -748,7 +757,7 @@ pub async fn webauthn_finish(
         .await
     {
         Ok(_) => {
-            let answer = enrolled(&state, &s, MethodKind::WebAuthn, &next).await?;
+            let answer = enrolled(&state, &s, &origin, MethodKind::WebAuthn, &next).await?;
             let redirect = enrolled_redirect(&state, &answer);
             let mut resp = Json(json!({"redirect": answer.target})).into_response();
             for v in redirect.headers().get_all(header::SET_COOKIE) {
@@ -807,6 +816,7 @@ pub async fn rename(
 pub async fn remove(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<MethodForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -822,7 +832,7 @@ pub async fn remove(
         kind: m.kind,
         label: m.label.clone(),
     };
-    notice(&state, &s.account, change);
+    notice(&state, &s, &origin, change);
     Ok(Redirect::to("/account/security?done=removed").into_response())
 }
 
@@ -836,6 +846,7 @@ pub struct CsrfForm {
 pub async fn regenerate(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -856,7 +867,8 @@ pub async fn regenerate(
     let codes = state.mfa.recovery_generate(&s.identity).await?;
     notice(
         &state,
-        &s.account,
+        &s,
+        &origin,
         notify::SecurityChange::RecoveryCodesRegenerated,
     );
     let target = stash_codes(&state, &s.data, &codes, "").await?;
@@ -867,6 +879,7 @@ pub async fn regenerate(
 pub async fn delete_codes(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -876,7 +889,8 @@ pub async fn delete_codes(
     state.mfa.recovery_delete(&s.identity).await?;
     notice(
         &state,
-        &s.account,
+        &s,
+        &origin,
         notify::SecurityChange::RecoveryCodesDeleted,
     );
     Ok(Redirect::to("/account/security?done=codes-deleted").into_response())
@@ -886,6 +900,7 @@ pub async fn delete_codes(
 pub async fn disable(
     State(state): State<AppState>,
     session: CurrentSession,
+    origin: Origin,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
@@ -895,7 +910,8 @@ pub async fn disable(
     state.mfa.disable(&s.identity).await?;
     notice(
         &state,
-        &s.account,
+        &s,
+        &origin,
         notify::SecurityChange::TwoFactorDisabled,
     );
     Ok(Redirect::to("/account/security?done=disabled").into_response())

@@ -99,12 +99,14 @@ fn refusal_key(r: Refusal) -> &'static str {
     }
 }
 
+/// The words for a missing right: the panel's own, except for managing
+/// users, which the users page words with groups in mind.
 fn need_key(need: Need) -> &'static str {
     match need {
-        Need::Read => "page.users.refused.read",
-        Need::Write => "page.users.refused.write",
+        Need::Read => "page.error.need_read",
+        Need::Write => "page.error.need_write",
         Need::ManageUsers => "page.users.refused.manage_users",
-        Need::Holder => "page.users.refused.holder",
+        Need::Holder => "page.error.need_holder",
     }
 }
 
@@ -993,6 +995,44 @@ fn refused_page(p: &Panel, e: AccountError) -> Result<Result<Vec<FieldError>, Re
     }
 }
 
+/// The refusal a page gives before a change to the account's users: to
+/// someone who may not even read them, a wrong anti-CSRF token (an error),
+/// or to someone who may not manage them. `None` when the change may go on.
+fn manage_refused(p: &Panel, csrf_token: &str) -> Result<Option<Response>, AppError> {
+    if let Some(r) = page_refused(p, Need::Read) {
+        return Ok(Some(r));
+    }
+    csrf::matches(&p.data.csrf, csrf_token)?;
+    Ok(page_refused(p, Need::ManageUsers))
+}
+
+/// The answer of a page to a change of one user that has no form of its
+/// own to show again (status, deletion): back to the list saying `done`, or
+/// the refusal.
+async fn answered(
+    state: &AppState,
+    p: &Panel,
+    origin: &Origin,
+    result: Result<LocalUser, AccountError>,
+    kind: EventKind,
+    done: &str,
+) -> Result<Response, AppError> {
+    match result {
+        Ok(u) => {
+            notice(state, p, origin, kind, &u).await;
+            Ok(back_to(done, &u.login, ""))
+        }
+        Err(e) => match refused_page(p, e)? {
+            Ok(_) => Ok(page_refusal(
+                p,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "page.users.refused.bad_request",
+            )),
+            Err(r) => Ok(r),
+        },
+    }
+}
+
 fn invalid_status(errors: &[FieldError]) -> StatusCode {
     let conflict = errors.iter().any(|e| {
         matches!(
@@ -1041,11 +1081,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/users");
-    if let Some(r) = page_refused(&p, Need::Read) {
-        return Ok(r);
-    }
-    csrf::matches(&p.data.csrf, &f.csrf)?;
-    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+    if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
     let values = CreateValues {
@@ -1163,11 +1199,7 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/users");
-    if let Some(r) = page_refused(&p, Need::Read) {
-        return Ok(r);
-    }
-    csrf::matches(&p.data.csrf, &f.csrf)?;
-    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+    if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
     let changes = UserChanges {
@@ -1227,11 +1259,7 @@ pub async fn set_status(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/users");
-    if let Some(r) = page_refused(&p, Need::Read) {
-        return Ok(r);
-    }
-    csrf::matches(&p.data.csrf, &f.csrf)?;
-    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+    if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
     let status = match f.status.as_str() {
@@ -1245,24 +1273,11 @@ pub async fn set_status(
             ));
         }
     };
-    match state
+    let done = state
         .accounts
         .set_user_status(acting(&p), p.account.id, id, status)
-        .await
-    {
-        Ok(u) => {
-            notice(&state, &p, &origin, EventKind::UserChanged, &u).await;
-            Ok(back_to("changed", &u.login, ""))
-        }
-        Err(e) => match refused_page(&p, e)? {
-            Ok(_) => Ok(page_refusal(
-                &p,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "page.users.refused.bad_request",
-            )),
-            Err(r) => Ok(r),
-        },
-    }
+        .await;
+    answered(&state, &p, &origin, done, EventKind::UserChanged, "changed").await
 }
 
 /// A form with only the anti-CSRF token.
@@ -1282,31 +1297,14 @@ pub async fn delete(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/users");
-    if let Some(r) = page_refused(&p, Need::Read) {
+    if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
-    csrf::matches(&p.data.csrf, &f.csrf)?;
-    if let Some(r) = page_refused(&p, Need::ManageUsers) {
-        return Ok(r);
-    }
-    match state
+    let done = state
         .accounts
         .delete_user(acting(&p), p.account.id, id)
-        .await
-    {
-        Ok(u) => {
-            notice(&state, &p, &origin, EventKind::UserDeleted, &u).await;
-            Ok(back_to("deleted", &u.login, ""))
-        }
-        Err(e) => match refused_page(&p, e)? {
-            Ok(_) => Ok(page_refusal(
-                &p,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "page.users.refused.bad_request",
-            )),
-            Err(r) => Ok(r),
-        },
-    }
+        .await;
+    answered(&state, &p, &origin, done, EventKind::UserDeleted, "deleted").await
 }
 
 /// The group form.
@@ -1326,11 +1324,7 @@ pub async fn create_group(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/users");
-    if let Some(r) = page_refused(&p, Need::Read) {
-        return Ok(r);
-    }
-    csrf::matches(&p.data.csrf, &f.csrf)?;
-    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+    if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
     match state
@@ -1367,11 +1361,7 @@ pub async fn delete_group(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/users");
-    if let Some(r) = page_refused(&p, Need::Read) {
-        return Ok(r);
-    }
-    csrf::matches(&p.data.csrf, &f.csrf)?;
-    if let Some(r) = page_refused(&p, Need::ManageUsers) {
+    if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
     match state
