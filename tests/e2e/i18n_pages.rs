@@ -250,6 +250,7 @@ async fn every_page_renders_in_each_language() {
             ("/account/security/log", "page.security_panel.log_title"),
             ("/account/data", "page.gdpr.export_title"),
             ("/account/contacts", "page.contacts.intro"),
+            ("/account/users", "page.users.create_heading"),
         ] {
             let (s, html) = get(&c, &app, path).await;
             assert_eq!(s, 200, "{path} in {lang:?}");

@@ -644,3 +644,46 @@ async fn the_password_json_twin_needs_the_token_and_keeps_the_session() {
         303
     );
 }
+
+#[tokio::test]
+async fn a_code_past_its_ten_minutes_cancels_the_change_even_when_right() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let (web, p, _) = signed_in(&app).await;
+    let target = format!("late-{}", p.email);
+    assert_eq!(start_change(&app, &web, &target).await.status(), 303);
+    let code = take_code(&app, &p.email, "Approve the change").await;
+    // Eleven minutes later (moved in the database, not waited for).
+    let db = guichet::app::connect_database(&app.settings, false)
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!(
+        "UPDATE email_changes SET code_expires_at = '{}'",
+        (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S%:z")
+    ))
+    .await
+    .unwrap();
+
+    let r = enter_code(&app, &web, &code).await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This code no longer works: the change was cancelled."),
+    );
+    let v: Value = web
+        .get(app.url("/api/v1/account/email"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["pending"], Value::Null, "cancelled: {v}");
+    assert_eq!(v["primary_email"], p.email.as_str(), "unchanged");
+    // The same right code, tried again, is still refused.
+    assert_eq!(enter_code(&app, &web, &code).await.status(), 422);
+    // A new start works from scratch.
+    assert_eq!(start_change(&app, &web, &target).await.status(), 303);
+}
