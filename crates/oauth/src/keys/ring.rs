@@ -48,12 +48,19 @@ pub struct KeyRing {
     reload_lock: Arc<tokio::sync::Mutex<()>>,
     /// The last JWKS document served, with the kids it lists: relying parties
     /// fetch it far more often than the published set changes.
-    jwks_doc: Arc<std::sync::Mutex<Option<JwksDoc>>>,
+    jwks_doc: Arc<RwLock<Option<JwksDoc>>>,
 }
 
-/// A served JWKS document: the kids it lists, in order, and its JSON, shared
-/// (a clone is a reference count, not a copy of the RSA moduli).
-type JwksDoc = (Vec<String>, bytes::Bytes);
+/// A served JWKS document and when it holds: built from the keys read at
+/// `loaded_at`, right from `from` until `until` (when the first of its keys
+/// stops being published). Its JSON is shared: a clone is a reference
+/// count, not a copy of the RSA moduli.
+struct JwksDoc {
+    loaded_at: Option<Instant>,
+    from: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    json: bytes::Bytes,
+}
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -310,24 +317,44 @@ impl KeyRing {
     }
 
     /// [`jwks`](Self::jwks) as the JSON document served to relying parties,
-    /// encoded once per published set: the keys a set lists are immutable, so
-    /// the same kids in the same order mean the same bytes.
+    /// encoded once per key load and kept until one of its keys stops being
+    /// published: relying parties fetch it far more often than either happens.
     pub async fn jwks_json(&self, now: DateTime<Utc>) -> Result<bytes::Bytes, OAuthError> {
         self.refresh_if_stale().await?;
-        let keys = self.published(now);
-        let mut doc = self.jwks_doc.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((cached_kids, json)) = doc.as_ref()
-            && cached_kids.iter().eq(keys.iter().map(|k| &k.kid))
+        let loaded_at = self
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .loaded_at;
+        // The hot path: a read lock and a comparison, no sorting or encoding.
+        if let Some(d) = self
+            .jwks_doc
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            && d.loaded_at == loaded_at
+            && d.from <= now
+            && d.until.is_none_or(|u| now < u)
         {
-            return Ok(json.clone());
+            return Ok(d.json.clone());
         }
+        let keys = self.published(now);
         let set = CoreJsonWebKeySet::new(keys.iter().map(|k| k.jwk.clone()).collect());
         let json = bytes::Bytes::from(
             serde_json::to_vec(&set)
                 .map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))?,
         );
-        let kids = keys.iter().map(|k| k.kid.clone()).collect();
-        *doc = Some((kids, json.clone()));
+        // A reload between reading `loaded_at` and the keys only makes the
+        // next call rebuild: the stamp is older than the keys, never newer.
+        *self
+            .jwks_doc
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(JwksDoc {
+            loaded_at,
+            from: now,
+            until: keys.iter().filter_map(|k| k.expires_at).min(),
+            json: json.clone(),
+        });
         Ok(json)
     }
 
@@ -843,8 +870,21 @@ mod tests {
                 .collect()
         };
 
+        // The served document, encoded and kept, must follow each step too.
+        let served = |json: bytes::Bytes| -> Vec<String> {
+            let v: Value = serde_json::from_slice(&json).unwrap();
+            v["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert!(served(ring.jwks_json(t0()).await.unwrap()).contains(&old));
+
         let new = ring.rotate(alg, t0(), HOUR, TEN_MINUTES).await.unwrap();
         assert_ne!(new, old);
+        assert!(served(ring.jwks_json(t0()).await.unwrap()).contains(&new));
         // Published at once, but the old key still signs until activation.
         let published = kids(ring.jwks(t0()).await.unwrap());
         assert_eq!(published.len(), 4);
@@ -868,12 +908,14 @@ mod tests {
         let during = at(HOUR + TEN_MINUTES - Duration::from_secs(2));
         assert!(ring.verify_jwt(&late_old, &[alg], during).await.is_ok());
         assert!(kids(ring.jwks(during).await.unwrap()).contains(&old));
+        assert!(served(ring.jwks_json(during).await.unwrap()).contains(&old));
 
         // After expiry the old key is gone from the JWKS and verifies nothing.
         let after = at(HOUR + TEN_MINUTES);
         let published = kids(ring.jwks(after).await.unwrap());
         assert_eq!(published.len(), 3);
         assert!(!published.contains(&old) && published.contains(&new));
+        assert_eq!(served(ring.jwks_json(after).await.unwrap()), published);
         assert_eq!(
             refusal(ring.verify_jwt(&long_lived, &[alg], after).await),
             "key expired"
