@@ -358,14 +358,19 @@ async fn the_primary_email_changes_only_after_a_code_from_each_address() {
     let _ = handle;
 }
 
-async fn profile_email(app: &TestApp, web: &reqwest::Client) -> String {
+/// The email page's JSON twin: the primary address and any pending change.
+async fn email_state(app: &TestApp, web: &reqwest::Client) -> Value {
     let r = web
         .get(app.url("/api/v1/account/email"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    r.json::<Value>().await.unwrap()["primary_email"]
+    r.json().await.unwrap()
+}
+
+async fn profile_email(app: &TestApp, web: &reqwest::Client) -> String {
+    email_state(app, web).await["primary_email"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -394,14 +399,7 @@ async fn five_wrong_codes_cancel_the_change_and_a_new_start_replaces_the_old() {
     }
     let r = enter_code(&app, &web, &code).await;
     assert_eq!(r.status(), 422);
-    let v: Value = web
-        .get(app.url("/api/v1/account/email"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = email_state(&app, &web).await;
     assert_eq!(v["pending"], Value::Null, "{v}");
     assert_eq!(v["primary_email"], p.email.as_str());
 }
@@ -672,14 +670,7 @@ async fn a_code_past_its_ten_minutes_cancels_the_change_even_when_right() {
             .unwrap()
             .contains("This code no longer works: the change was cancelled."),
     );
-    let v: Value = web
-        .get(app.url("/api/v1/account/email"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = email_state(&app, &web).await;
     assert_eq!(v["pending"], Value::Null, "cancelled: {v}");
     assert_eq!(v["primary_email"], p.email.as_str(), "unchanged");
     // The same right code, tried again, is still refused.
