@@ -127,7 +127,7 @@ pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError>
         .await?;
     // Listed before the erasure deletes them: each has second factors of its own.
     let users = state.accounts.list_users(account_id).await?;
-    let subjects = crate::revocation::subjects_of(state, account_id).await?;
+    let subjects = crate::revocation::subjects_with(state, account_id, &users).await?;
     state.accounts.erase(account_id).await?;
     // From here the account is a tombstone: what follows only removes
     // leftovers, and each step is safe to repeat.

@@ -82,12 +82,20 @@ pub async fn subjects_of(
     state: &AppState,
     account_id: i32,
 ) -> Result<Vec<String>, accounts::AccountError> {
-    let mut subs = Vec::new();
+    let users = state.accounts.list_users(account_id).await?;
+    subjects_with(state, account_id, &users).await
+}
+
+/// [`subjects_of`] with the account's users already read.
+pub async fn subjects_with(
+    state: &AppState,
+    account_id: i32,
+    users: &[accounts::LocalUser],
+) -> Result<Vec<String>, accounts::AccountError> {
+    let mut subs = Vec::with_capacity(users.len() + 1);
     if let Some(a) = state.accounts.find_by_id(account_id).await? {
         subs.push(a.subject);
     }
-    for u in state.accounts.list_users(account_id).await? {
-        subs.push(u.subject);
-    }
+    subs.extend(users.iter().map(|u| u.subject.clone()));
     Ok(subs)
 }

@@ -185,7 +185,7 @@ impl Store {
     /// nodes), in the order of `keys`.
     pub async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
         match self {
-            Self::Memory(m) => Ok(keys.iter().map(|k| m.get(k)).collect()),
+            Self::Memory(m) => Ok(m.get_many(keys)),
             Self::Redis(r) => {
                 let mut c = r.conn.clone();
                 if let RedisConn::Cluster(_) = c {
@@ -406,6 +406,15 @@ impl MemoryStore {
         self.lock()
             .live(key, Instant::now())
             .map(|(v, _)| v.clone())
+    }
+
+    /// Under one lock, as one pipeline is one round trip.
+    fn get_many(&self, keys: &[&str]) -> Vec<Option<String>> {
+        let now = Instant::now();
+        let mut g = self.lock();
+        keys.iter()
+            .map(|k| g.live(k, now).map(|(v, _)| v.clone()))
+            .collect()
     }
 
     fn set(&self, key: &str, value: &str, ttl: Duration) {
