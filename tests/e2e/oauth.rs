@@ -629,6 +629,14 @@ async fn browser_clients_get_cors_without_credentials_on_their_endpoints_only() 
             .unwrap()
             .contains("POST")
     );
+    // A client authenticating with Basic sends `Authorization`, a form post
+    // `Content-Type`: both may be sent, and the browser may keep the answer.
+    let allowed = h["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"));
+    assert_eq!(h["access-control-max-age"], "3600");
+    // The preflight goes through the same frame as every answer.
+    assert!(h.get("x-request-id").is_some());
+    assert_eq!(h["x-content-type-options"], "nosniff");
     for path in [
         "/oauth2/jwks",
         "/.well-known/openid-configuration",

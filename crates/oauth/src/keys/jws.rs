@@ -49,18 +49,21 @@ pub(crate) fn signing_input(
     let fail = |e: serde_json::Error| OAuthError::Internal(format!("JWT encoding: {e}"));
     let header = serde_json::to_vec(&header).map_err(fail)?;
     let claims = serde_json::to_vec(claims).map_err(fail)?;
-    Ok(format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    ))
+    // One buffer sized for the whole token, signature included, so that
+    // neither the encoding nor `assemble` reallocates: every access token
+    // goes through here.
+    let mut input = String::with_capacity((header.len() + claims.len() + 2 + 512) * 4 / 3);
+    URL_SAFE_NO_PAD.encode_string(header, &mut input);
+    input.push('.');
+    URL_SAFE_NO_PAD.encode_string(claims, &mut input);
+    Ok(input)
 }
 
 /// Appends the signature to a signing input, giving the compact JWS.
 pub(crate) fn assemble(signing_input: String, signature: &[u8]) -> String {
     let mut token = signing_input;
     token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     token
 }
 

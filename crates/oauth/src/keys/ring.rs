@@ -88,7 +88,8 @@ struct CachedKey {
     activates_at: DateTime<Utc>,
     retires_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
-    jwk: CoreJsonWebKey,
+    // Shared with every `SigningKey` handed out, which is one per token.
+    jwk: Arc<CoreJsonWebKey>,
     public: PublicKey,
     sealed_private: String,
     private: OnceLock<Arc<PrivateKey>>,
@@ -98,8 +99,10 @@ impl CachedKey {
     fn from_row(row: signing_key::Model) -> Result<Self, OAuthError> {
         let alg = SigningAlg::parse(&row.alg)
             .ok_or_else(|| OAuthError::Internal(format!("unknown alg {:?}", row.alg)))?;
-        let jwk = serde_json::from_str(&row.public_jwk)
-            .map_err(|e| OAuthError::Internal(format!("stored JWK: {e}")))?;
+        let jwk = Arc::new(
+            serde_json::from_str(&row.public_jwk)
+                .map_err(|e| OAuthError::Internal(format!("stored JWK: {e}")))?,
+        );
         let public = PublicKey::from_jwk_json(alg, &row.public_jwk)?;
         Ok(Self {
             id: row.id,
@@ -148,7 +151,7 @@ impl CachedKey {
 pub struct SigningKey {
     kid: String,
     alg: SigningAlg,
-    jwk: CoreJsonWebKey,
+    jwk: Arc<CoreJsonWebKey>,
     private: Arc<PrivateKey>,
 }
 
@@ -201,7 +204,7 @@ impl PrivateSigningKey for SigningKey {
     }
 
     fn as_verification_key(&self) -> CoreJsonWebKey {
-        self.jwk.clone()
+        CoreJsonWebKey::clone(&self.jwk)
     }
 }
 
@@ -294,7 +297,10 @@ impl KeyRing {
     pub async fn jwks(&self, now: DateTime<Utc>) -> Result<CoreJsonWebKeySet, OAuthError> {
         self.refresh_if_stale().await?;
         Ok(CoreJsonWebKeySet::new(
-            self.published(now).iter().map(|k| k.jwk.clone()).collect(),
+            self.published(now)
+                .iter()
+                .map(|k| CoreJsonWebKey::clone(&k.jwk))
+                .collect(),
         ))
     }
 
@@ -339,7 +345,8 @@ impl KeyRing {
             return Ok(d.json.clone());
         }
         let keys = self.published(now);
-        let set = CoreJsonWebKeySet::new(keys.iter().map(|k| k.jwk.clone()).collect());
+        let set =
+            CoreJsonWebKeySet::new(keys.iter().map(|k| CoreJsonWebKey::clone(&k.jwk)).collect());
         let json = bytes::Bytes::from(
             serde_json::to_vec(&set)
                 .map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))?,
@@ -377,7 +384,7 @@ impl KeyRing {
         Ok(SigningKey {
             kid: key.kid.clone(),
             alg,
-            jwk: key.jwk.clone(),
+            jwk: Arc::clone(&key.jwk),
             private: key.private_key(&self.encryptor)?,
         })
     }

@@ -46,7 +46,17 @@ fn new_request_id() -> String {
 /// id follows the request; else a new one), puts it in the request's tracing
 /// span so that every log line of the request carries it, echoes it in the
 /// response, and counts the request by route template and status.
-pub async fn observe(State(o): State<Observe>, mut req: Request, next: Next) -> Response {
+pub async fn observe(State(o): State<Observe>, req: Request, next: Next) -> Response {
+    observed(&o, req, |req| next.run(req)).await
+}
+
+/// [`observe`] around any inner service `run`, so that [`frame`] does it in
+/// the same middleware as the rest instead of one boxed layer more.
+async fn observed<F, Fut>(o: &Observe, mut req: Request, run: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let id = req
         .headers()
         .get(REQUEST_ID)
@@ -60,10 +70,8 @@ pub async fn observe(State(o): State<Observe>, mut req: Request, next: Next) -> 
     }
     // A template, never the raw path: paths hold account names and ids, and
     // one series per distinct path would let a client grow them without end.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     // `otel.name` names the span in exported traces ("GET /oauth2/token");
     // the status is filled in once known. Neither is a secret: routes are
     // templates, never raw paths.
@@ -76,11 +84,11 @@ pub async fn observe(State(o): State<Observe>, mut req: Request, next: Next) -> 
         status = tracing::field::Empty,
     );
     let started = Instant::now();
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    let mut resp = run(req).instrument(span.clone()).await;
     span.record("status", i64::from(resp.status().as_u16()));
     o.metrics.observe_request(
         o.listener,
-        &route,
+        route,
         resp.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
@@ -90,10 +98,63 @@ pub async fn observe(State(o): State<Observe>, mut req: Request, next: Next) -> 
     resp
 }
 
+/// What [`frame`] needs, built once when the router is.
+#[derive(Clone)]
+pub struct Frame {
+    /// Where requests are counted.
+    pub observe: Observe,
+    /// The longest a request may take, body upload included.
+    pub request_timeout: Duration,
+    /// Whether the public URL is `https`, so that HSTS is sent.
+    pub https: bool,
+}
+
+/// The outer frame of every public request, in this order: request id, span
+/// and metrics ([`observe`]), the request's language ([`language_hints`]),
+/// the security headers ([`with_security_headers`]) and the time limit
+/// ([`time_limit`]). One middleware rather than four: each layer of its own
+/// boxes the request's future and clones the inner service once more per
+/// request, which the profile of the small endpoints showed. The language is
+/// outside the limits and the cross-site guard, so that their refusals speak
+/// the customer's language too.
+pub async fn frame(State(f): State<Arc<Frame>>, req: Request, next: Next) -> Response {
+    let (timeout, https) = (f.request_timeout, f.https);
+    observed(&f.observe, req, |req| {
+        let (hints, back) = language_hints(&req);
+        super::extract::with_hints(hints, back, async move {
+            with_security_headers(within(timeout, next.run(req)).await, https)
+        })
+    })
+    .await
+}
+
+/// The inner guard of every public request, inside the body limits: the
+/// form-field limit ([`counted_fields`]), then the cross-site write guard
+/// ([`cross_site_refusal`]), as one middleware for the reason [`frame`]
+/// gives. Inside the body limit, so that counting fields reads a bounded body.
+pub async fn guard(
+    State((state, max_fields)): State<(AppState, usize)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    counted_fields(max_fields, req, |req| async move {
+        match cross_site_refusal(&state, &req) {
+            Some(refusal) => refusal,
+            None => next.run(req).await,
+        }
+    })
+    .await
+}
+
 /// Answers 408 when a request, body upload and handler included, takes longer
 /// than `limit`, and closes the connection, whose unread body is of no use.
 pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
+    within(limit, next.run(req)).await
+}
+
+/// [`time_limit`] around any response future.
+async fn within(limit: Duration, run: impl std::future::Future<Output = Response>) -> Response {
+    match tokio::time::timeout(limit, run).await {
         Ok(resp) => resp,
         Err(_) => {
             tracing::info!(limit_secs = limit.as_secs(), "request timed out");
@@ -106,15 +167,15 @@ pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next)
     }
 }
 
-/// Refuses a urlencoded form with more than `max_fields` fields with 413. The
-/// body is read chunk by chunk, counting separators, and the reading stops at
-/// the first field too many, before anything is parsed; the body limit outside
-/// this layer bounds what is kept meanwhile.
-pub async fn limit_form_fields(
-    State(max_fields): State<usize>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// Refuses a urlencoded form with more than `max_fields` fields with 413, or
+/// passes it on to `run`. The body is read chunk by chunk, counting
+/// separators, and the reading stops at the first field too many, before
+/// anything is parsed; the body limit outside bounds what is kept meanwhile.
+async fn counted_fields<F, Fut>(max_fields: usize, req: Request, run: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -125,7 +186,7 @@ pub async fn limit_form_fields(
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
     if !is_form {
-        return next.run(req).await;
+        return run(req).await;
     }
     let (parts, mut body) = req.into_parts();
     let mut kept = Vec::new();
@@ -154,7 +215,7 @@ pub async fn limit_form_fields(
             kept.extend_from_slice(&data);
         }
     }
-    next.run(Request::from_parts(parts, Body::from(kept))).await
+    run(Request::from_parts(parts, Body::from(kept))).await
 }
 
 /// The answer to a body that could not be read: 413 when it went over the body
@@ -180,8 +241,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Adds the security headers to every response, errors included.
-pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
+fn with_security_headers(mut resp: Response, https: bool) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -204,7 +264,7 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         // Pages show personal data and carry anti-CSRF tokens: never cache them.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if state.config.is_https() {
+    if https {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
@@ -213,14 +273,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     resp
 }
 
-/// Refuses state-changing requests that a browser marks as cross-site, or whose
-/// `Origin` is not ours. This backs up the anti-CSRF tokens: a forged form post
+/// The refusal of a state-changing request that a browser marks as
+/// cross-site, or whose `Origin` is not ours, if `req` is one. This backs up the anti-CSRF tokens: a forged form post
 /// from another site is refused even before its token is looked at.
-pub async fn refuse_cross_site_writes(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
+fn cross_site_refusal(state: &AppState, req: &Request) -> Option<Response> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     // These endpoints authenticate the client (or its bearer token) on every
     // request and act on no cookie, so a cross-site request forges nothing;
@@ -236,34 +292,34 @@ pub async fn refuse_cross_site_writes(
             | "/oauth2/authorize"
             | "/oauth2/logout"
     );
-    if !safe && !cookieless {
-        let h = req.headers();
-        let fetch_site = h.get("sec-fetch-site").map(|v| v.as_bytes());
-        // `same-site` is refused too: a hosting company's customers may run
-        // pages on sibling subdomains of the login domain.
-        let not_ours = fetch_site.is_some_and(|v| v != b"same-origin" && v != b"none");
-        // Our pages send `Referrer-Policy: no-referrer`, so a browser posts
-        // their forms with `Origin: null`; that is only ours when the browser
-        // vouches for it with `Sec-Fetch-Site: same-origin`.
-        let foreign_origin = h.get(header::ORIGIN).is_some_and(|o| {
-            let o = o.as_bytes();
-            if o == b"null" {
-                fetch_site != Some(b"same-origin".as_slice())
-            } else {
-                o != state.config.public_origin().as_bytes()
-            }
-        });
-        if not_ours || foreign_origin {
-            return AppError::Forbidden("page.error.cross_site").into_response();
-        }
+    if safe || cookieless {
+        return None;
     }
-    next.run(req).await
+    let h = req.headers();
+    let fetch_site = h.get("sec-fetch-site").map(|v| v.as_bytes());
+    // `same-site` is refused too: a hosting company's customers may run
+    // pages on sibling subdomains of the login domain.
+    let not_ours = fetch_site.is_some_and(|v| v != b"same-origin" && v != b"none");
+    // Our pages send `Referrer-Policy: no-referrer`, so a browser posts
+    // their forms with `Origin: null`; that is only ours when the browser
+    // vouches for it with `Sec-Fetch-Site: same-origin`.
+    let foreign_origin = h.get(header::ORIGIN).is_some_and(|o| {
+        let o = o.as_bytes();
+        if o == b"null" {
+            fetch_site != Some(b"same-origin".as_slice())
+        } else {
+            o != state.config.public_origin().as_bytes()
+        }
+    });
+    (not_ours || foreign_origin)
+        .then(|| AppError::Forbidden("page.error.cross_site").into_response())
 }
 
-/// Reads the request's language hints and serves the rest of the request in
-/// their scope, so that every page, error and refusal below speaks the
-/// customer's language (see [`super::extract::negotiate`]).
-pub async fn language(req: Request, next: Next) -> Response {
+/// The request's language hints, in whose scope [`frame`] serves the rest of
+/// the request so that every page, error and refusal below speaks the
+/// customer's language (see [`super::extract::negotiate`]); and the page the
+/// language switcher comes back to.
+fn language_hints(req: &Request) -> (super::extract::LangHints, String) {
     let hints = super::extract::LangHints::from_headers(req.headers());
     // A page shown after a POST (a form with errors) switches language by
     // reloading its address, which its GET twin serves.
@@ -275,5 +331,76 @@ pub async fn language(req: Request, next: Next) -> Response {
     } else {
         req.uri().path().to_owned()
     };
-    super::extract::with_hints(hints, back, next.run(req)).await
+    (hints, back)
+}
+
+/// CORS for the endpoints a single-page application calls from its own
+/// origin (see `for_browser_clients`): `Access-Control-Allow-Origin: *` on
+/// every answer and preflights answered here, never with credentials, so no
+/// origin is ever reflected. Written out rather than `tower_http`'s
+/// `CorsLayer`, which clones its configuration (several vectors) on every
+/// request; these are the busiest endpoints.
+#[derive(Clone)]
+pub struct BrowserCors<S>(pub S);
+
+impl<S> tower::Service<Request> for BrowserCors<S>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::Either<
+        futures::future::Ready<Result<Response, std::convert::Infallible>>,
+        futures::future::MapOk<S::Future, fn(Response) -> Response>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        use futures::TryFutureExt;
+        let preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if preflight {
+            futures::future::Either::Left(futures::future::ready(Ok(preflight_answer())))
+        } else {
+            futures::future::Either::Right(
+                self.0
+                    .call(req)
+                    .map_ok(allow_any_origin as fn(Response) -> Response),
+            )
+        }
+    }
+}
+
+fn allow_any_origin(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+/// The answer to a preflight: the methods and request headers these
+/// endpoints take, cached by the browser for an hour.
+fn preflight_answer() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET,POST"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization,content-type",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "3600"),
+        ],
+    )
+        .into_response()
 }

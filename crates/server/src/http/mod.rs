@@ -214,35 +214,29 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/revoke", post(oauth::revoke))
         .merge(for_browser_clients())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::refuse_cross_site_writes,
-        ))
-        // Inside the body limit, so that counting fields reads a bounded body.
-        .layer(axum::middleware::from_fn_with_state(
-            limits.max_form_fields,
-            middleware::limit_form_fields,
-        ))
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            limits.request_timeout,
-            middleware::time_limit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::security_headers,
-        ))
-        // Outside the limits and the cross-site guard, so that their refusals
-        // speak the customer's language too.
-        .layer(axum::middleware::from_fn(middleware::language))
-        .layer(axum::middleware::from_fn_with_state(
-            middleware::Observe {
-                metrics: state.metrics.clone(),
-                listener: "public",
-            },
-            middleware::observe,
-        ))
+        // One stack, so that the router boxes it once per route rather than
+        // once per layer; outermost first.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(
+                    std::sync::Arc::new(middleware::Frame {
+                        observe: middleware::Observe {
+                            metrics: state.metrics.clone(),
+                            listener: "public",
+                        },
+                        request_timeout: limits.request_timeout,
+                        https: state.config.is_https(),
+                    }),
+                    middleware::frame,
+                ))
+                .layer(RequestBodyLimitLayer::new(limit))
+                .map_request(|r: axum::extract::Request<_>| r.map(axum::body::Body::new))
+                .layer(DefaultBodyLimit::max(limit))
+                .layer(axum::middleware::from_fn_with_state(
+                    (state.clone(), limits.max_form_fields),
+                    middleware::guard,
+                )),
+        )
         .with_state(state)
 }
 
@@ -296,13 +290,6 @@ fn panel_security_routes() -> Router<AppState> {
 /// they read no cookie (the client or its bearer token authenticates each
 /// request), so no origin is ever reflected and no browser sends cookies along.
 fn for_browser_clients() -> Router<AppState> {
-    use axum::http::Method;
-    use tower_http::cors::{Any, CorsLayer};
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(std::time::Duration::from_secs(3600));
     Router::new()
         .route(
             "/oauth2/userinfo",
@@ -318,7 +305,7 @@ fn for_browser_clients() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(oauth::authorization_server_metadata),
         )
-        .layer(cors)
+        .layer(tower::layer::layer_fn(middleware::BrowserCors))
 }
 
 async fn home(session: CurrentSession) -> Redirect {
