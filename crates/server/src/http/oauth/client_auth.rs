@@ -4,8 +4,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::extract::FromRequestParts;
+use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use oauth::clients::{self, Client};
@@ -19,6 +21,19 @@ pub struct Presented {
     client_id: String,
     secret: Option<String>,
     assertion: Option<String>,
+}
+
+/// The request's `Authorization` header, the only one client authentication
+/// reads: extracting it alone spares copying every header of every token,
+/// introspection and revocation request.
+pub struct AuthorizationHeader(pub Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthorizationHeader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(AUTHORIZATION).cloned()))
+    }
 }
 
 /// A `client_assertion` and its type, from the form.
@@ -45,7 +60,7 @@ fn form_decode(s: &str) -> Option<String> {
 /// Reads client credentials from `Authorization: Basic` or the form. Using both
 /// at once is an `invalid_request` (RFC 6749 §2.3).
 pub fn presented(
-    headers: &HeaderMap,
+    authorization: &AuthorizationHeader,
     form_id: Option<&str>,
     form_secret: Option<&str>,
     assertion: AssertionParams<'_>,
@@ -56,7 +71,7 @@ pub fn presented(
                 "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             ));
         }
-        if form_secret.is_some() || headers.contains_key(AUTHORIZATION) {
+        if form_secret.is_some() || authorization.0.is_some() {
             return Err(OAuthHttpError::invalid_request(
                 "use one client authentication method, not two",
             ));
@@ -73,8 +88,9 @@ pub fn presented(
             assertion: Some(jwt.to_owned()),
         }));
     }
-    let basic = headers
-        .get(AUTHORIZATION)
+    let basic = authorization
+        .0
+        .as_ref()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             v.strip_prefix("Basic ")

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,12 +24,12 @@ pub struct IntrospectForm {
 pub async fn introspect(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    authorization: client_auth::AuthorizationHeader,
     form: Result<Form<IntrospectForm>, FormRejection>,
 ) -> Result<Json<Value>, OAuthHttpError> {
     let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
     let presented = client_auth::presented(
-        &headers,
+        &authorization,
         f.client_id.as_deref(),
         f.client_secret.as_deref(),
         client_auth::AssertionParams {

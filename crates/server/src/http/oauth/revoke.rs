@@ -2,7 +2,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::client_auth;
@@ -25,12 +25,12 @@ pub struct RevokeForm {
 pub async fn revoke(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    authorization: client_auth::AuthorizationHeader,
     form: Result<Form<RevokeForm>, FormRejection>,
 ) -> Result<StatusCode, OAuthHttpError> {
     let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
     let presented = client_auth::presented(
-        &headers,
+        &authorization,
         f.client_id.as_deref(),
         f.client_secret.as_deref(),
         client_auth::AssertionParams {

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use oauth::OAuthError;
 use oauth::authorize::CodeGrant;
@@ -45,12 +44,12 @@ pub struct TokenForm {
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    authorization: client_auth::AuthorizationHeader,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, OAuthHttpError> {
     let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
     let presented = client_auth::presented(
-        &headers,
+        &authorization,
         f.client_id.as_deref(),
         f.client_secret.as_deref(),
         client_auth::AssertionParams {
