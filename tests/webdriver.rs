@@ -202,6 +202,20 @@ impl Chrome {
         );
     }
 
+    /// Waits up to 10 s for the page to show `text` (after a form posted back
+    /// to the same address, where the address cannot tell the new page from
+    /// the old), and returns the page's source.
+    pub async fn wait_for_text(&self, text: &str) -> String {
+        for _ in 0..200 {
+            let page = self.source().await;
+            if page.contains(text) {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page never showed {text:?}:\n{}", self.source().await);
+    }
+
     /// Saves a PNG of the page as `<test>-<name>.png` in [`screenshot_dir`].
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let b64 = self.get("/screenshot").await;

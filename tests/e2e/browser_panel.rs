@@ -88,7 +88,10 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     chrome
         .click("form[action='/account/email'] button[type='submit']")
         .await;
-    chrome.wait_for_url(&url("/account/email")).await;
+    // The form posts back to the address it was on: wait for the new page.
+    chrome
+        .wait_for_text("Code received at your current address")
+        .await;
     assert!(
         chrome
             .source()
@@ -101,7 +104,9 @@ async fn a_customer_edits_the_profile_changes_email_and_password_in_chromium() {
     chrome
         .click("form[action='/account/email/confirm'] button[type='submit']")
         .await;
-    chrome.wait_for_url(&url("/account/email")).await;
+    chrome
+        .wait_for_text("Code received at the new address")
+        .await;
     let second = code_in(
         &server
             .mail_to_with(&new, "Confirm your new primary email address")
