@@ -188,32 +188,23 @@ impl Chrome {
     /// Waits up to 10 s for the browser to reach an address starting with
     /// `prefix` (after a script's navigation, say), and returns it.
     pub async fn wait_for_url(&self, prefix: &str) -> String {
-        for _ in 0..200 {
-            let u = self.url().await;
-            if u.starts_with(prefix) {
-                return u;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        match poll_until(async || self.url().await, |u| u.starts_with(prefix)).await {
+            Ok(u) => u,
+            Err(u) => panic!(
+                "the browser stayed at {u} instead of {prefix}:\n{}",
+                self.source().await
+            ),
         }
-        panic!(
-            "the browser stayed at {} instead of {prefix}:\n{}",
-            self.url().await,
-            self.source().await
-        );
     }
 
     /// Waits up to 10 s for the page to show `text` (after a form posted back
     /// to the same address, where the address cannot tell the new page from
     /// the old), and returns the page's source.
     pub async fn wait_for_text(&self, text: &str) -> String {
-        for _ in 0..200 {
-            let page = self.source().await;
-            if page.contains(text) {
-                return page;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        match poll_until(async || self.source().await, |p| p.contains(text)).await {
+            Ok(page) => page,
+            Err(page) => panic!("the page never showed {text:?}:\n{page}"),
         }
-        panic!("the page never showed {text:?}:\n{}", self.source().await);
     }
 
     /// Saves a PNG of the page as `<test>-<name>.png` in [`screenshot_dir`].
@@ -288,4 +279,21 @@ impl Drop for Chrome {
             .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// Reads every 50 ms, for up to 10 s, until what is read satisfies `ok`;
+/// gives what was read last, as `Err` if it never did.
+async fn poll_until(
+    read: impl AsyncFn() -> String,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = read().await;
+        if ok(&last) {
+            return Ok(last);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(last)
 }

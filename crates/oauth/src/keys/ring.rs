@@ -208,6 +208,11 @@ impl PrivateSigningKey for SigningKey {
     }
 }
 
+/// The published JWKS of `keys`, in their order.
+fn key_set(keys: &[Arc<CachedKey>]) -> CoreJsonWebKeySet {
+    CoreJsonWebKeySet::new(keys.iter().map(|k| CoreJsonWebKey::clone(&k.jwk)).collect())
+}
+
 impl KeyRing {
     /// A key ring over `db`, whose private keys `encryptor` seals.
     pub fn new(db: DatabaseConnection, encryptor: KeyEncryptor) -> Self {
@@ -296,12 +301,7 @@ impl KeyRing {
     /// the current and the previous keys of each algorithm.
     pub async fn jwks(&self, now: DateTime<Utc>) -> Result<CoreJsonWebKeySet, OAuthError> {
         self.refresh_if_stale().await?;
-        Ok(CoreJsonWebKeySet::new(
-            self.published(now)
-                .iter()
-                .map(|k| CoreJsonWebKey::clone(&k.jwk))
-                .collect(),
-        ))
+        Ok(key_set(&self.published(now)))
     }
 
     /// The keys published at `now`, in the document's order.
@@ -345,10 +345,8 @@ impl KeyRing {
             return Ok(d.json.clone());
         }
         let keys = self.published(now);
-        let set =
-            CoreJsonWebKeySet::new(keys.iter().map(|k| CoreJsonWebKey::clone(&k.jwk)).collect());
         let json = bytes::Bytes::from(
-            serde_json::to_vec(&set)
+            serde_json::to_vec(&key_set(&keys))
                 .map_err(|e| OAuthError::Internal(format!("JWKS encoding: {e}")))?,
         );
         // A reload between reading `loaded_at` and the keys only makes the

@@ -106,7 +106,6 @@ where
 }
 
 /// What [`frame`] needs, built once when the router is.
-#[derive(Clone)]
 pub struct Frame {
     /// Where requests are counted.
     pub observe: Observe,
@@ -281,8 +280,9 @@ fn with_security_headers(mut resp: Response, https: bool) -> Response {
 }
 
 /// The refusal of a state-changing request that a browser marks as
-/// cross-site, or whose `Origin` is not ours, if `req` is one. This backs up the anti-CSRF tokens: a forged form post
-/// from another site is refused even before its token is looked at.
+/// cross-site, or whose `Origin` is not ours, if `req` is one. This backs up
+/// the anti-CSRF tokens: a forged form post from another site is refused even
+/// before its token is looked at.
 fn cross_site_refusal(state: &AppState, req: &Request) -> Option<Response> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     // These endpoints authenticate the client (or its bearer token) on every
