@@ -9,9 +9,23 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// The key under which WebDriver returns an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One browser at a time per test binary. The suite runs its tests in
+/// parallel on a two-core machine, and four Chromiums starting at once beside a
+/// hundred test servers made a browser test miss a wait in CI. Taking turns
+/// costs a few seconds of the run and leaves each browser the CPU it needs.
+static TURN: Semaphore = Semaphore::const_new(1);
+
+/// How long a wait for an element, an address or a text may take before the
+/// test fails with what the browser showed.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(50);
 
 /// One headless Chromium, through its own chromedriver process.
 pub struct Chrome {
@@ -21,6 +35,7 @@ pub struct Chrome {
     profile: PathBuf,
     shots: PathBuf,
     test: String,
+    _turn: SemaphorePermit<'static>,
 }
 
 /// Where screenshots go: `$GUICHET_SCREENSHOTS`, else `target/screenshots`
@@ -40,6 +55,10 @@ impl Chrome {
     /// Starts chromedriver on a free port and opens a headless session. `test`
     /// names the screenshots this browser takes.
     pub async fn start(test: &str) -> Chrome {
+        let turn = TURN
+            .acquire()
+            .await
+            .expect("the browser turn is never closed");
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let chrome_bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let port = crate::free_port();
@@ -54,13 +73,17 @@ impl Chrome {
             });
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if let Ok(r) = http.get(format!("{base}/status")).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let ready = poll_until(
+            async || match http.get(format!("{base}/status")).send().await {
+                Ok(r) if r.status().is_success() => "ready".to_owned(),
+                Ok(r) => r.status().to_string(),
+                Err(e) => e.to_string(),
+            },
+            |s| s == "ready",
+        )
+        .await;
+        if let Err(last) = ready {
+            panic!("{driver_bin} on port {port} never became ready: {last}");
         }
         let profile = std::env::temp_dir().join(format!("guichet-chrome-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&profile).unwrap();
@@ -97,6 +120,7 @@ impl Chrome {
             profile,
             shots: screenshot_dir(),
             test: test.to_owned(),
+            _turn: turn,
         }
     }
 
@@ -129,9 +153,9 @@ impl Chrome {
         self.post("/url", json!({ "url": url })).await;
     }
 
-    /// The element matching a CSS selector, waiting up to 5 s for it.
+    /// The element matching a CSS selector, waiting up to [`PATIENCE`] for it.
     async fn element(&self, css: &str) -> String {
-        for _ in 0..100 {
+        for _ in 0..PATIENCE.as_millis() / POLL.as_millis() {
             let url = format!("{}/element", self.session);
             let r = self
                 .http
@@ -144,7 +168,7 @@ impl Chrome {
                 let v: Value = r.json().await.unwrap();
                 return v["value"][ELEMENT].as_str().unwrap().to_owned();
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(POLL).await;
         }
         panic!(
             "no element {css} on {}:\n{}",
@@ -185,7 +209,7 @@ impl Chrome {
             .to_owned()
     }
 
-    /// Waits up to 10 s for the browser to reach an address starting with
+    /// Waits up to [`PATIENCE`] for the browser to reach an address starting with
     /// `prefix` (after a script's navigation, say), and returns it.
     pub async fn wait_for_url(&self, prefix: &str) -> String {
         match poll_until(async || self.url().await, |u| u.starts_with(prefix)).await {
@@ -197,7 +221,7 @@ impl Chrome {
         }
     }
 
-    /// Waits up to 10 s for the page to show `text` (after a form posted back
+    /// Waits up to [`PATIENCE`] for the page to show `text` (after a form posted back
     /// to the same address, where the address cannot tell the new page from
     /// the old), and returns the page's source.
     pub async fn wait_for_text(&self, text: &str) -> String {
@@ -281,19 +305,19 @@ impl Drop for Chrome {
     }
 }
 
-/// Reads every 50 ms, for up to 10 s, until what is read satisfies `ok`;
+/// Reads every [`POLL`], for up to [`PATIENCE`], until what is read satisfies `ok`;
 /// gives what was read last, as `Err` if it never did.
 async fn poll_until(
     read: impl AsyncFn() -> String,
     ok: impl Fn(&str) -> bool,
 ) -> Result<String, String> {
     let mut last = String::new();
-    for _ in 0..200 {
+    for _ in 0..PATIENCE.as_millis() / POLL.as_millis() {
         last = read().await;
         if ok(&last) {
             return Ok(last);
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(POLL).await;
     }
     Err(last)
 }

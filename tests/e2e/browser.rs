@@ -73,6 +73,7 @@ async fn a_security_key_registers_and_signs_in_through_our_pages_in_chromium() {
     chrome
         .click("form[action='/logout'] button[type='submit']")
         .await;
+    chrome.wait_for_url(&app.url("/login")).await;
     log_in(&chrome, &app, &handle, &p.password).await;
     chrome.wait_for_url(&app.url("/login/2fa")).await;
     chrome.goto(&app.url("/account")).await;

@@ -42,7 +42,8 @@ async fn the_data_export_downloads_and_opens_in_chromium() {
 
     let file = downloads.join(format!("guichet-{handle}.json"));
     let mut text = String::new();
-    for _ in 0..200 {
+    // Up to 30 s: the download is written by the browser, in its own time.
+    for _ in 0..600 {
         if let Ok(t) = std::fs::read_to_string(&file)
             && !t.is_empty()
         {
