@@ -83,6 +83,11 @@ pub async fn serve_router(
             },
             () = &mut shutdown => break,
         };
+        // A response is written whole; Nagle would only hold its last segment
+        // back waiting for an ACK the client delays, adding latency.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not disable Nagle on a connection");
+        }
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
             req.extensions_mut()
