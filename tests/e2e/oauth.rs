@@ -543,6 +543,13 @@ async fn private_key_jwt_works_once_per_assertion_and_refuses_forged_headers() {
     let mut expired = claims_for(&app, &id);
     expired["iat"] = (now - 300).into();
     expired["exp"] = (now - 61).into();
+    // 60 s of clock skew at most: a token not valid for another two minutes,
+    // or issued two minutes from now, is refused.
+    let mut not_yet = claims_for(&app, &id);
+    not_yet["nbf"] = (now + 120).into();
+    let mut from_the_future = claims_for(&app, &id);
+    from_the_future["iat"] = (now + 120).into();
+    from_the_future["exp"] = (now + 180).into();
     let mut wrong_aud = claims_for(&app, &id);
     wrong_aud["aud"] = "https://elsewhere.example.com/token".into();
     let other_key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
@@ -553,6 +560,14 @@ async fn private_key_jwt_works_once_per_assertion_and_refuses_forged_headers() {
     );
     let cases = [
         ("expired", assertion(&key, header.clone(), expired)),
+        (
+            "nbf in two minutes",
+            assertion(&key, header.clone(), not_yet),
+        ),
+        (
+            "iat in two minutes",
+            assertion(&key, header.clone(), from_the_future),
+        ),
         ("audience", assertion(&key, header.clone(), wrong_aud)),
         (
             "other key",
@@ -579,6 +594,14 @@ async fn private_key_jwt_works_once_per_assertion_and_refuses_forged_headers() {
             assertion(
                 &key,
                 serde_json::json!({"alg": "EdDSA", "jku": "https://evil.example/jwks"}),
+                claims_for(&app, &id),
+            ),
+        ),
+        (
+            "x5u header",
+            assertion(
+                &key,
+                serde_json::json!({"alg": "EdDSA", "kid": "k1", "x5u": "https://evil.example/cert"}),
                 claims_for(&app, &id),
             ),
         ),

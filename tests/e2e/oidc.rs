@@ -649,6 +649,63 @@ async fn the_code_is_bound_to_client_redirect_uri_and_verifier() {
 }
 
 #[tokio::test]
+async fn a_verifier_outside_43_to_128_characters_is_refused_even_when_it_matches() {
+    let app = spawn_app().await;
+    let (id, secret) = app.create_client(&web_app(true)).await;
+    let secret = secret.unwrap();
+    let (web, _, _) = signed_in(&app).await;
+    // RFC 7636 §4.1: a verifier has 43 to 128 unreserved characters. One that
+    // hashes to its challenge but is shorter or longer must still not redeem:
+    // a short one would be guessable.
+    for (len, good) in [(42, false), (43, true), (128, true), (129, false)] {
+        let verifier: String = "abcdefghijklmnopqrstuvwxyz0123456789-._~"
+            .chars()
+            .cycle()
+            .take(len)
+            .collect();
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let loc = follow_to_client(&app, &web, authorize_url(&app, &id, &challenge, &[])).await;
+        let code = param(&loc, "code").expect("code");
+        let r = redeem(&app, &id, &secret, &code, &verifier).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        if good {
+            assert_eq!(status, 200, "{len} characters: {body}");
+            assert!(body["access_token"].is_string(), "{len} characters: {body}");
+        } else {
+            assert_eq!(status, 400, "{len} characters: {body}");
+            assert_eq!(body["error"], "invalid_grant", "{len} characters");
+            assert!(body.get("access_token").is_none(), "{len} characters");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_code_past_its_lifetime_is_refused() {
+    // The lifetime is shortened so that the test does not wait a minute; the
+    // default of 60 s is the same setting (checked in the settings' tests).
+    let mut settings = guichet_tests::fresh_settings().await;
+    settings.oauth.code_ttl_secs = 1;
+    let app = guichet_tests::spawn_with(settings).await;
+    let (id, secret) = app.create_client(&web_app(true)).await;
+    let secret = secret.unwrap();
+    let (web, _, _) = signed_in(&app).await;
+
+    let (code, verifier) = code_for(&app, &web, &id).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = redeem(&app, &id, &secret, &code, &verifier).await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert!(body.get("access_token").is_none());
+
+    // A code redeemed within its lifetime still works on the same server.
+    let (code, verifier) = code_for(&app, &web, &id).await;
+    let r = redeem(&app, &id, &secret, &code, &verifier).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
 async fn prompt_login_and_max_age_zero_force_a_new_login() {
     let app = spawn_app().await;
     let (id, _) = app.create_client(&web_app(true)).await;

@@ -445,6 +445,7 @@ impl Application {
             },
             access_token_audience: (!settings.oauth.access_token_audience.is_empty())
                 .then(|| settings.oauth.access_token_audience.clone()),
+            code_ttl: Duration::from_secs(settings.oauth.code_ttl_secs),
         };
         let mail = mail_queue(&settings, db.clone());
         let mfa = two_factor(&settings, &config.public_url, db, store.clone())?;

@@ -649,6 +649,7 @@ fn support_config(settings: &Settings) -> Result<ServerConfig, CliError> {
         },
         login: LoginConfig::default(),
         access_token_audience: None,
+        code_ttl: std::time::Duration::from_secs(settings.oauth.code_ttl_secs),
     })
 }
 

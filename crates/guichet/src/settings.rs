@@ -163,6 +163,8 @@ pub struct OAuthSection {
     pub key_encryption_key: String,
     /// `aud` of access tokens; empty for the issuer.
     pub access_token_audience: String,
+    /// Seconds an authorization code can be redeemed.
+    pub code_ttl_secs: u64,
 }
 
 impl std::fmt::Debug for OAuthSection {
@@ -170,6 +172,7 @@ impl std::fmt::Debug for OAuthSection {
         f.debug_struct("OAuthSection")
             .field("key_encryption_key", &"***")
             .field("access_token_audience", &self.access_token_audience)
+            .field("code_ttl_secs", &self.code_ttl_secs)
             .finish()
     }
 }
@@ -567,6 +570,12 @@ impl Settings {
                 "must be empty or an absolute URI",
             ));
         }
+        if !(1..=600).contains(&self.oauth.code_ttl_secs) {
+            return Err(bad(
+                "oauth.code_ttl_secs",
+                "must be between 1 and 600 (RFC 6749 §4.1.2: ten minutes at most)",
+            ));
+        }
         if !(1..=3600).contains(&self.login.recent_auth_secs) {
             return Err(bad("login.recent_auth_secs", "must be between 1 and 3600"));
         }
@@ -806,6 +815,22 @@ mod tests {
         s.operator.bind = String::new();
         s.validate().unwrap();
         assert!(!s.operator.is_enabled());
+    }
+
+    #[test]
+    fn code_lifetime_is_one_second_to_ten_minutes() {
+        for (secs, ok) in [(0, false), (1, true), (60, true), (600, true), (601, false)] {
+            let mut s = Settings::defaults();
+            s.oauth.code_ttl_secs = secs;
+            match s.validate() {
+                Ok(()) => assert!(ok, "{secs} s accepted"),
+                Err(e) => {
+                    assert!(!ok, "{secs} s refused: {e}");
+                    assert!(e.to_string().contains("oauth.code_ttl_secs"), "{e}");
+                }
+            }
+        }
+        assert_eq!(Settings::defaults().oauth.code_ttl_secs, 60);
     }
 
     #[test]

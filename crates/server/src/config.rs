@@ -21,7 +21,14 @@ pub struct ServerConfig {
     pub login: LoginConfig,
     /// The `aud` of access tokens; the issuer when `None`.
     pub access_token_audience: Option<String>,
+    /// How long an authorization code can be redeemed.
+    pub code_ttl: Duration,
 }
+
+/// The default lifetime of an authorization code: a relying party redeems
+/// its code within a second or two, and a short life narrows the window of a
+/// code leaked through a log or a referrer (SECURITY: at most 60 s).
+pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(60);
 
 impl ServerConfig {
     /// Whether Guichet is served over TLS, which decides the cookie prefix and HSTS.

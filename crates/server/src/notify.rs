@@ -447,6 +447,7 @@ mod tests {
             },
             login: LoginConfig::default(),
             access_token_audience: None,
+            code_ttl: crate::config::DEFAULT_CODE_TTL,
         }
     }
 

@@ -20,8 +20,6 @@ use crate::i18n::Lang;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
 
-/// How long an authorization code lives (SECURITY: at most 60 s).
-pub const CODE_TTL: Duration = Duration::from_secs(60);
 /// How long a request may wait for the login and consent pages.
 const PENDING_TTL: Duration = Duration::from_secs(600);
 
@@ -345,7 +343,10 @@ async fn issue_code(
         sid: data.sid.clone(),
     };
     let json = serde_json::to_string(&grant).unwrap_or_default();
-    if let Err(e) = state.store.set(&code_key(&code), &json, CODE_TTL).await {
+    if let Err(e) = state
+        .store
+        .set(&code_key(&code), &json, state.config.code_ttl)
+        .await {
         return AppError::from(e).into_response();
     }
     if let Err(e) = super::logout::note_participant(state, &data.sid, &pending.client_id).await {
