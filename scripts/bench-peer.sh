@@ -9,18 +9,18 @@
 # What it does, in order:
 #   1. builds Guichet in release (`cargo build --release -p guichet`);
 #   2. makes a throw-away data directory and registers a client_credentials client in it;
-#   3. runs bench.sh against the peer (bench.sh starts and stops it), then against Guichet
-#      (bench.sh starts `guichet serve` in the data directory and stops it), both in one
-#      run, appending to one results TSV;
-#   4. unless REFERENCES=no, two reference runs in the same session, to read the ratios by:
+#   3. starts the peer and Guichet once, and unless REFERENCES=no two references:
 #      - peer-jwt: the same peer set to issue RFC 9068 access tokens signed with ES256
 #        (its resourceIndicators feature), as Guichet does; the stock peer issues
 #        opaque tokens, which cost it no signature. Token endpoint only.
 #      - static: nginx serving Guichet's discovery and JWKS documents as plain files,
 #        one worker per core: what this machine allows for a static document while
 #        wrk shares its cores. Discovery and JWKS only.
-#   5. prints markdown tables: req/s and p99 of both systems and the ratio Guichet/peer,
-#      then the reference rows.
+#   4. ROUNDS rounds; in each, every endpoint is run with the peer's bench.sh against the
+#      peer, Guichet and its reference in turn, so that the systems compared are measured
+#      seconds apart (the machine's speed drifts over minutes);
+#   5. prints markdown tables: medians of req/s and p99 over the rounds, and the ratio
+#      Guichet/peer taken round by round.
 #
 # Environment (defaults in brackets)
 #   PEERS_SRC      the read-only peer kit [/work/shared/peers]
@@ -32,7 +32,9 @@
 #                  (see the top of $PEERS_DIR/bench.sh)
 #   CARGO_TARGET_DIR  honoured as cargo honours it [target]
 #   GUICHET_BIN    use this release binary instead of building one
-#   REFERENCES     yes | no: the two reference runs of step 4 [yes]; they need nginx
+#   REFERENCES     yes | no: the two references of step 3 [yes]; they need nginx
+#   ROUNDS         rounds of step 4 [3]; each takes about 2.5 minutes with the defaults
+#   STATIC_PORT    port nginx listens on for the static reference [18090]
 #   NICE           niceness of the build only [10], so that a build does not
 #                  starve other work on a small machine; the benchmark runs at normal priority
 #
@@ -85,8 +87,8 @@ fi
 
 # Every server must be startable by bench.sh: it refuses a port that is already taken.
 STATIC_PORT="${STATIC_PORT:-18090}"
-for p in 3000 "$GUICHET_PORT" "$STATIC_PORT"; do
-  [[ -z "$(ss -Htln "sport = :$p")" ]] || die "port $p is already in use (the peer needs 3000; set GUICHET_PORT for Guichet)"
+for p in 3000 3001 "$GUICHET_PORT" "$STATIC_PORT"; do
+  [[ -z "$(ss -Htln "sport = :$p")" ]] || die "port $p is already in use (the peers need 3000 and 3001; set GUICHET_PORT or STATIC_PORT for the others)"
 done
 
 # --- 1. build ------------------------------------------------------------------------
@@ -124,45 +126,59 @@ CLIENT_JSON="$(GUICHET__SERVER__DATA_DIR="$DATA_DIR" GUICHET__LOG__LEVEL=warn \
 CLIENT_ID="$(jq -er '.client_id' <<<"$CLIENT_JSON")" || die "no client_id in: $CLIENT_JSON"
 CLIENT_SECRET="$(jq -er '.client_secret' <<<"$CLIENT_JSON")" || die "no client_secret in: $CLIENT_JSON"
 
-# Variables that would redirect bench.sh away from the system meant; the peer run must see
-# bench.sh's own defaults, the Guichet run exactly what is set below.
+# Variables that would redirect bench.sh away from the system meant: every run below sets
+# what it needs and nothing else leaks in.
 CLEAR=(-u BASE -u START_CMD -u START_DIR -u CLIENT_ID -u CLIENT_SECRET -u DISCOVERY_PATH
        -u CC_SCOPE -u LABEL -u TOKEN_AUTH -u ENDPOINTS -u JWKS_PATH -u TOKEN_PATH
        -u INTROSPECTION_PATH -u SERVER_LOG)
 
-# --- 3a. the peer, with the peer's defaults -----------------------------------------------
-echo
-echo "== peer: oidc-provider (bench.sh defaults)"
-env "${CLEAR[@]}" RESULTS="$RESULTS" LABEL=peer SERVER_LOG="$DATA_DIR/peer.log" \
-  "$PEERS_DIR/bench.sh"
+# --- 3. the servers, started once and kept for every round -------------------------------
+# Each is started here rather than by bench.sh, so that the rounds below can take turns
+# between them: the machine's speed drifts by tens of percent over minutes, and a ratio
+# taken between two runs a few seconds apart is worth more than one taken between a
+# whole run of the peer and a whole run of Guichet a minute later.
+PIDS=()
+stop_servers() {
+  local pid
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do wait "$pid" 2>/dev/null || true; done
+  PIDS=()
+}
+trap 'rc=$?; stop_servers; (exit "$rc"); finish' EXIT
+start_server() {  # name dir command...: runs it in dir, output in $DATA_DIR/name.log
+  local name="$1" dir="$2" pin=(); shift 2
+  [[ -n "${SERVER_CPUS:-}" ]] && pin=(taskset -c "$SERVER_CPUS")
+  ( cd "$dir" && exec ${pin[@]+"${pin[@]}"} "$@" ) >"$DATA_DIR/$name.log" 2>&1 &
+  PIDS+=($!)
+}
+wait_up() {  # name url
+  local _
+  for _ in $(seq 300); do curl -fsS -o /dev/null "$2" 2>/dev/null && return 0; sleep 0.2; done
+  die "$1 did not answer $2 within 60 s (log: $DATA_DIR/$1.log)"
+}
 
-# --- 3b. Guichet ---------------------------------------------------------------------
-# The "discovery" row loads OpenID discovery, as it does for the peer.
-# The server inherits the GUICHET__* variables: bench.sh starts it with exec in START_DIR.
+PEER_SRV="$PEERS_DIR/oidc-provider"
+echo "== starting the peer (oidc-provider, as its kit ships it) on 127.0.0.1:3000"
+start_server peer "$PEER_SRV" node server.mjs
+echo "== starting Guichet on 127.0.0.1:$GUICHET_PORT"
 # Builds that have the operator API open it on a fixed port (127.0.0.1:8081) beside the
 # public one; the benchmark does not use it, and a fixed port would clash with another
 # Guichet (tests, a dev server) on the same machine, so switch it off where it exists.
 # The check reads the embedded defaults: an unknown GUICHET__ key is refused at start-up.
 EXTRA=()
 grep -q '^\[operator\]' config/default.toml && EXTRA+=(GUICHET__OPERATOR__BIND=)
-echo
-echo "== Guichet on 127.0.0.1:$GUICHET_PORT"
-env "${CLEAR[@]}" ${EXTRA[@]+"${EXTRA[@]}"} RESULTS="$RESULTS" LABEL=guichet SERVER_LOG="$DATA_DIR/guichet.log" \
-  GUICHET__SERVER__DATA_DIR="$DATA_DIR" \
-  GUICHET__SERVER__BIND="127.0.0.1:$GUICHET_PORT" \
-  GUICHET__LOG__LEVEL=warn \
-  START_DIR="$DATA_DIR" START_CMD="$BIN serve" BASE="http://127.0.0.1:$GUICHET_PORT" \
-  DISCOVERY_PATH=/.well-known/openid-configuration \
-  CLIENT_ID="$CLIENT_ID" CLIENT_SECRET="$CLIENT_SECRET" CC_SCOPE=api \
-  "$PEERS_DIR/bench.sh"
+start_server guichet "$DATA_DIR" env ${EXTRA[@]+"${EXTRA[@]}"} \
+  GUICHET__SERVER__DATA_DIR="$DATA_DIR" GUICHET__SERVER__BIND="127.0.0.1:$GUICHET_PORT" \
+  GUICHET__LOG__LEVEL=warn "$BIN" serve
+wait_up peer http://127.0.0.1:3000/.well-known/openid-configuration
+wait_up guichet "http://127.0.0.1:$GUICHET_PORT/.well-known/openid-configuration"
 
-# --- 4. reference runs ----------------------------------------------------------------------
+PEER_JWT_PORT=3001
 if [[ "$REFERENCES" == yes ]]; then
-  # 4a. The peer issuing the same kind of access token as Guichet: a copy of its
-  # server.mjs with the resourceIndicators feature on, every client_credentials token
-  # for one resource, as an ES256 `at+jwt`. The insertion point is checked, so that a
-  # changed peer kit fails here instead of measuring the stock peer twice.
-  PEER_SRV="$PEERS_DIR/oidc-provider"
+  # The peer issuing the same kind of access token as Guichet: a copy of its server.mjs
+  # with the resourceIndicators feature on, every client_credentials token for one
+  # resource, as an ES256 `at+jwt`. The insertion point is checked, so that a changed
+  # peer kit fails here instead of measuring the stock peer twice.
   python3 - "$PEER_SRV/server.mjs" "$PEER_SRV/server-jwt.mjs" <<'PY' || die "could not derive the JWT-issuing peer from server.mjs"
 import sys
 src = open(sys.argv[1]).read()
@@ -182,36 +198,27 @@ feature = anchor + """    resourceIndicators: {
 """
 open(sys.argv[2], "w").write(src.replace(anchor, feature))
 PY
-  echo
-  echo "== reference: the peer issuing ES256 JWT access tokens (token endpoint only)"
-  env "${CLEAR[@]}" RESULTS="$RESULTS" LABEL=peer-jwt SERVER_LOG="$DATA_DIR/peer-jwt.log" \
-    START_DIR="$PEER_SRV" START_CMD="node server-jwt.mjs" ENDPOINTS=token \
-    "$PEERS_DIR/bench.sh"
-  # The derived peer must really have issued JWTs, or the row means nothing.
-  grep -q 'accessTokenFormat' "$PEER_SRV/server-jwt.mjs" || die "server-jwt.mjs lost its feature"
+  echo "== starting the peer issuing ES256 JWT access tokens on 127.0.0.1:$PEER_JWT_PORT"
+  start_server peer-jwt "$PEER_SRV" env PORT="$PEER_JWT_PORT" node server-jwt.mjs
+  wait_up peer-jwt "http://127.0.0.1:$PEER_JWT_PORT/.well-known/openid-configuration"
+  # Its token must really be a JWT, or its row would mean nothing.
+  PEER_JWT_TOKEN="$(curl -fsS -u bench:bench-secret -d grant_type=client_credentials -d scope=api \
+    "http://127.0.0.1:$PEER_JWT_PORT/token" | jq -r '.access_token')"
+  [[ "$(cut -d. -f1 <<<"$PEER_JWT_TOKEN" | base64 -d 2>/dev/null | jq -r '.typ' 2>/dev/null)" == at+jwt ]] \
+    || die "the JWT-issuing peer did not issue an at+jwt access token"
 
-  # 4b. The documents Guichet serves, as files behind nginx. Guichet is started once
-  # more, only to read them.
-  # A directory of its own, readable by nginx's workers (which drop to an unprivileged
-  # user when started as root): it holds only the two public documents.
+  # The documents Guichet serves, as files behind nginx, one worker per core. The
+  # directory is readable by nginx's workers (which drop to an unprivileged user when
+  # started as root): it holds only the two public documents.
   STATIC="$DATA_DIR/static"
   mkdir -p "$STATIC/www/.well-known" "$STATIC/www/oauth2" "$STATIC/tmp"
   chmod 711 "$DATA_DIR"
-  chmod -R a+rX "$STATIC/www"
-  env "${CLEAR[@]}" ${EXTRA[@]+"${EXTRA[@]}"} GUICHET__SERVER__DATA_DIR="$DATA_DIR" \
-    GUICHET__SERVER__BIND="127.0.0.1:$GUICHET_PORT" GUICHET__LOG__LEVEL=warn \
-    "$BIN" serve >"$DATA_DIR/guichet-docs.log" 2>&1 &
-  DOCS_PID=$!
-  for _ in $(seq 100); do
-    curl -fsS -o "$STATIC/www/.well-known/openid-configuration" \
-      "http://127.0.0.1:$GUICHET_PORT/.well-known/openid-configuration" 2>/dev/null && break
-    sleep 0.1
-  done
-  curl -fsS -o "$STATIC/www/oauth2/jwks" "http://127.0.0.1:$GUICHET_PORT/oauth2/jwks" \
-    || { kill "$DOCS_PID"; die "could not read Guichet's JWKS for the static reference"; }
-  kill "$DOCS_PID"; wait "$DOCS_PID" 2>/dev/null || true
+  curl -fsS -o "$STATIC/www/.well-known/openid-configuration" \
+    "http://127.0.0.1:$GUICHET_PORT/.well-known/openid-configuration"
+  curl -fsS -o "$STATIC/www/oauth2/jwks" "http://127.0.0.1:$GUICHET_PORT/oauth2/jwks"
   [[ "$(jq -r '.jwks_uri' "$STATIC/www/.well-known/openid-configuration")" == */oauth2/jwks ]] \
     || die "Guichet's jwks_uri is no longer /oauth2/jwks; update the static reference"
+  chmod -R a+rX "$STATIC/www"
   cat >"$STATIC/nginx.conf" <<NGINX
 worker_processes auto;
 pid $STATIC/nginx.pid;
@@ -236,63 +243,99 @@ http {
   }
 }
 NGINX
-  echo
-  echo "== reference: nginx serving the same discovery and JWKS documents as files"
-  # bench.sh counts one process as the server: here one nginx worker of several, the
-  # others landing in other%. That is no disturbance, so nothing is retried for it.
-  env "${CLEAR[@]}" RESULTS="$RESULTS" LABEL=static SERVER_LOG="$DATA_DIR/static.log" \
-    RETRIES=0 OTHER_WARN=1000 \
-    START_DIR="$STATIC" START_CMD="nginx -c $STATIC/nginx.conf" \
-    BASE="http://127.0.0.1:$STATIC_PORT" ENDPOINTS="discovery jwks" \
-    "$PEERS_DIR/bench.sh"
+  echo "== starting nginx with Guichet's discovery and JWKS documents on 127.0.0.1:$STATIC_PORT"
+  start_server static "$STATIC" nginx -c "$STATIC/nginx.conf"
+  wait_up static "http://127.0.0.1:$STATIC_PORT/oauth2/jwks"
 fi
+
+# --- 4. rounds: each endpoint on each system in turn -----------------------------------------
+ROUNDS="${ROUNDS:-3}"
+[[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be a whole number from 1 to 99, got '$ROUNDS'"
+bench() {  # label endpoint VAR=value...: one bench.sh run against a server already up
+  local label="$1" ep="$2"; shift 2
+  env "${CLEAR[@]}" RESULTS="$RESULTS" LABEL="$label" START_CMD= ENDPOINTS="$ep" "$@" \
+    "$PEERS_DIR/bench.sh" >"$DATA_DIR/bench-last.out" 2>&1 \
+    || { cat "$DATA_DIR/bench-last.out" >&2; die "bench.sh failed for $label $ep"; }
+  printf '%-9s %s\n' "$label" "$(grep -E "^(discovery|jwks|token_cc|introspection) " "$DATA_DIR/bench-last.out" | tail -1)"
+}
+GUICHET_ENV=(BASE="http://127.0.0.1:$GUICHET_PORT" DISCOVERY_PATH=/.well-known/openid-configuration
+             CLIENT_ID="$CLIENT_ID" CLIENT_SECRET="$CLIENT_SECRET" CC_SCOPE=api)
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo
+  echo "== round $round of $ROUNDS: wrk -t${THREADS:-2} -c${CONNECTIONS:-32} -d${DURATION:-10s} per run"
+  echo "          endpoint            req/s    p50ms    p90ms    p99ms    maxms  non2xx  sockE   srv%   wrk% other%  req/cpu-s"
+  for ep in discovery jwks token introspection; do
+    bench peer "$ep"
+    bench guichet "$ep" "${GUICHET_ENV[@]}"
+    if [[ "$REFERENCES" == yes ]]; then
+      case "$ep" in
+        token) bench peer-jwt "$ep" BASE="http://127.0.0.1:$PEER_JWT_PORT" ;;
+        # bench.sh counts one process as the server: here one nginx worker of several,
+        # the others landing in other%. That is no disturbance, so nothing is retried.
+        discovery|jwks) bench static "$ep" BASE="http://127.0.0.1:$STATIC_PORT" RETRIES=0 OTHER_WARN=1000 ;;
+      esac
+    fi
+  done
+done
+stop_servers
 
 # --- 5. the comparison -------------------------------------------------------------------
 # RESULTS columns: 1 time 2 sut 3 conns 4 threads 5 dur 6 endpoint 7 rps 8 p50 9 p90 10 p99
 #                  11 max 12 non2xx 13 sockE 14 srv% 15 wrk% 16 other% 17 req/cpu-s
+# The k-th row of a system for an endpoint belongs to round k.
 echo
-echo "## Guichet / oidc-provider, $(nproc) cores, wrk on the same machine ($RESULTS)"
+echo "## Guichet / oidc-provider, $(nproc) cores, wrk on the same machine, $ROUNDS rounds ($RESULTS)"
 echo
-awk -F'\t' -v ow="${OTHER_WARN:-15}" '
-  { k = $2 SUBSEP $6; rps[k] = $7; p99[k] = $10; bad[k] = $12 + $13
-    srv[k] = $14; wrk[k] = $15; oth[k] = $16
+awk -F'\t' -v ow="${OTHER_WARN:-15}" -v rounds="$ROUNDS" '
+  function median(a, n,   i, j, t, b) {  # of a[1..n], without changing a
+    for (i = 1; i <= n; i++) b[i] = a[i]
+    for (i = 2; i <= n; i++) { t = b[i]; for (j = i - 1; j >= 1 && b[j] > t; j--) b[j + 1] = b[j]; b[j + 1] = t }
+    return (n % 2) ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2
+  }
+  function med(field, sut, e,   i, a, n) {
+    n = 0; for (i = 1; i <= cnt[sut SUBSEP e]; i++) a[++n] = val[field, sut, e, i]; return n ? median(a, n) : 0
+  }
+  function ratios(num, den, e, out,   i, a, n, lo, hi) {  # per-round num/den; "median (min-max)"
+    n = 0
+    for (i = 1; i <= cnt[num SUBSEP e] && i <= cnt[den SUBSEP e]; i++)
+      if (val["rps", den, e, i] > 0) a[++n] = val["rps", num, e, i] / val["rps", den, e, i]
+    if (!n) return "n/a"
+    lo = a[1]; hi = a[1]; for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
+    return (n > 1) ? sprintf("%.2f× (%.2f–%.2f)", median(a, n), lo, hi) : sprintf("%.2f×", a[1])
+  }
+  { k = $2 SUBSEP $6; i = ++cnt[k]
+    val["rps", $2, $6, i] = $7; val["p99", $2, $6, i] = $10; val["srv", $2, $6, i] = $14
+    val["wrk", $2, $6, i] = $15; val["oth", $2, $6, i] = $16
+    if ($12 + $13 > 0) w = w sprintf("WARNING: %s %s round %d had %d non-2xx/3xx responses or socket errors\n", $2, $6, i, $12 + $13)
+    if ($16 > ow && $2 != "static") w = w sprintf("WARNING: %s %s round %d was disturbed: other%% = %s > %s\n", $2, $6, i, $16, ow)
     if (!($6 in seen)) { seen[$6] = 1; order[++n] = $6 } }
   END {
     name["token_cc"] = "token (client_credentials)"
+    print "Medians over the rounds; the ratio is taken round by round (median, then min–max)."
+    print ""
     print "| endpoint | peer req/s | Guichet req/s | Guichet/peer | peer p99 ms | Guichet p99 ms |"
     print "| --- | ---: | ---: | ---: | ---: | ---: |"
-    for (i = 1; i <= n; i++) { e = order[i]; p = "peer" SUBSEP e; g = "guichet" SUBSEP e
-      r = (rps[p] > 0) ? sprintf("%.2f×", rps[g] / rps[p]) : "n/a"
-      printf "| %s | %.0f | %.0f | %s | %.2f | %.2f |\n", (e in name ? name[e] : e), rps[p], rps[g], r, p99[p], p99[g] }
+    for (i = 1; i <= n; i++) { e = order[i]
+      printf "| %s | %.0f | %.0f | %s | %.2f | %.2f |\n", (e in name ? name[e] : e), med("rps", "peer", e), med("rps", "guichet", e), ratios("guichet", "peer", e), med("p99", "peer", e), med("p99", "guichet", e) }
     print ""
-    print "CPU in core-% (100 = one core busy for the run): server, wrk, everything else"
+    print "CPU in core-% (100 = one core busy for the run), medians: server, wrk, everything else"
     print ""
     print "| endpoint | peer srv% | peer wrk% | peer other% | Guichet srv% | Guichet wrk% | Guichet other% |"
     print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for (i = 1; i <= n; i++) { e = order[i]; p = "peer" SUBSEP e; g = "guichet" SUBSEP e
-      printf "| %s | %s | %s | %s | %s | %s | %s |\n", e, srv[p], wrk[p], oth[p], srv[g], wrk[g], oth[g] }
-    # Error responses are fast and would inflate req/s: say so rather than hide it.
-    for (k in bad) if (bad[k] > 0) { split(k, a, SUBSEP)
-      w = w sprintf("WARNING: %s %s had %d non-2xx/3xx responses or socket errors\n", a[1], a[2], bad[k]) }
-    # Other work on the machine took CPU from the run (bench.sh retried it and kept the last try).
-    for (k in oth) if (oth[k] > ow) { split(k, a, SUBSEP); if (a[1] == "static") continue
-      w = w sprintf("WARNING: %s %s was disturbed: other%% = %s > %s; rerun on a quiet machine\n", a[1], a[2], oth[k], ow) }
-    if (w != "") printf "\n%s", w
-    # Reference rows (REFERENCES=yes): what the same work costs the peer, and what
-    # the machine allows for a file.
+    for (i = 1; i <= n; i++) { e = order[i]
+      printf "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", e, med("srv", "peer", e), med("wrk", "peer", e), med("oth", "peer", e), med("srv", "guichet", e), med("wrk", "guichet", e), med("oth", "guichet", e) }
     nref = 0
-    for (i = 1; i <= n; i++) { e = order[i]; g = "guichet" SUBSEP e
-      for (r = 1; r <= 2; r++) { ref = (r == 1) ? "peer-jwt" : "static"; k = ref SUBSEP e
-        if (!(k in rps) || rps[k] <= 0) continue
+    for (i = 1; i <= n; i++) { e = order[i]
+      for (r = 1; r <= 2; r++) { ref = (r == 1) ? "peer-jwt" : "static"
+        if (!cnt[ref SUBSEP e]) continue
         if (nref++ == 0) {
           print ""
-          print "References in the same run: the peer issuing ES256 JWT access tokens (peer-jwt),"
-          print "and nginx serving the same documents as files (static; srv% is one of its workers)"
+          print "References, in the same rounds: the peer issuing ES256 JWT access tokens (peer-jwt),"
+          print "and nginx serving the same documents as files (static)"
           print ""
-          print "| endpoint | reference | reference req/s | reference/peer | Guichet req/s | Guichet/reference | reference p99 ms | Guichet p99 ms |"
-          print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+          print "| endpoint | reference | reference req/s | reference/peer | Guichet/reference | reference p99 ms |"
+          print "| --- | --- | ---: | ---: | ---: | ---: |"
         }
-        p = "peer" SUBSEP e
-        rp = (rps[p] > 0) ? sprintf("%.2f×", rps[k] / rps[p]) : "n/a"
-        printf "| %s | %s | %.0f | %s | %.0f | %.2f× | %.2f | %.2f |\n", (e in name ? name[e] : e), ref, rps[k], rp, rps[g], rps[g] / rps[k], p99[k], p99[g] } }
+        printf "| %s | %s | %.0f | %s | %s | %.2f |\n", (e in name ? name[e] : e), ref, med("rps", ref, e), ratios(ref, "peer", e), ratios("guichet", ref, e), med("p99", ref, e) } }
+    if (w != "") printf "\n%s", w
   }' "$RESULTS"

@@ -346,7 +346,8 @@ async fn issue_code(
     if let Err(e) = state
         .store
         .set(&code_key(&code), &json, state.config.code_ttl)
-        .await {
+        .await
+    {
         return AppError::from(e).into_response();
     }
     if let Err(e) = super::logout::note_participant(state, &data.sid, &pending.client_id).await {
