@@ -25,11 +25,6 @@ pub struct ServerConfig {
     pub code_ttl: Duration,
 }
 
-/// The default lifetime of an authorization code: a relying party redeems
-/// its code within a second or two, and a short life narrows the window of a
-/// code leaked through a log or a referrer (SECURITY: at most 60 s).
-pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(60);
-
 impl ServerConfig {
     /// Whether Guichet is served over TLS, which decides the cookie prefix and HSTS.
     pub fn is_https(&self) -> bool {

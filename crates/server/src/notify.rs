@@ -447,7 +447,7 @@ mod tests {
             },
             login: LoginConfig::default(),
             access_token_audience: None,
-            code_ttl: crate::config::DEFAULT_CODE_TTL,
+            code_ttl: Duration::from_secs(60),
         }
     }
 
