@@ -15,6 +15,7 @@ mod m20261201_000008_recovery;
 mod m20261201_000009_profile;
 mod m20261201_000010_panel_security;
 mod m20261201_000011_local_users;
+mod m20261206_000012_introspection_rights;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_profile::Migration),
             Box::new(m20261201_000010_panel_security::Migration),
             Box::new(m20261201_000011_local_users::Migration),
+            Box::new(m20261206_000012_introspection_rights::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real application over real HTTP.
 
+mod authz;
 mod browser;
 mod browser_gdpr;
 mod browser_panel;

@@ -73,7 +73,7 @@ async fn client_credentials_gives_an_rfc9068_token_that_introspects_until_revoke
         "bearer"
     );
     assert_eq!(body["scope"], "api");
-    assert_eq!(body["expires_in"], 600);
+    assert_eq!(body["expires_in"], 300);
     let token = body["access_token"].as_str().unwrap().to_owned();
     let header = jwt_part(&token, 0);
     assert_eq!(header["typ"], "at+jwt");

@@ -12,16 +12,16 @@ use serde_json::{Value, json};
 
 use crate::oidc::{authorize_url, follow_to_client, param, pkce, redeem, web_app};
 
-const USER_PASSWORD: &str = "copper lantern over tide";
+pub(crate) const USER_PASSWORD: &str = "copper lantern over tide";
 
 /// A signed-in holder: their browser, handle, customer code and the
 /// session's anti-CSRF token.
-struct Holder {
-    web: Client,
-    person: Person,
-    handle: String,
-    code: String,
-    csrf: String,
+pub(crate) struct Holder {
+    pub web: Client,
+    pub person: Person,
+    pub handle: String,
+    pub code: String,
+    pub csrf: String,
 }
 
 async fn csrf_of(app: &TestApp, web: &Client) -> String {
@@ -36,7 +36,7 @@ async fn csrf_of(app: &TestApp, web: &Client) -> String {
     hidden(&html, "csrf").unwrap_or_else(|| panic!("csrf in {html}"))
 }
 
-async fn holder(app: &TestApp, first: &str) -> Holder {
+pub(crate) async fn holder(app: &TestApp, first: &str) -> Holder {
     let person = Person::new(first, "Holder");
     let handle = app.signup(&person).await;
     let web = browser();
@@ -57,7 +57,7 @@ async fn holder(app: &TestApp, first: &str) -> Holder {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     web: &Client,
     method: Method,
@@ -77,11 +77,11 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn get(app: &TestApp, web: &Client, path: &str) -> (StatusCode, Value) {
+pub(crate) async fn get(app: &TestApp, web: &Client, path: &str) -> (StatusCode, Value) {
     call(app, web, Method::GET, path, "", None).await
 }
 
-async fn create_user(app: &TestApp, h: &Holder, login: &str, group: &str) -> i64 {
+pub(crate) async fn create_user(app: &TestApp, h: &Holder, login: &str, group: &str) -> i64 {
     let (s, v) = call(
         app,
         &h.web,
@@ -103,7 +103,7 @@ async fn create_user(app: &TestApp, h: &Holder, login: &str, group: &str) -> i64
 }
 
 /// A local user's browser, signed in, with its anti-CSRF token.
-async fn sign_in_as(app: &TestApp, identifier: &str) -> (Client, String) {
+pub(crate) async fn sign_in_as(app: &TestApp, identifier: &str) -> (Client, String) {
     let web = browser();
     let r = app.login(&web, identifier, USER_PASSWORD).await;
     assert_eq!(r.status(), 303, "{identifier}: {}", r.text().await.unwrap());

@@ -703,6 +703,20 @@ impl Accounts {
         Ok(epoch)
     }
 
+    /// Ends every session of a local user opened until now (disabled,
+    /// removed, signed out everywhere): sessions must be newer than the
+    /// returned epoch (Unix ms).
+    pub async fn end_user_sessions(&self, account_id: i32, user_id: i32) -> Result<i64, AccountError> {
+        let epoch = self.now().timestamp_millis();
+        local_user::Entity::update_many()
+            .col_expr(local_user::Column::SessionEpochMs, Expr::value(epoch))
+            .filter(local_user::Column::Id.eq(user_id))
+            .filter(local_user::Column::AccountId.eq(account_id))
+            .exec(&self.db)
+            .await?;
+        Ok(epoch)
+    }
+
     /// The account a local user belongs to, if it still exists.
     pub async fn account_of(&self, user: &LocalUser) -> Result<Option<Account>, AccountError> {
         Ok(account::Entity::find_by_id(user.account_id)

@@ -171,6 +171,9 @@ pub struct ClientArgs {
     /// Logins for this client need a second factor.
     #[arg(long)]
     pub requires_2fa: Option<bool>,
+    /// A resource server that may introspect tokens issued to other clients.
+    #[arg(long)]
+    pub introspects_others: Option<bool>,
     /// Access token lifetime in seconds.
     #[arg(long)]
     pub access_token_ttl_secs: Option<i32>,
@@ -213,6 +216,9 @@ impl ClientArgs {
         }
         if let Some(v) = self.requires_2fa {
             spec.requires_2fa = v;
+        }
+        if let Some(v) = self.introspects_others {
+            spec.introspects_others = v;
         }
         if let Some(v) = self.access_token_ttl_secs {
             spec.access_token_ttl_secs = v;
@@ -433,6 +439,10 @@ pub async fn run_account(settings: &Settings, cmd: AccountCommand) -> Result<(),
             let a = accounts
                 .set_status(&parse_target(&t.identifier)?, AccountStatus::Disabled)
                 .await?;
+            // Sessions and access tokens stop counting by the status itself
+            // (every replica re-reads it); refresh tokens are revoked too,
+            // so that re-enabling the account brings none of them back.
+            oauth::refresh::revoke_account(accounts.db(), a.id, chrono::Utc::now()).await?;
             print_account(&a, t.json);
         }
         AccountCommand::Enable(t) => {

@@ -111,6 +111,14 @@ pub struct PendingAuthorization {
     pub acr_values: Vec<String>,
     /// Unix time the request arrived; a forced login must happen after it.
     pub created_at: i64,
+    /// Sessions (by `sid`) that were live when a forced sign-in was asked
+    /// for, and so cannot satisfy it (see [`crate::decision`]).
+    #[serde(default)]
+    pub spent_sids: Vec<String>,
+    /// The session whose consent page this request is waiting on: only that
+    /// session's answer counts.
+    #[serde(default)]
+    pub bound_sid: Option<String>,
 }
 
 impl PendingAuthorization {
@@ -307,6 +315,8 @@ pub fn validate(
             .map(str::to_owned)
             .collect(),
         created_at: now,
+        spent_sids: Vec::new(),
+        bound_sid: None,
     })
 }
 

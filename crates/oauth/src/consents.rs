@@ -124,18 +124,23 @@ pub async fn list_for_account(
         .await?)
 }
 
-/// Withdraws an account's consent to a client; returns whether there was one.
-/// The caller revokes the client's tokens for the account too.
+/// Withdraws consent to a client; returns whether there was one. `only`
+/// names the one person whose consent goes (0 for the holder); `None`
+/// withdraws everyone's on the account (the holder's authority). The caller
+/// revokes the matching tokens too.
 pub async fn delete(
     db: &impl ConnectionTrait,
     account_id: i32,
+    only: Option<i32>,
     client_id: &str,
 ) -> Result<bool, OAuthError> {
-    let res = entity::Entity::delete_many()
+    let mut q = entity::Entity::delete_many()
         .filter(entity::Column::AccountId.eq(account_id))
-        .filter(entity::Column::ClientId.eq(client_id))
-        .exec(db)
-        .await?;
+        .filter(entity::Column::ClientId.eq(client_id));
+    if let Some(uid) = only {
+        q = q.filter(entity::Column::UserId.eq(uid));
+    }
+    let res = q.exec(db).await?;
     Ok(res.rows_affected > 0)
 }
 

@@ -10,6 +10,7 @@ pub mod assertion;
 pub mod authorize;
 pub mod clients;
 pub mod consents;
+pub mod decision;
 mod error;
 pub mod id_token;
 pub mod keys;

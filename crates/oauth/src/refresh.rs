@@ -174,6 +174,27 @@ pub async fn revoke_account(
     Ok(())
 }
 
+/// Revokes the refresh tokens of one local user of an account (the user
+/// disabled, removed or signed out everywhere), at every client or at one.
+pub async fn revoke_user(
+    db: &impl ConnectionTrait,
+    account_id: i32,
+    user_id: i32,
+    client_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), OAuthError> {
+    let mut q = entity::Entity::update_many()
+        .col_expr(entity::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(entity::Column::AccountId.eq(account_id))
+        .filter(entity::Column::UserId.eq(user_id))
+        .filter(entity::Column::RevokedAt.is_null());
+    if let Some(c) = client_id {
+        q = q.filter(entity::Column::ClientId.eq(c));
+    }
+    q.exec(db).await?;
+    Ok(())
+}
+
 /// Revokes every refresh token one client holds for an account (consent
 /// withdrawn).
 pub async fn revoke_client(

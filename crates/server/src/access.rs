@@ -100,21 +100,99 @@ pub fn device_of(ua: &str) -> String {
     }
 }
 
-async fn listed(state: &AppState, account_id: i32) -> Result<Vec<ListedSession>, AccessError> {
+/// Whose access a call is about: the account's holder, or one local user.
+/// A local user sees and ends only their own sessions and grants; the
+/// holder's authority covers the whole account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Whom {
+    /// The account.
+    pub account_id: i32,
+    /// The local user, `None` for the holder.
+    pub user_id: Option<i32>,
+}
+
+impl Whom {
+    /// The account's holder.
+    pub fn holder(account_id: i32) -> Self {
+        Self {
+            account_id,
+            user_id: None,
+        }
+    }
+
+    /// Whether a session belongs to what this caller may see: every
+    /// session of the account for the holder, their own for a local user.
+    fn reaches(&self, data: &crate::session::SessionData) -> bool {
+        self.user_id.is_none() || data.user_id == self.user_id
+    }
+}
+
+async fn listed(state: &AppState, whom: Whom) -> Result<Vec<ListedSession>, AccessError> {
     Ok(state
         .sessions
-        .list(account_id, Utc::now().timestamp())
-        .await?)
+        .list(whom.account_id, Utc::now().timestamp())
+        .await?
+        .into_iter()
+        .filter(|s| whom.reaches(&s.data))
+        .collect())
+}
+
+/// Cuts off access at once, wherever it was granted: the browser sessions
+/// end, the refresh tokens are revoked, and every access token issued so far
+/// stops counting at introspection and userinfo. For the holder it covers
+/// the whole account (its local users included); for a local user, that user.
+/// `keep` is the caller's own session when it must survive (a password
+/// change): it goes on under the returned new id.
+///
+/// Every event that must end access (sign out everywhere, password change
+/// or reset, support ending sessions or removing two-factor, a local user
+/// disabled or removed) comes through here, so none of them misses a part.
+pub async fn cut_off(
+    state: &AppState,
+    whom: Whom,
+    keep: Option<&crate::session::SessionData>,
+) -> Result<Option<String>, AccessError> {
+    let now = Utc::now();
+    let db = state.accounts.db();
+    let kept = match whom.user_id {
+        None => {
+            let kept = match keep {
+                Some(d) => Some(state.sessions.end_others(whom.account_id, d).await?),
+                None => {
+                    state.sessions.end_all(whom.account_id).await?;
+                    None
+                }
+            };
+            oauth::refresh::revoke_account(db, whom.account_id, now).await?;
+            for sub in crate::revocation::subjects_of(&state.accounts, whom.account_id).await? {
+                crate::revocation::cut_off(&state.store, &sub, None).await?;
+            }
+            kept
+        }
+        Some(uid) => {
+            let epoch = state.accounts.end_user_sessions(whom.account_id, uid).await?;
+            let kept = match keep {
+                Some(d) => Some(state.sessions.create_after(d, epoch).await?),
+                None => None,
+            };
+            oauth::refresh::revoke_user(db, whom.account_id, uid, None, now).await?;
+            if let Some(u) = state.accounts.find_user(whom.account_id, uid).await? {
+                crate::revocation::cut_off(&state.store, &u.subject, None).await?;
+            }
+            kept
+        }
+    };
+    Ok(kept)
 }
 
 /// The account's live sessions, newest first; `current` is the asking
 /// session's `sid`.
 pub async fn sessions(
     state: &AppState,
-    account_id: i32,
+    whom: Whom,
     current: &str,
 ) -> Result<Vec<SessionView>, AccessError> {
-    let mut out: Vec<SessionView> = listed(state, account_id)
+    let mut out: Vec<SessionView> = listed(state, whom)
         .await?
         .into_iter()
         .map(|s| SessionView {
@@ -131,18 +209,18 @@ pub async fn sessions(
     Ok(out)
 }
 
-/// Ends the account's session named `handle`, telling the relying parties
-/// that took part. `false` when the account has no such session.
+/// Ends the session named `handle`, telling the relying parties that took
+/// part. `false` when the caller reaches no such session.
 pub async fn end_session(
     state: &AppState,
-    account_id: i32,
+    whom: Whom,
     handle: &str,
     origin: &Origin,
 ) -> Result<bool, AccessError> {
     if handle.is_empty() {
         return Ok(false);
     }
-    let Some(s) = listed(state, account_id)
+    let Some(s) = listed(state, whom)
         .await?
         .into_iter()
         .find(|s| s.data.sid == handle)
@@ -153,8 +231,8 @@ pub async fn end_session(
     crate::http::oauth::logout::tell_participants(state, &s.data).await?;
     seclog::record(
         state,
-        account_id,
-        None,
+        whom.account_id,
+        whom.user_id,
         EventKind::SessionEnded,
         &crate::access::device_of(&s.data.user_agent),
         origin,
@@ -163,28 +241,25 @@ pub async fn end_session(
     Ok(true)
 }
 
-/// Ends every session of the account (this one too), revokes every
-/// refresh token and access token, telling the relying parties of each session.
+/// Ends every session the caller reaches (this one too) and revokes the
+/// matching refresh and access tokens ([`cut_off`]), telling the relying
+/// parties of each session.
 pub async fn sign_out_everywhere(
     state: &AppState,
-    account_id: i32,
+    whom: Whom,
     origin: &Origin,
 ) -> Result<(), AccessError> {
-    let all = listed(state, account_id).await?;
-    // The epoch first: even a session the index missed dies now.
-    state.sessions.end_all(account_id).await?;
-    oauth::refresh::revoke_account(state.accounts.db(), account_id, Utc::now()).await?;
-    for sub in crate::revocation::subjects_of(state, account_id).await? {
-        crate::revocation::cut_off(state, &sub, None).await?;
-    }
+    let all = listed(state, whom).await?;
+    // The cut-off first: even a session the index missed dies now.
+    cut_off(state, whom, None).await?;
     for s in &all {
         state.sessions.destroy_listed(s).await?;
         crate::http::oauth::logout::tell_participants(state, &s.data).await?;
     }
     seclog::record(
         state,
-        account_id,
-        None,
+        whom.account_id,
+        whom.user_id,
         EventKind::SignedOutEverywhere,
         "",
         origin,
@@ -207,13 +282,13 @@ pub struct AppView {
 }
 
 /// The account's consents, newest first.
-pub async fn connected_apps(
-    state: &AppState,
-    account_id: i32,
-) -> Result<Vec<AppView>, AccessError> {
+pub async fn connected_apps(state: &AppState, whom: Whom) -> Result<Vec<AppView>, AccessError> {
     let db = state.accounts.db();
     let mut out = Vec::new();
-    for c in oauth::consents::list_for_account(db, account_id).await? {
+    for c in oauth::consents::list_for_account(db, whom.account_id).await? {
+        if whom.user_id.is_some_and(|u| u != c.user_id) {
+            continue;
+        }
         let name = match oauth::clients::find(db, &c.client_id).await? {
             Some(cl) => cl.name,
             None => c.client_id.clone(),
@@ -229,10 +304,11 @@ pub async fn connected_apps(
 }
 
 /// Withdraws the consent to `client_id` and revokes that client's refresh
-/// and access tokens for the account. `false` when there was no consent.
+/// and access tokens: the whole account's for the holder, their own for a
+/// local user. `false` when there was no consent.
 pub async fn withdraw(
     state: &AppState,
-    account_id: i32,
+    whom: Whom,
     client_id: &str,
     origin: &Origin,
 ) -> Result<bool, AccessError> {
@@ -240,17 +316,28 @@ pub async fn withdraw(
     if client_id.is_empty() || client_id.len() > 128 {
         return Ok(false);
     }
-    if !oauth::consents::delete(db, account_id, client_id).await? {
+    if !oauth::consents::delete(db, whom.account_id, whom.user_id, client_id).await? {
         return Ok(false);
     }
-    oauth::refresh::revoke_client(db, account_id, client_id, Utc::now()).await?;
-    for sub in crate::revocation::subjects_of(state, account_id).await? {
-        crate::revocation::cut_off(state, &sub, Some(client_id)).await?;
+    let now = Utc::now();
+    match whom.user_id {
+        None => {
+            oauth::refresh::revoke_client(db, whom.account_id, client_id, now).await?;
+            for sub in crate::revocation::subjects_of(&state.accounts, whom.account_id).await? {
+                crate::revocation::cut_off(&state.store, &sub, Some(client_id)).await?;
+            }
+        }
+        Some(uid) => {
+            oauth::refresh::revoke_user(db, whom.account_id, uid, Some(client_id), now).await?;
+            if let Some(u) = state.accounts.find_user(whom.account_id, uid).await? {
+                crate::revocation::cut_off(&state.store, &u.subject, Some(client_id)).await?;
+            }
+        }
     }
     seclog::record(
         state,
-        account_id,
-        None,
+        whom.account_id,
+        whom.user_id,
         EventKind::ConsentWithdrawn,
         client_id,
         origin,

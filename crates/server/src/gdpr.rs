@@ -25,8 +25,8 @@ pub async fn export(
         .methods(&twofactor::identity(id))
         .await
         .map_err(|e| AccessError::Account(AccountError::Internal(e.to_string())))?;
-    let sessions = access::sessions(state, id, current_sid).await?;
-    let apps = access::connected_apps(state, id).await?;
+    let sessions = access::sessions(state, access::Whom::holder(id), current_sid).await?;
+    let apps = access::connected_apps(state, access::Whom::holder(id)).await?;
     let contacts = state.accounts.contacts_of(id).await?;
     let holds = state.accounts.holds(id).await?;
     let support = state.accounts.support_actions(id).await?;
@@ -127,7 +127,7 @@ pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError>
         .await?;
     // Listed before the erasure deletes them: each has second factors of its own.
     let users = state.accounts.list_users(account_id).await?;
-    let subjects = crate::revocation::subjects_with(state, account_id, &users).await?;
+    let subjects = crate::revocation::subjects_with(&state.accounts, account_id, &users).await?;
     state.accounts.erase(account_id).await?;
     // From here the account is a tombstone: what follows only removes
     // leftovers, and each step is safe to repeat.
@@ -146,7 +146,7 @@ pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError>
     }
     oauth::refresh::revoke_account(db, account_id, chrono::Utc::now()).await?;
     for sub in &subjects {
-        crate::revocation::cut_off(state, sub, None).await?;
+        crate::revocation::cut_off(&state.store, sub, None).await?;
     }
     oauth::consents::delete_all(db, account_id).await?;
     for s in &sessions {

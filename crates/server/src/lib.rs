@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod authz;
 pub mod config;
 pub mod gdpr;
 pub mod housekeeping;

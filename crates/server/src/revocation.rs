@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::StoreError;
-use crate::state::AppState;
+use crate::session::store::Store;
 
 /// The longest an access token can live (a client's lifetime is capped at
 /// this), plus the verification leeway: after that, a cut-off has nothing
@@ -31,37 +31,31 @@ fn cut_key(sub: &str, client_id: Option<&str>) -> String {
 
 /// Marks one access token revoked for `ttl` (until it would have expired).
 pub async fn revoke_jti(
-    state: &AppState,
+    store: &Store,
     jti: &str,
     ttl: std::time::Duration,
 ) -> Result<(), StoreError> {
-    state.store.set(&jti_key(jti), "1", ttl).await
+    store.set(&jti_key(jti), "1", ttl).await
 }
 
 /// Revokes every access token of `sub` issued until now: at one client, or
 /// at all of them when `client_id` is `None`.
-pub async fn cut_off(
-    state: &AppState,
-    sub: &str,
-    client_id: Option<&str>,
-) -> Result<(), StoreError> {
+pub async fn cut_off(store: &Store, sub: &str, client_id: Option<&str>) -> Result<(), StoreError> {
     let now = chrono::Utc::now().timestamp();
-    state
-        .store
+    store
         .set(&cut_key(sub, client_id), &now.to_string(), kept_for())
         .await
 }
 
 /// Whether verified access-token claims name a token taken back: its own
 /// revocation or a cut-off of its subject. One store round trip.
-pub async fn is_revoked(state: &AppState, claims: &Value) -> Result<bool, StoreError> {
+pub async fn is_revoked(store: &Store, claims: &Value) -> Result<bool, StoreError> {
     let jti = claims["jti"].as_str().unwrap_or_default();
     let sub = claims["sub"].as_str().unwrap_or_default();
     let client = claims["client_id"].as_str().unwrap_or_default();
     let iat = claims["iat"].as_i64().unwrap_or(0);
     let keys = [jti_key(jti), cut_key(sub, None), cut_key(sub, Some(client))];
-    let found = state
-        .store
+    let found = store
         .get_many(&[&keys[0], &keys[1], &keys[2]])
         .await?;
     if found[0].is_some() {
@@ -79,21 +73,21 @@ pub async fn is_revoked(state: &AppState, claims: &Value) -> Result<bool, StoreE
 /// Every subject an account's tokens can carry: the holder's and each local
 /// user's.
 pub async fn subjects_of(
-    state: &AppState,
+    accounts: &accounts::Accounts,
     account_id: i32,
 ) -> Result<Vec<String>, accounts::AccountError> {
-    let users = state.accounts.list_users(account_id).await?;
-    subjects_with(state, account_id, &users).await
+    let users = accounts.list_users(account_id).await?;
+    subjects_with(accounts, account_id, &users).await
 }
 
 /// [`subjects_of`] with the account's users already read.
 pub async fn subjects_with(
-    state: &AppState,
+    accounts: &accounts::Accounts,
     account_id: i32,
     users: &[accounts::LocalUser],
 ) -> Result<Vec<String>, accounts::AccountError> {
     let mut subs = Vec::with_capacity(users.len() + 1);
-    if let Some(a) = state.accounts.find_by_id(account_id).await? {
+    if let Some(a) = accounts.find_by_id(account_id).await? {
         subs.push(a.subject);
     }
     subs.extend(users.iter().map(|u| u.subject.clone()));

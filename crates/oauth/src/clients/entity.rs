@@ -34,6 +34,9 @@ pub struct Model {
     pub first_party: bool,
     /// Logins for this client must use a second factor.
     pub requires_2fa: bool,
+    /// A resource server the operator let introspect tokens issued to other
+    /// clients (RFC 7662 §4: the server decides who may learn what).
+    pub introspects_others: bool,
     /// Access token lifetime.
     pub access_token_ttl_secs: i32,
     /// Refresh token absolute lifetime.

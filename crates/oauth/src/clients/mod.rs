@@ -70,6 +70,9 @@ pub struct ClientSpec {
     /// Require a second factor.
     #[serde(default)]
     pub requires_2fa: bool,
+    /// May introspect tokens issued to other clients (a resource server).
+    #[serde(default)]
+    pub introspects_others: bool,
     /// Access token lifetime, seconds.
     #[serde(default = "default_access_ttl")]
     pub access_token_ttl_secs: i32,
@@ -98,8 +101,11 @@ fn default_scopes() -> Vec<String> {
         .map(String::from)
         .to_vec()
 }
+/// Five minutes: a relying party that checks access tokens locally, without
+/// introspection, goes on trusting one until it expires, so a cut-off
+/// (password change, disabled account) reaches it within this time.
 fn default_access_ttl() -> i32 {
-    600
+    300
 }
 fn default_refresh_ttl() -> i32 {
     30 * 24 * 3600
@@ -358,6 +364,7 @@ pub async fn create(
         scopes: Set(to_json(&spec.scopes)),
         first_party: Set(spec.first_party),
         requires_2fa: Set(spec.requires_2fa),
+        introspects_others: Set(spec.introspects_others),
         access_token_ttl_secs: Set(spec.access_token_ttl_secs),
         refresh_token_ttl_secs: Set(spec.refresh_token_ttl_secs),
         refresh_idle_ttl_secs: Set(spec.refresh_idle_ttl_secs),
@@ -403,6 +410,7 @@ pub fn spec_of(c: &Client) -> ClientSpec {
         scopes: list(&c.scopes),
         first_party: c.first_party,
         requires_2fa: c.requires_2fa,
+        introspects_others: c.introspects_others,
         access_token_ttl_secs: c.access_token_ttl_secs,
         refresh_token_ttl_secs: c.refresh_token_ttl_secs,
         refresh_idle_ttl_secs: c.refresh_idle_ttl_secs,
@@ -438,6 +446,7 @@ pub async fn update(
     row.scopes = Set(to_json(&spec.scopes));
     row.first_party = Set(spec.first_party);
     row.requires_2fa = Set(spec.requires_2fa);
+    row.introspects_others = Set(spec.introspects_others);
     row.access_token_ttl_secs = Set(spec.access_token_ttl_secs);
     row.refresh_token_ttl_secs = Set(spec.refresh_token_ttl_secs);
     row.refresh_idle_ttl_secs = Set(spec.refresh_idle_ttl_secs);

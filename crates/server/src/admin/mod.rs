@@ -411,6 +411,7 @@ pub fn client_json(c: &Client, secret: Option<&str>) -> serde_json::Value {
         "scopes": client_store::list(&c.scopes),
         "first_party": c.first_party,
         "requires_2fa": c.requires_2fa,
+        "introspects_others": c.introspects_others,
         "access_token_ttl_secs": c.access_token_ttl_secs,
         "refresh_token_ttl_secs": c.refresh_token_ttl_secs,
         "refresh_idle_ttl_secs": c.refresh_idle_ttl_secs,

@@ -190,7 +190,8 @@ impl SupportDesk {
 
     /// After an identity check, for a customer whose phone is gone and who has
     /// no emergency code: every second factor and emergency code is removed,
-    /// so the next login asks for the password alone. The customer is told.
+    /// so the next login asks for the password alone, and every session and
+    /// token ends. The customer is told.
     pub async fn disable_two_factor(
         &self,
         id: &Identifier,
@@ -209,7 +210,9 @@ impl SupportDesk {
             .accounts
             .record_support_action(id, case, "disable_2fa", detail)
             .await?;
-        let mut out = SupportOutcome::of(account);
+        // Whoever holds the customer's old phone may be signed in: every
+        // session and token ends with the factors.
+        let mut out = self.end_everything(account).await;
         let mails = notify::security_notice(
             &self.config,
             &out.account,
@@ -268,6 +271,9 @@ impl SupportDesk {
             None => false,
         };
         oauth::refresh::revoke_account(self.accounts.db(), account.id, chrono::Utc::now()).await?;
+        if sessions_ended {
+            self.cut_access_tokens(account.id).await?;
+        }
         let detail = if sessions_ended {
             "every browser session and refresh token ended"
         } else {
@@ -293,6 +299,18 @@ impl SupportDesk {
         Ok((account, trail))
     }
 
+    /// Every access token of the account issued so far stops counting at
+    /// introspection and userinfo (see [`crate::revocation`]).
+    async fn cut_access_tokens(&self, account_id: i32) -> Result<(), SupportError> {
+        let Some(s) = &self.sessions else {
+            return Ok(());
+        };
+        for sub in crate::revocation::subjects_of(&self.accounts, account_id).await? {
+            crate::revocation::cut_off(s.store(), &sub, None).await?;
+        }
+        Ok(())
+    }
+
     async fn find_live(&self, id: &Identifier) -> Result<Account, SupportError> {
         match self.accounts.find(id).await? {
             Some(a) if a.status != "erased" => Ok(a),
@@ -309,7 +327,14 @@ impl SupportDesk {
         let id = out.account.id;
         out.sessions_ended = Some(match &self.sessions {
             Some(s) => match s.end_all(id).await {
-                Ok(()) => true,
+                Ok(()) => match self.cut_access_tokens(id).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(account = id, error = %e, "support: access tokens not cut off");
+                        out.incomplete.push("cut_off_access_tokens".into());
+                        false
+                    }
+                },
                 Err(e) => {
                     tracing::error!(account = id, error = %e, "support: sessions not ended");
                     out.incomplete.push("end_sessions".into());

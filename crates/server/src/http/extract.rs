@@ -11,7 +11,10 @@ use crate::i18n::Lang;
 use crate::session::SessionData;
 use crate::state::AppState;
 
-/// The live session of the request, if its cookie names one.
+/// The live session of the request, if its cookie names one and it still
+/// counts ([`crate::authz::signed_in`]: account active, local user active
+/// and not signed out since). Every handler reads the session through here,
+/// so a session ended elsewhere is no session on any path.
 pub struct CurrentSession(pub Option<(String, SessionData)>);
 
 impl FromRequestParts<AppState> for CurrentSession {
@@ -23,8 +26,14 @@ impl FromRequestParts<AppState> for CurrentSession {
             return Ok(Self(None));
         };
         let now = chrono::Utc::now().timestamp();
-        let data = state.sessions.load(id, now).await?;
-        Ok(Self(data.map(|d| (id.to_owned(), d))))
+        let Some(data) = state.sessions.load(id, now).await? else {
+            return Ok(Self(None));
+        };
+        if crate::authz::signed_in(state, &data).await?.is_none() {
+            state.sessions.destroy(id).await?;
+            return Ok(Self(None));
+        }
+        Ok(Self(Some((id.to_owned(), data))))
     }
 }
 

@@ -33,6 +33,9 @@ pub(crate) fn safe_next(next: &str) -> &str {
 pub struct LoginQuery {
     next: String,
     login_hint: String,
+    /// Set when an application asked a signed-in person to authenticate
+    /// again: the form is shown even with a live session.
+    reauth: String,
 }
 
 pub async fn page(
@@ -42,13 +45,18 @@ pub async fn page(
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let next = safe_next(&q.next);
-    if session.0.is_some() {
+    let reauth = q.reauth == "1";
+    if session.0.is_some() && !reauth {
         return Redirect::to(next).into_response();
     }
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let hint: String = q.login_hint.chars().take(254).collect();
-    let mut resp = Html(pages::login_form(current_lang(), &hint, next, &token, None).into_string())
-        .into_response();
+    let page = if reauth {
+        pages::reauth_form(current_lang(), &hint, next, &token)
+    } else {
+        pages::login_form(current_lang(), &hint, next, &token, None)
+    };
+    let mut resp = Html(page.into_string()).into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -273,7 +281,7 @@ pub(crate) async fn finish(
         .unwrap_or_else(random_token);
     let is_new = state
         .accounts
-        .remember_device(account.id, &device, &data.user_agent)
+        .remember_device(account.id, &device_key(&device, data.user_id), &data.user_agent)
         .await?;
     let is_holder = data.user_id.is_none();
     if is_new && account.login_notifications && is_holder {
@@ -308,6 +316,16 @@ pub(crate) async fn finish(
         }
     }
     Ok(resp)
+}
+
+/// What a device is remembered under: the cookie for the holder; for a
+/// local user, the cookie tied to that user, so that a local user's login
+/// never makes the device known for the holder (nor for another user).
+pub(crate) fn device_key(device: &str, user_id: Option<i32>) -> String {
+    match user_id {
+        None => device.to_owned(),
+        Some(uid) => format!("{device}/user:{uid}"),
+    }
 }
 
 fn csrf_token(headers: &HeaderMap, state: &AppState) -> String {

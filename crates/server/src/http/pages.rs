@@ -277,13 +277,38 @@ pub fn login_form(
     csrf: &str,
     error: Option<&str>,
 ) -> Markup {
+    login_page(lang, identifier, next, csrf, error, false)
+}
+
+/// The login form for a signed-in person whom an application asked to
+/// authenticate again (`prompt=login`, `max_age`): their identifier
+/// pre-filled, and a way to sign in with another account instead.
+pub fn reauth_form(lang: Lang, identifier: &str, next: &str, csrf: &str) -> Markup {
+    login_page(lang, identifier, next, csrf, None, true)
+}
+
+fn login_page(
+    lang: Lang,
+    identifier: &str,
+    next: &str,
+    csrf: &str,
+    error: Option<&str>,
+    reauth: bool,
+) -> Markup {
     let t = |k: &str| tr(lang, k);
+    let other_account = format!(
+        "/login?reauth=1&next={}",
+        super::mfa_pages::urlencode(next)
+    );
     layout(
         lang,
         t("page.login.title"),
         None,
         html! {
             h1 { (t("page.login.title")) }
+            @if reauth {
+                p.notice role="status" id="reauth" { (t("page.login.reauth")) }
+            }
             @if let Some(e) = error {
                 div.alert role="alert" id="login-error" { (e) }
             }
@@ -300,6 +325,9 @@ pub fn login_form(
                 button type="submit" { (t("page.login.submit")) }
             }
             div.links {
+                @if reauth {
+                    a href=(other_account) id="other-account" { (t("page.login.other_account")) }
+                }
                 a href="/forgot-handle" { (t("page.login.forgot_handle")) }
                 a href="/forgot-password" { (t("page.login.forgot_password")) }
                 a href="/signup" { (t("page.login.signup")) }

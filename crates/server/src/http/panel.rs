@@ -45,6 +45,10 @@ pub enum Need {
     ManageUsers,
     /// What only the holder may do: primary email, erasing the account.
     Holder,
+    /// One's own sessions and application grants: every signed-in person,
+    /// whatever their group (the calls see only the caller's own; see
+    /// [`crate::access::Whom`]).
+    Own,
 }
 
 /// A signed-in, active account and who is acting on it.
@@ -138,6 +142,14 @@ impl Panel {
 
     /// The local user acting, or `None` for the holder; what the security
     /// log records as the author of a change.
+    /// Whose sessions and grants this panel reaches.
+    pub fn whom(&self) -> crate::access::Whom {
+        crate::access::Whom {
+            account_id: self.account.id,
+            user_id: self.user_id(),
+        }
+    }
+
     pub fn user_id(&self) -> Option<i32> {
         match &self.actor {
             Actor::Holder => None,
@@ -162,6 +174,7 @@ impl Panel {
             Need::Write => role.can_write(),
             Need::ManageUsers => role.can_manage_users(),
             Need::Holder => role == Role::Holder,
+            Need::Own => true,
         };
         if ok {
             Ok(())
@@ -170,7 +183,7 @@ impl Panel {
                 Need::Read => "page.error.need_read",
                 Need::Write => "page.error.need_write",
                 Need::ManageUsers => "page.error.need_manage_users",
-                Need::Holder => "page.error.need_holder",
+                Need::Holder | Need::Own => "page.error.need_holder",
             }))
         }
     }

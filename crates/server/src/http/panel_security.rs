@@ -86,9 +86,9 @@ pub async fn sessions_page(
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
     let p = panel_or_return!(state, session, "/account/security/sessions");
-    p.require(Need::Read)?;
+    p.require(Need::Own)?;
     let l = p.lang;
-    let list = access::sessions(&state, p.account.id, &p.data.sid).await?;
+    let list = access::sessions(&state, p.whom(), &p.data.sid).await?;
     let body = html! {
         h1 { (tr(l, "sessions_title")) }
         (nav(l))
@@ -150,11 +150,11 @@ pub async fn end_session(
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/security/sessions");
-    p.require(Need::Write)?;
+    p.require(Need::Own)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     let origin = Origin::new(ip, &ua);
     let own = input.handle == p.data.sid;
-    if !access::end_session(&state, p.account.id, &input.handle, &origin).await? {
+    if !access::end_session(&state, p.whom(), &input.handle, &origin).await? {
         return Ok(Redirect::to("/account/security/sessions?done=gone").into_response());
     }
     if own {
@@ -189,9 +189,9 @@ pub async fn end_all(
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/security/sessions");
-    p.require(Need::Holder)?;
+    p.require(Need::Own)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
-    access::sign_out_everywhere(&state, p.account.id, &Origin::new(ip, &ua)).await?;
+    access::sign_out_everywhere(&state, p.whom(), &Origin::new(ip, &ua)).await?;
     Ok(to_login(&state))
 }
 
@@ -201,8 +201,8 @@ pub async fn sessions_api(
     session: CurrentSession,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Read, false);
-    let list = access::sessions(&state, p.account.id, &p.data.sid).await?;
+    let p = api_panel_or_return!(state, session, headers, Need::Own, false);
+    let list = access::sessions(&state, p.whom(), &p.data.sid).await?;
     Ok(Json(json!({ "sessions": list })).into_response())
 }
 
@@ -251,7 +251,7 @@ pub async fn end_session_api(
     UserAgent(ua): UserAgent,
     body: Result<Json<EndJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
+    let p = api_panel_or_return!(state, session, headers, Need::Own, true);
     let input = match one_name(&p, body, "handle", 64, "handle_required", |i: &EndJson| {
         &i.handle
     }) {
@@ -259,7 +259,7 @@ pub async fn end_session_api(
         Err(refused) => return Ok(*refused),
     };
     let own = input.handle == p.data.sid;
-    if !access::end_session(&state, p.account.id, &input.handle, &Origin::new(ip, &ua)).await? {
+    if !access::end_session(&state, p.whom(), &input.handle, &Origin::new(ip, &ua)).await? {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -277,8 +277,8 @@ pub async fn end_all_api(
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Holder, true);
-    access::sign_out_everywhere(&state, p.account.id, &Origin::new(ip, &ua)).await?;
+    let p = api_panel_or_return!(state, session, headers, Need::Own, true);
+    access::sign_out_everywhere(&state, p.whom(), &Origin::new(ip, &ua)).await?;
     Ok(Json(json!({ "signed_out": true })).into_response())
 }
 
@@ -301,9 +301,9 @@ pub async fn apps_page(
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
     let p = panel_or_return!(state, session, "/account/security/apps");
-    p.require(Need::Read)?;
+    p.require(Need::Own)?;
     let l = p.lang;
-    let apps = access::connected_apps(&state, p.account.id).await?;
+    let apps = access::connected_apps(&state, p.whom()).await?;
     let body = html! {
         h1 { (tr(l, "apps_title")) }
         (nav(l))
@@ -346,11 +346,11 @@ pub async fn withdraw(
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_error)?;
     let p = panel_or_return!(state, session, "/account/security/apps");
-    p.require(Need::Write)?;
+    p.require(Need::Own)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     let done = if access::withdraw(
         &state,
-        p.account.id,
+        p.whom(),
         &input.client_id,
         &Origin::new(ip, &ua),
     )
@@ -369,8 +369,8 @@ pub async fn apps_api(
     session: CurrentSession,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Read, false);
-    let apps = access::connected_apps(&state, p.account.id).await?;
+    let p = api_panel_or_return!(state, session, headers, Need::Own, false);
+    let apps = access::connected_apps(&state, p.whom()).await?;
     Ok(Json(json!({ "apps": apps })).into_response())
 }
 
@@ -389,7 +389,7 @@ pub async fn withdraw_api(
     UserAgent(ua): UserAgent,
     body: Result<Json<WithdrawJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
+    let p = api_panel_or_return!(state, session, headers, Need::Own, true);
     let input = match one_name(
         &p,
         body,
@@ -403,7 +403,7 @@ pub async fn withdraw_api(
     };
     if !access::withdraw(
         &state,
-        p.account.id,
+        p.whom(),
         &input.client_id,
         &Origin::new(ip, &ua),
     )

@@ -109,14 +109,12 @@ async fn change(
         Err(e) => return Err(e.into()),
     };
     state.throttle.succeeded(&subject).await?;
-    let id = state.sessions.end_others(account.id, &p.data).await?;
+    // Every other session, refresh token and access token of the account
+    // ends; this browser goes on under a new id.
+    let kept = crate::access::cut_off(state, crate::access::Whom::holder(account.id), Some(&p.data))
+        .await?;
+    let id = kept.unwrap_or_default();
     state.sessions.destroy(&p.session_id).await?;
-    if let Err(e) =
-        oauth::refresh::revoke_account(state.accounts.db(), account.id, chrono::Utc::now()).await
-    {
-        // The password is changed either way; say so in the log.
-        tracing::error!(account = account.id, error = %e, "refresh tokens not revoked");
-    }
     if let Some(mail) =
         notify::security_notice(&state.config, &account, &SecurityChange::PasswordChanged)
     {

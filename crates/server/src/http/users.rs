@@ -325,10 +325,31 @@ async fn notice(state: &AppState, p: &Panel, origin: &Origin, kind: EventKind, u
         EventKind::PasswordChanged => SecurityChange::UserPasswordChanged { login },
         _ => SecurityChange::UserChanged { login },
     };
-    if matches!(kind, EventKind::UserChanged | EventKind::UserDeleted)
-        && let Err(e) = crate::revocation::cut_off(state, &user.subject, None).await
-    {
-        tracing::error!(error = %e, user = user.id, "access tokens of a changed user not revoked");
+    if matches!(kind, EventKind::UserChanged | EventKind::UserDeleted) {
+        // A changed role must not live on in access tokens; a removed
+        // user's sessions and refresh tokens died with the row, its access
+        // tokens must stop counting too.
+        let cut = match kind {
+            EventKind::UserChanged if user.status == "active" => {
+                crate::revocation::cut_off(&state.store, &user.subject, None)
+                    .await
+                    .map_err(crate::access::AccessError::from)
+            }
+            EventKind::UserDeleted => crate::revocation::cut_off(&state.store, &user.subject, None)
+                .await
+                .map_err(crate::access::AccessError::from),
+            // Disabled: every session, refresh token and access token.
+            _ => {
+                let whom = crate::access::Whom {
+                    account_id: p.account.id,
+                    user_id: Some(user.id),
+                };
+                crate::access::cut_off(state, whom, None).await.map(|_| ())
+            }
+        };
+        if let Err(e) = cut {
+            tracing::error!(error = %e, user = user.id, "access of a changed user not cut off");
+        }
     }
     seclog::record(state, p.account.id, p.user_id(), kind, &user.login, origin).await;
     if let Some(mail) = notify::security_notice(&state.config, &p.account, &change) {
@@ -657,15 +678,16 @@ async fn change_my_password(
             other => Err(other.into()),
         })?;
     notice(state, p, origin, EventKind::PasswordChanged, &user).await;
-    // Every session of the user opened until now is dead; this one goes on
-    // under a new id, issued after the epoch.
-    // Session stamps are in milliseconds: step past the epoch's.
-    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    let id = state
-        .sessions
-        .create(&p.data)
+    // Every session and token of the user issued until now is dead; this
+    // session goes on under a new id, issued after the epoch.
+    let whom = crate::access::Whom {
+        account_id: p.account.id,
+        user_id: Some(user.id),
+    };
+    let id = crate::access::cut_off(state, whom, Some(&p.data))
         .await
-        .map_err(|e| Err(e.into()))?;
+        .map_err(|e| Err(e.into()))?
+        .unwrap_or_default();
     state
         .sessions
         .destroy(&p.session_id)

@@ -115,6 +115,12 @@ impl Sessions {
         Self { store, cfg }
     }
 
+    /// The store the sessions live in, shared with the other short-lived
+    /// state (revocations).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     fn ttl(&self, d: &SessionData, now: i64) -> Option<std::time::Duration> {
         let idle_end = d.last_seen + self.cfg.idle_timeout.as_secs() as i64;
         let abs_end = d.created_at + self.cfg.absolute_timeout.as_secs() as i64;
@@ -124,12 +130,21 @@ impl Sessions {
 
     /// Opens a new session with a fresh id; returns the id for the cookie.
     pub async fn create(&self, data: &SessionData) -> Result<String, StoreError> {
+        self.create_stamped(data, None).await
+    }
+
+    async fn create_stamped(
+        &self,
+        data: &SessionData,
+        not_before_ms: Option<i64>,
+    ) -> Result<String, StoreError> {
         let id = random_token();
         let ttl = self
             .ttl(data, data.last_seen)
             .unwrap_or(std::time::Duration::from_secs(1));
         let mut data = data.clone();
-        data.opened_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        data.opened_ms = not_before_ms.map_or(now_ms, |n| n.max(now_ms));
         let json = serde_json::to_string(&data).map_err(|e| StoreError(e.to_string()))?;
         let hash = hashed(&id);
         self.store.set(&key_of_hash(&hash), &json, ttl).await?;
@@ -145,6 +160,13 @@ impl Sessions {
             )
             .await?;
         Ok(id)
+    }
+
+    /// Opens a session like [`Self::create`], stamped after `epoch_ms` even
+    /// within the same millisecond: the caller's own session surviving the
+    /// "end every session" it just caused.
+    pub async fn create_after(&self, data: &SessionData, epoch_ms: i64) -> Result<String, StoreError> {
+        self.create_stamped(data, Some(epoch_ms + 1)).await
     }
 
     /// Every live session of an account, oldest first. Entries of sessions

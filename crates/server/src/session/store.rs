@@ -95,6 +95,16 @@ static INCR_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::ne
     )
 });
 
+/// Replaces a value that exists, keeping its expiry, and returns the old
+/// one, in one atomic step on one key.
+static SWAP_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "local v = redis.call('GET', KEYS[1]) \
+         if v then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end \
+         return v",
+    )
+});
+
 /// Adds a member to an index with its deadline, drops members past theirs,
 /// and keeps the index alive as long as its newest member, in one atomic step
 /// on one key (so it routes in Redis Cluster too).
@@ -259,6 +269,24 @@ impl Store {
                 Ok(redis::cmd("GETDEL")
                     .arg(r.key(key))
                     .query_async::<Option<String>>(&mut c)
+                    .await?)
+            }
+        }
+    }
+
+    /// Replaces an existing value, keeping its expiry, and returns the old
+    /// one, in one atomic step; nothing is written when the key is absent.
+    /// Of concurrent swappers exactly one reads the first value (a code's
+    /// redemption), and the key goes on telling what became of it.
+    pub async fn swap(&self, key: &str, value: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.swap(key, value)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                Ok(SWAP_SCRIPT
+                    .key(r.key(key))
+                    .arg(value)
+                    .invoke_async::<Option<String>>(&mut c)
                     .await?)
             }
         }
@@ -429,6 +457,13 @@ impl MemoryStore {
         let mut g = self.lock();
         g.live(key, now)?;
         g.map.remove(key).map(|(v, _)| v)
+    }
+
+    fn swap(&self, key: &str, value: &str) -> Option<String> {
+        let now = Instant::now();
+        let mut g = self.lock();
+        let (v, _) = g.live(key, now)?;
+        Some(std::mem::replace(v, value.to_owned()))
     }
 
     fn delete(&self, key: &str) {

@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use oauth::authorize::{self, AuthorizeError, AuthorizeParams, CodeGrant, PendingAuthorization};
 use oauth::consents;
+use oauth::decision::Step;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -112,12 +113,19 @@ async fn start(state: AppState, session: CurrentSession, p: AuthorizeParams) -> 
     };
     let now = chrono::Utc::now().timestamp();
     match authorize::validate(client.as_deref(), &p, now) {
-        Ok(pending) => {
+        Ok(mut pending) => {
+            // A forced sign-in is never met by the session already there,
+            // even one that signed in within the same second.
+            if oauth::decision::forces_sign_in(&pending)
+                && let Some((_, d)) = &session.0
+            {
+                pending.spent_sids.push(d.sid.clone());
+            }
             // The relying party's `ui_locales` follows the browser through
             // the login detour; a request without one forgets an old one.
             let ui = pending.ui_locales.as_deref().and_then(first_supported);
             let cookie = ui_locales_cookie(&state.config, ui);
-            let mut resp = proceed(&state, session.0, pending, None).await;
+            let mut resp = proceed(&state, session.0, pending, None, false).await;
             if let Ok(v) = cookie.parse() {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }
@@ -145,167 +153,158 @@ async fn start(state: AppState, session: CurrentSession, p: AuthorizeParams) -> 
     }
 }
 
-/// Carries a validated request forward: login if needed, consent if needed,
-/// then a code. `request_id` is set when the request was already saved.
+/// Carries a validated request forward along the one decision
+/// ([`crate::authz::decide`]): sign in, a new backup address, a second
+/// factor, consent, then a code. `request_id` is set when the request was
+/// already saved; `consent_given` only by the consent form of the session
+/// the request is bound to.
 async fn proceed(
     state: &AppState,
     session: Option<(String, SessionData)>,
     pending: PendingAuthorization,
     request_id: Option<String>,
+    consent_given: bool,
 ) -> Response {
-    let now = chrono::Utc::now().timestamp();
-    let fresh_enough = |d: &SessionData| {
-        let forced = pending.prompts("login") || pending.prompts("select_account");
-        let after_forced = !forced || d.auth_time >= pending.created_at;
-        let young = pending.max_age.is_none_or(|m| now - d.auth_time <= m);
-        after_forced && young
-    };
-    let account = match &session {
-        Some((_, d)) if fresh_enough(d) => match state.accounts.find_by_id(d.account_id).await {
-            Ok(a) => a.filter(|a| a.status == "active"),
-            Err(e) => return AppError::from(e).into_response(),
-        },
-        _ => None,
-    };
-    let lang = negotiate_with(
-        account.as_ref().map(|a| Lang::parse(&a.language)),
-        pending.ui_locales.as_deref().and_then(first_supported),
-    );
-    // A local user's session counts only while the user is active and the
-    // session is newer than their last password change.
-    let account = match (account, session.as_ref().map(|(_, d)| d)) {
-        (Some(a), Some(d)) if d.user_id.is_some() => {
-            match state
-                .accounts
-                .find_user(a.id, d.user_id.unwrap_or_default())
-                .await
-            {
-                Ok(Some(u)) if u.status == "active" && d.opened_ms > u.session_epoch_ms => Some(a),
-                Ok(_) => None,
-                Err(e) => return AppError::from(e).into_response(),
-            }
-        }
-        (a, _) => a,
-    };
-    let Some(account) = account else {
-        if pending.prompts("none") {
-            return error_to_client(state, &pending, "login_required", "the user must log in");
-        }
-        let id = match save(state, &pending, request_id).await {
-            Ok(id) => id,
-            Err(r) => return r,
-        };
-        let next = format!("/oauth2/authorize/resume?request_id={id}");
-        let mut login = url::Url::parse("http://x/login").expect("static URL");
-        login.query_pairs_mut().append_pair("next", &next);
-        if let Some(h) = &pending.login_hint {
-            login.query_pairs_mut().append_pair("login_hint", h);
-        }
-        let target = format!("/login?{}", login.query().unwrap_or(""));
-        return Redirect::to(&target).into_response();
-    };
-    let (_, data) = session.expect("an account implies a session");
-    if account.must_set_backup && data.user_id.is_none() {
-        // Support promoted the backup address: a new backup comes before
-        // anything else, signing in to an application included.
-        if pending.prompts("none") {
-            return error_to_client(
-                state,
-                &pending,
-                "interaction_required",
-                "the account must name a new backup email first",
-            );
-        }
-        let id = match save(state, &pending, request_id).await {
-            Ok(id) => id,
-            Err(r) => return r,
-        };
-        let next = format!("/oauth2/authorize/resume?request_id={id}");
-        let q: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &next)
-            .finish();
-        return Redirect::to(&format!("/account/backup-email?{q}")).into_response();
+    let data = session.as_ref().map(|(_, d)| d);
+    match decide(state, data, &pending, consent_given).await {
+        Ok(decided) => act(state, data, pending, request_id, decided).await,
+        Err(r) => r,
     }
+}
 
-    let client = match state
-        .oauth
-        .clients
-        .get(state.accounts.db(), &pending.client_id)
+async fn decide(
+    state: &AppState,
+    data: Option<&SessionData>,
+    pending: &PendingAuthorization,
+    consent_given: bool,
+) -> Result<crate::authz::Decided, Response> {
+    crate::authz::decide(state, data, pending, consent_given)
         .await
+        .map_err(|e| match e {
+            crate::authz::DecideError::ClientGone => {
+                AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.client_gone")
+                    .into_response()
+            }
+            crate::authz::DecideError::Account(e) => AppError::from(e).into_response(),
+        })
+}
+
+/// Does what the decision says: a page or detour, saving the request, or
+/// the code.
+async fn act(
+    state: &AppState,
+    data: Option<&SessionData>,
+    mut pending: PendingAuthorization,
+    request_id: Option<String>,
+    decided: crate::authz::Decided,
+) -> Response {
+    if let Some((error, description)) = decided.step.prompt_none_error()
+        && pending.prompts("none")
     {
-        Ok(Some(c)) => c,
-        _ => {
-            return AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.client_gone")
-                .into_response();
+        return error_to_client(state, &pending, error, description);
+    }
+    let next_of = |id: &str| format!("/oauth2/authorize/resume?request_id={id}");
+    match decided.step {
+        Step::SignIn { again } => {
+            // The session that could not satisfy the request never will:
+            // only a new sign-in (a new sid) does.
+            if let Some(d) = data
+                && !pending.spent_sids.iter().any(|s| s == &d.sid)
+            {
+                pending.spent_sids.push(d.sid.clone());
+            }
+            pending.bound_sid = None;
+            let id = match save(state, &pending, request_id).await {
+                Ok(id) => id,
+                Err(r) => return r,
+            };
+            let hint = match (&decided.who, again) {
+                // Re-authentication: the account signed in, pre-filled.
+                (Some(w), true) => Some(login_name(w)),
+                _ => pending.login_hint.clone(),
+            };
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("next", &next_of(&id));
+            if let Some(h) = &hint {
+                q.append_pair("login_hint", h);
+            }
+            if again {
+                q.append_pair("reauth", "1");
+            }
+            Redirect::to(&format!("/login?{}", q.finish())).into_response()
         }
-    };
-    // A second factor, when the client or its request wants one and this
-    // session has not used one: the step-up page for an account with
-    // two-factor, enrolment for one without. Never a code before that.
-    if (client.requires_2fa || pending.asks_for_mfa())
-        && authorize::acr_of(&data.amr) != authorize::ACR_MFA
-    {
-        if pending.prompts("none") {
-            return error_to_client(
-                state,
-                &pending,
-                "interaction_required",
-                "a second factor is required",
+        Step::NewBackupAddress => {
+            let id = match save(state, &pending, request_id).await {
+                Ok(id) => id,
+                Err(r) => return r,
+            };
+            let q: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &next_of(&id))
+                .finish();
+            Redirect::to(&format!("/account/backup-email?{q}")).into_response()
+        }
+        Step::SecondFactor { enrolled } => {
+            let id = match save(state, &pending, request_id).await {
+                Ok(id) => id,
+                Err(r) => return r,
+            };
+            let page = if enrolled {
+                "/login/2fa"
+            } else {
+                "/account/security"
+            };
+            let q: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", &next_of(&id))
+                .finish();
+            Redirect::to(&format!("{page}?{q}")).into_response()
+        }
+        Step::Consent => {
+            let (Some(d), Some(w)) = (data, decided.who.as_ref()) else {
+                return AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.expired")
+                    .into_response();
+            };
+            // Only this session's answer will count.
+            pending.bound_sid = Some(d.sid.clone());
+            let id = match save(state, &pending, request_id).await {
+                Ok(id) => id,
+                Err(r) => return r,
+            };
+            let lang = negotiate_with(
+                Some(Lang::parse(&w.account.language)),
+                pending.ui_locales.as_deref().and_then(first_supported),
             );
-        }
-        let id = match save(state, &pending, request_id).await {
-            Ok(id) => id,
-            Err(r) => return r,
-        };
-        let next = format!("/oauth2/authorize/resume?request_id={id}");
-        let enabled = match state
-            .mfa
-            .is_enabled(&crate::twofactor::identity_of(account.id, data.user_id))
-            .await
-        {
-            Ok(on) => on,
-            Err(e) => return AppError::from(e).into_response(),
-        };
-        let page = if enabled {
-            "/login/2fa"
-        } else {
-            "/account/security"
-        };
-        let q: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", &next)
-            .finish();
-        return Redirect::to(&format!("{page}?{q}")).into_response();
-    }
-    let consented = client.first_party
-        || (!pending.prompts("consent")
-            && consents::covers(
-                state.accounts.db(),
-                account.id,
-                data.user_id,
-                &client.client_id,
+            let page = pages::consent(
+                lang,
+                pages::Who::of(&w.account),
+                &decided.client.name,
                 &pending.scopes,
-            )
-            .await
-            .unwrap_or(false));
-    if !consented {
-        if pending.prompts("none") {
-            return error_to_client(state, &pending, "consent_required", "the user must consent");
+                &id,
+                &d.csrf,
+            );
+            Html(page.into_string()).into_response()
         }
-        let id = match save(state, &pending, request_id).await {
-            Ok(id) => id,
-            Err(r) => return r,
-        };
-        let page = pages::consent(
-            lang,
-            pages::Who::of(&account),
-            &client.name,
-            &pending.scopes,
-            &id,
-            &data.csrf,
-        );
-        return Html(page.into_string()).into_response();
+        Step::Issue => {
+            let Some(d) = data else {
+                return AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.expired")
+                    .into_response();
+            };
+            if let Some(id) = &request_id
+                && let Err(e) = state.store.delete(&pending_key(id)).await
+            {
+                return AppError::from(e).into_response();
+            }
+            issue_code(state, &pending, d).await
+        }
     }
-    issue_code(state, &pending, &data).await
+}
+
+/// How the signed-in person names themselves on the login form: the
+/// handle, or `handle/login` for a local user.
+fn login_name(w: &crate::authz::SignedIn) -> String {
+    match &w.user {
+        None => w.account.handle.clone(),
+        Some(u) => format!("{}/{}", w.account.handle, u.login),
+    }
 }
 
 async fn save(
@@ -389,7 +388,7 @@ pub async fn resume(
         Ok(p) => p,
         Err(r) => return r,
     };
-    proceed(&state, session.0, pending, Some(q.request_id)).await
+    proceed(&state, session.0, pending, Some(q.request_id), false).await
 }
 
 #[derive(Deserialize, Default)]
@@ -420,25 +419,38 @@ pub async fn consent(
         Ok(p) => p,
         Err(r) => return r,
     };
-    // The request is used up whatever the answer.
-    if let Err(e) = state.store.delete(&pending_key(&f.request_id)).await {
-        return AppError::from(e).into_response();
+    // Only the session the consent page was shown to may answer it.
+    if pending.bound_sid.as_deref() != Some(data.sid.as_str()) {
+        return AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.expired")
+            .into_response();
     }
     if f.decision != "allow" {
+        // The request is used up by a refusal.
+        if let Err(e) = state.store.delete(&pending_key(&f.request_id)).await {
+            return AppError::from(e).into_response();
+        }
         return error_to_client(&state, &pending, "access_denied", "the user denied access");
     }
-    let now = chrono::Utc::now();
-    if let Err(e) = consents::record(
-        state.accounts.db(),
-        data.account_id,
-        data.user_id,
-        &pending.client_id,
-        &pending.scopes,
-        now,
-    )
-    .await
+    // The whole decision again, as for any other path to a code: a second
+    // factor the client requires, a session ended meanwhile, a disabled
+    // account all come before the consent is recorded.
+    let decided = match decide(&state, Some(&data), &pending, true).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    if decided.step == Step::Issue
+        && !decided.client.first_party
+        && let Err(e) = consents::record(
+            state.accounts.db(),
+            data.account_id,
+            data.user_id,
+            &pending.client_id,
+            &pending.scopes,
+            chrono::Utc::now(),
+        )
+        .await
     {
         return AppError::from(accounts::AccountError::Internal(e.to_string())).into_response();
     }
-    issue_code(&state, &pending, &data).await
+    act(&state, Some(&data), pending, Some(f.request_id), decided).await
 }

@@ -102,6 +102,15 @@ impl From<OAuthError> for OAuthHttpError {
     }
 }
 
+impl From<crate::access::AccessError> for OAuthHttpError {
+    fn from(e: crate::access::AccessError) -> Self {
+        match e {
+            crate::access::AccessError::Store(s) => s.into(),
+            crate::access::AccessError::Account(a) => OAuthError::Internal(a.to_string()).into(),
+        }
+    }
+}
+
 impl From<StoreError> for OAuthHttpError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "session store unavailable");

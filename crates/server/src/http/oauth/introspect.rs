@@ -54,10 +54,13 @@ pub async fn introspect(
         .verify(&state.oauth.keys, &state.oauth.issuer, &token, now)
         .await
     else {
-        // Perhaps a refresh token.
+        // Perhaps a refresh token: only the client holding it learns of it.
         let Some(rt) = oauth::refresh::find_live(state.accounts.db(), &token, now).await? else {
             return Ok(inactive());
         };
+        if rt.client_id != client.client_id {
+            return Ok(inactive());
+        }
         let scopes: Vec<String> = serde_json::from_str(&rt.scopes).unwrap_or_default();
         let user_id = (rt.user_id != 0).then_some(rt.user_id);
         let sub = super::token::subject_of(&state, rt.account_id, user_id).await;
@@ -72,7 +75,12 @@ pub async fn introspect(
             "iat": rt.created_at.timestamp(),
         })));
     };
-    if crate::revocation::is_revoked(&state, &claims).await? {
+    // A client learns about a token issued to it or naming it as audience;
+    // a resource server the operator allowed learns about any.
+    if !client.introspects_others && !concerns(&claims, &client.client_id) {
+        return Ok(inactive());
+    }
+    if !crate::authz::access_token_counts(&state, &claims).await? {
         return Ok(inactive());
     }
     Ok(Json(json!({
@@ -87,4 +95,16 @@ pub async fn introspect(
         "iat": claims["iat"],
         "jti": claims["jti"],
     })))
+}
+
+/// Whether a token was issued to `client_id` or names it as an audience.
+fn concerns(claims: &Value, client_id: &str) -> bool {
+    if claims["client_id"].as_str() == Some(client_id) {
+        return true;
+    }
+    match &claims["aud"] {
+        Value::String(a) => a == client_id,
+        Value::Array(all) => all.iter().any(|a| a.as_str() == Some(client_id)),
+        _ => false,
+    }
 }

@@ -131,6 +131,37 @@ fn used_key(code_key: &str) -> String {
     format!("used:{code_key}")
 }
 
+/// What a code's key holds once it is redeemed.
+const SPENT: &str = "spent";
+
+/// The mark a replay leaves for a redemption still in flight.
+fn replay_key(code_key: &str) -> String {
+    format!("replayed:{code_key}")
+}
+
+/// A code came back after its first redemption: it leaked. Whatever that
+/// redemption produced is revoked; if it is still issuing, the mark left
+/// here makes it revoke its own tokens when it is done. The mark comes
+/// before the look, and the redemption writes before it looks, so one of
+/// the two always sees the other.
+async fn replayed(state: &AppState, client: &Client, key: &str) -> Result<(), OAuthHttpError> {
+    state
+        .store
+        .set(&replay_key(key), "1", crate::revocation::kept_for())
+        .await?;
+    if let Some(used) = state.store.get(&used_key(key)).await? {
+        let (jti, family) = used.split_once(' ').unwrap_or((used.as_str(), ""));
+        crate::revocation::revoke_jti(&state.store, jti, crate::revocation::kept_for()).await?;
+        if !family.is_empty() {
+            refresh::revoke_family(state.accounts.db(), family, chrono::Utc::now())
+                .await
+                .map_err(OAuthHttpError::from)?;
+        }
+    }
+    tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
+    Ok(())
+}
+
 async fn redeem_code(
     state: &AppState,
     client: &Client,
@@ -145,22 +176,20 @@ async fn redeem_code(
         .as_deref()
         .ok_or_else(|| OAuthHttpError::invalid_request("redirect_uri is required"))?;
     let key = super::authorize::code_key(code);
-    // Taking the code is one atomic step: of concurrent redemptions, one wins.
-    let Some(json) = state.store.take(&key).await? else {
-        if let Some(used) = state.store.get(&used_key(&key)).await? {
-            // A replay: the code leaked. Revoke what its first use produced.
-            let (jti, family) = used.split_once(' ').unwrap_or((used.as_str(), ""));
-            crate::revocation::revoke_jti(state, jti, crate::revocation::kept_for()).await?;
-            if !family.is_empty() {
-                refresh::revoke_family(state.accounts.db(), family, chrono::Utc::now())
-                    .await
-                    .map_err(OAuthHttpError::from)?;
+    // Taking the code is one atomic step: of concurrent redemptions, one
+    // wins, and the code's key then says "spent" for as long as the code
+    // would have lived, so that a replay is known as one even while the
+    // first redemption is still issuing.
+    let json = match state.store.swap(&key, SPENT).await? {
+        Some(json) if json != SPENT => json,
+        spent => {
+            if spent.is_some() || state.store.get(&used_key(&key)).await?.is_some() {
+                replayed(state, client, &key).await?;
             }
-            tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
+            return Err(
+                OAuthError::InvalidGrant("the code is invalid, expired or already used").into(),
+            );
         }
-        return Err(
-            OAuthError::InvalidGrant("the code is invalid, expired or already used").into(),
-        );
     };
     let grant: CodeGrant = serde_json::from_str(&json)
         .map_err(|_| OAuthHttpError::from(OAuthError::InvalidGrant("the code is invalid")))?;
@@ -229,6 +258,14 @@ async fn redeem_code(
             std::time::Duration::from_secs(issued.expires_in.max(0) as u64 + 120),
         )
         .await?;
+    // A replay that came while this redemption was issuing found nothing to
+    // revoke yet and left its mark: revoke now, and answer as a replay would.
+    if state.store.get(&replay_key(&key)).await?.is_some() {
+        replayed(state, client, &key).await?;
+        return Err(
+            OAuthError::InvalidGrant("the code is invalid, expired or already used").into(),
+        );
+    }
     let id_token = user_id_token(
         state,
         client,
@@ -392,6 +429,19 @@ async fn refresh(
         {
             return Err(OAuthError::InvalidScope(s.to_owned()).into());
         }
+    }
+    // The decision again, as at the first grant: the person still active,
+    // the client's demand for a second factor, the consent still on record.
+    // Refused before rotating, so the token is not spent.
+    if let Some(live) = refresh::find_live(state.accounts.db(), presented, now).await?
+        && live.client_id == client.client_id
+    {
+        let user_id = (live.user_id != 0).then_some(live.user_id);
+        let scopes: Vec<String> = serde_json::from_str(&live.scopes).unwrap_or_default();
+        crate::authz::later_grant(state, client, live.account_id, user_id, &live.acr, &scopes)
+            .await
+            .map_err(|e| OAuthHttpError::from(OAuthError::Internal(e.to_string())))?
+            .map_err(|why| OAuthHttpError::from(OAuthError::InvalidGrant(why)))?;
     }
     let (new_token, row) = refresh::rotate(state.accounts.db(), client, presented, now).await?;
     let granted: Vec<String> = serde_json::from_str(&row.scopes).unwrap_or_default();

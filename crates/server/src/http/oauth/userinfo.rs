@@ -42,9 +42,9 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     else {
         return unauthorized("invalid_token");
     };
-    match crate::revocation::is_revoked(&state, &claims).await {
-        Ok(true) => return unauthorized("invalid_token"),
-        Ok(false) => {}
+    match crate::authz::access_token_counts(&state, &claims).await {
+        Ok(false) => return unauthorized("invalid_token"),
+        Ok(true) => {}
         Err(e) => return crate::http::error::AppError::from(e).into_response(),
     }
     let scopes: Vec<String> = claims["scope"]
