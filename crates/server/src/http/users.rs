@@ -106,7 +106,7 @@ fn need_key(need: Need) -> &'static str {
         Need::Read => "page.error.need_read",
         Need::Write => "page.error.need_write",
         Need::ManageUsers => "page.users.refused.manage_users",
-        Need::Holder => "page.error.need_holder",
+        Need::Holder | Need::Own => "page.error.need_holder",
     }
 }
 
