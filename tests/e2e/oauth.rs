@@ -302,9 +302,14 @@ async fn a_client_cannot_revoke_another_clients_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    // Still active for its own client; the other learns nothing about it.
     assert_eq!(
-        introspect(&app, &b, &b_secret, &token).await["active"],
+        introspect(&app, &a, &a_secret, &token).await["active"],
         true
+    );
+    assert_eq!(
+        introspect(&app, &b, &b_secret, &token).await,
+        serde_json::json!({"active": false})
     );
 }
 

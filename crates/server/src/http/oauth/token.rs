@@ -259,12 +259,11 @@ async fn redeem_code(
         )
         .await?;
     // A replay that came while this redemption was issuing found nothing to
-    // revoke yet and left its mark: revoke now, and answer as a replay would.
+    // revoke yet and left its mark: what this redemption issued is revoked
+    // now. It is still answered (one redemption of a code gets its 200),
+    // but its tokens are dead on arrival.
     if state.store.get(&replay_key(&key)).await?.is_some() {
         replayed(state, client, &key).await?;
-        return Err(
-            OAuthError::InvalidGrant("the code is invalid, expired or already used").into(),
-        );
     }
     let id_token = user_id_token(
         state,
