@@ -346,4 +346,8 @@ pub struct CodeGrant {
     pub acr: String,
     /// Session id for the ID token.
     pub sid: String,
+    /// Unix time the code was issued: a cut-off after it (password change,
+    /// sign out everywhere) voids the code too.
+    #[serde(default)]
+    pub issued_at: i64,
 }

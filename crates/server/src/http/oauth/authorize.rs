@@ -340,6 +340,7 @@ async fn issue_code(
         amr: data.amr.clone(),
         acr: authorize::acr_of(&data.amr).into(),
         sid: data.sid.clone(),
+        issued_at: chrono::Utc::now().timestamp(),
     };
     let json = serde_json::to_string(&grant).unwrap_or_default();
     if let Err(e) = state

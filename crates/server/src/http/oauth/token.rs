@@ -209,6 +209,30 @@ async fn redeem_code(
         .ok_or_else(|| {
             OAuthHttpError::from(OAuthError::InvalidGrant("the account is no longer active"))
         })?;
+    // The decision again at redemption: the client's demand for a second
+    // factor and the consent, and no cut-off (sign out everywhere, password
+    // change) since the code was issued.
+    crate::authz::later_grant(
+        state,
+        client,
+        grant.account_id,
+        grant.user_id,
+        &grant.acr,
+        &grant.scopes,
+    )
+    .await
+    .map_err(|e| OAuthHttpError::from(OAuthError::Internal(e.to_string())))?
+    .map_err(|why| OAuthHttpError::from(OAuthError::InvalidGrant(why)))?;
+    let as_issued = serde_json::json!({
+        "sub": who.person.subject,
+        "client_id": grant.client_id,
+        "iat": grant.issued_at,
+    });
+    if crate::revocation::is_revoked(&state.store, &as_issued).await? {
+        return Err(
+            OAuthError::InvalidGrant("access was cut off since the code was issued").into(),
+        );
+    }
     let now = chrono::Utc::now();
     let issued = tokens::issue_access_token(
         &state.oauth.keys,
