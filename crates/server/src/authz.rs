@@ -178,14 +178,11 @@ pub async fn later_grant(
     else {
         return Ok(Err("the account is no longer active"));
     };
-    if let Some(uid) = user_id
-        && !state
-            .accounts
-            .find_user(account.id, uid)
-            .await?
-            .is_some_and(|u| u.status == ACTIVE)
-    {
-        return Ok(Err("the account is no longer active"));
+    if let Some(uid) = user_id {
+        let user = state.accounts.find_user(account.id, uid).await?;
+        if user.is_none_or(|u| u.status != ACTIVE) {
+            return Ok(Err("the account is no longer active"));
+        }
     }
     let on_record = client.first_party
         || oauth::consents::covers(db, account.id, user_id, &client.client_id, scopes)
