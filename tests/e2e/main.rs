@@ -18,6 +18,7 @@ mod oidc;
 mod operator;
 mod panel_profile;
 mod panel_security;
+mod rate_limits;
 mod recovery;
 mod sessions;
 mod signup;
