@@ -211,14 +211,14 @@ impl Accounts {
             .filter(
                 Condition::any()
                     .add(
-                        contact_delegation::Column::ToAccountId
-                            .eq(account_id)
-                            .and(contact_delegation::Column::Status.is_in(LISTED)),
+                        Condition::all()
+                            .add(contact_delegation::Column::ToAccountId.eq(account_id))
+                            .add(contact_delegation::Column::Status.is_in(LISTED)),
                     )
                     .add(
-                        contact_delegation::Column::FromAccountId
-                            .eq(account_id)
-                            .and(contact_delegation::Column::Status.eq("accepted")),
+                        Condition::all()
+                            .add(contact_delegation::Column::FromAccountId.eq(account_id))
+                            .add(contact_delegation::Column::Status.eq("accepted")),
                     ),
             )
             .order_by_desc(contact_delegation::Column::Id)
