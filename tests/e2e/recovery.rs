@@ -840,7 +840,8 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy_range() {
     sink.configure(&mut s);
     s.login.email_code = "never".into();
     s.login.trusted_proxies = vec!["127.0.0.0/8".into()];
-    let app = spawn_with(s).await;
+    let mut app = spawn_with(s).await;
+    app.mailbox = sink.dir().to_owned();
     let p = Person::new("Ida", "Forwarded");
     let handle = app.signup(&p).await;
     let web = forwarding_browser("203.0.113.50, 198.51.100.9, 127.0.0.5", "Proxied/1.0");
