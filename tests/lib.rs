@@ -322,6 +322,10 @@ impl TestApp {
 /// `mailbox`; checks that it was accepted and returns the new handle from
 /// the welcome mail, the only place it is told.
 pub async fn signup_at(base: &str, mailbox: &Path, body: &serde_json::Value) -> String {
+    let email = body["primary_email"].as_str().expect("primary_email");
+    // An address may have had an account before (erased since): the new
+    // welcome mail is the one that was not there yet.
+    let before: Vec<PathBuf> = welcomes(mailbox, email).into_iter().map(|w| w.0).collect();
     let r = bare_client()
         .post(format!("{base}/api/v1/signup"))
         .json(body)
@@ -334,8 +338,16 @@ pub async fn signup_at(base: &str, mailbox: &Path, body: &serde_json::Value) -> 
         "sign-up refused: {}",
         r.text().await.unwrap_or_default()
     );
-    let email = body["primary_email"].as_str().expect("primary_email");
-    welcome_account(mailbox, email).await.0
+    for _ in 0..200 {
+        if let Some((_, mail)) = welcomes(mailbox, email)
+            .into_iter()
+            .find(|(p, _)| !before.contains(p))
+        {
+            return welcome_lines(&mail).0;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no welcome mail to {email} in {}", mailbox.display());
 }
 
 const HANDLE_LINES: [&str; 3] = [
@@ -348,18 +360,15 @@ const CODE_LINES: [&str; 3] = ["Customer code: ", "Code client : ", "Codice clie
 /// The customer handle and customer code that the welcome mail to `email`
 /// in `mailbox` gives (waiting up to 10 s for it).
 pub async fn welcome_account(mailbox: &Path, email: &str) -> (String, String) {
-    let mut found = None;
     for _ in 0..200 {
-        found = welcome_among(mailbox, email, &HANDLE_LINES);
-        if found.is_some() {
-            break;
+        if let Some((_, mail)) = welcomes(mailbox, email).into_iter().next() {
+            return welcome_lines(&mail);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mail =
-        found.unwrap_or_else(|| panic!("no welcome mail to {email} in {}", mailbox.display()));
-    welcome_lines(&mail)
+    panic!("no welcome mail to {email} in {}", mailbox.display());
 }
+
 
 /// The customer handle and customer code a welcome mail gives, on its
 /// "Customer handle: " and "Customer code: " lines (or their French or
@@ -375,17 +384,25 @@ pub fn welcome_lines(mail: &str) -> (String, String) {
     (line(&HANDLE_LINES), line(&CODE_LINES))
 }
 
-/// The first mail to `to` in `dir` that holds one of `needles`, if any yet.
-fn welcome_among(dir: &Path, to: &str, needles: &[&str]) -> Option<String> {
-    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
-        let p = e.path();
-        let raw = std::fs::read_to_string(&p).ok()?;
-        let text = raw.replace("=\r\n", "").replace("=3D", "=");
-        (p.extension().is_some_and(|x| x == "eml")
-            && raw.contains(&format!("To: {to}"))
-            && needles.iter().any(|n| text.contains(n)))
-        .then_some(text)
-    })
+/// The welcome mails to `to` in `dir` so far, with their files, oldest first.
+fn welcomes(dir: &Path, to: &str) -> Vec<(PathBuf, String)> {
+    let mut found: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let p = e.path();
+                    let raw = std::fs::read_to_string(&p).ok()?;
+                    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+                    (p.extension().is_some_and(|x| x == "eml")
+                        && raw.contains(&format!("To: {to}"))
+                        && HANDLE_LINES.iter().any(|n| text.contains(n)))
+                    .then_some((p, text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by_key(|(p, _)| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    found
 }
 
 /// Waits for an `.eml` file addressed to `to` in `dir`.
