@@ -369,7 +369,6 @@ pub async fn welcome_account(mailbox: &Path, email: &str) -> (String, String) {
     panic!("no welcome mail to {email} in {}", mailbox.display());
 }
 
-
 /// The customer handle and customer code a welcome mail gives, on its
 /// "Customer handle: " and "Customer code: " lines (or their French or
 /// Italian twins, for an account in those languages).

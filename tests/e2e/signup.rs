@@ -515,9 +515,7 @@ async fn a_taken_address_gets_the_answer_a_new_one_gets_and_only_its_holder_hear
     .await;
     assert_eq!(notices.len(), 2);
     for n in &notices {
-        assert!(n.contains(&format!(
-            "Subject: Someone tried to create an account with your address"
-        )));
+        assert!(n.contains("Subject: Someone tried to create an account with your address"));
         assert!(n.contains(&handle));
         assert!(n.contains(&format!("{}/forgot-password", app.base)));
         assert!(n.contains(&format!("{}/forgot-handle", app.base)));
