@@ -52,6 +52,11 @@ pub async fn fresh_settings() -> Settings {
     // (tests/e2e/recovery.rs) set the policy themselves, the others log in
     // with the password alone.
     s.login.email_code = "never".into();
+    // Every test client signs up from 127.0.0.1, and some tests sign up more
+    // accounts than the shipped per-address limit allows in an hour (which
+    // is right for real clients). Each instance counts apart, so this only
+    // lifts the limit for tests; tests/e2e/limits.rs sets its own.
+    s.limits.signup_per_ip.count = 100_000;
     if let Some(admin) = pg_admin_url() {
         use_postgres(&mut s, &admin).await;
     }
@@ -92,6 +97,9 @@ pub struct TestApp {
     pub operator_base: Option<String>,
     /// The settings it runs with (database URL, data directory, Redis prefix).
     pub settings: Settings,
+    /// The directory its mail lands in as `.eml` files: the outbox, or the
+    /// SMTP sink's directory when it sends through one.
+    pub mailbox: PathBuf,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -108,6 +116,7 @@ impl TestApp {
         Self {
             base,
             operator_base,
+            mailbox: settings.server.data_dir.join("outbox"),
             settings,
             task: tokio::spawn(std::future::pending()),
         }
@@ -132,6 +141,7 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
     TestApp {
         base,
         operator_base,
+        mailbox: settings.server.data_dir.join("outbox"),
         settings,
         task,
     }
@@ -250,22 +260,10 @@ impl TestApp {
         format!("{base}{path}")
     }
 
-    /// Signs a person up through the JSON API; returns the handle.
+    /// Signs a person up through the JSON API; returns the handle, read
+    /// from the welcome mail (the answer never shows it).
     pub async fn signup(&self, p: &Person) -> String {
-        let r = bare_client()
-            .post(self.url("/api/v1/signup"))
-            .json(&p.signup_json())
-            .send()
-            .await
-            .expect("sign-up request");
-        assert_eq!(
-            r.status(),
-            201,
-            "sign-up failed: {}",
-            r.text().await.unwrap_or_default()
-        );
-        let v: serde_json::Value = r.json().await.expect("json");
-        v["handle"].as_str().expect("handle").to_owned()
+        signup_at(&self.base, &self.mailbox, &p.signup_json()).await
     }
 
     /// Fetches a form page and returns its anti-CSRF token.
@@ -318,6 +316,92 @@ impl TestApp {
     pub async fn mail_to_with(&self, to: &str, needle: &str) -> String {
         wait_for_mail_with(&self.outbox(), to, needle).await
     }
+}
+
+/// Posts a sign-up `body` to the instance at `base`, whose mail lands in
+/// `mailbox`; checks that it was accepted and returns the new handle from
+/// the welcome mail, the only place it is told.
+pub async fn signup_at(base: &str, mailbox: &Path, body: &serde_json::Value) -> String {
+    let email = body["primary_email"].as_str().expect("primary_email");
+    // An address may have had an account before (erased since): the new
+    // welcome mail is the one that was not there yet.
+    let before: Vec<PathBuf> = welcomes(mailbox, email).into_iter().map(|w| w.0).collect();
+    let r = bare_client()
+        .post(format!("{base}/api/v1/signup"))
+        .json(body)
+        .send()
+        .await
+        .expect("sign-up request");
+    assert_eq!(
+        r.status(),
+        202,
+        "sign-up refused: {}",
+        r.text().await.unwrap_or_default()
+    );
+    for _ in 0..200 {
+        if let Some((_, mail)) = welcomes(mailbox, email)
+            .into_iter()
+            .find(|(p, _)| !before.contains(p))
+        {
+            return welcome_lines(&mail).0;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no welcome mail to {email} in {}", mailbox.display());
+}
+
+const HANDLE_LINES: [&str; 3] = [
+    "Customer handle: ",
+    "Identifiant client : ",
+    "Identificativo cliente: ",
+];
+const CODE_LINES: [&str; 3] = ["Customer code: ", "Code client : ", "Codice cliente: "];
+
+/// The customer handle and customer code that the welcome mail to `email`
+/// in `mailbox` gives (waiting up to 10 s for it).
+pub async fn welcome_account(mailbox: &Path, email: &str) -> (String, String) {
+    for _ in 0..200 {
+        if let Some((_, mail)) = welcomes(mailbox, email).into_iter().next() {
+            return welcome_lines(&mail);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no welcome mail to {email} in {}", mailbox.display());
+}
+
+/// The customer handle and customer code a welcome mail gives, on its
+/// "Customer handle: " and "Customer code: " lines (or their French or
+/// Italian twins, for an account in those languages).
+pub fn welcome_lines(mail: &str) -> (String, String) {
+    let line = |prefixes: &[&str]| {
+        mail.lines()
+            .find_map(|l| prefixes.iter().find_map(|p| l.trim().strip_prefix(p)))
+            .unwrap_or_else(|| panic!("no {prefixes:?} line in the welcome mail: {mail}"))
+            .trim()
+            .to_owned()
+    };
+    (line(&HANDLE_LINES), line(&CODE_LINES))
+}
+
+/// The welcome mails to `to` in `dir` so far, with their files, oldest first.
+fn welcomes(dir: &Path, to: &str) -> Vec<(PathBuf, String)> {
+    let mut found: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let p = e.path();
+                    let raw = std::fs::read_to_string(&p).ok()?;
+                    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+                    (p.extension().is_some_and(|x| x == "eml")
+                        && raw.contains(&format!("To: {to}"))
+                        && HANDLE_LINES.iter().any(|n| text.contains(n)))
+                    .then_some((p, text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by_key(|(p, _)| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    found
 }
 
 /// Waits for an `.eml` file addressed to `to` in `dir`.
@@ -373,6 +457,10 @@ pub fn env_for(s: &Settings) -> Vec<(String, String)> {
         (
             "GUICHET__LOGIN__EMAIL_CODE".into(),
             s.login.email_code.clone(),
+        ),
+        (
+            "GUICHET__LIMITS__SIGNUP_PER_IP__COUNT".into(),
+            s.limits.signup_per_ip.count.to_string(),
         ),
         // Port 0 unless a test names one, so processes never fight over 8081.
         ("GUICHET__OPERATOR__BIND".into(), s.operator.bind.clone()),

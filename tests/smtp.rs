@@ -78,6 +78,12 @@ impl SmtpSink {
         self.port
     }
 
+    /// The directory the received messages are kept in, as `.eml` files
+    /// (what a [`TestApp`]'s `mailbox` points to when it mails through here).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// Kills the server: connections to its port are refused until
     /// [`Self::restart`]. Messages received so far are kept.
     pub fn stop(&mut self) {
@@ -204,5 +210,7 @@ impl Drop for SmtpSink {
 pub async fn spawn_with_smtp(sink: &SmtpSink) -> TestApp {
     let mut settings = fresh_settings().await;
     sink.configure(&mut settings);
-    spawn_with(settings).await
+    let mut app = spawn_with(settings).await;
+    app.mailbox = sink.dir.clone();
+    app
 }

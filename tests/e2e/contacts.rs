@@ -51,8 +51,23 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"service-error\""));
+    // A handle nobody holds is no error: the form must not tell.
+    assert!(!html.contains("aria-describedby=\"handle-error\""));
+    let r = aw
+        .post(app.url("/account/contacts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("service", "Web hosting"),
+            ("role", "billing"),
+            ("handle", "not a handle"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"handle-error\""));
-    assert!(html.contains("No other customer has this handle."));
+    assert!(html.contains("This is not a customer handle."));
     let (status, body) = api_post(
         &app,
         &aw,
@@ -177,4 +192,80 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     );
     let (_, v) = api_get(&app, &bw, "/api/v1/account/contacts").await;
     assert!(v["delegations"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn asking_a_handle_answers_the_same_whether_or_not_anyone_holds_it() {
+    let app = guichet_tests::spawn_app().await;
+    let (a, ah) = signed_up(&app, "Ada").await;
+    let (b, bh) = signed_up(&app, "Bob").await;
+    let aw = logged_in(&app, &ah, &a, UA).await;
+    let bw = logged_in(&app, &bh, &b, UA).await;
+    let ghost = if bh.starts_with("zz") {
+        "yy99999-ovh"
+    } else {
+        "zz99999-ovh"
+    };
+    let (_, html) = page(&app, &aw, "/account/contacts").await;
+    let csrf = hidden(&html, "csrf").unwrap();
+
+    // The form: the same redirect, then the same page, the handle aside.
+    let mut seen = Vec::new();
+    for handle in [bh.as_str(), ghost] {
+        let r = aw
+            .post(app.url("/account/contacts"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("service", "Mail server"),
+                ("role", "technical"),
+                ("handle", handle),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        let (_, then) = page(&app, &aw, &to).await;
+        seen.push((status, to, then.replace(handle, "HANDLE")));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].0, 303);
+    assert!(
+        seen[0]
+            .2
+            .contains("If that handle belongs to another customer")
+    );
+
+    // The JSON twin: the same status and body.
+    let mut seen = Vec::new();
+    for handle in [bh.as_str(), ghost] {
+        let (status, body) = api_post(
+            &app,
+            &aw,
+            "/api/v1/account/contacts",
+            &csrf,
+            json!({ "service": "DNS zone", "role": "administrative", "handle": handle }),
+        )
+        .await;
+        seen.push((status, body.to_string().replace(handle, "HANDLE")));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0].0, 202);
+
+    // Only the real holder was asked: Bob sees both requests, nothing was
+    // stored for the handle nobody holds, and Ada's list shows neither yet.
+    let (_, v) = api_get(&app, &bw, "/api/v1/account/contacts").await;
+    let services: Vec<&str> = v["delegations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, vec!["DNS zone", "Mail server"]);
+    let all = operator_list(&app, "").await;
+    let all = all["delegations"].as_array().unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|d| d["to_handle"] == bh.as_str()));
+    let (_, v) = api_get(&app, &aw, "/api/v1/account/contacts").await;
+    assert!(v["delegations"].as_array().unwrap().is_empty(), "{v}");
 }

@@ -133,17 +133,7 @@ async fn signed_in(app: &TestApp, c: &reqwest::Client, language: Lang) -> (Perso
     let p = Person::new("Lina", "Langues");
     let mut body = p.signup_json();
     body["language"] = language.code().into();
-    let r = reqwest::Client::new()
-        .post(app.url("/api/v1/signup"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let handle = r.json::<serde_json::Value>().await.unwrap()["handle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let handle = guichet_tests::signup_at(&app.base, &app.mailbox, &body).await;
     assert_eq!(app.login(c, &handle, &p.password).await.status(), 303);
     (p, handle)
 }

@@ -19,6 +19,7 @@ mod oidc;
 mod operator;
 mod panel_profile;
 mod panel_security;
+mod rate_limits;
 mod recovery;
 mod sessions;
 mod signup;

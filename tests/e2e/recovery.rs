@@ -21,7 +21,9 @@ async fn spawn_mailing(sink: &SmtpSink, email_code: &str) -> TestApp {
     let mut s = fresh_settings().await;
     sink.configure(&mut s);
     s.login.email_code = email_code.into();
-    spawn_with(s).await
+    let mut app = spawn_with(s).await;
+    app.mailbox = sink.dir().to_owned();
+    app
 }
 
 /// Posts a pre-login form (forgot handle / password) the way a browser does:
@@ -171,17 +173,7 @@ async fn a_reset_link_works_once_ends_every_session_and_token_and_tells_both_add
     let backup = format!("backup-{}", p.email);
     let mut body = p.signup_json();
     body["backup_email"] = backup.clone().into();
-    let r = reqwest::Client::new()
-        .post(app.url("/api/v1/signup"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let handle = r.json::<serde_json::Value>().await.unwrap()["handle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let handle = guichet_tests::signup_at(&app.base, &app.mailbox, &body).await;
 
     // A browser signed in, and a relying party holding a refresh token.
     let before = browser();
@@ -848,7 +840,8 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy_range() {
     sink.configure(&mut s);
     s.login.email_code = "never".into();
     s.login.trusted_proxies = vec!["127.0.0.0/8".into()];
-    let app = spawn_with(s).await;
+    let mut app = spawn_with(s).await;
+    app.mailbox = sink.dir().to_owned();
     let p = Person::new("Ida", "Forwarded");
     let handle = app.signup(&p).await;
     let web = forwarding_browser("203.0.113.50, 198.51.100.9, 127.0.0.5", "Proxied/1.0");

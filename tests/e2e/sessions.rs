@@ -34,17 +34,12 @@ async fn a_session_outlives_a_server_restart_only_with_redis() {
     let first = start_process(&settings, port).await;
 
     let p = Person::new("Restart", "Proof");
-    let r = bare_client()
-        .post(format!("{base}/api/v1/signup"))
-        .json(&p.signup_json())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let handle = r.json::<serde_json::Value>().await.unwrap()["handle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let handle = guichet_tests::signup_at(
+        &base,
+        &settings.server.data_dir.join("outbox"),
+        &p.signup_json(),
+    )
+    .await;
     let web = browser();
     let page = web
         .get(format!("{base}/login"))

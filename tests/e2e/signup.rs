@@ -64,8 +64,12 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
         .to_owned();
     assert!(handle_shape(&handle), "{handle}");
     assert!(handle.starts_with("dm"), "{handle}");
-    assert!(page.contains(&handle), "the page shows the new handle");
-    assert!(mail.contains("Code client : "));
+    let (_, code) = guichet_tests::welcome_lines(&mail);
+    assert_eq!(code.len(), 11, "{code}");
+    // The page sends the customer to the mailbox and shows neither: it must
+    // read the same for an address that already has an account.
+    assert!(page.contains("Check your mailbox"), "{page}");
+    assert!(!page.contains(&handle) && !page.contains(&code), "{page}");
     assert!(mail.contains(&format!("{}/verify-email?token=", app.base)));
 
     for identifier in [
@@ -176,10 +180,12 @@ async fn bad_sign_ups_say_what_is_wrong_and_create_nothing() {
     app.signup(&taken).await;
 
     let cases: Vec<(serde_json::Value, &str, &str)> = vec![
+        // A taken address with an invalid field: the field's error, and
+        // not a word about the address.
         (
-            serde_json::json!({"primary_email": taken.email.to_uppercase()}),
-            "primary_email",
-            "email_taken",
+            serde_json::json!({"primary_email": taken.email.to_uppercase(), "password": "short", "password_confirm": "short"}),
+            "password",
+            "password_too_short",
         ),
         (
             serde_json::json!({"backup_email": "FRESH@example.com", "primary_email": "fresh@example.com"}),
@@ -252,6 +258,10 @@ async fn bad_sign_ups_say_what_is_wrong_and_create_nothing() {
         let v: serde_json::Value = r.json().await.unwrap();
         let fields = v["fields"].as_array().unwrap();
         assert!(
+            fields.iter().all(|f| f["code"] != "email_taken"),
+            "{field}/{code}: {v}"
+        );
+        assert!(
             fields.iter().any(|f| f["field"] == field
                 && f["code"] == code
                 && f["message"].as_str().is_some_and(|m| !m.is_empty())),
@@ -317,7 +327,7 @@ async fn backup_on_the_same_domain_is_accepted_with_a_warning() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(r.status(), 202);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["warnings"][0]["code"], "backup_same_domain");
 }
@@ -379,6 +389,7 @@ async fn a_hundred_concurrent_sign_ups_with_the_same_initials_get_distinct_handl
         .map(|_| {
             let p = Person::new("Zoé", "Zhang");
             let url = app.url("/api/v1/signup");
+            let mailbox = app.mailbox.clone();
             tokio::spawn(async move {
                 let r = bare_client()
                     .post(url)
@@ -386,12 +397,8 @@ async fn a_hundred_concurrent_sign_ups_with_the_same_initials_get_distinct_handl
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(r.status(), 201);
-                let v: serde_json::Value = r.json().await.unwrap();
-                (
-                    v["handle"].as_str().unwrap().to_owned(),
-                    v["customer_code"].as_str().unwrap().to_owned(),
-                )
+                assert_eq!(r.status(), 202);
+                guichet_tests::welcome_account(&mailbox, &p.email).await
             })
         })
         .collect();
@@ -405,4 +412,141 @@ async fn a_hundred_concurrent_sign_ups_with_the_same_initials_get_distinct_handl
     }
     assert_eq!(handles.len(), 100);
     assert_eq!(codes.len(), 100);
+}
+
+/// Posts the sign-up form for `p` with a fresh anti-CSRF token; the status,
+/// the `Location`, and the page it leads to.
+async fn form_signup(app: &guichet_tests::TestApp, p: &Person) -> (u16, String, String) {
+    let web = browser();
+    let csrf = app.csrf(&web, "/signup").await;
+    let r = web
+        .post(app.url("/signup"))
+        .form(&form_fields(p, &csrf))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = web
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (status, location, page)
+}
+
+/// The mails to `to` in the outbox whose text holds `needle`, once there
+/// are `n` of them (waiting up to 10 s).
+async fn mails_with(app: &guichet_tests::TestApp, to: &str, needle: &str, n: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    for _ in 0..200 {
+        found = std::fs::read_dir(app.outbox())
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .map(|raw| raw.replace("=\r\n", "").replace("=3D", "="))
+                    .filter(|m| m.contains(&format!("To: {to}")) && m.contains(needle))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if found.len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_taken_address_gets_the_answer_a_new_one_gets_and_only_its_holder_hears_of_it() {
+    let app = spawn_app().await;
+    let owner = Person::new("Olga", "Owner");
+    let handle = app.signup(&owner).await;
+    let other_password = "another long phrase nobody uses";
+    let intruder = Person {
+        email: owner.email.to_uppercase(),
+        password: other_password.into(),
+        ..Person::new("Ivan", "Intrus")
+    };
+    let newcomer = Person {
+        password: other_password.into(),
+        ..Person::new("Ivan", "Intrus")
+    };
+
+    // The JSON API: same status, same body but for the address typed.
+    let post = |p: &Person| {
+        bare_client()
+            .post(app.url("/api/v1/signup"))
+            .json(&p.signup_json())
+            .send()
+    };
+    let taken = post(&intruder).await.unwrap();
+    let fresh = post(&newcomer).await.unwrap();
+    assert_eq!(taken.status(), 202);
+    assert_eq!(fresh.status(), 202);
+    let taken = taken.text().await.unwrap();
+    let fresh = fresh.text().await.unwrap();
+    assert_eq!(
+        taken.replace(&intruder.email, "EMAIL"),
+        fresh.replace(&newcomer.email, "EMAIL")
+    );
+    assert!(!taken.contains(&handle), "{taken}");
+
+    // The form: same redirect, same page.
+    let second = Person::new("Ivan", "Intrus");
+    let (taken_status, taken_to, taken_page) = form_signup(&app, &intruder).await;
+    let (fresh_status, fresh_to, fresh_page) = form_signup(&app, &second).await;
+    assert_eq!((taken_status, &taken_to), (fresh_status, &fresh_to));
+    assert_eq!(taken_status, 303);
+    assert_eq!(taken_page, fresh_page);
+    assert!(!taken_page.contains(&handle));
+
+    // The holder hears of both attempts, in their mailbox only, and is told
+    // how to get in; the newcomers get their welcome mail.
+    let notices = mails_with(
+        &app,
+        &owner.email,
+        "Someone tried to create a new account",
+        2,
+    )
+    .await;
+    assert_eq!(notices.len(), 2);
+    for n in &notices {
+        assert!(n.contains("Subject: Someone tried to create an account with your address"));
+        assert!(n.contains(&handle));
+        assert!(n.contains(&format!("{}/forgot-password", app.base)));
+        assert!(n.contains(&format!("{}/forgot-handle", app.base)));
+    }
+    app.mail_to_with(&newcomer.email, "Customer handle: ").await;
+    app.mail_to_with(&second.email, "Identifiant client : ")
+        .await;
+    // The address got no second welcome: exactly one account has it.
+    assert_eq!(
+        mails_with(&app, &owner.email, "Customer handle: ", 1)
+            .await
+            .len(),
+        1
+    );
+
+    // Nothing changed on the account: the owner's password opens it, it is
+    // still Olga's, and the other password opens nothing (tried last: a
+    // failure delays the next login).
+    let c = browser();
+    let r = app.login(&c, &owner.email, &owner.password).await;
+    assert_eq!(r.status(), 303);
+    let html = c
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&handle) && html.contains("Olga") && !html.contains("Ivan"));
+    let r = app.login(&browser(), &owner.email, other_password).await;
+    assert_ne!(r.status(), 303, "the second password opens nothing");
+    assert!(!r.text().await.unwrap().contains(&handle));
 }

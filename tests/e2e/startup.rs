@@ -250,16 +250,12 @@ async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
     guichet_tests::wait_ready(&format!("{base}/healthz")).await;
 
     let p = Person::new("Log", "Reader");
-    let r = bare_client()
-        .post(format!("{base}/api/v1/signup"))
-        .json(&p.signup_json())
-        .send()
-        .await
-        .unwrap();
-    let handle = r.json::<serde_json::Value>().await.unwrap()["handle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let handle = guichet_tests::signup_at(
+        &base,
+        &settings.server.data_dir.join("outbox"),
+        &p.signup_json(),
+    )
+    .await;
     let mail =
         guichet_tests::wait_for_mail(&settings.server.data_dir.join("outbox"), &p.email).await;
     let start = mail.find("token=").unwrap() + 6;

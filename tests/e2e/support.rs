@@ -100,15 +100,8 @@ async fn signup_with_backup(app: &TestApp, p: &Person) -> (String, String) {
     let backup = format!("{}@backup.example.org", unique("b"));
     let mut body = p.signup_json();
     body["backup_email"] = json!(backup);
-    let r = bare_client()
-        .post(app.url("/api/v1/signup"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
-    let v: Value = r.json().await.unwrap();
-    (v["handle"].as_str().unwrap().to_owned(), backup)
+    let handle = guichet_tests::signup_at(&app.base, &app.mailbox, &body).await;
+    (handle, backup)
 }
 
 /// Logs in; when the login asks for the code mailed to `inbox`, enters it.
@@ -797,17 +790,12 @@ async fn every_support_request_writes_an_audit_line_with_the_operator_and_the_ca
         .unwrap();
     wait_ready(&format!("{base}/healthz")).await;
     let p = Person::new("Aude", "Audit");
-    let r = bare_client()
-        .post(format!("{base}/api/v1/signup"))
-        .json(&p.signup_json())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let handle = r.json::<Value>().await.unwrap()["handle"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let handle = guichet_tests::signup_at(
+        &base,
+        &settings.server.data_dir.join("outbox"),
+        &p.signup_json(),
+    )
+    .await;
 
     let c = bare_client();
     let url = |account: &str, flow: &str| format!("{admin}/admin/v1/accounts/{account}/{flow}");

@@ -774,3 +774,84 @@ async fn security_changes_ask_for_recent_authentication() {
     let (_, security) = page(&app, &web, "/account/security").await;
     assert!(security.contains("is <strong>off</strong>"));
 }
+
+/// The page a login stands at between the password and the next step, with
+/// everything that would tell whose account the password opened.
+async fn identity_on(app: &TestApp, web: &reqwest::Client, path: &str, who: &[&str]) {
+    let (status, html) = page(app, web, path).await;
+    assert_eq!(status, 200, "{html}");
+    for shown in who {
+        assert!(!html.contains(shown), "{path} shows {shown:?}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn the_steps_after_the_password_show_no_name_handle_or_customer_code() {
+    let mut s = fresh_settings().await;
+    s.login.email_code = "always".into();
+    let app = spawn_with(s).await;
+    let p = Person::new("Quirina", "Zabrowski");
+    let handle = app.signup(&p).await;
+    let (_, code) = guichet_tests::welcome_account(&app.mailbox, &p.email).await;
+    let upper = handle.to_uppercase();
+    let who = [
+        p.first.as_str(),
+        p.last.as_str(),
+        handle.as_str(),
+        upper.as_str(),
+        code.as_str(),
+    ];
+
+    // Without two-factor, the code mailed on this login is asked first.
+    let web = browser();
+    let r = app.login(&web, &p.email, &p.password).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/login/email-code");
+    identity_on(&app, &web, "/login/email-code", &who).await;
+    let mail = app.mail_to_with(&p.email, "Sign-in code").await;
+    let mailed = mail
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
+    let r = web
+        .post(app.url("/login/email-code"))
+        .form(&[
+            (
+                "csrf",
+                hidden(&page(&app, &web, "/login/email-code").await.1, "csrf").unwrap(),
+            ),
+            ("code", mailed),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, account) = page(&app, &web, "/account").await;
+    assert!(
+        account.contains(&handle),
+        "signed in, the account page names it"
+    );
+    enrol_totp(&app, &web).await;
+
+    // With two-factor: the second step, by handle or by email, before and
+    // after a wrong code, and for an emergency code.
+    for identifier in [handle.as_str(), p.email.as_str()] {
+        let web = password_step(&app, identifier, &p.password).await;
+        identity_on(&app, &web, "/login/2fa", &who).await;
+        identity_on(&app, &web, "/login/2fa?method=recovery", &who).await;
+        if identifier == handle {
+            // Once only: a wrong code slows the next one of this account.
+            let r = second_step(&app, &web, Some("recovery"), "not-a-code").await;
+            assert_eq!(r.status(), 401);
+            let html = r.text().await.unwrap();
+            for shown in who {
+                assert!(
+                    !html.contains(shown),
+                    "a refused code shows {shown:?}: {html}"
+                );
+            }
+        }
+    }
+}

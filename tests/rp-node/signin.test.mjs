@@ -102,7 +102,10 @@ function hiddenInputs(html) {
   return fields
 }
 
-/** Signs a fresh person up through Guichet's JSON API; returns them with their handle. */
+/**
+ * Signs a fresh person up through Guichet's JSON API; returns them. The handle
+ * reaches only their mailbox, so they log in with their primary email.
+ */
 async function signUp() {
   const tag = randomUUID().slice(0, 8)
   const person = {
@@ -121,10 +124,9 @@ async function signUp() {
     body: JSON.stringify(person),
   })
   const body = await response.text()
-  assert.equal(response.status, 201, `sign-up failed: ${body}`)
-  const { handle } = JSON.parse(body)
-  assert.ok(handle, `no handle in ${body}`)
-  return { ...person, handle }
+  assert.equal(response.status, 202, `sign-up failed: ${body}`)
+  assert.equal(JSON.parse(body).status, 'accepted', body)
+  return person
 }
 
 /**
@@ -154,7 +156,7 @@ async function signInThroughBrowser(authorizationUrl, person) {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
-      identifier: person.handle,
+      identifier: person.primary_email,
       password: person.password,
       csrf,
       next,

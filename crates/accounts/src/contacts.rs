@@ -87,16 +87,35 @@ pub fn parse_service(input: &str) -> Result<String, FieldProblem> {
 
 const LISTED: [&str; 2] = ["pending", "accepted"];
 
+/// A contact request as the requester may know it: what was asked of which
+/// handle, and the delegation when an account holds that handle (never to be
+/// shown to the requester, whose answer must not depend on it).
+#[derive(Clone, Debug)]
+pub struct Asked {
+    /// The service, as checked.
+    pub service: String,
+    /// The contact asked for.
+    pub role: ContactRole,
+    /// The handle asked, as checked.
+    pub to_handle: CustomerHandle,
+    /// The stored request, when an active account holds the handle.
+    pub delegation: Option<Delegation>,
+}
+
 impl Accounts {
     /// Asks the account named `to_handle` to be the `role` contact of
     /// `service`. Every refused field is reported; nothing is stored then.
+    /// A well-formed handle that no other active account holds is not an
+    /// error: the request is [`Asked`] all the same, with no delegation and
+    /// nothing stored, so that the requester cannot tell whether a handle
+    /// exists.
     pub async fn request_delegation(
         &self,
         from_account_id: i32,
         service: &str,
         role: &str,
         to_handle: &str,
-    ) -> Result<Delegation, AccountError> {
+    ) -> Result<Asked, AccountError> {
         let mut errors = Vec::new();
         let service = parse_service(service)
             .map_err(|p| {
@@ -118,6 +137,9 @@ impl Accounts {
                 },
             });
         }
+        let Some(from) = self.find_by_id(from_account_id).await? else {
+            return Err(AccountError::NotFound);
+        };
         let to = if to_handle.trim().is_empty() {
             errors.push(FieldError {
                 field: "handle",
@@ -126,30 +148,16 @@ impl Accounts {
             None
         } else {
             match CustomerHandle::parse(to_handle) {
-                Some(h) => {
-                    let found = account::Entity::find()
-                        .filter(account::Column::Handle.eq(h.as_str()))
-                        .filter(account::Column::Status.eq("active"))
-                        .one(&self.db)
-                        .await?;
-                    match found {
-                        Some(a) if a.id != from_account_id => Some(a),
-                        Some(_) => {
-                            errors.push(FieldError {
-                                field: "handle",
-                                problem: FieldProblem::HandleMismatch,
-                            });
-                            None
-                        }
-                        None => {
-                            errors.push(FieldError {
-                                field: "handle",
-                                problem: FieldProblem::UnknownHandle,
-                            });
-                            None
-                        }
-                    }
+                // Naming oneself tells nothing about anyone else.
+                Some(h) if h.as_str() == from.handle => {
+                    errors.push(FieldError {
+                        field: "handle",
+                        problem: FieldProblem::HandleMismatch,
+                    });
+                    None
                 }
+                Some(h) => Some(h),
+                // Not a handle at all: no account could hold it.
                 None => {
                     errors.push(FieldError {
                         field: "handle",
@@ -163,34 +171,56 @@ impl Accounts {
         else {
             return Err(AccountError::Invalid(errors));
         };
-        let Some(from) = self.find_by_id(from_account_id).await? else {
-            return Err(AccountError::NotFound);
+        let holder = account::Entity::find()
+            .filter(account::Column::Handle.eq(to.as_str()))
+            .filter(account::Column::Status.eq("active"))
+            .one(&self.db)
+            .await?;
+        let delegation = match holder {
+            Some(holder) => {
+                let row = contact_delegation::ActiveModel {
+                    from_account_id: Set(from_account_id),
+                    to_account_id: Set(holder.id),
+                    service: Set(service.clone()),
+                    role: Set(role.as_str().to_owned()),
+                    status: Set("pending".to_owned()),
+                    created_at: Set(self.now()),
+                    answered_at: Set(None),
+                    ..Default::default()
+                }
+                .insert(&self.db)
+                .await?;
+                Some(view(row, from.handle, holder.handle))
+            }
+            None => None,
         };
-        let row = contact_delegation::ActiveModel {
-            from_account_id: Set(from_account_id),
-            to_account_id: Set(to.id),
-            service: Set(service),
-            role: Set(role.as_str().to_owned()),
-            status: Set("pending".to_owned()),
-            created_at: Set(self.now()),
-            answered_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(view(row, from.handle, to.handle))
+        Ok(Asked {
+            service,
+            role,
+            to_handle: to,
+            delegation,
+        })
     }
 
-    /// The delegations an account asked for or was asked, pending and
-    /// accepted, newest first.
+    /// The delegations an account was asked, and those it asked for once
+    /// accepted, newest first. A request still waiting is listed to the
+    /// account asked only: listing it to the requester would tell them that
+    /// the handle they typed exists.
     pub async fn contacts_of(&self, account_id: i32) -> Result<Vec<Delegation>, AccountError> {
         let rows = contact_delegation::Entity::find()
             .filter(
                 Condition::any()
-                    .add(contact_delegation::Column::FromAccountId.eq(account_id))
-                    .add(contact_delegation::Column::ToAccountId.eq(account_id)),
+                    .add(
+                        Condition::all()
+                            .add(contact_delegation::Column::ToAccountId.eq(account_id))
+                            .add(contact_delegation::Column::Status.is_in(LISTED)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(contact_delegation::Column::FromAccountId.eq(account_id))
+                            .add(contact_delegation::Column::Status.eq("accepted")),
+                    ),
             )
-            .filter(contact_delegation::Column::Status.is_in(LISTED))
             .order_by_desc(contact_delegation::Column::Id)
             .all(&self.db)
             .await?;

@@ -36,7 +36,7 @@ pub use recovery::{ResetLink, SupportAction, SupportCase};
 pub use roles::Role;
 pub use secret::Secret;
 pub use service::{
-    Account, AccountStatus, Accounts, Identifier, Language, SignupOutcome, SignupRequest,
-    SignupWarning,
+    Account, AccountStatus, Accounts, AddressTaken, Identifier, Language, Signup, SignupOutcome,
+    SignupRequest, SignupWarning,
 };
 pub use users::{Acting, Group, LocalUser, LoginId, NewUser, UserChanges};

@@ -182,6 +182,45 @@ pub struct SignupOutcome {
     pub verification_token: Secret,
 }
 
+/// What a sign-up whose fields were all valid came to.
+#[derive(Debug)]
+pub enum Signup {
+    /// A new account.
+    Created(SignupOutcome),
+    /// The primary email belongs to an account already; nothing was created.
+    AddressTaken(AddressTaken),
+}
+
+/// A sign-up naming the primary email of an existing account.
+#[derive(Debug)]
+pub struct AddressTaken {
+    /// The account that holds the address, to be told of the attempt.
+    pub owner: Account,
+    /// The address as the sign-up gave it.
+    pub primary_email: String,
+    /// The warnings a created account would have had.
+    pub warnings: Vec<SignupWarning>,
+}
+
+impl Signup {
+    /// The warnings to show, the same whether or not an account was created.
+    pub fn warnings(&self) -> &[SignupWarning] {
+        match self {
+            Self::Created(o) => &o.warnings,
+            Self::AddressTaken(t) => &t.warnings,
+        }
+    }
+
+    /// The primary email as the sign-up gave it (checked), the same whether
+    /// or not an account was created.
+    pub fn primary_email(&self) -> &str {
+        match self {
+            Self::Created(o) => o.account.primary_email.as_deref().unwrap_or_default(),
+            Self::AddressTaken(t) => &t.primary_email,
+        }
+    }
+}
+
 struct ValidSignup {
     first_name: String,
     last_name: String,
@@ -240,10 +279,16 @@ impl Accounts {
         (self.clock)()
     }
 
-    /// Creates an account. Either everything is stored (account and its email
-    /// verification link) or nothing is, and every refused field is reported.
+    /// Signs up: checks every field, then creates the account, unless its
+    /// primary email already belongs to one. Either everything is stored
+    /// (account and its email verification link) or nothing is, and every
+    /// refused field is reported. Once the fields are valid, a taken address
+    /// is not an error but [`Signup::AddressTaken`]: nothing is created, and
+    /// the caller must answer exactly as for [`Signup::Created`] (the holder
+    /// hears of it by mail), so that sign-up never tells whether an address
+    /// has an account. Both cases hash the password, so they take as long.
     #[tracing::instrument(skip_all)]
-    pub async fn signup(&self, req: SignupRequest) -> Result<SignupOutcome, AccountError> {
+    pub async fn signup(&self, req: SignupRequest) -> Result<Signup, AccountError> {
         let (valid, mut errors) = validate_signup(&req);
         if let Some(v) = &valid {
             let mut personal = vec![
@@ -258,12 +303,6 @@ impl Accounts {
                 errors.push(FieldError {
                     field: "password",
                     problem: p,
-                });
-            }
-            if self.find_by_email(&v.primary).await?.is_some() {
-                errors.push(FieldError {
-                    field: "primary_email",
-                    problem: FieldProblem::EmailTaken,
                 });
             }
         } else if let Err(p) = self.policy.check(&req.password, &[]) {
@@ -283,6 +322,8 @@ impl Accounts {
             return Err(AccountError::Invalid(errors));
         };
 
+        // Hashed before the address is looked up, whatever the lookup finds:
+        // the taken path costs what the accepted one does.
         let password_hash = self.hasher.hash(&req.password).await?;
         let mut warnings = Vec::new();
         if v.backup
@@ -290,6 +331,17 @@ impl Accounts {
             .is_some_and(|b| b.domain() == v.primary.domain())
         {
             warnings.push(SignupWarning::BackupSameDomain);
+        }
+        let taken = |owner: Account, warnings: Vec<SignupWarning>| {
+            tracing::info!("sign-up for an address that has an account; nothing created");
+            Signup::AddressTaken(AddressTaken {
+                owner,
+                primary_email: v.primary.as_str().to_owned(),
+                warnings,
+            })
+        };
+        if let Some(owner) = self.find_by_email(&v.primary).await? {
+            return Ok(taken(owner, warnings));
         }
 
         for _ in 0..MAX_DRAWS {
@@ -342,21 +394,18 @@ impl Accounts {
                             .await?;
                     txn.commit().await?;
                     tracing::info!(handle = %account.handle, "account created");
-                    return Ok(SignupOutcome {
+                    return Ok(Signup::Created(SignupOutcome {
                         account,
                         warnings,
                         verification_token: token,
-                    });
+                    }));
                 }
                 Err(e) if crate::error::is_unique_violation(&e) => {
                     txn.rollback().await?;
                     // A concurrent sign-up may have taken the email between the
                     // check above and this insert; otherwise the draw collided.
-                    if self.find_by_email(&v.primary).await?.is_some() {
-                        return Err(AccountError::field(
-                            "primary_email",
-                            FieldProblem::EmailTaken,
-                        ));
+                    if let Some(owner) = self.find_by_email(&v.primary).await? {
+                        return Ok(taken(owner, warnings));
                     }
                 }
                 Err(e) => return Err(e.into()),

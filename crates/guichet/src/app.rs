@@ -446,6 +446,7 @@ impl Application {
             access_token_audience: (!settings.oauth.access_token_audience.is_empty())
                 .then(|| settings.oauth.access_token_audience.clone()),
             code_ttl: Duration::from_secs(settings.oauth.code_ttl_secs),
+            rates: settings.limits.rates(),
         };
         let mail = mail_queue(&settings, db.clone());
         let mfa = two_factor(&settings, &config.public_url, db, store.clone())?;

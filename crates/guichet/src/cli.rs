@@ -425,8 +425,18 @@ pub async fn run_account(settings: &Settings, cmd: AccountCommand) -> Result<(),
                 .into(),
                 company_name: args.company.unwrap_or_default(),
             };
-            let outcome = accounts.signup(req).await?;
-            print_account(&outcome.account, args.json);
+            // An operator may hear that the address is taken: the command
+            // runs on the server, not in a visitor's browser.
+            match accounts.signup(req).await? {
+                accounts::Signup::Created(outcome) => print_account(&outcome.account, args.json),
+                accounts::Signup::AddressTaken(_) => {
+                    return Err(AccountError::field(
+                        "primary_email",
+                        accounts::FieldProblem::EmailTaken,
+                    )
+                    .into());
+                }
+            }
         }
         AccountCommand::Show(t) => {
             let a = accounts
@@ -660,6 +670,7 @@ fn support_config(settings: &Settings) -> Result<ServerConfig, CliError> {
         login: LoginConfig::default(),
         access_token_audience: None,
         code_ttl: std::time::Duration::from_secs(settings.oauth.code_ttl_secs),
+        rates: settings.limits.rates(),
     })
 }
 

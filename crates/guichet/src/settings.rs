@@ -53,6 +53,8 @@ pub struct Settings {
     pub operator: OperatorSection,
     /// `[mfa]`
     pub mfa: MfaSection,
+    /// `[limits]`
+    pub limits: LimitsSection,
 }
 
 /// `[server]`
@@ -253,6 +255,82 @@ impl std::fmt::Debug for SmsSection {
             .field("gateway_token", &"***")
             .field("timeout_secs", &self.timeout_secs)
             .finish()
+    }
+}
+
+/// `[limits]`: requests per client address and per target, each a
+/// [`RateSection`].
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Sign-ups from one client address.
+    pub signup_per_ip: RateSection,
+    /// Sign-ups naming one primary email.
+    pub signup_per_email: RateSection,
+    /// Forgotten-handle requests from one client address.
+    pub forgot_handle_per_ip: RateSection,
+    /// Forgotten-handle requests naming one email.
+    pub forgot_handle_per_email: RateSection,
+    /// Contact requests from one client address.
+    pub contact_requests_per_ip: RateSection,
+    /// Contact requests naming one customer handle.
+    pub contact_requests_per_handle: RateSection,
+}
+
+/// At most `count` requests per `window_secs` seconds.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSection {
+    /// Requests allowed per window.
+    pub count: u32,
+    /// The window's length, in seconds.
+    pub window_secs: u64,
+}
+
+impl LimitsSection {
+    fn each(&self) -> [(&'static str, RateSection); 6] {
+        [
+            ("signup_per_ip", self.signup_per_ip),
+            ("signup_per_email", self.signup_per_email),
+            ("forgot_handle_per_ip", self.forgot_handle_per_ip),
+            ("forgot_handle_per_email", self.forgot_handle_per_email),
+            ("contact_requests_per_ip", self.contact_requests_per_ip),
+            (
+                "contact_requests_per_handle",
+                self.contact_requests_per_handle,
+            ),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (name, r) in self.each() {
+            if !(1..=1_000_000).contains(&r.count) {
+                return Err(bad(
+                    &format!("limits.{name}.count"),
+                    "must be between 1 and 1000000",
+                ));
+            }
+            if !(1..=604_800).contains(&r.window_secs) {
+                return Err(bad(
+                    &format!("limits.{name}.window_secs"),
+                    "must be between 1 and 604800 (a week)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits as the server takes them.
+    pub fn rates(&self) -> server::limits::RateLimits {
+        let r = |s: RateSection| server::limits::Rate::per(s.count, s.window_secs);
+        server::limits::RateLimits {
+            signup_per_ip: r(self.signup_per_ip),
+            signup_per_email: r(self.signup_per_email),
+            forgot_handle_per_ip: r(self.forgot_handle_per_ip),
+            forgot_handle_per_email: r(self.forgot_handle_per_email),
+            contact_requests_per_ip: r(self.contact_requests_per_ip),
+            contact_requests_per_handle: r(self.contact_requests_per_handle),
+        }
     }
 }
 
@@ -585,6 +663,7 @@ impl Settings {
                 "must be \"always\", \"risk\" or \"never\"",
             ));
         }
+        self.limits.validate()?;
         let issuer = self.mfa.issuer.trim();
         if issuer.is_empty() || issuer.len() > 64 || issuer.contains(':') {
             return Err(bad(
@@ -831,6 +910,40 @@ mod tests {
             }
         }
         assert_eq!(Settings::defaults().oauth.code_ttl_secs, 60);
+    }
+
+    #[test]
+    fn request_limits_are_checked_and_named() {
+        let s = Settings::defaults();
+        assert_eq!(s.limits.rates(), server::limits::RateLimits::default());
+        let mut s = Settings::defaults();
+        s.limits.signup_per_ip.count = 0;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("limits.signup_per_ip.count"), "{e}");
+        let mut s = Settings::defaults();
+        s.limits.contact_requests_per_handle.window_secs = 0;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("limits.contact_requests_per_handle.window_secs"),
+            "{e}"
+        );
+        let dir = std::env::temp_dir().join(format!("guichet-lim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("limits.toml");
+        std::fs::write(
+            &f,
+            "[limits]\nforgot_handle_per_email = { count = 2, window_secs = 60 }\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&f)).unwrap();
+        assert_eq!(
+            s.limits.rates().forgot_handle_per_email,
+            server::limits::Rate::per(2, 60)
+        );
+        assert_eq!(
+            s.limits.signup_per_ip.count, 20,
+            "the other keys keep their defaults"
+        );
     }
 
     #[test]

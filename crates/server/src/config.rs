@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub access_token_audience: Option<String>,
     /// How long an authorization code can be redeemed.
     pub code_ttl: Duration,
+    /// Request limits per client address and per target ([`crate::limits`]).
+    pub rates: crate::limits::RateLimits,
 }
 
 impl ServerConfig {

@@ -14,6 +14,7 @@ pub mod gdpr;
 pub mod housekeeping;
 pub mod http;
 pub mod i18n;
+pub mod limits;
 pub mod metrics;
 pub mod notify;
 pub mod revocation;

@@ -339,6 +339,22 @@ pub fn handle_reminder(cfg: &ServerConfig, account: &accounts::Account) -> Optio
     Some(compose(cfg, account, to, "mail.handle_reminder", &[]))
 }
 
+/// To the holder of an address someone just tried to sign up with: nothing
+/// was created, and how to get in if it was them (log in, or the forgotten
+/// password and handle pages). The sign-up itself answered as if accepted, so
+/// this mail is the only place the difference shows.
+pub fn signup_attempt(cfg: &ServerConfig, account: &accounts::Account) -> Option<OutgoingMail> {
+    let to = account.primary_email.clone()?;
+    let forgot_handle = cfg.url("/forgot-handle");
+    Some(compose(
+        cfg,
+        account,
+        to,
+        "mail.signup_attempt",
+        &[("forgot_handle_link", &forgot_handle)],
+    ))
+}
+
 /// The one-time code that finishes a sign-in from a new device, never to be
 /// given to anyone, and what to do when the sign-in is not the customer's.
 pub fn login_code(
@@ -448,6 +464,7 @@ mod tests {
             login: LoginConfig::default(),
             access_token_audience: None,
             code_ttl: Duration::from_secs(60),
+            rates: Default::default(),
         }
     }
 
@@ -542,6 +559,7 @@ mod tests {
                 password_reset(&c, &a, "/reset-password?token=abc", 30).unwrap(),
             ),
             ("handle_reminder".into(), handle_reminder(&c, &a).unwrap()),
+            ("signup_attempt".into(), signup_attempt(&c, &a).unwrap()),
             (
                 "login_code".into(),
                 login_code(&c, &a, "482913", 10).unwrap(),
@@ -657,6 +675,22 @@ mod tests {
         );
         assert!(fr.text.contains("Identifiant client : dm42817-gu"));
         assert!(fr.text.contains("Code client : 1234-567-89"));
+    }
+
+    #[test]
+    fn a_signup_attempt_tells_the_holder_how_to_get_in() {
+        let m = signup_attempt(&cfg(), &account("en")).unwrap();
+        assert_eq!(m.to, "dominique@example.org");
+        assert!(m.subject.contains("tried to create an account"));
+        assert!(m.text.contains("no account was created"));
+        for link in ["/login", "/forgot-password", "/forgot-handle"] {
+            let url = format!("https://id.example.net{link}");
+            assert!(m.text.contains(&url), "{link} in text");
+            assert!(
+                m.html.contains(&format!("href=\"{url}\"")),
+                "{link} in html"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! Service contacts: handing the administrative, technical or billing
 //! contact of a service to another customer, and answering such requests.
+//!
+//! Asking never tells whether a handle exists: a well-formed handle of no
+//! other customer gets the answer a real one gets (and the same security-log
+//! line), only a real holder is asked, and requests are limited per client
+//! address and per handle asked ([`crate::limits`]) before any lookup.
 
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection};
@@ -10,7 +15,7 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::contacts::{ContactRole, Delegation};
+use accounts::contacts::{Asked, ContactRole, Delegation};
 use accounts::{AccountError, EventKind, FieldError};
 
 use super::csrf;
@@ -20,6 +25,7 @@ use super::pages::{self, Who};
 use super::panel::{Need, Panel};
 use super::panel_api;
 use crate::i18n::{Lang, t};
+use crate::limits::{self, Purpose};
 use crate::seclog::{self, Origin};
 use crate::state::AppState;
 use crate::{api_panel_or_return, panel_or_return};
@@ -178,13 +184,21 @@ pub async fn request(
     let p = panel_or_return!(state, session, "/account/contacts");
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
+    limits::admit(
+        &state.store,
+        &state.config.rates,
+        Purpose::ContactRequest,
+        ip,
+        &input.handle,
+    )
+    .await?;
     match state
         .accounts
         .request_delegation(p.account.id, &input.service, &input.role, &input.handle)
         .await
     {
-        Ok(d) => {
-            logged(&state, &p, &d, "asked", &Origin::new(ip, &ua)).await;
+        Ok(asked) => {
+            logged_ask(&state, &p, &asked, &Origin::new(ip, &ua)).await;
             Ok(Redirect::to("/account/contacts?done=asked").into_response())
         }
         Err(AccountError::Invalid(errors)) => {
@@ -199,10 +213,15 @@ pub async fn request(
     }
 }
 
-async fn logged(state: &AppState, p: &Panel, d: &Delegation, what: &str, origin: &Origin) {
+/// The security-log line of a request, from what the requester typed: the
+/// same whether or not the handle has a holder.
+async fn logged_ask(state: &AppState, p: &Panel, asked: &Asked, origin: &Origin) {
     let detail = format!(
-        "{what}: {} {} {} -> {}",
-        d.service, d.role, d.from_handle, d.to_handle
+        "asked: {} {} {} -> {}",
+        asked.service,
+        asked.role.as_str(),
+        p.account.handle,
+        asked.to_handle.as_str()
     );
     seclog::record(
         state,
@@ -331,14 +350,31 @@ pub async fn request_api(
             "Send a JSON object with service, role and handle.",
         ));
     };
+    if let Err(e) = limits::admit(
+        &state.store,
+        &state.config.rates,
+        Purpose::ContactRequest,
+        ip,
+        &input.handle,
+    )
+    .await
+    {
+        return Ok(super::panel_json::from_app(p.lang, e));
+    }
     match state
         .accounts
         .request_delegation(p.account.id, &input.service, &input.role, &input.handle)
         .await
     {
-        Ok(d) => {
-            logged(&state, &p, &d, "asked", &Origin::new(ip, &ua)).await;
-            Ok((StatusCode::CREATED, Json(json!({ "delegation": d }))).into_response())
+        Ok(asked) => {
+            logged_ask(&state, &p, &asked, &Origin::new(ip, &ua)).await;
+            // 202 and no delegation: the same answer whether or not the
+            // handle has a holder to ask.
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({ "status": "asked", "message": tr(p.lang, "done_asked") })),
+            )
+                .into_response())
         }
         Err(e) => account_error_json(p.lang, e),
     }

@@ -67,6 +67,9 @@ pub enum AppError {
     /// A two-factor error no handler turned into a page.
     #[error(transparent)]
     Mfa(#[from] mfa::MfaError),
+    /// Over a request limit ([`crate::limits`]): come back after this long.
+    #[error("too many requests")]
+    RateLimited(std::time::Duration),
 }
 
 impl AppError {
@@ -74,6 +77,17 @@ impl AppError {
     /// type): the status axum chose, and one message in the customer's words.
     pub fn unreadable(status: StatusCode) -> Self {
         Self::Refused(status, "page.error.bad_form")
+    }
+
+    /// Adds `Retry-After` to `resp` when this error is a request limit, for
+    /// the pages and their JSON twins alike.
+    pub fn add_retry_after(&self, resp: &mut Response) {
+        if let Self::RateLimited(wait) = self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::limits::retry_after_secs(*wait)),
+            );
+        }
     }
 
     /// The status and message this error answers with, in `lang`: the JSON
@@ -93,6 +107,19 @@ impl AppError {
             ),
             Self::BadRequest(status, msg) => (*status, "page.error.refused_title", msg.clone()),
             Self::Refused(status, key) => (*status, "page.error.refused_title", t(key).to_owned()),
+            Self::RateLimited(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "page.error.rate_limited_title",
+                crate::i18n::format(
+                    t("page.error.rate_limited"),
+                    &[(
+                        "minutes",
+                        &crate::limits::retry_after_secs(*wait)
+                            .div_ceil(60)
+                            .to_string(),
+                    )],
+                ),
+            ),
             Self::Forbidden(key) => (
                 StatusCode::FORBIDDEN,
                 "page.error.refused_title",
@@ -174,6 +201,7 @@ impl IntoResponse for AppError {
                 axum::http::HeaderValue::from_static("30"),
             );
         }
+        self.add_retry_after(&mut resp);
         resp
     }
 }

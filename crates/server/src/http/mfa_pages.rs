@@ -20,8 +20,10 @@ pub fn kind_text(lang: Lang, k: MethodKind) -> &'static str {
 pub struct StepView<'a> {
     /// The language of the page.
     pub lang: Lang,
-    /// The account, in the header: the user sees whose login this is.
-    pub who: Who<'a>,
+    /// The account, in the header, for a signed-in user's step-up only. A
+    /// login shows no name, handle or customer code before its second factor:
+    /// a password alone must not tell whose account it opened.
+    pub who: Option<Who<'a>>,
     /// The method asked for; `None` means an emergency code.
     pub method: Option<&'a MethodInfo>,
     /// Every active method, for "try another method".
@@ -78,7 +80,7 @@ pub fn second_step(v: &StepView<'_>) -> Markup {
     layout(
         lang,
         title,
-        Some(clone_who(&v.who)),
+        v.who.as_ref().map(clone_who),
         html! {
             h1 { (title) }
             (alerts(v.notice, v.error))

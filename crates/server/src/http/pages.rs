@@ -248,23 +248,23 @@ pub fn signup_form(
     )
 }
 
-/// The page after a successful sign-up: the handle, big.
-pub fn signup_done(lang: Lang, handle: &str, same_domain_warning: bool) -> Markup {
+/// The page after a valid sign-up: the mailbox has the rest. It shows no
+/// handle, since it must read the same whether or not the address already
+/// had an account.
+pub fn signup_done(lang: Lang, same_domain_warning: bool) -> Markup {
     let t = |k: &str| tr(lang, k);
-    let login = format!("/login?login_hint={}", urlencode(handle));
     layout(
         lang,
         t("page.signup_done.title"),
         None,
         html! {
             h1 { (t("page.signup_done.heading")) }
-            p { (t("page.signup_done.your_handle")) }
-            p.handle { (handle) }
+            p { (t("page.signup_done.check_mail")) }
             p { (t("page.signup_done.keep_it")) }
             @if same_domain_warning {
                 p.warning { (t("page.signup_done.same_domain")) }
             }
-            p { a href=(login) { (t("page.login.submit")) } }
+            p { a href="/login" { (t("page.login.submit")) } }
         },
     )
 }

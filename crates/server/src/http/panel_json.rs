@@ -60,7 +60,9 @@ pub fn from_app(lang: Lang, e: AppError) -> Response {
         s if s.is_client_error() => "invalid_request",
         _ => "internal_error",
     };
-    error(status, code, &message)
+    let mut resp = error(status, code, &message);
+    e.add_retry_after(&mut resp);
+    resp
 }
 
 /// The signed-in panel for a JSON request, or 401.

@@ -26,6 +26,7 @@ use super::recovery_pages as rp;
 use super::security::{is_recent, to_reauth};
 use crate::admin::support::SupportDesk;
 use crate::i18n::Lang;
+use crate::limits::{self, Purpose};
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::state::AppState;
 
@@ -34,7 +35,8 @@ fn msg(key: &str) -> &'static str {
     super::pages::tr(current_lang(), key)
 }
 
-/// Recovery requests per client IP per window.
+/// Password-reset requests per client IP per window (the forgotten-handle
+/// form has its own limits, in [`crate::limits`]).
 const REQUESTS_PER_IP: i64 = 20;
 /// Recovery mails per account per hour: asking again and again sends no more.
 const MAILS_PER_ACCOUNT: i64 = 5;
@@ -127,15 +129,16 @@ pub async fn handle_submit(
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
     };
-    if !ip_allows(&state, ip).await? {
-        let (token, _) = csrf::issue(&headers, &state.config);
-        return Ok(too_many(rp::forgot_handle(
-            current_lang(),
-            &token,
-            false,
-            Some(msg("page.error.throttled_requests")),
-        )));
-    }
+    // Counted per address and per email typed, whether or not an account
+    // has it, before the lookup: the refusal tells nothing either.
+    limits::admit(
+        &state.store,
+        &state.config.rates,
+        Purpose::ForgotHandle,
+        ip,
+        email.as_str(),
+    )
+    .await?;
     let bg = state.clone();
     tokio::spawn(async move {
         let found = bg.accounts.find(&Identifier::Email(email)).await;

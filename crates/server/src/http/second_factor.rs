@@ -225,7 +225,7 @@ async fn render(
     };
     let view = StepView {
         lang: current_lang(),
-        who: super::pages::Who::of(account),
+        who: matches!(step, Step::StepUp { .. }).then(|| super::pages::Who::of(account)),
         method,
         methods: &methods,
         recovery_left: remaining,

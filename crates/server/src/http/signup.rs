@@ -1,4 +1,11 @@
-//! Sign-up: the form, its JSON twin, and the page that shows the new handle.
+//! Sign-up: the form, its JSON twin, and the page that follows.
+//!
+//! Neither tells whether an address already has an account: once every field
+//! is valid, a sign-up naming a taken primary email gets the very answer a
+//! new one gets, and the difference reaches only the address's mailbox (the
+//! welcome mail with the new handle, or a notice to the holder). That is why
+//! the answer never shows the handle or the customer code. Both are limited
+//! per client address and per email ([`crate::limits`]) before any work.
 
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection};
@@ -8,12 +15,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{AccountError, CustomerHandle, Secret, SignupRequest, SignupWarning};
+use accounts::{AccountError, Secret, Signup, SignupRequest, SignupWarning};
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::current_lang;
+use super::extract::{ClientIp, current_lang};
 use super::pages::{self, SignupValues};
+use crate::limits::{self, Purpose};
 use crate::notify;
 use crate::state::AppState;
 
@@ -86,29 +94,61 @@ fn form_rejection(r: FormRejection) -> AppError {
     AppError::unreadable(r.status())
 }
 
+/// Counts the sign-up against the limits, before the fields are even read
+/// further: a refused request costs one counter.
+async fn admit(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    input: &SignupInput,
+) -> Result<(), AppError> {
+    limits::admit(
+        &state.store,
+        &state.config.rates,
+        Purpose::Signup,
+        ip,
+        &input.primary_email,
+    )
+    .await
+}
+
+/// The mail a valid sign-up sends: the welcome mail with the new handle, or,
+/// when the address has an account already, a notice to its holder.
+fn mail_outcome(state: &AppState, outcome: &Signup) {
+    match outcome {
+        Signup::Created(created) => {
+            notify::send_later(state, notify::welcome(&state.config, created));
+        }
+        Signup::AddressTaken(taken) => {
+            if let Some(mail) = notify::signup_attempt(&state.config, &taken.owner) {
+                notify::send_later(state, mail);
+            }
+        }
+    }
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     form: Result<Form<SignupInput>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_rejection)?;
     csrf::check(&headers, &state.config, &input.csrf)?;
+    admit(&state, ip, &input).await?;
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let (req, values) = input.into_parts();
     match state.accounts.signup(req).await {
         Ok(outcome) => {
-            notify::send_later(&state, notify::welcome(&state.config, &outcome));
-            let warn = outcome.warnings.contains(&SignupWarning::BackupSameDomain);
-            let to = format!(
-                "/signup/done?handle={}{}",
-                outcome.account.handle,
-                if warn {
-                    "&warning=backup_same_domain"
-                } else {
-                    ""
-                }
-            );
-            Ok(Redirect::to(&to).into_response())
+            mail_outcome(&state, &outcome);
+            let warn = outcome
+                .warnings()
+                .contains(&SignupWarning::BackupSameDomain);
+            let to = if warn {
+                "/signup/done?warning=backup_same_domain"
+            } else {
+                "/signup/done"
+            };
+            Ok(Redirect::to(to).into_response())
         }
         Err(AccountError::Invalid(errors)) => {
             let body = pages::signup_form(
@@ -130,22 +170,13 @@ pub async fn submit(
 #[derive(Deserialize)]
 pub struct DoneQuery {
     #[serde(default)]
-    handle: String,
-    #[serde(default)]
     warning: String,
 }
 
-pub async fn done(Query(q): Query<DoneQuery>) -> Result<Html<String>, AppError> {
-    // Only a well-formed handle is echoed: this page must not display arbitrary text.
-    let handle = CustomerHandle::parse(&q.handle).ok_or(AppError::NotFound)?;
-    Ok(Html(
-        pages::signup_done(
-            current_lang(),
-            handle.as_str(),
-            q.warning == "backup_same_domain",
-        )
-        .into_string(),
-    ))
+/// `GET /signup/done`: the handle and the link that confirms the address are
+/// in the mailbox.
+pub async fn done(Query(q): Query<DoneQuery>) -> Html<String> {
+    Html(pages::signup_done(current_lang(), q.warning == "backup_same_domain").into_string())
 }
 
 /// `POST /api/v1/signup`: the JSON twin of the form. No CSRF token: a browser
@@ -153,6 +184,7 @@ pub async fn done(Query(q): Query<DoneQuery>) -> Result<Html<String>, AppError> 
 /// Guichet never grants here.
 pub async fn api(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     body: Result<Json<SignupInput>, JsonRejection>,
 ) -> Response {
     let input = match body {
@@ -165,22 +197,26 @@ pub async fn api(
                 .into_response();
         }
     };
+    if let Err(e) = admit(&state, ip, &input).await {
+        return super::panel_json::from_app(current_lang(), e);
+    }
     let (req, _) = input.into_parts();
     match state.accounts.signup(req).await {
         Ok(outcome) => {
-            notify::send_later(&state, notify::welcome(&state.config, &outcome));
+            mail_outcome(&state, &outcome);
             let warnings: Vec<_> = outcome
-                .warnings
+                .warnings()
                 .iter()
                 .map(|w| json!({"code": w.code(), "message": warning_text(*w)}))
                 .collect();
-            let a = &outcome.account;
+            // 202: what happens next reaches the mailbox, and this answer is
+            // the same whether or not the address already had an account.
             (
-                StatusCode::CREATED,
+                StatusCode::ACCEPTED,
                 Json(json!({
-                    "handle": a.handle,
-                    "customer_code": a.customer_code,
-                    "primary_email": a.primary_email,
+                    "status": "accepted",
+                    "message": pages::tr(current_lang(), "page.signup_done.check_mail"),
+                    "primary_email": outcome.primary_email(),
                     "warnings": warnings,
                 })),
             )
