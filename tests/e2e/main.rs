@@ -8,6 +8,7 @@ mod contacts;
 mod faults;
 mod fleet;
 mod gdpr;
+mod guesses;
 mod i18n_pages;
 mod limits;
 mod login;

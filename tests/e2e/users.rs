@@ -12,16 +12,16 @@ use serde_json::{Value, json};
 
 use crate::oidc::{authorize_url, follow_to_client, param, pkce, redeem, web_app};
 
-const USER_PASSWORD: &str = "copper lantern over tide";
+pub(crate) const USER_PASSWORD: &str = "copper lantern over tide";
 
 /// A signed-in holder: their browser, handle, customer code and the
 /// session's anti-CSRF token.
-struct Holder {
-    web: Client,
-    person: Person,
-    handle: String,
-    code: String,
-    csrf: String,
+pub(crate) struct Holder {
+    pub(crate) web: Client,
+    pub(crate) person: Person,
+    pub(crate) handle: String,
+    pub(crate) code: String,
+    pub(crate) csrf: String,
 }
 
 async fn csrf_of(app: &TestApp, web: &Client) -> String {
@@ -36,7 +36,7 @@ async fn csrf_of(app: &TestApp, web: &Client) -> String {
     hidden(&html, "csrf").unwrap_or_else(|| panic!("csrf in {html}"))
 }
 
-async fn holder(app: &TestApp, first: &str) -> Holder {
+pub(crate) async fn holder(app: &TestApp, first: &str) -> Holder {
     let person = Person::new(first, "Holder");
     let handle = app.signup(&person).await;
     let web = browser();
@@ -81,7 +81,7 @@ async fn get(app: &TestApp, web: &Client, path: &str) -> (StatusCode, Value) {
     call(app, web, Method::GET, path, "", None).await
 }
 
-async fn create_user(app: &TestApp, h: &Holder, login: &str, group: &str) -> i64 {
+pub(crate) async fn create_user(app: &TestApp, h: &Holder, login: &str, group: &str) -> i64 {
     let (s, v) = call(
         app,
         &h.web,
@@ -692,7 +692,11 @@ async fn a_local_users_tokens_carry_their_own_sub_the_handle_and_their_role() {
 
 #[tokio::test]
 async fn a_user_changes_their_own_password_and_their_other_sessions_end() {
-    let app = spawn_app().await;
+    // No delays: a wrong current password then the right one at once; the
+    // delays are tested in guesses.rs.
+    let mut settings = guichet_tests::fresh_settings().await;
+    settings.login.failure_delays_secs = vec![0];
+    let app = guichet_tests::spawn_with(settings).await;
     let h = holder(&app, "Olga").await;
     create_user(&app, &h, "john", "NONE").await;
     let ident = format!("{}/john", h.code);

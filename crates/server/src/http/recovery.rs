@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use accounts::{Account, AccountError, EmailAddress, Identifier, Secret};
+use accounts::{Account, AccountError, EmailAddress, FieldProblem, Identifier, Secret};
 use mfa::OneTimeCode;
 
 use super::csrf;
@@ -27,6 +27,7 @@ use super::security::{is_recent, to_reauth};
 use crate::admin::support::SupportDesk;
 use crate::i18n::Lang;
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
+use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
 
 /// The text `key` in the request's language.
@@ -262,7 +263,7 @@ pub async fn reset_page(
     }
     let min = state.accounts.policy().min_chars;
     Ok(
-        Html(rp::reset_form(current_lang(), token.expose(), "", &[], min).into_string())
+        Html(rp::reset_form(current_lang(), token.expose(), "", &[], min, None).into_string())
             .into_response(),
     )
 }
@@ -281,13 +282,35 @@ pub struct ResetForm {
 /// need the secret link). Afterwards every session and refresh token of the
 /// account is dead, both addresses get a notice, and the person logs in
 /// again (two-factor included).
+///
+/// Attempts are counted per link and per client IP before anything is
+/// checked, like logins: a wrong handle or a dead link keeps its count, so
+/// of parallel tries only as many as the delays allow are checked, and a
+/// guesser of links or handles meets the same growing delays.
 pub async fn reset_submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let token = Secret::new(f.token.chars().take(128).collect::<String>());
     let handle: String = f.handle.chars().take(64).collect();
+    let subject = Subject::ResetLink(token.expose().to_owned());
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            // The same answer for any link, live or not.
+            let secs = retry_after_secs(wait);
+            let msg = crate::i18n::format(msg("page.error.throttled"), &[("n", &secs.to_string())]);
+            let min = state.accounts.policy().min_chars;
+            let page = rp::reset_form(current_lang(), token.expose(), &handle, &[], min, Some(&msg));
+            let mut resp = (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(resp);
+        }
+    };
     let result = state
         .accounts
         .reset_password(
@@ -299,6 +322,7 @@ pub async fn reset_submit(
         .await;
     match result {
         Ok(account) => {
+            reservation.succeeded().await?;
             let out = SupportDesk::for_server(&state)
                 .end_everything(account.clone())
                 .await;
@@ -313,13 +337,27 @@ pub async fn reset_submit(
             }
             Ok(Redirect::to("/reset-password/done").into_response())
         }
-        Err(AccountError::InvalidLink) => Ok(dead_link()),
+        Err(AccountError::InvalidLink) => {
+            reservation.failed();
+            Ok(dead_link())
+        }
         Err(AccountError::Invalid(errors)) => {
+            if errors
+                .iter()
+                .any(|e| e.problem == FieldProblem::HandleMismatch)
+            {
+                // A wrong handle for a live link: a guess.
+                reservation.failed();
+            } else {
+                // The link and the handle held (or the handle was left
+                // empty); only the new password was refused.
+                reservation.give_back().await?;
+            }
             let min = state.accounts.policy().min_chars;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Html(
-                    rp::reset_form(current_lang(), token.expose(), &handle, &errors, min)
+                    rp::reset_form(current_lang(), token.expose(), &handle, &errors, min, None)
                         .into_string(),
                 ),
             )
