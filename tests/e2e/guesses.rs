@@ -262,7 +262,7 @@ async fn of_150_parallel_wrong_emergency_codes_exactly_one_is_checked() {
     .await;
     assert_eq!(counts(&seen), BTreeMap::from([(401, 1), (429, N - 1)]));
     // Nothing was spent: all ten codes are left.
-    let (_, step) = page(&app, &half, "/login/2fa?method=recovery").await;
+    let (_, step) = page(&app, &half, "/login/2fa").await;
     assert!(step.contains("An emergency code (10 left)"), "{step}");
 }
 
