@@ -136,16 +136,18 @@ async fn of_150_parallel_wrong_passwords_for_a_holder_exactly_one_is_checked() {
     let handle = app.signup(&p).await;
     let seen = login_burst(&app, &browser(), &handle).await;
     assert_eq!(counts(&seen), BTreeMap::from([(401, 1), (429, N - 1)]));
-    assert!(
-        seen.iter()
-            .filter(|s| s.status == 401)
-            .all(|s| s.body.contains("The customer handle, email or password is incorrect."))
-    );
+    assert!(seen.iter().filter(|s| s.status == 401).all(|s| {
+        s.body
+            .contains("The customer handle, email or password is incorrect.")
+    }));
     // The refusals counted nothing: the right password waits out the first
     // delay (one failure), not the cap.
     let r = Seen::of(app.login(&browser(), &handle, &p.password).await).await;
     assert_eq!(r.status, 429);
-    assert!((DELAYS[0] - 5..=DELAYS[0]).contains(&r.retry_after()), "{r:?}");
+    assert!(
+        (DELAYS[0] - 5..=DELAYS[0]).contains(&r.retry_after()),
+        "{r:?}"
+    );
     assert!(r.body.contains("Too many failed attempts"));
 }
 
@@ -160,7 +162,10 @@ async fn an_unknown_handle_is_checked_as_often_and_refused_identically() {
     let web = browser();
     let known_seen = login_burst(&app, &web, &handle).await;
     let unknown_seen = login_burst(&app, &web, &unknown).await;
-    assert_eq!(counts(&known_seen), BTreeMap::from([(401, 1), (429, N - 1)]));
+    assert_eq!(
+        counts(&known_seen),
+        BTreeMap::from([(401, 1), (429, N - 1)])
+    );
     assert_eq!(counts(&unknown_seen), counts(&known_seen));
     let a = modulo(&first_refusal(&known_seen), &handle);
     let b = modulo(&first_refusal(&unknown_seen), &unknown);
@@ -337,7 +342,11 @@ async fn of_150_parallel_wrong_mailed_login_codes_exactly_one_is_checked() {
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login/email-code");
     let mail = app.mail_to_with(&p.email, "Sign-in code").await;
-    let body = mail.split("\r\n\r\n").skip(1).collect::<Vec<_>>().join("\n");
+    let body = mail
+        .split("\r\n\r\n")
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\n");
     let code = six_digits(&body);
     let html = web
         .get(app.url("/login/email-code"))
@@ -434,6 +443,14 @@ async fn of_150_parallel_guessed_reset_links_from_one_address_only_its_free_ones
         counts(&seen),
         BTreeMap::from([(410, free + 1), (429, N - free - 1)])
     );
+    // Opening a link tells whether it is live, so it waits too.
+    let r = browser()
+        .get(app.url("/reset-password?token=guessed-link-9999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

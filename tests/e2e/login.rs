@@ -141,8 +141,7 @@ async fn failures_slow_the_account_across_fresh_login_attempts() {
 /// unchecked and count nothing, so the next right password waits out only
 /// the first delay of the shipped schedule (1 s), not the cap.
 #[tokio::test]
-async fn of_fifty_parallel_wrong_guesses_one_is_checked_and_the_right_password_waits_one_second()
-{
+async fn of_fifty_parallel_wrong_guesses_one_is_checked_and_the_right_password_waits_one_second() {
     let app = spawn_app().await;
     let p = Person::new("Many", "Guesses");
     let handle = app.signup(&p).await;

@@ -710,7 +710,11 @@ async fn when_no_more_login_codes_can_come_the_page_says_so_and_what_to_do() {
         html.contains("We cannot send another code for this login. Enter the last code we sent"),
         "{html}"
     );
-    assert_eq!(offers(&html), (true, false, true), "the last code still works");
+    assert_eq!(
+        offers(&html),
+        (true, false, true),
+        "the last code still works"
+    );
     // Five wrong codes void it: no code field, no resend button, the way out.
     let mut last = String::new();
     for _ in 0..5 {
@@ -723,7 +727,10 @@ async fn when_no_more_login_codes_can_come_the_page_says_so_and_what_to_do() {
         "{last}"
     );
     assert_eq!(offers(&last), (false, false, true));
-    assert!(!last.contains("We sent a 6-digit code"), "no code is announced");
+    assert!(
+        !last.contains("We sent a 6-digit code"),
+        "no code is announced"
+    );
 
     // Ten code mails an hour per account: two more logins of three mails and
     // one of one reach it; the next login is told no code is coming.
@@ -766,7 +773,10 @@ async fn when_no_more_login_codes_can_come_the_page_says_so_and_what_to_do() {
             .text()
             .await
             .unwrap();
-        assert!(html.contains(text) || html.contains(&text.replace("&#39;", "'")), "{lang}: {html}");
+        assert!(
+            html.contains(text) || html.contains(&text.replace("&#39;", "'")),
+            "{lang}: {html}"
+        );
     }
 }
 

@@ -126,7 +126,7 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Se
             .store
             .time_left(&counter)
             .await?
-            .map_or(3600, |d| d.as_secs() + 1);
+            .map_or(3600, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
         p.blocked_until = now + left as i64;
         return Ok(Sent::HourLimit);
     }

@@ -253,19 +253,48 @@ fn dead_link() -> Response {
 }
 
 /// `GET /reset-password?token=…`
+///
+/// Whether a link is live is itself worth guessing at, so opening one is
+/// counted per client IP before the lookup, like the form: a dead link keeps
+/// its count, a live one gives it back.
 pub async fn reset_page(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
     let token = Secret::new(q.token.chars().take(128).collect::<String>());
+    let min = state.accounts.policy().min_chars;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let reservation = match state.throttle.reserve_ip(ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => return Ok(reset_throttled(&token, "", min, wait)),
+    };
     if !state.accounts.reset_link_is_live(&token).await? {
+        reservation.failed();
         return Ok(dead_link());
     }
-    let min = state.accounts.policy().min_chars;
+    reservation.give_back().await?;
     Ok(
         Html(rp::reset_form(current_lang(), token.expose(), "", &[], min, None).into_string())
             .into_response(),
     )
+}
+
+/// The answer to a throttled reset attempt: the form again with the wait,
+/// the same for any link, live or not.
+fn reset_throttled(
+    token: &Secret,
+    handle: &str,
+    min: usize,
+    wait: std::time::Duration,
+) -> Response {
+    let secs = retry_after_secs(wait);
+    let msg = crate::i18n::format(msg("page.error.throttled"), &[("n", &secs.to_string())]);
+    let page = rp::reset_form(current_lang(), token.expose(), handle, &[], min, Some(&msg));
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }
 
 #[derive(Deserialize, Default)]
@@ -300,15 +329,8 @@ pub async fn reset_submit(
     let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
         Ok(r) => r,
         Err(wait) => {
-            // The same answer for any link, live or not.
-            let secs = retry_after_secs(wait);
-            let msg = crate::i18n::format(msg("page.error.throttled"), &[("n", &secs.to_string())]);
             let min = state.accounts.policy().min_chars;
-            let page = rp::reset_form(current_lang(), token.expose(), &handle, &[], min, Some(&msg));
-            let mut resp = (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            return Ok(resp);
+            return Ok(reset_throttled(&token, &handle, min, wait));
         }
     };
     let result = state

@@ -330,10 +330,10 @@ pub async fn submit(
         Ok(r) => r,
         Err(wait) => {
             let mut resp = render(
-            &state,
-            &step,
-            &account,
-            &f.method,
+                &state,
+                &step,
+                &account,
+                &f.method,
                 &next,
                 None,
                 Some(&wait_message(wait)),

@@ -395,9 +395,7 @@ impl Store {
             Self::Redis(r) => {
                 let mut c = r.conn.clone();
                 let mut inv = RESERVE_SCRIPT.key(r.key(key));
-                inv.arg(now_ms)
-                    .arg(free)
-                    .arg(ttl.as_millis().max(1) as u64);
+                inv.arg(now_ms).arg(free).arg(ttl.as_millis().max(1) as u64);
                 for d in delays_ms {
                     inv.arg(*d);
                 }
@@ -417,7 +415,12 @@ impl Store {
     /// Gives back one attempt that [`Store::reserve`] counted at
     /// `counted_ms`, whose previous attempt was at `last_ms`: one less on
     /// record, and the previous time again unless a later attempt came since.
-    pub async fn release(&self, key: &str, counted_ms: i64, last_ms: i64) -> Result<(), StoreError> {
+    pub async fn release(
+        &self,
+        key: &str,
+        counted_ms: i64,
+        last_ms: i64,
+    ) -> Result<(), StoreError> {
         match self {
             Self::Memory(m) => {
                 m.release(key, counted_ms, last_ms);
@@ -664,8 +667,10 @@ impl MemoryStore {
         if wait_ms > 0 {
             return Reserved::Refused { wait_ms };
         }
-        g.map
-            .insert(key.to_owned(), (format!("{}:{now_ms}", count + 1), deadline));
+        g.map.insert(
+            key.to_owned(),
+            (format!("{}:{now_ms}", count + 1), deadline),
+        );
         g.wrote(now);
         Reserved::Counted { count, last_ms }
     }

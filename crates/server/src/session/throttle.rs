@@ -215,7 +215,11 @@ impl Throttle {
         };
         let key = ip_key(ip);
         let free = self.cfg.ip_free_failures;
-        let ip = match self.store.reserve(&key, free, &delays, now_ms, WINDOW).await {
+        let ip = match self
+            .store
+            .reserve(&key, free, &delays, now_ms, WINDOW)
+            .await
+        {
             Ok(Reserved::Counted { count, last_ms }) => Held {
                 key,
                 count,
@@ -256,7 +260,9 @@ impl Throttle {
     pub async fn ip_wait(&self, ip: IpAddr, now_ms: i64) -> Result<Duration, StoreError> {
         let (count, last_ms) = self.store.attempts(&ip_key(ip)).await?;
         let delay = scheduled_delay(count, self.cfg.ip_free_failures, &self.delays_ms());
-        Ok(Duration::from_millis((last_ms + delay - now_ms).max(0) as u64))
+        Ok(Duration::from_millis(
+            (last_ms + delay - now_ms).max(0) as u64
+        ))
     }
 }
 
