@@ -176,6 +176,14 @@ pub async fn begin(
     Ok(resp)
 }
 
+/// Writes back a pending login that is still there, never one a right
+/// answer took meanwhile (which would make its code work twice); false when
+/// it is gone.
+async fn update(state: &AppState, token: &str, p: &Pending) -> Result<bool, AppError> {
+    let json = serde_json::to_string(p).unwrap_or_default();
+    Ok(state.store.replace(&key(token), &json, ttl()).await?)
+}
+
 async fn save(state: &AppState, token: &str, p: &Pending) -> Result<(), AppError> {
     let json = serde_json::to_string(p).unwrap_or_default();
     state.store.set(&key(token), &json, ttl()).await?;
@@ -341,19 +349,34 @@ pub async fn submit(
             return Ok(resp);
         }
     };
-    // Taken before it is compared: of two parallel right answers only one
-    // finds the pending login.
-    let Some(json) = state.store.take(&key(&token)).await? else {
-        // Nothing was compared.
-        reservation.give_back().await?;
-        return Ok(Redirect::to("/login").into_response());
-    };
-    if let Ok(fresh) = serde_json::from_str::<Pending>(&json) {
-        p = fresh;
-    }
     let now = chrono::Utc::now().timestamp();
     let stored = OneTimeCode::decode(&p.code);
-    if stored.as_ref().is_some_and(|c| c.matches(&f.code, now)) {
+    let right = |p: &Pending| OneTimeCode::decode(&p.code).is_some_and(|c| c.matches(&f.code, now));
+    if right(&p) {
+        // Taken only now, and checked again as taken: of two parallel right
+        // answers only one finds the pending login. It stays in place while
+        // wrong answers are judged, so a parallel attempt never finds it
+        // missing.
+        let Some(json) = state.store.take(&key(&token)).await? else {
+            reservation.give_back().await?;
+            return Ok(Redirect::to("/login").into_response());
+        };
+        match serde_json::from_str::<Pending>(&json) {
+            Ok(taken) if right(&taken) => p = taken,
+            _ => {
+                // A new code was sent meanwhile: this one is no longer the
+                // right one; the pending login goes back as it was.
+                state.store.set(&key(&token), &json, ttl()).await?;
+                reservation.failed();
+                return Ok(page(
+                    &account,
+                    &p,
+                    None,
+                    Some(msg("page.email_code.wrong")),
+                    StatusCode::UNAUTHORIZED,
+                ));
+            }
+        }
         reservation.succeeded().await?;
         if !account.primary_email_verified {
             state
@@ -394,7 +417,9 @@ pub async fn submit(
     if p.wrong >= MAX_WRONG || left == 0 {
         // This code is void; the pending login stays so a new one can be sent.
         p.code = String::new();
-        save(&state, &token, &p).await?;
+        if !update(&state, &token, &p).await? {
+            return Ok(Redirect::to("/login").into_response());
+        }
         return Ok(page(
             &account,
             &p,
@@ -403,7 +428,9 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
         ));
     }
-    save(&state, &token, &p).await?;
+    if !update(&state, &token, &p).await? {
+        return Ok(Redirect::to("/login").into_response());
+    }
     Ok(page(
         &account,
         &p,
@@ -434,7 +461,10 @@ pub async fn resend(
         return Ok(Redirect::to("/login").into_response());
     };
     let sent = send(&state, &account, &mut p).await?;
-    save(&state, &token, &p).await?;
+    if !update(&state, &token, &p).await? {
+        // The login ended meanwhile (its code was entered, or it expired).
+        return Ok(Redirect::to("/login").into_response());
+    }
     if sent == Sent::Yes {
         return Ok(page(
             &account,

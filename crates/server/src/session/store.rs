@@ -307,6 +307,28 @@ impl Store {
         }
     }
 
+    /// Writes a value only if the key still exists (`SET … XX`), in one
+    /// step: an update that must not bring back what someone else took.
+    /// False when there was nothing to replace.
+    pub async fn replace(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl_ms = ttl.as_millis().max(1) as u64;
+        match self {
+            Self::Memory(m) => Ok(m.replace(key, value, ttl)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                let done: Option<String> = redis::cmd("SET")
+                    .arg(r.key(key))
+                    .arg(value)
+                    .arg("XX")
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut c)
+                    .await?;
+                Ok(done.is_some())
+            }
+        }
+    }
+
     /// Deletes a value.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
@@ -592,6 +614,17 @@ impl MemoryStore {
         g.wrote(now);
     }
 
+    fn replace(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        let now = Instant::now();
+        let mut g = self.lock();
+        if g.live(key, now).is_none() {
+            return false;
+        }
+        g.map.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        g.wrote(now);
+        true
+    }
+
     fn take(&self, key: &str) -> Option<String> {
         let now = Instant::now();
         let mut g = self.lock();
@@ -738,6 +771,19 @@ mod tests {
         }
         seen.sort();
         assert_eq!(seen, (1..=50).collect::<Vec<i64>>());
+    }
+
+    #[tokio::test]
+    async fn replace_never_brings_back_a_taken_value() {
+        let s = Store::memory();
+        let ttl = Duration::from_secs(5);
+        assert!(!s.replace("k", "v", ttl).await.unwrap());
+        assert_eq!(s.get("k").await.unwrap(), None);
+        s.set("k", "1", ttl).await.unwrap();
+        assert!(s.replace("k", "2", ttl).await.unwrap());
+        assert_eq!(s.take("k").await.unwrap().as_deref(), Some("2"));
+        assert!(!s.replace("k", "3", ttl).await.unwrap());
+        assert_eq!(s.get("k").await.unwrap(), None);
     }
 
     #[tokio::test]
