@@ -9,6 +9,7 @@ mod contacts;
 mod faults;
 mod fleet;
 mod gdpr;
+mod guesses;
 mod i18n_pages;
 mod limits;
 mod login;

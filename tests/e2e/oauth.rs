@@ -15,7 +15,7 @@ fn service_spec() -> ClientSpec {
     }
 }
 
-async fn service(app: &TestApp) -> (String, String) {
+pub(crate) async fn service(app: &TestApp) -> (String, String) {
     let (id, secret) = app.create_client(&service_spec()).await;
     (id, secret.expect("confidential clients get a secret"))
 }

@@ -168,7 +168,13 @@ async fn a_forgotten_handle_is_mailed_and_the_page_says_the_same_for_anyone() {
 #[tokio::test]
 async fn a_reset_link_works_once_ends_every_session_and_token_and_tells_both_addresses() {
     let sink = SmtpSink::start();
-    let app = spawn_mailing(&sink, "never").await;
+    // No delays: this test tries several refused forms in a row; the delays a
+    // wrong handle earns are tested in guesses.rs.
+    let mut s = fresh_settings().await;
+    sink.configure(&mut s);
+    s.login.email_code = "never".into();
+    s.login.failure_delays_secs = vec![0];
+    let app = spawn_with(s).await;
     let mut p = Person::new("Rosa", "Reset");
     let backup = format!("backup-{}", p.email);
     let mut body = p.signup_json();
@@ -642,6 +648,128 @@ async fn wrong_login_codes_are_slowed_and_void_the_code_after_five() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let r = enter_code(&app, &web, &code).await;
     assert_eq!(r.status(), 303);
+}
+
+/// Posts the resend button of the mailed-code page.
+async fn resend_code(app: &TestApp, web: &reqwest::Client) -> (u16, String) {
+    let html = web
+        .get(app.url("/login/email-code"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&html, "csrf").unwrap();
+    let r = web
+        .post(app.url("/login/email-code/resend"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// What the page offers: a code field, a resend button, a way out.
+fn offers(html: &str) -> (bool, bool, bool) {
+    (
+        html.contains(r#"name="code""#),
+        html.contains(r#"action="/login/email-code/resend""#),
+        html.contains(r#"href="/forgot-password""#) && html.contains(r#"href="/login""#),
+    )
+}
+
+#[tokio::test]
+async fn when_no_more_login_codes_can_come_the_page_says_so_and_what_to_do() {
+    let mut s = fresh_settings().await;
+    s.login.email_code = "always".into();
+    // No delays between wrong codes: this test is about the mail limits.
+    s.login.failure_delays_secs = vec![0];
+    let app = spawn_with(s).await;
+    let p = Person::new("Lim", "Ited");
+    let handle = app.signup(&p).await;
+
+    // One login may have three mails: the first and two resends.
+    let web = to_code_step(&app, &handle, &p.password).await;
+    for _ in 0..2 {
+        let (status, html) = resend_code(&app, &web).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("We sent a new code"), "{html}");
+    }
+    let (status, html) = resend_code(&app, &web).await;
+    assert_eq!(status, 429);
+    assert!(
+        html.contains("We cannot send another code for this login. Enter the last code we sent"),
+        "{html}"
+    );
+    assert_eq!(
+        offers(&html),
+        (true, false, true),
+        "the last code still works"
+    );
+    // Five wrong codes void it: no code field, no resend button, the way out.
+    let mut last = String::new();
+    for _ in 0..5 {
+        let r = enter_code(&app, &web, "000000").await;
+        assert_eq!(r.status(), 401);
+        last = r.text().await.unwrap();
+    }
+    assert!(
+        last.contains("This code no longer works, and this login cannot get another one. Log in again to get a new code."),
+        "{last}"
+    );
+    assert_eq!(offers(&last), (false, false, true));
+    assert!(
+        !last.contains("We sent a 6-digit code"),
+        "no code is announced"
+    );
+
+    // Ten code mails an hour per account: two more logins of three mails and
+    // one of one reach it; the next login is told no code is coming.
+    for mails in [3, 3, 1] {
+        let web = to_code_step(&app, &handle, &p.password).await;
+        for _ in 1..mails {
+            assert_eq!(resend_code(&app, &web).await.0, 200);
+        }
+    }
+    let web = to_code_step(&app, &handle, &p.password).await;
+    let html = web
+        .get(app.url("/login/email-code"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("No code is on its way") && html.contains("Log in again in 60 minutes"),
+        "{html}"
+    );
+    assert_eq!(offers(&html), (false, false, true));
+    assert!(!html.contains("We sent a 6-digit code"), "{html}");
+
+    // The same in French and Italian.
+    for (lang, text) in [
+        ("fr", "Aucun code n&#39;est en route"),
+        ("it", "Nessun codice è in arrivo"),
+    ] {
+        web.get(app.url(&format!("/lang/{lang}")))
+            .send()
+            .await
+            .unwrap();
+        let html = web
+            .get(app.url("/login/email-code"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(text) || html.contains(&text.replace("&#39;", "'")),
+            "{lang}: {html}"
+        );
+    }
 }
 
 #[tokio::test]

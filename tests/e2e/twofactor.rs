@@ -36,7 +36,7 @@ pub(crate) fn code_at(totp: &Totp, offset_steps: i64) -> String {
 }
 
 /// A signed-up, logged-in person.
-async fn signed_in(app: &TestApp) -> (reqwest::Client, Person, String) {
+pub(crate) async fn signed_in(app: &TestApp) -> (reqwest::Client, Person, String) {
     let p = Person::new("Tess", "Factor");
     let handle = app.signup(&p).await;
     let web = browser();
@@ -46,7 +46,7 @@ async fn signed_in(app: &TestApp) -> (reqwest::Client, Person, String) {
     (web, p, handle)
 }
 
-async fn page(app: &TestApp, web: &reqwest::Client, path: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, web: &reqwest::Client, path: &str) -> (u16, String) {
     let r = web.get(app.url(path)).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.text().await.unwrap())
@@ -128,7 +128,7 @@ fn emergency_codes(html: &str) -> Vec<String> {
 }
 
 /// Logs in with the password only; returns the browser at the second step.
-async fn password_step(app: &TestApp, handle: &str, password: &str) -> reqwest::Client {
+pub(crate) async fn password_step(app: &TestApp, handle: &str, password: &str) -> reqwest::Client {
     let web = browser();
     let r = app.login(&web, handle, password).await;
     assert_eq!(r.status(), 303);
@@ -348,7 +348,7 @@ async fn emergency_codes_work_once_and_a_new_set_voids_the_old() {
 }
 
 /// The newest SMS to `to` in this instance's SMS outbox, waiting for it.
-async fn sms_code(app: &TestApp, to: &str, not: Option<&str>) -> String {
+pub(crate) async fn sms_code(app: &TestApp, to: &str, not: Option<&str>) -> String {
     let dir = app.settings.server.data_dir.join("sms-outbox");
     for _ in 0..100 {
         let mut found: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&dir)

@@ -17,11 +17,11 @@ pub(crate) const USER_PASSWORD: &str = "copper lantern over tide";
 /// A signed-in holder: their browser, handle, customer code and the
 /// session's anti-CSRF token.
 pub(crate) struct Holder {
-    pub web: Client,
-    pub person: Person,
-    pub handle: String,
-    pub code: String,
-    pub csrf: String,
+    pub(crate) web: Client,
+    pub(crate) person: Person,
+    pub(crate) handle: String,
+    pub(crate) code: String,
+    pub(crate) csrf: String,
 }
 
 async fn csrf_of(app: &TestApp, web: &Client) -> String {
@@ -692,7 +692,11 @@ async fn a_local_users_tokens_carry_their_own_sub_the_handle_and_their_role() {
 
 #[tokio::test]
 async fn a_user_changes_their_own_password_and_their_other_sessions_end() {
-    let app = spawn_app().await;
+    // No delays: a wrong current password then the right one at once; the
+    // delays are tested in guesses.rs.
+    let mut settings = guichet_tests::fresh_settings().await;
+    settings.login.failure_delays_secs = vec![0];
+    let app = guichet_tests::spawn_with(settings).await;
     let h = holder(&app, "Olga").await;
     create_user(&app, &h, "john", "NONE").await;
     let ident = format!("{}/john", h.code);

@@ -22,7 +22,7 @@ use super::extract::{ClientIp, current_lang, negotiate};
 use super::recovery_pages;
 use crate::config::EmailCodePolicy;
 use crate::i18n::Lang;
-use crate::session::throttle::Subject;
+use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
 
@@ -48,6 +48,10 @@ struct Pending {
     code: String,
     sends: u32,
     wrong: u32,
+    /// Unix time until which no code mail may go to the account (the hourly
+    /// limit was met); 0 when mails may go.
+    #[serde(default)]
+    blocked_until: i64,
 }
 
 fn key(token: &str) -> String {
@@ -93,32 +97,49 @@ fn ttl() -> std::time::Duration {
     std::time::Duration::from_secs(CODE_TTL_SECS as u64)
 }
 
-/// Mails a fresh code for `p`, within the limits; false when a limit refuses.
-async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<bool, AppError> {
+/// Whether a code mail went out.
+#[derive(PartialEq, Eq)]
+enum Sent {
+    /// A fresh code is on its way; only it works now.
+    Yes,
+    /// This login had all the mails it may have.
+    LoginLimit,
+    /// The account had all the code mails it may have this hour; the time
+    /// until more may go is in `Pending::blocked_until`.
+    HourLimit,
+}
+
+/// Mails a fresh code for `p`, within the limits.
+async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Sent, AppError> {
     if p.sends >= MAX_SENDS {
-        return Ok(false);
+        return Ok(Sent::LoginLimit);
     }
+    let counter = format!("loginmail:sends:{}", account.id);
     let per_hour = state
         .store
-        .incr(
-            &format!("loginmail:sends:{}", account.id),
-            std::time::Duration::from_secs(3600),
-        )
+        .incr(&counter, std::time::Duration::from_secs(3600))
         .await?;
+    let now = chrono::Utc::now().timestamp();
     if per_hour > MAX_SENDS_PER_HOUR {
         tracing::info!(account = account.id, "login code mail limit reached");
-        return Ok(false);
+        let left = state
+            .store
+            .time_left(&counter)
+            .await?
+            .map_or(3600, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+        p.blocked_until = now + left as i64;
+        return Ok(Sent::HourLimit);
     }
-    let now = chrono::Utc::now().timestamp();
     let (code, stored) = OneTimeCode::issue(now, CODE_TTL_SECS);
     p.code = stored.encode();
     p.sends += 1;
     p.wrong = 0;
+    p.blocked_until = 0;
     if let Some(mail) = crate::notify::login_code(&state.config, account, &code, CODE_TTL_SECS / 60)
     {
         crate::notify::send_later(state, mail);
     }
-    Ok(true)
+    Ok(Sent::Yes)
 }
 
 /// After a correct password: a pending login, a code on its way to the
@@ -140,7 +161,10 @@ pub async fn begin(
         code: String::new(),
         sends: 0,
         wrong: 0,
+        blocked_until: 0,
     };
+    // When the hourly limit refuses, the page says so (no code is coming)
+    // rather than ask for one.
     send(state, account, &mut p).await?;
     let token = random_token();
     save(state, &token, &p).await?;
@@ -150,6 +174,14 @@ pub async fn begin(
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// Writes back a pending login that is still there, never one a right
+/// answer took meanwhile (which would make its code work twice); false when
+/// it is gone.
+async fn update(state: &AppState, token: &str, p: &Pending) -> Result<bool, AppError> {
+    let json = serde_json::to_string(p).unwrap_or_default();
+    Ok(state.store.replace(&key(token), &json, ttl()).await?)
 }
 
 async fn save(state: &AppState, token: &str, p: &Pending) -> Result<(), AppError> {
@@ -192,6 +224,33 @@ fn msg(key: &str) -> &'static str {
     super::pages::tr(current_lang(), key)
 }
 
+/// Why no code can come for this login any more, and what to do: wait for
+/// the hourly limit, or start the login again. `None` while a code may still
+/// be sent.
+fn no_more_codes(p: &Pending, now: i64) -> Option<String> {
+    let live = !p.code.is_empty();
+    if p.blocked_until > now {
+        let minutes = ((p.blocked_until - now) as u64).div_ceil(60).max(1);
+        let key = if live {
+            "page.email_code.hour_limit_live"
+        } else {
+            "page.email_code.hour_limit"
+        };
+        return Some(crate::i18n::format(
+            msg(key),
+            &[("n", &minutes.to_string())],
+        ));
+    }
+    let key = if live {
+        "page.email_code.login_limit_live"
+    } else {
+        "page.email_code.login_limit"
+    };
+    (p.sends >= MAX_SENDS).then(|| msg(key).to_owned())
+}
+
+/// The page. When the code is void and no other can come, the page says
+/// why and what to do instead of asking for a code that will not arrive.
 fn page(
     account: &Account,
     p: &Pending,
@@ -199,10 +258,20 @@ fn page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let stuck = no_more_codes(p, now);
+    let code_live = !p.code.is_empty();
+    // A dead end replaces a message that would send the person to a resend
+    // button that is not there.
+    let error = match (&stuck, code_live) {
+        (Some(s), false) => Some(s.as_str()),
+        _ => error,
+    };
     let view = recovery_pages::EmailCodeView {
         masked: mask(account.primary_email.as_deref().unwrap_or("")),
         csrf: &p.csrf,
-        can_resend: p.sends < MAX_SENDS,
+        code_live,
+        can_resend: stuck.is_none(),
         notice,
         error,
     };
@@ -260,33 +329,55 @@ pub async fn submit(
     };
     let subject = Subject::EmailCode(account.id);
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let wait = state.throttle.wait(&subject, ip, now_ms).await?;
-    if !wait.is_zero() {
-        let secs = wait.as_secs() + u64::from(wait.subsec_millis() > 0);
-        let msg = crate::i18n::format(msg("page.email_code.too_many"), &[("n", &secs.to_string())]);
-        let mut resp = page(
-            &account,
-            &p,
-            None,
-            Some(&msg),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return Ok(resp);
-    }
-    // Taken before it is compared: of two parallel right answers only one
-    // finds the pending login.
-    let Some(json) = state.store.take(&key(&token)).await? else {
-        return Ok(Redirect::to("/login").into_response());
+    // Counted before the code is compared: of parallel guesses only as many
+    // as the delays allow get that far.
+    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            let secs = retry_after_secs(wait);
+            let msg =
+                crate::i18n::format(msg("page.email_code.too_many"), &[("n", &secs.to_string())]);
+            let mut resp = page(
+                &account,
+                &p,
+                None,
+                Some(&msg),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(resp);
+        }
     };
-    if let Ok(fresh) = serde_json::from_str::<Pending>(&json) {
-        p = fresh;
-    }
     let now = chrono::Utc::now().timestamp();
     let stored = OneTimeCode::decode(&p.code);
-    if stored.as_ref().is_some_and(|c| c.matches(&f.code, now)) {
-        state.throttle.succeeded(&subject).await?;
+    let right = |p: &Pending| OneTimeCode::decode(&p.code).is_some_and(|c| c.matches(&f.code, now));
+    if right(&p) {
+        // Taken only now, and checked again as taken: of two parallel right
+        // answers only one finds the pending login. It stays in place while
+        // wrong answers are judged, so a parallel attempt never finds it
+        // missing.
+        let Some(json) = state.store.take(&key(&token)).await? else {
+            reservation.give_back().await?;
+            return Ok(Redirect::to("/login").into_response());
+        };
+        match serde_json::from_str::<Pending>(&json) {
+            Ok(taken) if right(&taken) => p = taken,
+            _ => {
+                // A new code was sent meanwhile: this one is no longer the
+                // right one; the pending login goes back as it was.
+                state.store.set(&key(&token), &json, ttl()).await?;
+                reservation.failed();
+                return Ok(page(
+                    &account,
+                    &p,
+                    None,
+                    Some(msg("page.email_code.wrong")),
+                    StatusCode::UNAUTHORIZED,
+                ));
+            }
+        }
+        reservation.succeeded().await?;
         if !account.primary_email_verified {
             state
                 .accounts
@@ -319,14 +410,16 @@ pub async fn submit(
         )
         .await;
     }
-    state.throttle.failed(&subject, ip, now_ms).await?;
+    reservation.failed();
     p.wrong += 1;
     tracing::info!(account = account.id, %ip, "login code refused");
     let left = stored.map(|c| c.seconds_left(now)).unwrap_or(0);
     if p.wrong >= MAX_WRONG || left == 0 {
         // This code is void; the pending login stays so a new one can be sent.
         p.code = String::new();
-        save(&state, &token, &p).await?;
+        if !update(&state, &token, &p).await? {
+            return Ok(Redirect::to("/login").into_response());
+        }
         return Ok(page(
             &account,
             &p,
@@ -335,7 +428,9 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
         ));
     }
-    save(&state, &token, &p).await?;
+    if !update(&state, &token, &p).await? {
+        return Ok(Redirect::to("/login").into_response());
+    }
     Ok(page(
         &account,
         &p,
@@ -365,24 +460,31 @@ pub async fn resend(
     let Some(account) = account_of(&state, &p).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    if send(&state, &account, &mut p).await? {
-        save(&state, &token, &p).await?;
-        Ok(page(
+    let sent = send(&state, &account, &mut p).await?;
+    if !update(&state, &token, &p).await? {
+        // The login ended meanwhile (its code was entered, or it expired).
+        return Ok(Redirect::to("/login").into_response());
+    }
+    if sent == Sent::Yes {
+        return Ok(page(
             &account,
             &p,
             Some(msg("page.email_code.resent")),
             None,
             StatusCode::OK,
-        ))
-    } else {
-        Ok(page(
-            &account,
-            &p,
-            None,
-            Some(msg("page.email_code.no_more")),
-            StatusCode::TOO_MANY_REQUESTS,
-        ))
+        ));
     }
+    // Say which limit, and what to do instead: the earlier code, if still
+    // live, keeps working.
+    let now = chrono::Utc::now().timestamp();
+    let why = no_more_codes(&p, now).unwrap_or_default();
+    Ok(page(
+        &account,
+        &p,
+        None,
+        Some(&why),
+        StatusCode::TOO_MANY_REQUESTS,
+    ))
 }
 
 #[cfg(test)]

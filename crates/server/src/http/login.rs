@@ -14,7 +14,7 @@ use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent, current_lang};
 use super::pages;
 use crate::metrics::LoginOutcome;
-use crate::session::throttle::Subject;
+use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
 
@@ -106,30 +106,34 @@ pub async fn submit(
         _ => Subject::Unknown(identifier.clone()),
     };
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let wait = state.throttle.wait(&subject, ip, now_ms).await?;
-    if !wait.is_zero() {
-        let secs = wait.as_secs() + u64::from(wait.subsec_millis() > 0);
-        tracing::info!(%ip, "login refused: throttled");
-        state.metrics.login(LoginOutcome::Throttled);
-        // The language never comes from the account here: the answer must
-        // not tell whether the identifier exists.
-        let msg = crate::i18n::format(
-            pages::tr(current_lang(), "page.error.throttled"),
-            &[("n", &secs.to_string())],
-        );
-        let token = csrf_token(&headers, &state);
-        let mut resp = (
-            StatusCode::TOO_MANY_REQUESTS,
-            Html(
-                pages::login_form(current_lang(), &identifier, &next, &token, Some(&msg))
-                    .into_string(),
-            ),
-        )
-            .into_response();
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return Ok(resp);
-    }
+    // Counted before the password is checked: of parallel guesses only as
+    // many as the delays allow get that far.
+    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            let secs = retry_after_secs(wait);
+            tracing::info!(%ip, "login refused: throttled");
+            state.metrics.login(LoginOutcome::Throttled);
+            // The language never comes from the account here: the answer must
+            // not tell whether the identifier exists.
+            let msg = crate::i18n::format(
+                pages::tr(current_lang(), "page.error.throttled"),
+                &[("n", &secs.to_string())],
+            );
+            let token = csrf_token(&headers, &state);
+            let mut resp = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Html(
+                    pages::login_form(current_lang(), &identifier, &next, &token, Some(&msg))
+                        .into_string(),
+                ),
+            )
+                .into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(resp);
+        }
+    };
 
     // Failures go to the account's security log, except for erased
     // accounts, which keep nothing personal (an IP is personal).
@@ -155,8 +159,8 @@ pub async fn submit(
     };
     match checked {
         Ok((account, user_id)) => {
-            let had_failures = state.throttle.failures(&subject).await? > 0;
-            state.throttle.succeeded(&subject).await?;
+            let had_failures = reservation.prior_failures() > 0;
+            reservation.succeeded().await?;
             if state
                 .mfa
                 .is_enabled(&crate::twofactor::identity_of(account.id, user_id))
@@ -214,7 +218,7 @@ pub async fn submit(
             finish(&state, &headers, &account, &data, &next, None).await
         }
         Err(AccountError::InvalidCredentials) => {
-            state.throttle.failed(&subject, ip, now_ms).await?;
+            reservation.failed();
             if let Some(id) = logged_account {
                 // Off the request path: an unknown account must cost the same.
                 crate::seclog::record_later(

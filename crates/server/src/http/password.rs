@@ -23,7 +23,7 @@ use super::{panel_json, panel_pages};
 use crate::notify::{self, SecurityChange};
 use crate::panel_or_return;
 use crate::seclog::{self, Origin};
-use crate::session::throttle::Subject;
+use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
 
 const BACK: &str = "/account/password";
@@ -80,17 +80,19 @@ async fn change(
 ) -> Result<String, AppError> {
     let subject = Subject::Account(p.account.id);
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let wait = state.throttle.wait(&subject, ip, now_ms).await?;
-    if !wait.is_zero() {
-        let secs = wait.as_secs().max(1).to_string();
-        return Err(AppError::BadRequest(
-            StatusCode::TOO_MANY_REQUESTS,
-            crate::i18n::format(
-                crate::i18n::t(p.lang, "page.error.throttled"),
-                &[("n", &secs)],
-            ),
-        ));
-    }
+    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            let secs = retry_after_secs(wait).to_string();
+            return Err(AppError::BadRequest(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::i18n::format(
+                    crate::i18n::t(p.lang, "page.error.throttled"),
+                    &[("n", &secs)],
+                ),
+            ));
+        }
+    };
     let current = Secret::new(f.current_password);
     let password = Secret::new(f.password);
     let confirm = Secret::new(f.password_confirm);
@@ -101,14 +103,25 @@ async fn change(
     {
         Ok(a) => a,
         Err(AccountError::InvalidCredentials) => {
-            state.throttle.failed(&subject, ip, now_ms).await?;
+            reservation.failed();
             return Err(
                 AccountError::field("current_password", FieldProblem::WrongPassword).into(),
             );
         }
+        Err(AccountError::Invalid(errors)) => {
+            if errors.iter().any(|e| e.field == "current_password") {
+                // Left empty: nothing was checked.
+                reservation.give_back().await?;
+            } else {
+                // The current password was right (it is checked first); the
+                // new one was refused.
+                reservation.succeeded().await?;
+            }
+            return Err(AccountError::Invalid(errors).into());
+        }
         Err(e) => return Err(e.into()),
     };
-    state.throttle.succeeded(&subject).await?;
+    reservation.succeeded().await?;
     // Every other session, refresh token and access token of the account
     // ends; this browser goes on under a new id.
     let kept = crate::access::cut_off(

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use accounts::{Account, AccountError, EmailAddress, Identifier, Secret};
+use accounts::{Account, AccountError, EmailAddress, FieldProblem, Identifier, Secret};
 use mfa::OneTimeCode;
 
 use super::csrf;
@@ -28,6 +28,7 @@ use crate::admin::support::SupportDesk;
 use crate::i18n::Lang;
 use crate::limits::{self, Purpose};
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
+use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
 
 /// The text `key` in the request's language.
@@ -255,19 +256,48 @@ fn dead_link() -> Response {
 }
 
 /// `GET /reset-password?token=…`
+///
+/// Whether a link is live is itself worth guessing at, so opening one is
+/// counted per client IP before the lookup, like the form: a dead link keeps
+/// its count, a live one gives it back.
 pub async fn reset_page(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
     let token = Secret::new(q.token.chars().take(128).collect::<String>());
+    let min = state.accounts.policy().min_chars;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let reservation = match state.throttle.reserve_ip(ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => return Ok(reset_throttled(&token, "", min, wait)),
+    };
     if !state.accounts.reset_link_is_live(&token).await? {
+        reservation.failed();
         return Ok(dead_link());
     }
-    let min = state.accounts.policy().min_chars;
+    reservation.give_back().await?;
     Ok(
-        Html(rp::reset_form(current_lang(), token.expose(), "", &[], min).into_string())
+        Html(rp::reset_form(current_lang(), token.expose(), "", &[], min, None).into_string())
             .into_response(),
     )
+}
+
+/// The answer to a throttled reset attempt: the form again with the wait,
+/// the same for any link, live or not.
+fn reset_throttled(
+    token: &Secret,
+    handle: &str,
+    min: usize,
+    wait: std::time::Duration,
+) -> Response {
+    let secs = retry_after_secs(wait);
+    let msg = crate::i18n::format(msg("page.error.throttled"), &[("n", &secs.to_string())]);
+    let page = rp::reset_form(current_lang(), token.expose(), handle, &[], min, Some(&msg));
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }
 
 #[derive(Deserialize, Default)]
@@ -284,13 +314,28 @@ pub struct ResetForm {
 /// need the secret link). Afterwards every session and refresh token of the
 /// account is dead, both addresses get a notice, and the person logs in
 /// again (two-factor included).
+///
+/// Attempts are counted per link and per client IP before anything is
+/// checked, like logins: a wrong handle or a dead link keeps its count, so
+/// of parallel tries only as many as the delays allow are checked, and a
+/// guesser of links or handles meets the same growing delays.
 pub async fn reset_submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     form: Result<Form<ResetForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let token = Secret::new(f.token.chars().take(128).collect::<String>());
     let handle: String = f.handle.chars().take(64).collect();
+    let subject = Subject::ResetLink(token.expose().to_owned());
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            let min = state.accounts.policy().min_chars;
+            return Ok(reset_throttled(&token, &handle, min, wait));
+        }
+    };
     let result = state
         .accounts
         .reset_password(
@@ -302,6 +347,7 @@ pub async fn reset_submit(
         .await;
     match result {
         Ok(account) => {
+            reservation.succeeded().await?;
             let out = SupportDesk::for_server(&state)
                 .end_everything(account.clone())
                 .await;
@@ -316,13 +362,27 @@ pub async fn reset_submit(
             }
             Ok(Redirect::to("/reset-password/done").into_response())
         }
-        Err(AccountError::InvalidLink) => Ok(dead_link()),
+        Err(AccountError::InvalidLink) => {
+            reservation.failed();
+            Ok(dead_link())
+        }
         Err(AccountError::Invalid(errors)) => {
+            if errors
+                .iter()
+                .any(|e| e.problem == FieldProblem::HandleMismatch)
+            {
+                // A wrong handle for a live link: a guess.
+                reservation.failed();
+            } else {
+                // The link and the handle held (or the handle was left
+                // empty); only the new password was refused.
+                reservation.give_back().await?;
+            }
             let min = state.accounts.policy().min_chars;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Html(
-                    rp::reset_form(current_lang(), token.expose(), &handle, &errors, min)
+                    rp::reset_form(current_lang(), token.expose(), &handle, &errors, min, None)
                         .into_string(),
                 ),
             )

@@ -14,6 +14,8 @@ pub struct EmailCodeView<'a> {
     pub masked: String,
     /// The pending login's anti-CSRF token.
     pub csrf: &'a str,
+    /// Whether a code is live (sent, not void): only then is one asked for.
+    pub code_live: bool,
     /// Whether another code may still be sent.
     pub can_resend: bool,
     /// A notice (a new code was sent).
@@ -54,16 +56,20 @@ pub fn email_code(lang: Lang, v: &EmailCodeView<'_>) -> Markup {
         None,
         html! {
             h1 { (t("page.email_code.title")) }
-            p { (tr_html(lang, "page.email_code.sent", &[("email", &v.masked)])) }
-            p.hint { (t("page.email_code.spam")) }
+            @if v.code_live {
+                p { (tr_html(lang, "page.email_code.sent", &[("email", &v.masked)])) }
+                p.hint { (t("page.email_code.spam")) }
+            }
             @if let Some(n) = v.notice { div.notice role="status" { (n) } }
             @if let Some(e) = v.error { div.alert role="alert" id="code-error" { (e) } }
-            form method="post" action="/login/email-code" {
-                input type="hidden" name="csrf" value=(v.csrf);
-                label for="code" { (t("page.common.code")) }
-                input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
-                    maxlength="16" required autofocus aria-describedby=[v.error.map(|_| "code-error")];
-                button type="submit" { (t("page.common.continue")) }
+            @if v.code_live {
+                form method="post" action="/login/email-code" {
+                    input type="hidden" name="csrf" value=(v.csrf);
+                    label for="code" { (t("page.common.code")) }
+                    input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
+                        maxlength="16" required autofocus aria-describedby=[v.error.map(|_| "code-error")];
+                    button type="submit" { (t("page.common.continue")) }
+                }
             }
             @if v.can_resend {
                 form method="post" action="/login/email-code/resend" {
@@ -72,6 +78,9 @@ pub fn email_code(lang: Lang, v: &EmailCodeView<'_>) -> Markup {
                 }
             }
             p { a href="/login" { (t("page.email_code.login_again")) } }
+            @if !v.can_resend {
+                p { a href="/forgot-password" { (t("page.email_code.forgot_password")) } }
+            }
         },
     )
 }
@@ -134,6 +143,7 @@ pub fn reset_form(
     handle: &str,
     errors: &[FieldError],
     min_chars: usize,
+    alert: Option<&str>,
 ) -> Markup {
     let t = |k: &str| tr(lang, k);
     let min = min_chars.to_string();
@@ -143,6 +153,7 @@ pub fn reset_form(
         None,
         html! {
             h1 { (t("page.reset.title")) }
+            @if let Some(a) = alert { div.alert role="alert" { (a) } }
             form method="post" action="/reset-password" {
                 input type="hidden" name="token" value=(token);
                 (input(lang, errors, "handle", t("page.account.handle"), "text", handle, "username"))

@@ -28,7 +28,7 @@ use super::login::safe_next;
 use super::mfa_pages::{self, StepView};
 use super::pages::tr;
 use crate::i18n::Lang;
-use crate::session::throttle::Subject;
+use crate::session::throttle::{Reservation, Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
 use crate::twofactor::{self, Proof};
@@ -286,15 +286,20 @@ pub struct CodeForm {
     next: String,
 }
 
-/// Seconds to wait before the next second-factor attempt of this account.
-async fn throttled(
+/// Counts a second-factor attempt before its code is checked, or says how
+/// many seconds to wait: of parallel guesses, only as many as the delays
+/// allow are ever checked.
+async fn reserve(
     state: &AppState,
     subject: &Subject,
     ip: std::net::IpAddr,
-) -> Result<u64, AppError> {
+) -> Result<Result<Reservation, u64>, AppError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let wait = state.throttle.wait(subject, ip, now_ms).await?;
-    Ok(wait.as_secs() + u64::from(wait.subsec_millis() > 0))
+    Ok(state
+        .throttle
+        .reserve(subject, ip, now_ms)
+        .await?
+        .map_err(retry_after_secs))
 }
 
 fn wait_message(secs: u64) -> String {
@@ -321,23 +326,25 @@ pub async fn submit(
         return Ok(Redirect::to("/login").into_response());
     };
     let next = step.next(&f.next);
-    let wait = throttled(&state, &step.subject(), ip).await?;
-    if wait > 0 {
-        let mut resp = render(
-            &state,
-            &step,
-            &account,
-            &f.method,
-            &next,
-            None,
-            Some(&wait_message(wait)),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await?;
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(resp);
-    }
+    let reservation = match reserve(&state, &step.subject(), ip).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            let mut resp = render(
+                &state,
+                &step,
+                &account,
+                &f.method,
+                &next,
+                None,
+                Some(&wait_message(wait)),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await?;
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return Ok(resp);
+        }
+    };
     let identity = step.identity();
     let code: String = f
         .code
@@ -366,15 +373,15 @@ pub async fn submit(
         None => None,
     };
     match factor {
-        Some(factor) => complete(&state, &headers, step, factor, &next).await,
+        Some(factor) => complete(&state, &headers, step, factor, &next, reservation).await,
         None => {
             failed(
                 &state,
+                reservation,
                 &step.subject(),
                 (step.account_id(), step.user_id()),
                 ip,
-            )
-            .await?;
+            );
             render(
                 &state,
                 &step,
@@ -390,14 +397,15 @@ pub async fn submit(
     }
 }
 
-async fn failed(
+/// A wrong code: it stays counted, and the security log hears of it.
+fn failed(
     state: &AppState,
+    reservation: Reservation,
     subject: &Subject,
     (account_id, user_id): (i32, Option<i32>),
     ip: std::net::IpAddr,
-) -> Result<(), AppError> {
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    state.throttle.failed(subject, ip, now_ms).await?;
+) {
+    reservation.failed();
     tracing::info!(%ip, ?subject, "second factor refused");
     crate::seclog::record_later(
         state,
@@ -407,7 +415,6 @@ async fn failed(
         String::new(),
         crate::seclog::Origin::new(ip, ""),
     );
-    Ok(())
 }
 
 /// The second factor held: a new session (new id, as after every
@@ -418,10 +425,10 @@ async fn complete(
     step: Step,
     factor: &str,
     next: &str,
+    reservation: Reservation,
 ) -> Result<Response, AppError> {
     let now = chrono::Utc::now().timestamp();
     let account_id = step.account_id();
-    let subject = step.subject();
     let is_login = matches!(step, Step::Login { .. });
     let data = match &step {
         Step::Login { token, p } => {
@@ -458,7 +465,7 @@ async fn complete(
             }
         }
     };
-    state.throttle.succeeded(&subject).await?;
+    reservation.succeeded().await?;
     tracing::info!(account_id, factor, "second factor accepted");
     if is_login {
         // A login ends like every other one: device, notification, detours.
@@ -612,13 +619,15 @@ pub async fn webauthn_finish(
     csrf::matches(step.csrf(), &b.csrf)?;
     let subject = step.subject();
     let who = (step.account_id(), step.user_id());
-    let wait = throttled(&state, &subject, ip).await?;
-    if wait > 0 {
-        return Ok(json_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &wait_message(wait),
-        ));
-    }
+    let reservation = match reserve(&state, &subject, ip).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            let mut resp = json_error(StatusCode::TOO_MANY_REQUESTS, &wait_message(wait));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return Ok(resp);
+        }
+    };
     let next = step.next(&b.next);
     let identity = step.identity();
     let proof = Proof::WebAuthn {
@@ -627,7 +636,7 @@ pub async fn webauthn_finish(
     };
     match twofactor::check(&state.mfa, &state.metrics, &identity, proof).await? {
         Some(factor) => {
-            let redirect = complete(&state, &headers, step, factor, &next).await?;
+            let redirect = complete(&state, &headers, step, factor, &next, reservation).await?;
             // Same cookies and target as the redirect, but the script follows
             // the link.
             let to = redirect
@@ -643,7 +652,7 @@ pub async fn webauthn_finish(
             Ok(resp)
         }
         None => {
-            failed(&state, &subject, who, ip).await?;
+            failed(&state, reservation, &subject, who, ip);
             Ok(json_error(
                 StatusCode::UNAUTHORIZED,
                 msg("page.security.key_refused"),

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ use super::panel::Panel;
 use crate::i18n::Lang;
 use crate::notify;
 use crate::seclog::Origin;
-use crate::session::throttle::Subject;
+use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
 
@@ -231,21 +231,27 @@ pub async fn reauth(
         Some(u) => Subject::User(u),
     };
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let wait = state.throttle.wait(&subject, ip, now_ms).await?;
-    if !wait.is_zero() {
-        let msg = crate::i18n::format(
-            tr(s.lang, "page.error.throttled"),
-            &[("n", &wait.as_secs().max(1).to_string())],
-        );
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            Html(
-                mfa_pages::reauth(s.lang, Who::of(&s.account), &s.data.csrf, &next, Some(&msg))
-                    .into_string(),
-            ),
-        )
-            .into_response());
-    }
+    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
+        Ok(r) => r,
+        Err(wait) => {
+            let secs = retry_after_secs(wait);
+            let msg = crate::i18n::format(
+                tr(s.lang, "page.error.throttled"),
+                &[("n", &secs.to_string())],
+            );
+            let mut resp = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Html(
+                    mfa_pages::reauth(s.lang, Who::of(&s.account), &s.data.csrf, &next, Some(&msg))
+                        .into_string(),
+                ),
+            )
+                .into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(resp);
+        }
+    };
     let password = Secret::new(f.password);
     let checked = match s.user_id {
         None => state
@@ -264,7 +270,7 @@ pub async fn reauth(
     };
     match checked {
         Ok(_) => {
-            state.throttle.succeeded(&subject).await?;
+            reservation.succeeded().await?;
             let now = chrono::Utc::now().timestamp();
             let on = state.mfa.is_enabled(&s.identity).await?;
             // The password is fresh; the second factor, if any, is asked next
@@ -284,7 +290,7 @@ pub async fn reauth(
             replace_session(&state, &s.id, &data, &target).await
         }
         Err(AccountError::InvalidCredentials) => {
-            state.throttle.failed(&subject, ip, now_ms).await?;
+            reservation.failed();
             Ok((
                 StatusCode::UNAUTHORIZED,
                 Html(

@@ -32,6 +32,7 @@ use crate::i18n::{self, Lang, t};
 use crate::notify::{self, SecurityChange};
 use crate::panel_or_return;
 use crate::seclog::{self, Origin};
+use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
 
 /// Longest text accepted in any field of these forms, before the domain's
@@ -201,6 +202,15 @@ impl ApiError {
     /// Store or database failures: the status the page error would have,
     /// logged once there, and a generic JSON body.
     fn internal(e: AppError) -> Self {
+        if let AppError::BadRequest(status, message) = e {
+            // Refused before anything was checked (too many attempts).
+            let code = if status == StatusCode::TOO_MANY_REQUESTS {
+                "too_many_attempts"
+            } else {
+                "invalid_request"
+            };
+            return Self::new(status, code, message);
+        }
         let status = e.into_response().status();
         let code = if status == StatusCode::SERVICE_UNAVAILABLE {
             "unavailable"
@@ -669,14 +679,48 @@ async fn change_my_password(
         .await
         .map_err(|e| Err(e.into()))?
         .ok_or(Ok(AccountError::NotFound))?;
-    state
+    // The current password is a secret like at login: counted before it is
+    // checked, under the user's own count.
+    let ip = origin
+        .ip
+        .parse()
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let reservation = match state
+        .throttle
+        .reserve(&Subject::User(user.id), ip, now_ms)
+        .await
+        .map_err(|e| Err(e.into()))?
+    {
+        Ok(r) => r,
+        Err(wait) => {
+            let secs = retry_after_secs(wait).to_string();
+            return Err(Err(AppError::BadRequest(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::i18n::format(t(p.lang, "page.error.throttled"), &[("n", &secs)]),
+            )));
+        }
+    };
+    match state
         .accounts
         .change_user_password(&user, &p.account, &current, &new, &confirm)
         .await
-        .map_err(|e| match e {
-            AccountError::Invalid(_) => Ok(e),
-            other => Err(other.into()),
-        })?;
+    {
+        Ok(_) => reservation.succeeded().await.map_err(|e| Err(e.into()))?,
+        Err(AccountError::Invalid(errors)) => {
+            if errors
+                .iter()
+                .any(|e| e.problem == FieldProblem::WrongPassword)
+            {
+                reservation.failed();
+            } else {
+                // The current password was right; the new one was refused.
+                reservation.succeeded().await.map_err(|e| Err(e.into()))?;
+            }
+            return Err(Ok(AccountError::Invalid(errors)));
+        }
+        Err(other) => return Err(Err(other.into())),
+    }
     notice(state, p, origin, EventKind::PasswordChanged, &user).await;
     // Every session and token of the user issued until now is dead; this
     // session goes on under a new id, issued after the epoch.

@@ -118,6 +118,82 @@ static INDEX_ADD_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLoc
     )
 });
 
+/// A counter of attempts with the time of the last one, kept in one string
+/// `"<count>:<unix ms>"` under one key (so one script sees both, and it routes
+/// in Redis Cluster). A bare `"<count>"` (the former format) reads as a count
+/// with no time.
+fn parse_attempts(v: &str) -> (i64, i64) {
+    let (n, at) = v.split_once(':').unwrap_or((v, "0"));
+    (n.parse().unwrap_or(0), at.parse().unwrap_or(0))
+}
+
+/// The wait the schedule imposes after `count` attempts, `free` of them
+/// without any; the last delay repeats.
+pub(crate) fn scheduled_delay(count: i64, free: u32, delays_ms: &[u64]) -> i64 {
+    let over = count - i64::from(free);
+    if over <= 0 || delays_ms.is_empty() {
+        return 0;
+    }
+    let i = (over as usize).min(delays_ms.len()) - 1;
+    delays_ms[i] as i64
+}
+
+/// Judges and counts an attempt in one atomic step on one key: refuses with
+/// the wait still due (changing nothing), or counts the attempt and records
+/// its time. ARGV: now (ms), free attempts, key lifetime (ms), then the delays
+/// (ms). Answers `{0, wait_ms}` or `{1, count_before, time_before}`.
+static RESERVE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "local v = redis.call('GET', KEYS[1]) \
+         local n, at = 0, 0 \
+         if v then \
+           n = tonumber(string.match(v, '^(%d+)')) or 0 \
+           at = tonumber(string.match(v, ':(%-?%d+)$')) or 0 \
+         end \
+         local now = tonumber(ARGV[1]) \
+         local over = n - tonumber(ARGV[2]) \
+         local k = #ARGV - 3 \
+         local delay = 0 \
+         if over > 0 and k > 0 then \
+           if over > k then over = k end \
+           delay = tonumber(ARGV[3 + over]) \
+         end \
+         local wait = at + delay - now \
+         if wait > 0 then return {0, wait} end \
+         local value = tostring(n + 1) .. ':' .. ARGV[1] \
+         if v then redis.call('SET', KEYS[1], value, 'KEEPTTL') \
+         else redis.call('SET', KEYS[1], value, 'PX', ARGV[3]) end \
+         return {1, n, at}",
+    )
+});
+
+/// Gives one counted attempt back: one less, and the previous attempt's time
+/// again if no later attempt was recorded since. ARGV: the time the attempt
+/// recorded, the time it replaced.
+static RELEASE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "local v = redis.call('GET', KEYS[1]) \
+         if not v then return 0 end \
+         local n = (tonumber(string.match(v, '^(%d+)')) or 0) - 1 \
+         local at = string.match(v, ':(%-?%d+)$') or '0' \
+         if at == ARGV[1] then at = ARGV[2] end \
+         if n <= 0 then redis.call('DEL', KEYS[1]) return 0 end \
+         redis.call('SET', KEYS[1], tostring(n) .. ':' .. at, 'KEEPTTL') \
+         return n",
+    )
+});
+
+/// What [`Store::reserve`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reserved {
+    /// Counted. Before it, `count` attempts were on record, the last at
+    /// `last_ms` (0 when none).
+    Counted { count: i64, last_ms: i64 },
+    /// Refused, nothing recorded: the schedule wants this many more
+    /// milliseconds.
+    Refused { wait_ms: i64 },
+}
+
 impl Store {
     /// An empty in-memory store.
     pub fn memory() -> Self {
@@ -241,6 +317,28 @@ impl Store {
         }
     }
 
+    /// Writes a value only if the key still exists (`SET … XX`), in one
+    /// step: an update that must not bring back what someone else took.
+    /// False when there was nothing to replace.
+    pub async fn replace(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl_ms = ttl.as_millis().max(1) as u64;
+        match self {
+            Self::Memory(m) => Ok(m.replace(key, value, ttl)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                let done: Option<String> = redis::cmd("SET")
+                    .arg(r.key(key))
+                    .arg(value)
+                    .arg("XX")
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut c)
+                    .await?;
+                Ok(done.is_some())
+            }
+        }
+    }
+
     /// Deletes a value.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
@@ -292,6 +390,22 @@ impl Store {
         }
     }
 
+    /// How long `key` still lives; `None` when it does not exist (or never
+    /// expires).
+    pub async fn time_left(&self, key: &str) -> Result<Option<Duration>, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.time_left(key)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                let ms: i64 = redis::cmd("PTTL")
+                    .arg(r.key(key))
+                    .query_async(&mut c)
+                    .await?;
+                Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
+            }
+        }
+    }
+
     /// Adds one to a counter atomically and returns the new value. The counter
     /// expires `ttl` after its first increment, so old failures are forgotten.
     pub async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
@@ -307,6 +421,82 @@ impl Store {
                 Ok(n)
             }
         }
+    }
+}
+
+/// Attempt counters: judged and counted before a secret is checked.
+impl Store {
+    /// One atomic step on `key`: given the attempts on record and the time of
+    /// the last, either refuses (the delay that `free` and `delays_ms` set for
+    /// that count has not passed since the last attempt; nothing changes) or
+    /// counts this attempt at `now_ms`. So of any number of parallel attempts,
+    /// only as many as the schedule allows are counted and may go on. The
+    /// counter expires `ttl` after its first attempt.
+    pub async fn reserve(
+        &self,
+        key: &str,
+        free: u32,
+        delays_ms: &[u64],
+        now_ms: i64,
+        ttl: Duration,
+    ) -> Result<Reserved, StoreError> {
+        match self {
+            Self::Memory(m) => Ok(m.reserve(key, free, delays_ms, now_ms, ttl)),
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                let mut inv = RESERVE_SCRIPT.key(r.key(key));
+                inv.arg(now_ms).arg(free).arg(ttl.as_millis().max(1) as u64);
+                for d in delays_ms {
+                    inv.arg(*d);
+                }
+                let out: Vec<i64> = inv.invoke_async(&mut c).await?;
+                match out.as_slice() {
+                    [0, wait_ms] => Ok(Reserved::Refused { wait_ms: *wait_ms }),
+                    [1, count, last_ms] => Ok(Reserved::Counted {
+                        count: *count,
+                        last_ms: *last_ms,
+                    }),
+                    _ => Err(StoreError(format!("unexpected reservation answer {out:?}"))),
+                }
+            }
+        }
+    }
+
+    /// Gives back one attempt that [`Store::reserve`] counted at
+    /// `counted_ms`, whose previous attempt was at `last_ms`: one less on
+    /// record, and the previous time again unless a later attempt came since.
+    pub async fn release(
+        &self,
+        key: &str,
+        counted_ms: i64,
+        last_ms: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(m) => {
+                m.release(key, counted_ms, last_ms);
+                Ok(())
+            }
+            Self::Redis(r) => {
+                let mut c = r.conn.clone();
+                RELEASE_SCRIPT
+                    .key(r.key(key))
+                    .arg(counted_ms)
+                    .arg(last_ms)
+                    .invoke_async::<i64>(&mut c)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The attempts on record under `key`, and the time of the last (0, 0
+    /// when none).
+    pub async fn attempts(&self, key: &str) -> Result<(i64, i64), StoreError> {
+        Ok(self
+            .get(key)
+            .await?
+            .map(|v| parse_attempts(&v))
+            .unwrap_or((0, 0)))
     }
 }
 
@@ -452,6 +642,17 @@ impl MemoryStore {
         g.wrote(now);
     }
 
+    fn replace(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        let now = Instant::now();
+        let mut g = self.lock();
+        if g.live(key, now).is_none() {
+            return false;
+        }
+        g.map.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        g.wrote(now);
+        true
+    }
+
     fn take(&self, key: &str) -> Option<String> {
         let now = Instant::now();
         let mut g = self.lock();
@@ -505,6 +706,59 @@ impl MemoryStore {
         }
     }
 
+    fn time_left(&self, key: &str) -> Option<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .live(key, now)
+            .map(|(_, d)| d.saturating_duration_since(now))
+    }
+
+    /// [`Store::reserve`] under the lock.
+    fn reserve(
+        &self,
+        key: &str,
+        free: u32,
+        delays_ms: &[u64],
+        now_ms: i64,
+        ttl: Duration,
+    ) -> Reserved {
+        let now = Instant::now();
+        let mut g = self.lock();
+        let (count, last_ms, deadline) = match g.live(key, now) {
+            Some((v, d)) => {
+                let (n, at) = parse_attempts(v);
+                (n, at, *d)
+            }
+            None => (0, 0, now + ttl),
+        };
+        let wait_ms = last_ms + scheduled_delay(count, free, delays_ms) - now_ms;
+        if wait_ms > 0 {
+            return Reserved::Refused { wait_ms };
+        }
+        g.map.insert(
+            key.to_owned(),
+            (format!("{}:{now_ms}", count + 1), deadline),
+        );
+        g.wrote(now);
+        Reserved::Counted { count, last_ms }
+    }
+
+    /// [`Store::release`] under the lock.
+    fn release(&self, key: &str, counted_ms: i64, last_ms: i64) {
+        let now = Instant::now();
+        let mut g = self.lock();
+        let Some((v, _)) = g.live(key, now) else {
+            return;
+        };
+        let (n, at) = parse_attempts(v);
+        let at = if at == counted_ms { last_ms } else { at };
+        if n <= 1 {
+            g.map.remove(key);
+        } else {
+            *v = format!("{}:{at}", n - 1);
+        }
+    }
+
     fn incr(&self, key: &str, ttl: Duration) -> i64 {
         let now = Instant::now();
         let mut g = self.lock();
@@ -552,6 +806,19 @@ mod tests {
         }
         seen.sort();
         assert_eq!(seen, (1..=50).collect::<Vec<i64>>());
+    }
+
+    #[tokio::test]
+    async fn replace_never_brings_back_a_taken_value() {
+        let s = Store::memory();
+        let ttl = Duration::from_secs(5);
+        assert!(!s.replace("k", "v", ttl).await.unwrap());
+        assert_eq!(s.get("k").await.unwrap(), None);
+        s.set("k", "1", ttl).await.unwrap();
+        assert!(s.replace("k", "2", ttl).await.unwrap());
+        assert_eq!(s.take("k").await.unwrap().as_deref(), Some("2"));
+        assert!(!s.replace("k", "3", ttl).await.unwrap());
+        assert_eq!(s.get("k").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use oauth::clients::{self, Client};
 
 use super::error::OAuthHttpError;
-use crate::session::throttle::Subject;
+use crate::session::throttle::retry_after_secs;
 use crate::state::AppState;
 
 /// What the request presented.
@@ -131,9 +131,15 @@ pub fn presented(
 
 /// Authenticates the presented client. Unknown client, wrong secret, missing
 /// secret for a confidential client, or a secret for a public one: all one
-/// `invalid_client`. Each failure is counted per client id and client IP, and
-/// answered with a growing `Retry-After`; a correct secret is never delayed, so
-/// an attacker cannot lock a real client out.
+/// `invalid_client`. Failures are counted per client IP, never per client
+/// id (a guesser elsewhere must not lock a real client out). Unlike a
+/// password, a secret is compared in microseconds, so what must be limited is
+/// the answers, not the comparisons: a wrong secret gets its answer only once
+/// the IP's counter took it (one atomic step), so of parallel wrong guesses
+/// from one address only as many as the IP's schedule allows are answered
+/// `invalid_client`, the others 429, counted nothing; a right secret is
+/// answered only while the address owes no wait. Right secrets are not
+/// counted, so a busy client's parallel requests never hold each other up.
 pub async fn authenticate(
     state: &AppState,
     presented: Option<Presented>,
@@ -160,16 +166,27 @@ pub async fn authenticate(
         (Some(c), None, None) => c.auth_method == "none",
         _ => false,
     };
+    let now_ms = chrono::Utc::now().timestamp_millis();
     match client {
-        Some(c) if ok => Ok(c),
-        _ => {
-            let who = Subject::Unknown(format!("client:{}", p.client_id));
-            let now_ms = chrono::Utc::now().timestamp_millis();
-            state.throttle.failed(&who, ip, now_ms).await?;
-            let wait = state.throttle.wait(&who, ip, now_ms).await?;
-            tracing::info!(%ip, "client authentication failed");
-            Err(OAuthHttpError::throttled(wait.as_secs()))
+        Some(c) if ok => {
+            let wait = state.throttle.ip_wait(ip, now_ms).await?;
+            if !wait.is_zero() {
+                tracing::info!(%ip, "client authentication refused: throttled");
+                return Err(OAuthHttpError::too_many_attempts(retry_after_secs(wait)));
+            }
+            Ok(c)
         }
+        _ => match state.throttle.reserve_ip(ip, now_ms).await? {
+            Ok(failure) => {
+                failure.failed();
+                tracing::info!(%ip, "client authentication failed");
+                Err(OAuthHttpError::throttled(1))
+            }
+            Err(wait) => {
+                tracing::info!(%ip, "client authentication refused: throttled");
+                Err(OAuthHttpError::too_many_attempts(retry_after_secs(wait)))
+            }
+        },
     }
 }
 

@@ -47,6 +47,18 @@ impl OAuthHttpError {
         }
     }
 
+    /// Too many failed client authentications from this address: 429 with
+    /// the wait in `Retry-After`, whatever was presented (nothing about the
+    /// client or its secret shows).
+    pub fn too_many_attempts(secs: u64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "invalid_client",
+            description: "too many failed client authentications from this address".into(),
+            retry_after: Some(secs.max(1)),
+        }
+    }
+
     /// `unsupported_grant_type`.
     pub fn unsupported_grant_type(grant: &str) -> Self {
         Self {
