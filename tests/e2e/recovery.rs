@@ -174,7 +174,8 @@ async fn a_reset_link_works_once_ends_every_session_and_token_and_tells_both_add
     sink.configure(&mut s);
     s.login.email_code = "never".into();
     s.login.failure_delays_secs = vec![0];
-    let app = spawn_with(s).await;
+    let mut app = spawn_with(s).await;
+    app.mailbox = sink.dir().to_owned();
     let mut p = Person::new("Rosa", "Reset");
     let backup = format!("backup-{}", p.email);
     let mut body = p.signup_json();
@@ -980,4 +981,77 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy_range() {
         !mail.contains("203.0.113.50"),
         "an address before the last untrusted hop can be forged: {mail}"
     );
+}
+
+/// The code a login attempt of `web` waits for, mailed to `to`.
+async fn code_mailed_to(sink: &SmtpSink, to: &str) -> String {
+    let mail = sink.wait_for(to, "Sign-in code").await;
+    six_digits(
+        &mail
+            .split("\r\n\r\n")
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+#[tokio::test]
+async fn a_local_users_risky_login_is_checked_at_their_own_address_and_leaves_the_holders_devices_alone()
+ {
+    let sink = SmtpSink::start();
+    let app = spawn_mailing(&sink, "risk").await;
+    let p = Person::new("Holly", "Holder");
+    let handle = app.signup(&p).await;
+    let holder = to_code_step(&app, &handle, &p.password).await;
+    let code = code_mailed_to(&sink, &p.email).await;
+    assert_eq!(
+        location(&enter_code(&app, &holder, &code).await),
+        "/account"
+    );
+    let (status, me) = crate::users::get(&app, &holder, "/api/v1/account/users/me").await;
+    assert_eq!(status, 200, "{me}");
+    let h = crate::users::Holder {
+        web: holder,
+        person: p.clone(),
+        handle: handle.clone(),
+        code: me["customer_code"].as_str().unwrap().to_owned(),
+        csrf: me["csrf"].as_str().unwrap().to_owned(),
+    };
+    crate::users::create_user(&app, &h, "amy", "DEFAULT").await;
+
+    // Amy signs in on a device new to her: the code goes to her, not to
+    // the holder, and the page shows her address masked.
+    let device = to_code_step(&app, &format!("{handle}/amy"), crate::users::USER_PASSWORD).await;
+    let page = device
+        .get(app.url("/login/email-code"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("a•••@example.org"), "{page}");
+    let code = code_mailed_to(&sink, "amy@example.org").await;
+    let r = enter_code(&app, &device, &code).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/account");
+    let (_, me) = crate::users::get(&app, &device, "/api/v1/account/users/me").await;
+    assert_eq!(me["actor"], "user", "signed in as Amy: {me}");
+    // Only the holder's own code ever reached the holder.
+    assert_eq!(sink.messages_to(&p.email, "Sign-in code").len(), 1);
+
+    // Amy's device is now known to Amy: her next login there needs no code.
+    log_out(&app, &device).await;
+    let r = app
+        .login(
+            &device,
+            &format!("{handle}/amy"),
+            crate::users::USER_PASSWORD,
+        )
+        .await;
+    assert_eq!(location(&r), "/account");
+    // The holder on Amy's device is still on a new device: a code is due.
+    log_out(&app, &device).await;
+    let r = app.login(&device, &handle, &p.password).await;
+    assert_eq!(location(&r), "/login/email-code");
 }

@@ -357,13 +357,16 @@ pub fn signup_attempt(cfg: &ServerConfig, account: &accounts::Account) -> Option
 
 /// The one-time code that finishes a sign-in from a new device, never to be
 /// given to anyone, and what to do when the sign-in is not the customer's.
+/// `to` is the address of whoever signs in: the holder's primary address or
+/// a local user's own.
 pub fn login_code(
     cfg: &ServerConfig,
     account: &accounts::Account,
+    to: &str,
     code: &str,
     valid_minutes: i64,
 ) -> Option<OutgoingMail> {
-    let to = account.primary_email.clone()?;
+    let to = Some(to.to_owned()).filter(|t| !t.is_empty())?;
     let validity = validity(lang_of(account), valid_minutes);
     Some(compose(
         cfg,
@@ -562,7 +565,7 @@ mod tests {
             ("signup_attempt".into(), signup_attempt(&c, &a).unwrap()),
             (
                 "login_code".into(),
-                login_code(&c, &a, "482913", 10).unwrap(),
+                login_code(&c, &a, "jean@example.org", "482913", 10).unwrap(),
             ),
             (
                 "new_device_login".into(),
@@ -742,7 +745,7 @@ mod tests {
         assert!(security_notice(&c, &a, &SecurityChange::PasswordChanged).is_none());
         assert!(password_reset(&c, &a, "/reset-password?token=x", 30).is_none());
         assert!(handle_reminder(&c, &a).is_none());
-        assert!(login_code(&c, &a, "123456", 10).is_none());
+        assert!(login_code(&c, &a, "", "123456", 10).is_none());
         assert!(new_device_login(&c, &a, when(), "203.0.113.9", "Firefox").is_none());
         // Addressed mail still goes where it is told.
         let m = security_notice_to(&c, &a, "b@example.org", &SecurityChange::PasswordChanged);
@@ -781,7 +784,8 @@ mod tests {
     fn codes_and_addresses_reach_the_text() {
         let c = cfg();
         let a = account("it");
-        let m = login_code(&c, &a, "482913", 10).unwrap();
+        let m = login_code(&c, &a, "lea@example.org", "482913", 10).unwrap();
+        assert_eq!(m.to, "lea@example.org");
         assert!(m.text.contains("482913") && m.html.contains("482913"));
         assert!(m.text.contains("10 minuti"));
         let m = email_code(

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use accounts::Account;
+use accounts::{Account, LocalUser};
 use mfa::OneTimeCode;
 
 use super::cookies;
@@ -52,6 +52,21 @@ struct Pending {
     /// limit was met); 0 when mails may go.
     #[serde(default)]
     blocked_until: i64,
+    /// The local user signing in, `None` for the holder: the code went to
+    /// the user's own address.
+    #[serde(default)]
+    user_id: Option<i32>,
+}
+
+impl Pending {
+    /// Whose mailed codes these are: the holder's, or one local user's,
+    /// counted and limited apart.
+    fn who(&self) -> String {
+        match self.user_id {
+            None => self.account_id.to_string(),
+            Some(uid) => format!("{}/user:{uid}", self.account_id),
+        }
+    }
 }
 
 fn key(token: &str) -> String {
@@ -70,25 +85,41 @@ fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// Whether this login (password just accepted, no two-factor) must also
-/// pass a mailed code, under the configured policy.
+/// pass a mailed code, under the configured policy. The same check for the
+/// holder and for a local user (`user`), each with their own address and
+/// their own known devices.
 pub async fn is_due(
     state: &AppState,
     account: &Account,
+    user: Option<&LocalUser>,
     headers: &HeaderMap,
     had_failures: bool,
 ) -> Result<bool, AppError> {
-    if account.primary_email.is_none() {
+    let (address, unconfirmed) = match user {
+        None => (
+            account.primary_email.as_deref(),
+            !account.primary_email_verified,
+        ),
+        // A local user's address is set by the holder; it has no
+        // confirmation of its own.
+        Some(u) => (Some(u.email.as_str()).filter(|e| !e.is_empty()), false),
+    };
+    if address.is_none() {
         return Ok(false);
     }
     Ok(match state.config.login.email_code {
         EmailCodePolicy::Never => false,
         EmailCodePolicy::Always => true,
         EmailCodePolicy::Risk => {
-            let known = match cookies::read(headers, cookies::device_name(&state.config)) {
-                Some(d) => state.accounts.is_known_device(account.id, d).await?,
+            let device = cookies::read(headers, cookies::device_name(&state.config));
+            let known = match device {
+                Some(d) => {
+                    let key = super::login::device_key(d, user.map(|u| u.id));
+                    state.accounts.is_known_device(account.id, &key).await?
+                }
                 None => false,
             };
-            !known || had_failures || !account.primary_email_verified
+            !known || had_failures || unconfirmed
         }
     })
 }
@@ -114,7 +145,7 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Se
     if p.sends >= MAX_SENDS {
         return Ok(Sent::LoginLimit);
     }
-    let counter = format!("loginmail:sends:{}", account.id);
+    let counter = format!("loginmail:sends:{}", p.who());
     let per_hour = state
         .store
         .incr(&counter, std::time::Duration::from_secs(3600))
@@ -135,8 +166,13 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Se
     p.sends += 1;
     p.wrong = 0;
     p.blocked_until = 0;
-    if let Some(mail) = crate::notify::login_code(&state.config, account, &code, CODE_TTL_SECS / 60)
-    {
+    if let Some(mail) = crate::notify::login_code(
+        &state.config,
+        account,
+        &p.email_lower,
+        &code,
+        CODE_TTL_SECS / 60,
+    ) {
         crate::notify::send_later(state, mail);
     }
     Ok(Sent::Yes)
@@ -147,6 +183,7 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Se
 pub async fn begin(
     state: &AppState,
     account: &Account,
+    user: Option<&LocalUser>,
     next: &str,
     ip: String,
     user_agent: String,
@@ -157,11 +194,15 @@ pub async fn begin(
         csrf: random_token(),
         ip,
         user_agent,
-        email_lower: account.primary_email_lower.clone().unwrap_or_default(),
+        email_lower: match user {
+            None => account.primary_email_lower.clone().unwrap_or_default(),
+            Some(u) => u.email.to_lowercase(),
+        },
         code: String::new(),
         sends: 0,
         wrong: 0,
         blocked_until: 0,
+        user_id: user.map(|u| u.id),
     };
     // When the hourly limit refuses, the page says so (no code is coming)
     // rather than ask for one.
@@ -251,13 +292,7 @@ fn no_more_codes(p: &Pending, now: i64) -> Option<String> {
 
 /// The page. When the code is void and no other can come, the page says
 /// why and what to do instead of asking for a code that will not arrive.
-fn page(
-    account: &Account,
-    p: &Pending,
-    notice: Option<&str>,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
+fn page(p: &Pending, notice: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
     let now = chrono::Utc::now().timestamp();
     let stuck = no_more_codes(p, now);
     let code_live = !p.code.is_empty();
@@ -268,7 +303,7 @@ fn page(
         _ => error,
     };
     let view = recovery_pages::EmailCodeView {
-        masked: mask(account.primary_email.as_deref().unwrap_or("")),
+        masked: mask(&p.email_lower),
         csrf: &p.csrf,
         code_live,
         can_resend: stuck.is_none(),
@@ -299,10 +334,11 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let Some((_, p)) = current(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let Some(account) = account_of(&state, &p).await? else {
+    // An account gone since the password step has no code to ask for.
+    if account_of(&state, &p).await?.is_none() {
         return Ok(Redirect::to("/login").into_response());
-    };
-    Ok(page(&account, &p, None, None, StatusCode::OK))
+    }
+    Ok(page(&p, None, None, StatusCode::OK))
 }
 
 #[derive(Deserialize, Default)]
@@ -327,7 +363,10 @@ pub async fn submit(
     let Some(account) = account_of(&state, &p).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let subject = Subject::EmailCode(account.id);
+    let subject = match p.user_id {
+        None => Subject::EmailCode(account.id),
+        Some(uid) => Subject::UserEmailCode(uid),
+    };
     let now_ms = chrono::Utc::now().timestamp_millis();
     // Counted before the code is compared: of parallel guesses only as many
     // as the delays allow get that far.
@@ -337,13 +376,7 @@ pub async fn submit(
             let secs = retry_after_secs(wait);
             let msg =
                 crate::i18n::format(msg("page.email_code.too_many"), &[("n", &secs.to_string())]);
-            let mut resp = page(
-                &account,
-                &p,
-                None,
-                Some(&msg),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
+            let mut resp = page(&p, None, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             return Ok(resp);
@@ -369,7 +402,6 @@ pub async fn submit(
                 state.store.set(&key(&token), &json, ttl()).await?;
                 reservation.failed();
                 return Ok(page(
-                    &account,
                     &p,
                     None,
                     Some(msg("page.email_code.wrong")),
@@ -378,7 +410,7 @@ pub async fn submit(
             }
         }
         reservation.succeeded().await?;
-        if !account.primary_email_verified {
+        if p.user_id.is_none() && !account.primary_email_verified {
             state
                 .accounts
                 .confirm_primary_email(account.id, &p.email_lower)
@@ -398,7 +430,7 @@ pub async fn submit(
             user_agent: p.user_agent.clone(),
             sid: random_token(),
             opened_ms: 0,
-            user_id: None,
+            user_id: p.user_id,
         };
         return super::login::finish(
             &state,
@@ -421,7 +453,6 @@ pub async fn submit(
             return Ok(Redirect::to("/login").into_response());
         }
         return Ok(page(
-            &account,
             &p,
             None,
             Some(msg("page.email_code.code_dead")),
@@ -432,7 +463,6 @@ pub async fn submit(
         return Ok(Redirect::to("/login").into_response());
     }
     Ok(page(
-        &account,
         &p,
         None,
         Some(msg("page.email_code.wrong")),
@@ -467,7 +497,6 @@ pub async fn resend(
     }
     if sent == Sent::Yes {
         return Ok(page(
-            &account,
             &p,
             Some(msg("page.email_code.resent")),
             None,
@@ -478,13 +507,7 @@ pub async fn resend(
     // live, keeps working.
     let now = chrono::Utc::now().timestamp();
     let why = no_more_codes(&p, now).unwrap_or_default();
-    Ok(page(
-        &account,
-        &p,
-        None,
-        Some(&why),
-        StatusCode::TOO_MANY_REQUESTS,
-    ))
+    Ok(page(&p, None, Some(&why), StatusCode::TOO_MANY_REQUESTS))
 }
 
 #[cfg(test)]

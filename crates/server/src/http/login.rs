@@ -149,7 +149,7 @@ pub async fn submit(
             .accounts
             .authenticate_user(account, user, &password)
             .await
-            .map(|(a, u)| (a, Some(u.id)))
+            .map(|(a, u)| (a, Some(u)))
     } else {
         state
             .accounts
@@ -158,7 +158,8 @@ pub async fn submit(
             .map(|a| (a, None))
     };
     match checked {
-        Ok((account, user_id)) => {
+        Ok((account, user)) => {
+            let user_id = user.as_ref().map(|u| u.id);
             let had_failures = reservation.prior_failures() > 0;
             reservation.succeeded().await?;
             if state
@@ -183,18 +184,25 @@ pub async fn submit(
                 )
                 .await;
             }
-            // The mailed code goes to the holder's address, so it guards the
-            // holder's logins only; local users protect theirs with their own
-            // two-factor.
-            if user_id.is_none()
-                && super::email_code::is_due(&state, &account, &headers, had_failures).await?
+            // A risky login gets a code mailed to the person signing in:
+            // the holder at the primary address, a local user at their own.
+            if super::email_code::is_due(&state, &account, user.as_ref(), &headers, had_failures)
+                .await?
             {
                 if let Some((old, _)) = session.0 {
                     state.sessions.destroy(&old).await?;
                 }
                 tracing::info!(handle = %account.handle, %ip, "password accepted, email code due");
                 state.metrics.login(LoginOutcome::EmailCodeDue);
-                return super::email_code::begin(&state, &account, &next, ip.to_string(), ua).await;
+                return super::email_code::begin(
+                    &state,
+                    &account,
+                    user.as_ref(),
+                    &next,
+                    ip.to_string(),
+                    ua,
+                )
+                .await;
             }
             let now = chrono::Utc::now().timestamp();
             let data = SessionData {

@@ -37,6 +37,9 @@ pub enum Subject {
     /// Wrong login codes mailed to an account (risky logins without
     /// two-factor), counted apart for the same reason.
     EmailCode(i32),
+    /// Wrong login codes mailed to a local user, counted apart from the
+    /// holder's.
+    UserEmailCode(i32),
     /// A local user (by their internal id), counted apart from the holder so
     /// that a user's mistakes never delay the holder, nor the other way round.
     User(i32),
@@ -53,6 +56,7 @@ impl Subject {
             Self::Account(id) => format!("fail:acct:{id}"),
             Self::SecondFactor(id) => format!("fail:2fa:{id}"),
             Self::EmailCode(id) => format!("fail:mailcode:{id}"),
+            Self::UserEmailCode(id) => format!("fail:mailcode-user:{id}"),
             Self::User(id) => format!("fail:user:{id}"),
             Self::UserSecondFactor(id) => format!("fail:2fa-user:{id}"),
             Self::Unknown(s) => format!(
