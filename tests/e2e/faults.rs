@@ -226,9 +226,16 @@ async fn a_postgres_restart_under_refreshes_never_gives_two_token_sets_and_heals
 async fn sigterm_under_load_finishes_every_request_in_flight_and_exits_zero() {
     let settings = fleet_settings().await;
     let mut replica = Replica::start(&settings).await;
-    let p = Person::new("Arret", "Propre");
     let lb = guichet_tests::TestApp::elsewhere(replica.base.clone(), None, settings.clone());
-    let handle = lb.signup(&p).await;
+    // One account per login: parallel attempts at one account wait their
+    // turn (each is counted before its password is checked), and fewer than
+    // the address's free attempts (`login.ip_free_failures`) in flight.
+    let mut people = Vec::new();
+    for _ in 0..10 {
+        let p = Person::new("Arret", "Propre");
+        let handle = lb.signup(&p).await;
+        people.push((handle, p.password));
+    }
 
     // Background load on keep-alive connections.
     let stop_load = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -252,17 +259,17 @@ async fn sigterm_under_load_finishes_every_request_in_flight_and_exits_zero() {
         }));
     }
 
-    // Twenty logins, each on a connection the server already accepted, and
+    // Ten logins, each on a connection the server already accepted, and
     // each slow (a full password hash), in flight when the signal comes.
     let mut clients = Vec::new();
-    for _ in 0..20 {
+    for person in people {
         let c = browser();
         let csrf = lb.csrf(&c, "/login").await;
-        clients.push((c, csrf));
+        clients.push((c, csrf, person));
     }
     let mut logins = Vec::new();
-    for (c, csrf) in clients {
-        let (url, handle, password) = (lb.url("/login"), handle.clone(), p.password.clone());
+    for (c, csrf, (handle, password)) in clients {
+        let url = lb.url("/login");
         logins.push(tokio::spawn(async move {
             c.post(url)
                 .form(&[
