@@ -327,6 +327,13 @@ async fn assert_cut_off(
     assert_eq!(r.status(), 400, "{why}: refresh");
 }
 
+/// The browser's session is gone: account pages send it to the login.
+async fn assert_signed_out(app: &TestApp, web: &Client) {
+    let r = web.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "the session is gone");
+    assert!(location(&r).starts_with("/login"));
+}
+
 #[tokio::test]
 async fn a_password_change_cuts_off_every_token_already_issued() {
     let app = spawn_app().await;
@@ -395,9 +402,7 @@ async fn a_disabled_account_loses_its_sessions_and_tokens_at_once() {
         "account disabled",
     )
     .await;
-    let r = web.get(app.url("/account")).send().await.unwrap();
-    assert_eq!(r.status(), 303, "the session is gone");
-    assert!(location(&r).starts_with("/login"));
+    assert_signed_out(&app, &web).await;
 }
 
 #[tokio::test]
@@ -453,8 +458,7 @@ async fn sign_out_everywhere_and_support_removing_two_factor_cut_off_tokens() {
         "support removed two-factor",
     )
     .await;
-    let r = web.get(app.url("/account")).send().await.unwrap();
-    assert_eq!(r.status(), 303, "the session is gone");
+    assert_signed_out(&app, &web).await;
 }
 
 #[tokio::test]
