@@ -660,6 +660,7 @@ fn support_config(settings: &Settings) -> Result<ServerConfig, CliError> {
         login: LoginConfig::default(),
         access_token_audience: None,
         code_ttl: std::time::Duration::from_secs(settings.oauth.code_ttl_secs),
+        database_timeout: std::time::Duration::from_millis(settings.database.acquire_timeout_ms),
     })
 }
 

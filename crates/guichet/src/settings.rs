@@ -89,8 +89,11 @@ pub struct DatabaseSection {
     pub max_connections: u32,
     /// Pool minimum.
     pub min_connections: u32,
-    /// Connect and acquire timeout.
+    /// How long start-up keeps trying to connect.
     pub connect_timeout_secs: u64,
+    /// How long a request waits for a pool connection (connecting included)
+    /// before it is answered 503, in milliseconds.
+    pub acquire_timeout_ms: u64,
     /// Migrate at start-up.
     pub run_migrations: bool,
 }
@@ -469,6 +472,12 @@ impl Settings {
         }
         if self.database.connect_timeout_secs == 0 {
             return Err(bad("database.connect_timeout_secs", "must be at least 1"));
+        }
+        if !(50..=30_000).contains(&self.database.acquire_timeout_ms) {
+            return Err(bad(
+                "database.acquire_timeout_ms",
+                "must be between 50 and 30000",
+            ));
         }
         let r = &self.sessions.redis_url;
         let cluster = match self.sessions.redis_mode.as_str() {

@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub access_token_audience: Option<String>,
     /// How long an authorization code can be redeemed.
     pub code_ttl: Duration,
+    /// The longest a request waits for a database connection (and a health
+    /// ping for an answer) before it is answered 503.
+    pub database_timeout: Duration,
 }
 
 impl ServerConfig {

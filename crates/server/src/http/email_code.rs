@@ -111,13 +111,15 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<bo
     }
     let now = chrono::Utc::now().timestamp();
     let (code, stored) = OneTimeCode::issue(now, CODE_TTL_SECS);
+    // Queued before the pending login changes: a code that is not in the
+    // queue is never announced, and the one before it still counts.
+    if let Some(mail) = crate::notify::login_code(&state.config, account, &code, CODE_TTL_SECS / 60)
+    {
+        crate::notify::queue(state, mail).await?;
+    }
     p.code = stored.encode();
     p.sends += 1;
     p.wrong = 0;
-    if let Some(mail) = crate::notify::login_code(&state.config, account, &code, CODE_TTL_SECS / 60)
-    {
-        crate::notify::send_later(state, mail);
-    }
     Ok(true)
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod error;
 pub(crate) mod extract;
 mod gdpr_pages;
 mod health;
+pub(crate) mod outage;
 pub(crate) mod language;
 mod login;
 mod mfa_pages;
@@ -226,9 +227,11 @@ pub fn router(state: AppState) -> Router {
                         },
                         request_timeout: limits.request_timeout,
                         https: state.config.is_https(),
+                        database: state.database.clone(),
                     }),
                     middleware::frame,
                 ))
+                .layer(middleware::catch_panics())
                 .layer(RequestBodyLimitLayer::new(limit))
                 .map_request(|r: axum::extract::Request<_>| r.map(axum::body::Body::new))
                 .layer(DefaultBodyLimit::max(limit))

@@ -169,8 +169,7 @@ impl Store {
         match self {
             Self::Memory(_) => Ok(()),
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("PING").query_async::<String>(&mut c).await?;
+                r.query_again::<String>(&redis::cmd("PING")).await?;
                 Ok(())
             }
         }
@@ -180,13 +179,9 @@ impl Store {
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         match self {
             Self::Memory(m) => Ok(m.get(key)),
-            Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                Ok(redis::cmd("GET")
-                    .arg(r.key(key))
-                    .query_async::<Option<String>>(&mut c)
-                    .await?)
-            }
+            Self::Redis(r) => Ok(r
+                .query_again::<Option<String>>(redis::cmd("GET").arg(r.key(key)))
+                .await?),
         }
     }
 
@@ -214,7 +209,13 @@ impl Store {
                 for k in keys {
                     pipe.cmd("GET").arg(r.key(k));
                 }
-                Ok(pipe.query_async::<Vec<Option<String>>>(&mut c).await?)
+                match pipe.query_async::<Vec<Option<String>>>(&mut c).await {
+                    Err(e) if is_dropped(&e) => {
+                        let mut c = r.conn.clone();
+                        Ok(pipe.query_async::<Vec<Option<String>>>(&mut c).await?)
+                    }
+                    other => Ok(other?),
+                }
             }
         }
     }
@@ -228,14 +229,14 @@ impl Store {
                 Ok(())
             }
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("SET")
-                    .arg(r.key(key))
-                    .arg(value)
-                    .arg("PX")
-                    .arg(ttl_ms)
-                    .query_async::<()>(&mut c)
-                    .await?;
+                r.query_again::<()>(
+                    redis::cmd("SET")
+                        .arg(r.key(key))
+                        .arg(value)
+                        .arg("PX")
+                        .arg(ttl_ms),
+                )
+                .await?;
                 Ok(())
             }
         }
@@ -249,10 +250,7 @@ impl Store {
                 Ok(())
             }
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("DEL")
-                    .arg(r.key(key))
-                    .query_async::<()>(&mut c)
+                r.query_again::<()>(redis::cmd("DEL").arg(r.key(key)))
                     .await?;
                 Ok(())
             }
@@ -350,15 +348,14 @@ impl Store {
         let now_ms = chrono::Utc::now().timestamp_millis();
         match self {
             Self::Memory(m) => Ok(m.index_members(key, now_ms)),
-            Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                Ok(redis::cmd("ZRANGEBYSCORE")
-                    .arg(r.key(key))
-                    .arg(format!("({now_ms}"))
-                    .arg("+inf")
-                    .query_async::<Vec<String>>(&mut c)
-                    .await?)
-            }
+            Self::Redis(r) => Ok(r
+                .query_again::<Vec<String>>(
+                    redis::cmd("ZRANGEBYSCORE")
+                        .arg(r.key(key))
+                        .arg(format!("({now_ms}"))
+                        .arg("+inf"),
+                )
+                .await?),
         }
     }
 
@@ -370,11 +367,7 @@ impl Store {
                 Ok(())
             }
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("ZREM")
-                    .arg(r.key(key))
-                    .arg(member)
-                    .query_async::<()>(&mut c)
+                r.query_again::<()>(redis::cmd("ZREM").arg(r.key(key)).arg(member))
                     .await?;
                 Ok(())
             }
@@ -386,6 +379,30 @@ impl RedisStore {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
+
+    /// Sends an idempotent command (a read, a `SET` with its expiry, a
+    /// `DEL`), and sends it once more when the connection turned out to be
+    /// dead: after Redis restarts, the first command on the old connection
+    /// fails and makes the client reconnect, and the second finds the new
+    /// connection, so the request that met the restart still succeeds.
+    /// Counters, swaps and takes are never sent twice: their effect would be.
+    async fn query_again<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, redis::RedisError> {
+        let mut c = self.conn.clone();
+        match cmd.query_async::<T>(&mut c).await {
+            Err(e) if is_dropped(&e) => {
+                let mut c = self.conn.clone();
+                cmd.query_async::<T>(&mut c).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether a command failed because its connection was gone (Redis restarted
+/// or the connection was cut), so that a new connection may succeed; not
+/// for timeouts, where a second try would double the wait.
+fn is_dropped(e: &redis::RedisError) -> bool {
+    !e.is_timeout() && (e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal())
 }
 
 /// How many writes between sweeps of expired entries.

@@ -19,3 +19,4 @@ pub use metadata::{authorization_server_metadata, jwks, openid_configuration};
 pub use revoke::revoke;
 pub use token::token;
 pub use userinfo::userinfo;
+pub(crate) use error::OAuthHttpError;
