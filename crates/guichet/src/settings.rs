@@ -359,6 +359,22 @@ impl Settings {
         Ok(s)
     }
 
+    /// Defaults, then `text` as if it were the configuration file (no
+    /// environment), validated: what `load` does with a file's contents.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        use config::{Config, File, FileFormat};
+        let cfg = Config::builder()
+            .add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml))
+            .add_source(File::from_str(text, FileFormat::Toml))
+            .build()
+            .map_err(|e| bad("sources", e.to_string()))?;
+        let s = cfg
+            .try_deserialize::<Settings>()
+            .map_err(|e| bad("keys", e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
     fn from_sources(file: Option<&Path>, env: bool) -> Result<Self, ConfigError> {
         use config::{Config, Environment, File, FileFormat};
         let mut b = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));

@@ -7,4 +7,5 @@ mod methods;
 mod recovery;
 mod sms;
 mod totp;
+mod hostile;
 mod webauthn;

@@ -13,6 +13,8 @@ pub(crate) mod extract;
 mod gdpr_pages;
 mod health;
 pub(crate) mod outage;
+#[cfg(test)]
+mod hostile_tests;
 pub(crate) mod language;
 mod login;
 mod mfa_pages;

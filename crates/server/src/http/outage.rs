@@ -168,14 +168,28 @@ where
     if surface == Surface::NoDatabase {
         return run(req).await;
     }
+    gate_with(health, req, run, || unavailable(surface)).await
+}
+
+/// [`gate`] with the 503 of another surface (the operator API's JSON).
+pub async fn gate_with<F, Fut>(
+    health: &Arc<DatabaseHealth>,
+    req: Request,
+    run: F,
+    unavailable: impl Fn() -> Response,
+) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     if health.is_down() {
-        return unavailable(surface);
+        return unavailable();
     }
     let resp = run(req).await;
     if resp.extensions().get::<DatabaseWasDown>().is_some() {
         health.mark_down();
     } else if resp.status() == StatusCode::INTERNAL_SERVER_ERROR && !health.check().await {
-        return unavailable(surface);
+        return unavailable();
     }
     resp
 }

@@ -297,11 +297,17 @@ impl Store {
             Self::Memory(m) => Ok(m.incr(key, ttl)),
             Self::Redis(r) => {
                 let mut c = r.conn.clone();
-                let n: i64 = INCR_SCRIPT
-                    .key(r.key(key))
-                    .arg(ttl.as_millis().max(1) as u64)
-                    .invoke_async(&mut c)
-                    .await?;
+                let mut script = INCR_SCRIPT.key(r.key(key));
+                script.arg(ttl.as_millis().max(1) as u64);
+                let n: i64 = match script.invoke_async(&mut c).await {
+                    // Refused: the count never left this process, so
+                    // sending it on the new connection counts it once.
+                    Err(e) if e.is_connection_refusal() => {
+                        let mut c = r.conn.clone();
+                        script.invoke_async(&mut c).await?
+                    }
+                    other => other?,
+                };
                 Ok(n)
             }
         }
@@ -385,7 +391,8 @@ impl RedisStore {
     /// dead: after Redis restarts, the first command on the old connection
     /// fails and makes the client reconnect, and the second finds the new
     /// connection, so the request that met the restart still succeeds.
-    /// Counters, swaps and takes are never sent twice: their effect would be.
+    /// Counters, swaps and takes are sent twice only when the first try was
+    /// refused (never sent): their effect would otherwise count twice.
     async fn query_again<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, redis::RedisError> {
         let mut c = self.conn.clone();
         match cmd.query_async::<T>(&mut c).await {
