@@ -89,7 +89,15 @@ done
 
 eval "$FAULTS_PG_CTL_STOP" >/dev/null 2>&1 || die "FAULTS_PG_CTL_STOP failed"
 stopped=$(now_ms)
-say "PostgreSQL stopped. Every request below was sent after the stop:"
+# Each replica notices within a second, without traffic (readiness).
+for base in $FAULTS_REPLICAS; do
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/readyz") == 503 ]]; do
+    (( $(now_ms) - stopped > 1000 )) && { fail "$base still ready 1 s after PostgreSQL stopped"; break; }
+    sleep 0.02
+  done
+done
+noticed=$(( $(now_ms) - stopped ))
+say "PostgreSQL stopped; every replica not ready ${noticed} ms later. Every request below was sent after that:"
 say ""
 say "| target | request | status | seconds |"
 say "|---|---|---|---|"
@@ -119,7 +127,7 @@ for base in $FAULTS_REPLICAS $FAULTS_NGINX_URL; do
   done <<EOF
 GET /oauth2/authorize|503|"$authorize"
 GET /login|503|"$base/login"
-POST /api/v1/signup|503|-H 'content-type: application/json' -d '{"first_name":"Panne","last_name":"Base","email":"panne@example.com","password":"correct horse battery staple","country":"FR"}' "$base/api/v1/signup"
+POST /api/v1/signup|503|-H 'content-type: application/json' -d '{"first_name":"Panne","last_name":"Base","primary_email":"panne@example.com","password":"amber lighthouse in mist","password_confirm":"amber lighthouse in mist","country":"FR","language":"fr","kind":"individual"}' "$base/api/v1/signup"
 POST /oauth2/token|503|${CC[*]@Q} "$base/oauth2/token"
 POST /oauth2/introspect|503|-u "$FAULTS_CLIENT_ID:$FAULTS_CLIENT_SECRET" -d token=$token "$base/oauth2/introspect"
 POST /forgot-password|503|-b "$jar" -c "$jar" -d "csrf=${CSRF[$base]}&identifier=someone@example.com" "$base/forgot-password"

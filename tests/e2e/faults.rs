@@ -314,7 +314,10 @@ struct Seen {
 
 async fn timed(req: reqwest::RequestBuilder) -> Seen {
     let started = std::time::Instant::now();
-    let r = req.send().await.expect("an answer, not a dropped connection");
+    let r = req
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
     let took = started.elapsed();
     Seen {
         status: r.status().as_u16(),
@@ -425,15 +428,24 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
         if *what != "GET /readyz" {
             assert!(s.retry_after, "{what}: Retry-After");
         }
-        let json = what.contains("/api/") || what.contains("/oauth2/") && !what.contains("authorize");
+        let json =
+            what.contains("/api/") || what.contains("/oauth2/") && !what.contains("authorize");
         if json || *what == "GET /readyz" {
-            assert!(s.content_type.contains("json"), "{what}: {}", s.content_type);
+            assert!(
+                s.content_type.contains("json"),
+                "{what}: {}",
+                s.content_type
+            );
             let v: Value = serde_json::from_str(&s.body).unwrap();
             if json {
                 assert_eq!(v["error"], "temporarily_unavailable", "{what}: {v}");
             }
         } else {
-            assert!(s.content_type.contains("html"), "{what}: {}", s.content_type);
+            assert!(
+                s.content_type.contains("html"),
+                "{what}: {}",
+                s.content_type
+            );
         }
     }
     assert!(
@@ -461,7 +473,10 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
         if c.get(app.url("/readyz")).send().await.unwrap().status() == 200 {
             break;
         }
-        assert!(back.elapsed() < Duration::from_secs(5), "not ready 5 s after");
+        assert!(
+            back.elapsed() < Duration::from_secs(5),
+            "not ready 5 s after"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!("outage: ready again {:?} after PostgreSQL", back.elapsed());
@@ -477,20 +492,42 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
     app.mail_to_with(&p.email, "reset-password").await;
 }
 
+/// A child process killed when dropped, a failed assertion included.
+struct Killed(std::process::Child);
+
+impl Killed {
+    fn kill(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 #[tokio::test]
 async fn the_first_request_after_a_redis_restart_succeeds() {
     let port = free_port();
     let redis = || {
-        std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (CI installs it)")
+        Killed(
+            std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (CI installs it)"),
+        )
     };
     let wait_open = || async {
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -505,22 +542,96 @@ async fn the_first_request_after_a_redis_restart_succeeds() {
     let app = spawn_with(settings).await;
     let p = Person::new("Rouge", "Redemarre");
     let handle = app.signup(&p).await;
-    assert_eq!(app.login(&browser(), &handle, &p.password).await.status(), 303);
+    assert_eq!(
+        app.login(&browser(), &handle, &p.password).await.status(),
+        303
+    );
 
-    // Restarted, and a request sent while it was down fails honestly.
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let down = app.login(&browser(), &handle, &p.password).await;
-    assert_eq!(down.status(), 503, "no login without the store");
+    // Restarted between two requests: the connection Guichet holds is dead,
+    // and the first request afterwards still succeeds.
+    server.kill();
     let mut server = redis();
     wait_open().await;
-
-    // The first request afterwards, on the connection that broke, succeeds.
     let web = browser();
     let r = app.login(&web, &handle, &p.password).await;
-    assert_eq!(r.status(), 303, "first login after the restart");
+    assert_eq!(r.status(), 303, "first login after a quiet restart");
     let r = web.get(app.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    server.kill().ok();
-    server.wait().ok();
+
+    // Down for a while, with a request meeting the outage: that one fails
+    // honestly, and the first one after it is back succeeds.
+    let (id, secret) = app.create_client(&offline_app()).await;
+    let (tokens, _) = offline_tokens(&app, &web, &id, &secret.unwrap()).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    server.kill();
+    let down = app.login(&browser(), &handle, &p.password).await;
+    assert_eq!(down.status(), 503, "no login without the store");
+    // JSON callers get JSON, never an HTML page, while the store is down.
+    for r in [
+        bare_client()
+            .get(app.url("/oauth2/userinfo"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap(),
+        web.get(app.url("/api/v1/account/profile"))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(r.status(), 503);
+        assert!(r.headers().contains_key("retry-after"));
+        let v: Value = r.json().await.expect("a JSON body");
+        assert_eq!(v["error"], "temporarily_unavailable", "{v}");
+    }
+    let _server = redis();
+    wait_open().await;
+    let web = browser();
+    let r = app.login(&web, &handle, &p.password).await;
+    assert_eq!(r.status(), 303, "first login after the outage");
+    let r = web.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn userinfo_and_the_json_apis_answer_every_error_in_json() {
+    let app = guichet_tests::spawn_app().await;
+    let c = bare_client();
+    // RFC 6750 §3: a challenge in WWW-Authenticate, and the error in JSON.
+    for (token, error) in [
+        (None, "invalid_request"),
+        (Some("not.a.jwt"), "invalid_token"),
+    ] {
+        let mut req = c.get(app.url("/oauth2/userinfo"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(
+            challenge.starts_with("Bearer ") && challenge.contains(error),
+            "{challenge}"
+        );
+        let v: Value = r.json().await.expect("a JSON body");
+        assert_eq!(v["error"], error);
+    }
+    // A refusal by a layer (a cross-site write) on a JSON API is JSON too.
+    let r = c
+        .put(app.url("/api/v1/account/password"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let v: Value = r.json().await.expect("a JSON body");
+    assert_eq!(v["error"], "forbidden");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    // And an unknown API path.
+    let r = c.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.expect("a JSON body");
+    assert_eq!(v["error"], "not_found");
 }

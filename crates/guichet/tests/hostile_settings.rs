@@ -84,25 +84,33 @@ fn value() -> impl Strategy<Value = String> {
 fn toml_text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
-        proptest::collection::vec((0..KEYS.len(), value(), any::<bool>()), 0..8).prop_map(|entries| {
-            // One table per section, each key once: valid TOML, so that the
-            // values reach the settings' own checks.
-            let mut tables: std::collections::BTreeMap<&str, std::collections::BTreeMap<String, String>> =
-                Default::default();
-            for (i, v, unknown) in entries {
-                let (section, key) = KEYS[i];
-                let key = if unknown { format!("{key}_x") } else { key.to_owned() };
-                tables.entry(section).or_default().insert(key, v);
-            }
-            let mut text = String::new();
-            for (section, kv) in tables {
-                text.push_str(&format!("[{section}]\n"));
-                for (k, v) in kv {
-                    text.push_str(&format!("{k} = {v}\n"));
+        proptest::collection::vec((0..KEYS.len(), value(), any::<bool>()), 0..8).prop_map(
+            |entries| {
+                // One table per section, each key once: valid TOML, so that the
+                // values reach the settings' own checks.
+                let mut tables: std::collections::BTreeMap<
+                    &str,
+                    std::collections::BTreeMap<String, String>,
+                > = Default::default();
+                for (i, v, unknown) in entries {
+                    let (section, key) = KEYS[i];
+                    let key = if unknown {
+                        format!("{key}_x")
+                    } else {
+                        key.to_owned()
+                    };
+                    tables.entry(section).or_default().insert(key, v);
                 }
+                let mut text = String::new();
+                for (section, kv) in tables {
+                    text.push_str(&format!("[{section}]\n"));
+                    for (k, v) in kv {
+                        text.push_str(&format!("{k} = {v}\n"));
+                    }
+                }
+                text
             }
-            text
-        }),
+        ),
     ]
 }
 

@@ -115,7 +115,12 @@ fn forged_jwt() -> impl Strategy<Value = String> {
         alg,
         proptest::option::of(any::<String>()),
         proptest::option::of(prop_oneof![Just("at+jwt".to_owned()), any::<String>()]),
-        proptest::option::of(prop_oneof![Just("jku"), Just("jwk"), Just("x5u"), Just("crit")]),
+        proptest::option::of(prop_oneof![
+            Just("jku"),
+            Just("jwk"),
+            Just("x5u"),
+            Just("crit")
+        ]),
     )
         .prop_map(|(alg, kid, typ, pointer)| {
             let mut h = json!({"alg": alg});
@@ -133,8 +138,15 @@ fn forged_jwt() -> impl Strategy<Value = String> {
     let claims = proptest::collection::vec(
         (
             prop_oneof![
-                Just("iss"), Just("sub"), Just("aud"), Just("exp"), Just("nbf"), Just("iat"),
-                Just("jti"), Just("client_id"), Just("scope"),
+                Just("iss"),
+                Just("sub"),
+                Just("aud"),
+                Just("exp"),
+                Just("nbf"),
+                Just("iat"),
+                Just("jti"),
+                Just("client_id"),
+                Just("scope"),
             ],
             prop_oneof![
                 any::<i64>().prop_map(Value::from),
@@ -147,14 +159,19 @@ fn forged_jwt() -> impl Strategy<Value = String> {
         0..9,
     )
     .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()));
-    (header, claims, proptest::collection::vec(any::<u8>(), 0..300)).prop_map(|(h, c, sig)| {
-        format!(
-            "{}.{}.{}",
-            URL_SAFE_NO_PAD.encode(h.to_string()),
-            URL_SAFE_NO_PAD.encode(c.to_string()),
-            URL_SAFE_NO_PAD.encode(sig)
-        )
-    })
+    (
+        header,
+        claims,
+        proptest::collection::vec(any::<u8>(), 0..300),
+    )
+        .prop_map(|(h, c, sig)| {
+            format!(
+                "{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(h.to_string()),
+                URL_SAFE_NO_PAD.encode(c.to_string()),
+                URL_SAFE_NO_PAD.encode(sig)
+            )
+        })
 }
 
 /// A genuine token with damage: a byte replaced, bytes cut or added, parts
@@ -208,24 +225,26 @@ fn authorize_params() -> impl Strategy<Value = AuthorizeParams> {
         (param(), param(), param(), param(), param(), param()),
         (param(), param(), param(), param()),
     )
-        .prop_map(|((a, b, c, d, e, f), (g, h, i, j, k, l), (m, n, o, p))| AuthorizeParams {
-            response_type: a.or(Some("code".into())),
-            client_id: b,
-            redirect_uri: c,
-            scope: d,
-            state: e,
-            nonce: f,
-            code_challenge: g,
-            code_challenge_method: h,
-            prompt: i,
-            max_age: j,
-            login_hint: k,
-            ui_locales: l,
-            acr_values: m,
-            request: n,
-            request_uri: o,
-            response_mode: p,
-        })
+        .prop_map(
+            |((a, b, c, d, e, f), (g, h, i, j, k, l), (m, n, o, p))| AuthorizeParams {
+                response_type: a.or(Some("code".into())),
+                client_id: b,
+                redirect_uri: c,
+                scope: d,
+                state: e,
+                nonce: f,
+                code_challenge: g,
+                code_challenge_method: h,
+                prompt: i,
+                max_age: j,
+                login_hint: k,
+                ui_locales: l,
+                acr_values: m,
+                request: n,
+                request_uri: o,
+                response_mode: p,
+            },
+        )
 }
 
 proptest! {

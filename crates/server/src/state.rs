@@ -81,8 +81,10 @@ impl AppState {
     ) -> Self {
         let sessions = Sessions::new(store.clone(), config.session.clone());
         let throttle = Throttle::new(store.clone(), config.login.clone());
-        let database =
-            crate::http::outage::DatabaseHealth::new(accounts.db().clone(), config.database_timeout);
+        let database = crate::http::outage::DatabaseHealth::new(
+            accounts.db().clone(),
+            config.database_timeout,
+        );
         Self(Arc::new(Shared {
             accounts,
             sessions,

@@ -3,9 +3,9 @@
 //! security key. Each test builds its own world.
 
 mod common;
+mod hostile;
 mod methods;
 mod recovery;
 mod sms;
 mod totp;
-mod hostile;
 mod webauthn;

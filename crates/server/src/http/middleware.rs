@@ -164,7 +164,8 @@ pub async fn guard(
 /// customer's language (JSON on the JSON surfaces, see
 /// [`super::outage::shaped`]): the connection and the process go on
 /// serving, and the panic is logged once with its message.
-pub fn catch_panics() -> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response> {
+pub fn catch_panics()
+-> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response> {
     tower_http::catch_panic::CatchPanicLayer::custom(panicked as fn(_) -> Response)
 }
 
@@ -176,7 +177,13 @@ fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
         .unwrap_or_default();
     // The first line, bounded: a panic message is not meant to carry data,
     // but nothing long or multi-line reaches the log from a request.
-    let what: String = what.lines().next().unwrap_or("").chars().take(200).collect();
+    let what: String = what
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
     tracing::error!(panic = %what, "request handler panicked");
     AppError::Account(accounts::AccountError::Internal("panic".into())).into_response()
 }

@@ -12,7 +12,6 @@ pub(crate) mod error;
 pub(crate) mod extract;
 mod gdpr_pages;
 mod health;
-pub(crate) mod outage;
 #[cfg(test)]
 mod hostile_tests;
 pub(crate) mod language;
@@ -20,6 +19,7 @@ mod login;
 mod mfa_pages;
 pub(crate) mod middleware;
 pub(crate) mod oauth;
+pub(crate) mod outage;
 pub mod pages;
 pub(crate) mod panel;
 pub(crate) mod panel_api;

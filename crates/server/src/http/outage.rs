@@ -9,7 +9,9 @@
 //! in the shape its caller reads: an HTML page in the customer's language,
 //! the panel's JSON error on `/api/v1/…`, and `temporarily_unavailable` on
 //! the OAuth endpoints a client calls. Discovery, the keys, the probes and
-//! the static files are served from memory and never gated.
+//! the static files are served from memory and never gated. A database
+//! server is also pinged every [`WATCH_EVERY`], so an outage is noticed
+//! within a second without any request meeting it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +29,9 @@ use crate::i18n::t;
 /// How often the prober pings a database marked down.
 pub const PROBE_EVERY: Duration = Duration::from_millis(100);
 
+/// How often a database server believed up is pinged.
+pub const WATCH_EVERY: Duration = Duration::from_millis(250);
+
 /// Seconds a client is told to wait before retrying.
 pub const RETRY_AFTER_SECS: u64 = 5;
 
@@ -43,16 +48,38 @@ pub struct DatabaseHealth {
     /// Bounds a ping, the same bound as a pool acquire.
     timeout: Duration,
     down: AtomicBool,
+    /// A database server that can be unreachable (not SQLite).
+    server: bool,
 }
 
 impl DatabaseHealth {
-    /// Health of `db`, believed up; a ping gives up after `timeout`.
+    /// Health of `db`, believed up; a ping gives up after `timeout`. A
+    /// server database (PostgreSQL) is also watched: pinged every
+    /// [`WATCH_EVERY`], so that an outage is noticed (and `/readyz` and the
+    /// gate answer 503) within a second even without traffic. SQLite is a
+    /// file in this process, never unreachable: a slow ping there is writers
+    /// queueing, which must not turn into 503s, so it is never marked down.
     pub fn new(db: DatabaseConnection, timeout: Duration) -> Arc<Self> {
-        Arc::new(Self {
+        let server = db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite;
+        let health = Arc::new(Self {
             db,
             timeout,
             down: AtomicBool::new(false),
-        })
+            server,
+        });
+        if server && let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let me = Arc::downgrade(&health);
+            rt.spawn(async move {
+                loop {
+                    tokio::time::sleep(WATCH_EVERY).await;
+                    let Some(h) = me.upgrade() else { return };
+                    if !h.is_down() {
+                        h.check().await;
+                    }
+                }
+            });
+        }
+        health
     }
 
     /// Whether the database is believed down right now.
@@ -63,6 +90,9 @@ impl DatabaseHealth {
     /// Pings the database now, within the timeout; marks it down (and starts
     /// the prober) when it does not answer. Answers whether it did.
     pub async fn check(self: &Arc<Self>) -> bool {
+        if !self.server {
+            return true;
+        }
         let ok = self.ping().await;
         if !ok {
             self.mark_down();
@@ -80,7 +110,7 @@ impl DatabaseHealth {
     /// Marks the database down, and starts the one prober that marks it up
     /// again once a ping succeeds.
     pub fn mark_down(self: &Arc<Self>) {
-        if self.down.swap(true, Ordering::AcqRel) {
+        if !self.server || self.down.swap(true, Ordering::AcqRel) {
             return;
         }
         tracing::error!("database unreachable: answering 503 until it is back");

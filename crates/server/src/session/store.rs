@@ -393,7 +393,10 @@ impl RedisStore {
     /// connection, so the request that met the restart still succeeds.
     /// Counters, swaps and takes are sent twice only when the first try was
     /// refused (never sent): their effect would otherwise count twice.
-    async fn query_again<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, redis::RedisError> {
+    async fn query_again<T: redis::FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+    ) -> Result<T, redis::RedisError> {
         let mut c = self.conn.clone();
         match cmd.query_async::<T>(&mut c).await {
             Err(e) if is_dropped(&e) => {
