@@ -35,12 +35,7 @@ async fn third_party(app: &TestApp, spec: ClientSpec) -> (String, String) {
 
 /// Opens the consent page of a fresh request: its request id and the
 /// session's anti-CSRF token.
-async fn consent_page(
-    app: &TestApp,
-    web: &Client,
-    client_id: &str,
-    challenge: &str,
-) -> (String, String) {
+async fn consent_page(app: &TestApp, web: &Client, client_id: &str, challenge: &str) -> (String, String) {
     let r = web
         .get(authorize_url(app, client_id, challenge, &[]))
         .send()
@@ -127,11 +122,7 @@ async fn the_consent_form_cannot_answer_a_request_that_waits_for_a_second_factor
     // Nor does the resume: it sends the browser back to the second factor.
     let r = web.get(app.url(&next)).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    assert!(
-        location(&r).starts_with("/account/security?"),
-        "{}",
-        location(&r)
-    );
+    assert!(location(&r).starts_with("/account/security?"), "{}", location(&r));
     // And no code was made that the client could redeem.
     let r = redeem(&app, &id, &secret, "any-code", &verifier).await;
     assert_eq!(r.status(), 400);
@@ -204,11 +195,7 @@ async fn prompt_login_and_max_age_show_the_form_then_continue_with_a_fresh_auth_
     let (id, secret) = app.create_client(&web_app(true)).await;
     let secret = secret.unwrap();
     let (web, p, handle) = signed_in(&app, "Fresh").await;
-    for extra in [
-        ("prompt", "login"),
-        ("max_age", "0"),
-        ("prompt", "select_account"),
-    ] {
+    for extra in [("prompt", "login"), ("max_age", "0"), ("prompt", "select_account")] {
         let (verifier, challenge) = pkce();
         let asked_at = chrono::Utc::now().timestamp();
         let r = web
@@ -265,19 +252,11 @@ async fn prompt_login_and_max_age_show_the_form_then_continue_with_a_fresh_auth_
     assert!(param(&loc, "code").is_some());
     // prompt=none still never shows a page.
     let r = web
-        .get(authorize_url(
-            &app,
-            &id,
-            &challenge,
-            &[("prompt", "none"), ("max_age", "0")],
-        ))
+        .get(authorize_url(&app, &id, &challenge, &[("prompt", "none"), ("max_age", "0")]))
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        param(&location(&r), "error").as_deref(),
-        Some("login_required")
-    );
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("login_required"));
 }
 
 #[tokio::test]
@@ -309,19 +288,8 @@ async fn tokens(app: &TestApp, web: &Client, id: &str, secret: &str) -> (String,
     )
 }
 
-async fn assert_cut_off(
-    app: &TestApp,
-    id: &str,
-    secret: &str,
-    access: &str,
-    refresh_token: &str,
-    why: &str,
-) {
-    assert_eq!(
-        introspect(app, id, secret, access).await["active"],
-        false,
-        "{why}: introspection"
-    );
+async fn assert_cut_off(app: &TestApp, id: &str, secret: &str, access: &str, refresh_token: &str, why: &str) {
+    assert_eq!(introspect(app, id, secret, access).await["active"], false, "{why}: introspection");
     assert_eq!(userinfo_status(app, access).await, 401, "{why}: userinfo");
     let r = refresh(app, id, secret, refresh_token, None).await;
     assert_eq!(r.status(), 400, "{why}: refresh");
@@ -334,10 +302,7 @@ async fn a_password_change_cuts_off_every_token_already_issued() {
     let secret = secret.unwrap();
     let (web, p, _) = signed_in(&app, "Pavel").await;
     let (access, refresh_token) = tokens(&app, &web, &id, &secret).await;
-    assert_eq!(
-        introspect(&app, &id, &secret, &access).await["active"],
-        true
-    );
+    assert_eq!(introspect(&app, &id, &secret, &access).await["active"], true);
     assert_eq!(userinfo_status(&app, &access).await, 200);
 
     let (_, me) = get(&app, &web, "/api/v1/account/users/me").await;
@@ -356,15 +321,7 @@ async fn a_password_change_cuts_off_every_token_already_issued() {
     )
     .await;
     assert!(s.is_success(), "{s}: {v}");
-    assert_cut_off(
-        &app,
-        &id,
-        &secret,
-        &access,
-        &refresh_token,
-        "password change",
-    )
-    .await;
+    assert_cut_off(&app, &id, &secret, &access, &refresh_token, "password change").await;
     // This browser goes on.
     assert_eq!(get(&app, &web, "/api/v1/account/users/me").await.0, 200);
 }
@@ -381,20 +338,8 @@ async fn a_disabled_account_loses_its_sessions_and_tokens_at_once() {
         .envs(guichet_tests::env_for(&app.settings))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_cut_off(
-        &app,
-        &id,
-        &secret,
-        &access,
-        &refresh_token,
-        "account disabled",
-    )
-    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_cut_off(&app, &id, &secret, &access, &refresh_token, "account disabled").await;
     let r = web.get(app.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 303, "the session is gone");
     assert!(location(&r).starts_with("/login"));
@@ -410,25 +355,9 @@ async fn sign_out_everywhere_and_support_removing_two_factor_cut_off_tokens() {
     let (access, refresh_token) = tokens(&app, &web, &id, &secret).await;
     let (_, me) = get(&app, &web, "/api/v1/account/users/me").await;
     let csrf = me["csrf"].as_str().unwrap().to_owned();
-    let (s, _) = call(
-        &app,
-        &web,
-        Method::POST,
-        "/api/v1/account/sessions/end-all",
-        &csrf,
-        None,
-    )
-    .await;
+    let (s, _) = call(&app, &web, Method::POST, "/api/v1/account/sessions/end-all", &csrf, None).await;
     assert_eq!(s, 200);
-    assert_cut_off(
-        &app,
-        &id,
-        &secret,
-        &access,
-        &refresh_token,
-        "signed out everywhere",
-    )
-    .await;
+    assert_cut_off(&app, &id, &secret, &access, &refresh_token, "signed out everywhere").await;
 
     let (web, _, handle) = signed_in(&app, "Support").await;
     let (access, refresh_token) = tokens(&app, &web, &id, &secret).await;
@@ -440,15 +369,7 @@ async fn sign_out_everywhere_and_support_removing_two_factor_cut_off_tokens() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    assert_cut_off(
-        &app,
-        &id,
-        &secret,
-        &access,
-        &refresh_token,
-        "support removed two-factor",
-    )
-    .await;
+    assert_cut_off(&app, &id, &secret, &access, &refresh_token, "support removed two-factor").await;
     let r = web.get(app.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 303, "the session is gone");
 }
@@ -473,20 +394,8 @@ async fn a_disabled_local_user_loses_sessions_and_tokens_and_the_holder_keeps_th
     )
     .await;
     assert_eq!(s, 200);
-    assert_cut_off(
-        &app,
-        &id,
-        &secret,
-        &access,
-        &refresh_token,
-        "local user disabled",
-    )
-    .await;
-    assert_eq!(
-        userinfo_status(&app, &holder_access).await,
-        200,
-        "the holder's token lives"
-    );
+    assert_cut_off(&app, &id, &secret, &access, &refresh_token, "local user disabled").await;
+    assert_eq!(userinfo_status(&app, &holder_access).await, 200, "the holder's token lives");
 }
 
 #[tokio::test]
@@ -515,10 +424,7 @@ async fn introspection_tells_a_client_about_its_own_tokens_only() {
     let (web, _, _) = signed_in(&app, "Intro").await;
     let (access, refresh_token) = tokens(&app, &web, &issuer_id, &issuer_secret).await;
     for token in [&access, &refresh_token] {
-        assert_eq!(
-            introspect(&app, &issuer_id, &issuer_secret, token).await["active"],
-            true
-        );
+        assert_eq!(introspect(&app, &issuer_id, &issuer_secret, token).await["active"], true);
         let v = introspect(&app, &other_id, &other_secret, token).await;
         assert_eq!(v, json!({"active": false}), "another client learns nothing");
     }
@@ -526,11 +432,7 @@ async fn introspection_tells_a_client_about_its_own_tokens_only() {
     assert_eq!(v["active"], true, "a resource server the operator allowed");
     assert_eq!(v["client_id"], issuer_id.as_str());
     let v = introspect(&app, &rs_id, &rs_secret, &refresh_token).await;
-    assert_eq!(
-        v,
-        json!({"active": false}),
-        "refresh tokens stay their client's"
-    );
+    assert_eq!(v, json!({"active": false}), "refresh tokens stay their client's");
 }
 
 #[tokio::test]
@@ -575,11 +477,7 @@ async fn a_code_replayed_while_its_first_redemption_is_in_flight_revokes_its_tok
     for t in tasks {
         answers.push(t.await.unwrap());
     }
-    let issued: Vec<&Value> = answers
-        .iter()
-        .filter(|(s, _)| *s == 200)
-        .map(|(_, b)| b)
-        .collect();
+    let issued: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b).collect();
     let refused = answers
         .iter()
         .filter(|(s, b)| *s == 400 && b["error"] == "invalid_grant")
@@ -590,10 +488,7 @@ async fn a_code_replayed_while_its_first_redemption_is_in_flight_revokes_its_tok
     assert_eq!(refused + issued.len(), 100);
     for body in issued {
         let access = body["access_token"].as_str().unwrap();
-        assert_eq!(
-            introspect(&app, &id, &secret, access).await["active"],
-            false
-        );
+        assert_eq!(introspect(&app, &id, &secret, access).await["active"], false);
         let rt = body["refresh_token"].as_str().unwrap();
         assert_eq!(refresh(&app, &id, &secret, rt, None).await.status(), 400);
     }
@@ -654,21 +549,9 @@ async fn a_local_user_manages_only_their_own_sessions_and_grants() {
     .await;
     assert!(s.is_success(), "{s} {v}");
     let (_, apps) = get(&app, &h.web, "/api/v1/account/apps").await;
-    assert_eq!(
-        apps["apps"].as_array().unwrap().len(),
-        1,
-        "the holder's consent stays: {apps}"
-    );
+    assert_eq!(apps["apps"].as_array().unwrap().len(), 1, "the holder's consent stays: {apps}");
     // Signing out everywhere, Ugo ends Ugo's sessions only.
-    let (s, _) = call(
-        &app,
-        &ugo,
-        Method::POST,
-        "/api/v1/account/sessions/end-all",
-        &ugo_csrf,
-        None,
-    )
-    .await;
+    let (s, _) = call(&app, &ugo, Method::POST, "/api/v1/account/sessions/end-all", &ugo_csrf, None).await;
     assert_eq!(s, 200);
     assert_eq!(get(&app, &ugo, "/api/v1/account/sessions").await.0, 401);
     assert_eq!(get(&app, &h.web, "/api/v1/account/sessions").await.0, 200);

@@ -706,11 +706,7 @@ impl Accounts {
     /// Ends every session of a local user opened until now (disabled,
     /// removed, signed out everywhere): sessions must be newer than the
     /// returned epoch (Unix ms).
-    pub async fn end_user_sessions(
-        &self,
-        account_id: i32,
-        user_id: i32,
-    ) -> Result<i64, AccountError> {
+    pub async fn end_user_sessions(&self, account_id: i32, user_id: i32) -> Result<i64, AccountError> {
         let epoch = self.now().timestamp_millis();
         local_user::Entity::update_many()
             .col_expr(local_user::Column::SessionEpochMs, Expr::value(epoch))

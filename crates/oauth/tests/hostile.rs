@@ -187,7 +187,8 @@ fn damaged(genuine: String) -> impl Strategy<Value = String> {
             _ => {
                 let s = String::from_utf8_lossy(&b).into_owned();
                 let mut parts: Vec<&str> = s.split('.').collect();
-                parts.rotate_left(at % parts.len().max(1));
+                let n = parts.len().max(1);
+                parts.rotate_left(at % n);
                 return parts.join(".");
             }
         }

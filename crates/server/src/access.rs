@@ -170,10 +170,7 @@ pub async fn cut_off(
             kept
         }
         Some(uid) => {
-            let epoch = state
-                .accounts
-                .end_user_sessions(whom.account_id, uid)
-                .await?;
+            let epoch = state.accounts.end_user_sessions(whom.account_id, uid).await?;
             let kept = match keep {
                 Some(d) => Some(state.sessions.create_after(d, epoch).await?),
                 None => None,

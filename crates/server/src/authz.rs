@@ -113,15 +113,9 @@ pub async fn decide(
         .await
         .map_err(|e| AccountError::Internal(e.to_string()))?;
     let on_record = !client.first_party
-        && oauth::consents::covers(
-            db,
-            w.account.id,
-            user_id,
-            &client.client_id,
-            &pending.scopes,
-        )
-        .await
-        .map_err(internal)?;
+        && oauth::consents::covers(db, w.account.id, user_id, &client.client_id, &pending.scopes)
+            .await
+            .map_err(internal)?;
     let facts = Facts {
         now: chrono::Utc::now().timestamp(),
         session: Some(SessionFacts {

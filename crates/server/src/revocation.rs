@@ -55,7 +55,9 @@ pub async fn is_revoked(store: &Store, claims: &Value) -> Result<bool, StoreErro
     let client = claims["client_id"].as_str().unwrap_or_default();
     let iat = claims["iat"].as_i64().unwrap_or(0);
     let keys = [jti_key(jti), cut_key(sub, None), cut_key(sub, Some(client))];
-    let found = store.get_many(&[&keys[0], &keys[1], &keys[2]]).await?;
+    let found = store
+        .get_many(&[&keys[0], &keys[1], &keys[2]])
+        .await?;
     if found[0].is_some() {
         return Ok(true);
     }

@@ -281,11 +281,7 @@ pub(crate) async fn finish(
         .unwrap_or_else(random_token);
     let is_new = state
         .accounts
-        .remember_device(
-            account.id,
-            &device_key(&device, data.user_id),
-            &data.user_agent,
-        )
+        .remember_device(account.id, &device_key(&device, data.user_id), &data.user_agent)
         .await?;
     let is_holder = data.user_id.is_none();
     if is_new && account.login_notifications && is_holder {

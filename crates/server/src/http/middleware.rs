@@ -452,14 +452,15 @@ fn preflight_answer() -> Response {
 mod tests {
     use super::*;
 
+    async fn boom() -> &'static str {
+        panic!("handler bug")
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_answers_500_and_the_service_keeps_serving() {
         use tower::ServiceExt;
         let app = axum::Router::new()
-            .route(
-                "/boom",
-                axum::routing::get(|| async { panic!("handler bug") }),
-            )
+            .route("/boom", axum::routing::get(boom))
             .route("/fine", axum::routing::get(|| async { "fine" }))
             .layer(catch_panics());
         for _ in 0..3 {

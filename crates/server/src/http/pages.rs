@@ -296,7 +296,10 @@ fn login_page(
     reauth: bool,
 ) -> Markup {
     let t = |k: &str| tr(lang, k);
-    let other_account = format!("/login?reauth=1&next={}", super::mfa_pages::urlencode(next));
+    let other_account = format!(
+        "/login?reauth=1&next={}",
+        super::mfa_pages::urlencode(next)
+    );
     layout(
         lang,
         t("page.login.title"),

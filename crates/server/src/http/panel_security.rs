@@ -348,12 +348,18 @@ pub async fn withdraw(
     let p = panel_or_return!(state, session, "/account/security/apps");
     p.require(Need::Own)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
-    let done =
-        if access::withdraw(&state, p.whom(), &input.client_id, &Origin::new(ip, &ua)).await? {
-            "withdrawn"
-        } else {
-            "gone"
-        };
+    let done = if access::withdraw(
+        &state,
+        p.whom(),
+        &input.client_id,
+        &Origin::new(ip, &ua),
+    )
+    .await?
+    {
+        "withdrawn"
+    } else {
+        "gone"
+    };
     Ok(Redirect::to(&format!("/account/security/apps?done={done}")).into_response())
 }
 
@@ -395,7 +401,14 @@ pub async fn withdraw_api(
         Ok(input) => input,
         Err(refused) => return Ok(*refused),
     };
-    if !access::withdraw(&state, p.whom(), &input.client_id, &Origin::new(ip, &ua)).await? {
+    if !access::withdraw(
+        &state,
+        p.whom(),
+        &input.client_id,
+        &Origin::new(ip, &ua),
+    )
+    .await?
+    {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,
             "not_found",

@@ -111,12 +111,8 @@ async fn change(
     state.throttle.succeeded(&subject).await?;
     // Every other session, refresh token and access token of the account
     // ends; this browser goes on under a new id.
-    let kept = crate::access::cut_off(
-        state,
-        crate::access::Whom::holder(account.id),
-        Some(&p.data),
-    )
-    .await?;
+    let kept = crate::access::cut_off(state, crate::access::Whom::holder(account.id), Some(&p.data))
+        .await?;
     let id = kept.unwrap_or_default();
     state.sessions.destroy(&p.session_id).await?;
     if let Some(mail) =

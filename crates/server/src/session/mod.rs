@@ -165,11 +165,7 @@ impl Sessions {
     /// Opens a session like [`Self::create`], stamped after `epoch_ms` even
     /// within the same millisecond: the caller's own session surviving the
     /// "end every session" it just caused.
-    pub async fn create_after(
-        &self,
-        data: &SessionData,
-        epoch_ms: i64,
-    ) -> Result<String, StoreError> {
+    pub async fn create_after(&self, data: &SessionData, epoch_ms: i64) -> Result<String, StoreError> {
         self.create_stamped(data, Some(epoch_ms + 1)).await
     }
 
