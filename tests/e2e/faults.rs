@@ -338,6 +338,8 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
     let pg = PrivatePostgres::create();
     let mut settings = fresh_settings().await;
     guichet_tests::use_postgres(&mut settings, &pg.admin_url()).await;
+    // The shipped bound, which use_postgres raises for loaded test runs.
+    settings.database.acquire_timeout_ms = 400;
     let app = spawn_with(settings).await;
     let (id, secret) = app.create_client(&offline_app()).await;
     let secret = secret.unwrap();
