@@ -81,6 +81,10 @@ pub async fn use_postgres(s: &mut Settings, admin: &str) {
     s.database.url = format!("{base}/{name}");
     s.oauth.key_encryption_key = oauth::KeyEncryptor::generate_base64();
     s.database.max_connections = 5;
+    // Many tests share a few cores and five connections each: there a wait
+    // for a connection is load, not an outage. The outage tests set the
+    // production bound back themselves.
+    s.database.acquire_timeout_ms = 3_000;
 }
 
 /// Points settings at the Redis `url`, under a key prefix of their own.

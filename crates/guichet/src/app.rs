@@ -111,17 +111,37 @@ pub async fn connect_database(
         reason,
     };
     let timeout = Duration::from_secs(settings.database.connect_timeout_secs);
+    // Per request, a connection (connecting included) is waited for this
+    // long only: a database that is down answers 503 fast, not after the
+    // start-up bound. Start-up keeps trying for `connect_timeout_secs`.
+    // SQLite is a file, never unreachable: there a wait means writers queued
+    // behind the single write lock, which must not become 503s.
+    let acquire = if url.starts_with("sqlite:") {
+        timeout
+    } else {
+        Duration::from_millis(settings.database.acquire_timeout_ms)
+    };
     let mut opts = ConnectOptions::new(url.clone());
     opts.max_connections(settings.database.max_connections)
         .min_connections(settings.database.min_connections)
-        .connect_timeout(timeout)
-        .acquire_timeout(timeout)
+        .connect_timeout(acquire)
+        .acquire_timeout(acquire)
         // Statements can carry password hashes and tokens: never log them.
         .sqlx_logging(false);
-    let db = tokio::time::timeout(timeout * 2, Database::connect(opts))
-        .await
-        .map_err(|_| db_err(format!("no answer within {}s", timeout.as_secs() * 2)))?
-        .map_err(|e| db_err(e.to_string()))?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let db = loop {
+        let attempt = tokio::time::timeout(timeout, Database::connect(opts.clone())).await;
+        match attempt {
+            Ok(Ok(db)) => break db,
+            Ok(Err(e)) if tokio::time::Instant::now() >= deadline => {
+                return Err(db_err(e.to_string()));
+            }
+            Err(_) => {
+                return Err(db_err(format!("no answer within {}s", timeout.as_secs())));
+            }
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
     if url.starts_with("sqlite:") {
         // WAL lets readers proceed while one writer commits; the setting persists.
         use sea_orm::ConnectionTrait;
@@ -447,6 +467,7 @@ impl Application {
                 .then(|| settings.oauth.access_token_audience.clone()),
             code_ttl: Duration::from_secs(settings.oauth.code_ttl_secs),
             rates: settings.limits.rates(),
+            database_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
         };
         let mail = mail_queue(&settings, db.clone());
         let mfa = two_factor(&settings, &config.public_url, db, store.clone())?;

@@ -671,6 +671,7 @@ fn support_config(settings: &Settings) -> Result<ServerConfig, CliError> {
         access_token_audience: None,
         code_ttl: std::time::Duration::from_secs(settings.oauth.code_ttl_secs),
         rates: settings.limits.rates(),
+        database_timeout: std::time::Duration::from_millis(settings.database.acquire_timeout_ms),
     })
 }
 

@@ -91,8 +91,11 @@ pub struct DatabaseSection {
     pub max_connections: u32,
     /// Pool minimum.
     pub min_connections: u32,
-    /// Connect and acquire timeout.
+    /// How long start-up keeps trying to connect.
     pub connect_timeout_secs: u64,
+    /// How long a request waits for a pool connection (connecting included)
+    /// before it is answered 503, in milliseconds.
+    pub acquire_timeout_ms: u64,
     /// Migrate at start-up.
     pub run_migrations: bool,
 }
@@ -434,6 +437,22 @@ impl Settings {
         Ok(s)
     }
 
+    /// Defaults, then `text` as if it were the configuration file (no
+    /// environment), validated: what `load` does with a file's contents.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        use config::{Config, File, FileFormat};
+        let cfg = Config::builder()
+            .add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml))
+            .add_source(File::from_str(text, FileFormat::Toml))
+            .build()
+            .map_err(|e| bad("sources", e.to_string()))?;
+        let s = cfg
+            .try_deserialize::<Settings>()
+            .map_err(|e| bad("keys", e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
     fn from_sources(file: Option<&Path>, env: bool) -> Result<Self, ConfigError> {
         use config::{Config, Environment, File, FileFormat};
         let mut b = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
@@ -547,6 +566,12 @@ impl Settings {
         }
         if self.database.connect_timeout_secs == 0 {
             return Err(bad("database.connect_timeout_secs", "must be at least 1"));
+        }
+        if !(50..=30_000).contains(&self.database.acquire_timeout_ms) {
+            return Err(bad(
+                "database.acquire_timeout_ms",
+                "must be between 50 and 30000",
+            ));
         }
         let r = &self.sessions.redis_url;
         let cluster = match self.sessions.redis_mode.as_str() {

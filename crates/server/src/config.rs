@@ -25,6 +25,9 @@ pub struct ServerConfig {
     pub code_ttl: Duration,
     /// Request limits per client address and per target ([`crate::limits`]).
     pub rates: crate::limits::RateLimits,
+    /// The longest a request waits for a database connection (and a health
+    /// ping for an answer) before it is answered 503.
+    pub database_timeout: Duration,
 }
 
 impl ServerConfig {

@@ -15,6 +15,7 @@ use mail::OutgoingMail;
 use mfa::MethodKind;
 
 use crate::config::ServerConfig;
+use crate::http::error::AppError;
 use crate::i18n::{self, Lang};
 use crate::state::AppState;
 
@@ -428,17 +429,66 @@ pub fn email_code(
     )
 }
 
-/// Queues a mail for the mail worker, which sends it and retries while the
-/// mail server is down: a slow or failing mail server must not slow the
-/// customer's request. The INSERT runs in a task of its own so that callers
-/// stay synchronous; if it fails, that is logged without the body, which may
-/// hold a link or a code.
+/// Queues a mail now, for a request that tells the customer it was sent
+/// (a code, a link): one INSERT, so that an answer "sent" is never given for
+/// a mail that is not in the queue. A database that cannot be reached gives
+/// the 503 that tells the customer to try again.
+pub async fn queue(state: &AppState, mail: OutgoingMail) -> Result<(), AppError> {
+    let subject = mail.subject.clone();
+    match state.mail.enqueue(mail).await {
+        Ok(_) => Ok(()),
+        Err(mail::MailError::Database(e)) => {
+            tracing::error!(error = %e, %subject, "mail not queued");
+            Err(AppError::Account(accounts::AccountError::Database(e)))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, %subject, "mail not queued");
+            Err(AppError::Account(accounts::AccountError::Internal(
+                e.to_string(),
+            )))
+        }
+    }
+}
+
+/// How long a notice waits for the database to come back before it is given
+/// up (and logged): the change it tells of is already done.
+const NOTICE_PATIENCE: [std::time::Duration; 5] = [
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(5),
+    std::time::Duration::from_secs(15),
+    std::time::Duration::from_secs(30),
+];
+
+/// Queues a notice of something already done (a changed password, a new
+/// device), for the mail worker, which sends it and retries while the mail
+/// server is down: a slow or failing mail server must not slow the
+/// customer's request, and failing the request now would hide that the
+/// change was made. The INSERT runs in a task of its own, tried again while
+/// the database cannot be reached; a failure is logged without the body,
+/// which may hold a link or a code.
 pub fn send_later(state: &AppState, mail: OutgoingMail) {
     let queue = state.mail.clone();
     tokio::spawn(async move {
         let subject = mail.subject.clone();
-        if let Err(e) = queue.enqueue(mail).await {
-            tracing::error!(error = %e, %subject, "mail not queued");
+        let mut waits = NOTICE_PATIENCE.iter();
+        loop {
+            match queue.enqueue(mail.clone()).await {
+                Ok(_) => return,
+                Err(mail::MailError::Database(e))
+                    if crate::http::error::database_unavailable(&e) =>
+                {
+                    let Some(wait) = waits.next() else {
+                        tracing::error!(error = %e, %subject, "mail not queued: database unreachable");
+                        return;
+                    };
+                    tokio::time::sleep(*wait).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, %subject, "mail not queued");
+                    return;
+                }
+            }
         }
     });
 }
@@ -468,6 +518,7 @@ mod tests {
             access_token_audience: None,
             code_ttl: Duration::from_secs(60),
             rates: Default::default(),
+            database_timeout: Duration::from_millis(500),
         }
     }
 

@@ -64,6 +64,9 @@ pub struct Shared {
     pub mfa: mfa::Mfa,
     /// This instance's counters, served on the operator listener.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether the database answers, as last seen: while it does not,
+    /// requests that need it are answered 503 at once.
+    pub database: Arc<crate::http::outage::DatabaseHealth>,
 }
 
 impl AppState {
@@ -78,6 +81,10 @@ impl AppState {
     ) -> Self {
         let sessions = Sessions::new(store.clone(), config.session.clone());
         let throttle = Throttle::new(store.clone(), config.login.clone());
+        let database = crate::http::outage::DatabaseHealth::new(
+            accounts.db().clone(),
+            config.database_timeout,
+        );
         Self(Arc::new(Shared {
             accounts,
             sessions,
@@ -104,6 +111,7 @@ impl AppState {
             config: Arc::new(config),
             mfa,
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            database,
         }))
     }
 }

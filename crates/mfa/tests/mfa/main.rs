@@ -3,6 +3,7 @@
 //! security key. Each test builds its own world.
 
 mod common;
+mod hostile;
 mod methods;
 mod recovery;
 mod sms;

@@ -39,6 +39,9 @@ pub enum AdminError {
     /// The mail queue failed (its database); logged, answered with a generic body.
     #[error(transparent)]
     MailInternal(MailError),
+    /// The database cannot be reached: 503 with `Retry-After`, nothing done.
+    #[error("database unavailable")]
+    Unavailable,
 }
 
 impl From<OAuthError> for AdminError {
@@ -46,6 +49,10 @@ impl From<OAuthError> for AdminError {
         match e {
             OAuthError::InvalidClientSpec(fields) => Self::Invalid(fields),
             OAuthError::ClientNotFound => Self::ClientNotFound,
+            OAuthError::Database(e) if crate::http::error::database_unavailable(&e) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
             other => Self::Internal(other),
         }
     }
@@ -56,6 +63,10 @@ impl From<MailError> for AdminError {
         match e {
             MailError::NotFound => Self::MessageNotFound,
             MailError::NotRetryable(_) => Self::BadRequest(StatusCode::CONFLICT, e.to_string()),
+            MailError::Database(e) if crate::http::error::database_unavailable(&e) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
             other => Self::MailInternal(other),
         }
     }
@@ -106,11 +117,23 @@ impl IntoResponse for AdminError {
                     json!({"error": "server_error"}),
                 )
             }
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "temporarily_unavailable", "message": "the database cannot be reached; nothing was done"}),
+            ),
         };
         let mut resp = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if matches!(self, Self::Unavailable) {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::http::outage::RETRY_AFTER_SECS),
+            );
+            resp.extensions_mut()
+                .insert(crate::http::outage::DatabaseWasDown);
         }
         resp
     }

@@ -205,8 +205,13 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
         .route("/admin/v1/contacts", get(holds::contacts))
         .route("/metrics", get(metrics::scrape))
         .fallback(not_found)
+        .layer(crate::http::middleware::catch_panics())
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            admin.clone(),
+            database_gate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             admin.clone(),
             authenticate_and_audit,
@@ -228,6 +233,22 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
 
 async fn not_found() -> AdminError {
     AdminError::NotFound
+}
+
+/// While the database is down, operator requests (but the metrics scrape,
+/// which reads what it can) are answered 503 at once, after the operator was
+/// authenticated and audited; see [`crate::http::outage`].
+async fn database_gate(State(admin): State<AdminState>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/metrics" {
+        return next.run(req).await;
+    }
+    crate::http::outage::gate_with(
+        &admin.app.database,
+        req,
+        |r| next.run(r),
+        || AdminError::Unavailable.into_response(),
+    )
+    .await
 }
 
 /// Refuses requests without a known operator token, then writes the audit line

@@ -97,7 +97,7 @@ async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppEr
         .start_email_change(&p.account, new_email)
         .await?;
     if let Some(current) = p.account.primary_email.as_deref() {
-        notify::send_later(
+        notify::queue(
             state,
             notify::email_code(
                 &state.config,
@@ -107,7 +107,8 @@ async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppEr
                 code.expose(),
                 accounts::changes::CODE_LIFETIME.num_minutes(),
             ),
-        );
+        )
+        .await?;
     }
     Ok(())
 }

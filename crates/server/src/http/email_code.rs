@@ -162,10 +162,8 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Se
         return Ok(Sent::HourLimit);
     }
     let (code, stored) = OneTimeCode::issue(now, CODE_TTL_SECS);
-    p.code = stored.encode();
-    p.sends += 1;
-    p.wrong = 0;
-    p.blocked_until = 0;
+    // Queued before the pending login changes: a code that is not in the
+    // queue is never announced, and the one before it still counts.
     if let Some(mail) = crate::notify::login_code(
         &state.config,
         account,
@@ -173,8 +171,12 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Se
         &code,
         CODE_TTL_SECS / 60,
     ) {
-        crate::notify::send_later(state, mail);
+        crate::notify::queue(state, mail).await?;
     }
+    p.code = stored.encode();
+    p.sends += 1;
+    p.wrong = 0;
+    p.blocked_until = 0;
     Ok(Sent::Yes)
 }
 

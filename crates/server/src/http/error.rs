@@ -61,6 +61,10 @@ pub enum AppError {
     /// The session store is down; nothing was changed.
     #[error(transparent)]
     Unavailable(#[from] StoreError),
+    /// The database cannot be reached (seen by [`super::outage`]); nothing
+    /// was changed.
+    #[error("database unavailable")]
+    DatabaseDown,
     /// A domain error no handler turned into a page.
     #[error(transparent)]
     Account(#[from] AccountError),
@@ -133,6 +137,11 @@ impl AppError {
                     t("page.error.store_unavailable").to_owned(),
                 )
             }
+            Self::DatabaseDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "page.error.unavailable_title",
+                t("page.error.db_unavailable").to_owned(),
+            ),
             Self::Account(AccountError::Database(e)) | Self::Mfa(mfa::MfaError::Database(e))
                 if database_unavailable(e) =>
             {
@@ -185,9 +194,28 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// Whether this error says the database could not be reached.
+    fn is_database_down(&self) -> bool {
+        match self {
+            Self::DatabaseDown => true,
+            Self::Account(AccountError::Database(e)) | Self::Mfa(mfa::MfaError::Database(e)) => {
+                database_unavailable(e)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The message of an error page, kept in the response's extensions so that
+/// [`super::outage::shaped`] can say the same in JSON on the JSON surfaces.
+#[derive(Clone, Debug)]
+pub struct ErrorMessage(pub String);
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let lang = current_lang();
+        let database_down = self.is_database_down();
         let (status, title, message) = self.parts(lang);
         let title = crate::i18n::t(lang, title);
         let mut resp = (
@@ -198,10 +226,14 @@ impl IntoResponse for AppError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("30"),
+                axum::http::HeaderValue::from(super::outage::RETRY_AFTER_SECS),
             );
         }
         self.add_retry_after(&mut resp);
+        if database_down {
+            resp.extensions_mut().insert(super::outage::DatabaseWasDown);
+        }
+        resp.extensions_mut().insert(ErrorMessage(message));
         resp
     }
 }

@@ -113,6 +113,8 @@ pub struct Frame {
     pub request_timeout: Duration,
     /// Whether the public URL is `https`, so that HSTS is sent.
     pub https: bool,
+    /// Whether the database answers, for [`super::outage::gate`].
+    pub database: Arc<super::outage::DatabaseHealth>,
 }
 
 /// The outer frame of every public request, in this order: request id, span
@@ -125,10 +127,16 @@ pub struct Frame {
 /// the customer's language too.
 pub async fn frame(State(f): State<Arc<Frame>>, req: Request, next: Next) -> Response {
     let (timeout, https) = (f.request_timeout, f.https);
+    let surface = super::outage::surface_of(req.uri().path());
+    let database = f.database.clone();
     observed(&f.observe, req, |req| {
         let (hints, back) = language_hints(&req);
         super::extract::with_hints(hints, back, async move {
-            with_security_headers(within(timeout, next.run(req)).await, https)
+            let served = within(
+                timeout,
+                super::outage::gate(&database, surface, req, |req| next.run(req)),
+            );
+            with_security_headers(super::outage::shaped(surface, served.await), https)
         })
     })
     .await
@@ -150,6 +158,34 @@ pub async fn guard(
         }
     })
     .await
+}
+
+/// The layer that turns a panic anywhere below it into a 500 in the
+/// customer's language (JSON on the JSON surfaces, see
+/// [`super::outage::shaped`]): the connection and the process go on
+/// serving, and the panic is logged once with its message.
+pub fn catch_panics()
+-> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response> {
+    tower_http::catch_panic::CatchPanicLayer::custom(panicked as fn(_) -> Response)
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    // The first line, bounded: a panic message is not meant to carry data,
+    // but nothing long or multi-line reaches the log from a request.
+    let what: String = what
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    tracing::error!(panic = %what, "request handler panicked");
+    AppError::Account(accounts::AccountError::Internal("panic".into())).into_response()
 }
 
 /// Answers 408 when a request, body upload and handler included, takes longer
@@ -415,6 +451,35 @@ fn preflight_answer() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("handler bug")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_service_keeps_serving() {
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route("/boom", axum::routing::get(boom))
+            .route("/fine", axum::routing::get(|| async { "fine" }))
+            .layer(catch_panics());
+        for _ in 0..3 {
+            let resp = app
+                .clone()
+                .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            let body = String::from_utf8_lossy(&body);
+            assert!(!body.contains("handler bug"), "the panic stays in the log");
+        }
+        let resp = app
+            .oneshot(Request::get("/fine").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
 
     #[test]
     fn fresh_request_ids_are_128_bits_of_lowercase_hex_and_trusted_when_echoed() {

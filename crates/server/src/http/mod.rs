@@ -12,11 +12,14 @@ pub(crate) mod error;
 pub(crate) mod extract;
 mod gdpr_pages;
 mod health;
+#[cfg(test)]
+mod hostile_tests;
 pub(crate) mod language;
 mod login;
 mod mfa_pages;
 pub(crate) mod middleware;
 pub(crate) mod oauth;
+pub(crate) mod outage;
 pub mod pages;
 pub(crate) mod panel;
 pub(crate) mod panel_api;
@@ -226,9 +229,11 @@ pub fn router(state: AppState) -> Router {
                         },
                         request_timeout: limits.request_timeout,
                         https: state.config.is_https(),
+                        database: state.database.clone(),
                     }),
                     middleware::frame,
                 ))
+                .layer(middleware::catch_panics())
                 .layer(RequestBodyLimitLayer::new(limit))
                 .map_request(|r: axum::extract::Request<_>| r.map(axum::body::Body::new))
                 .layer(DefaultBodyLimit::max(limit))

@@ -79,6 +79,54 @@ async fn account_allows(state: &AppState, account_id: i32) -> bool {
     }
 }
 
+/// Before a recovery form answers "sent": one round trip to the database,
+/// the same whatever the identifier (so neither the answer nor its timing
+/// tells whether an account exists), so that a database that is down gives
+/// the honest 503 instead of a "sent" for a mail that cannot be queued.
+async fn database_answers(state: &AppState) -> Result<(), AppError> {
+    if state.database.check().await {
+        Ok(())
+    } else {
+        Err(AppError::DatabaseDown)
+    }
+}
+
+/// Waits before each new try of a recovery request's background work while
+/// the database cannot be reached: the form checked it answered a moment
+/// ago, so an outage starting just then delays the mail rather than losing it.
+const BACKGROUND_PATIENCE: [std::time::Duration; 4] = [
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(5),
+    std::time::Duration::from_secs(15),
+];
+
+/// Runs `work`, again while the database cannot be reached (see
+/// [`BACKGROUND_PATIENCE`]); `None`, logged, when it fails for good.
+async fn patiently<T, F, Fut>(what: &str, mut work: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AccountError>>,
+{
+    let mut waits = BACKGROUND_PATIENCE.iter();
+    loop {
+        match work().await {
+            Ok(v) => return Some(v),
+            Err(AccountError::Database(e)) if crate::http::error::database_unavailable(&e) => {
+                let Some(wait) = waits.next() else {
+                    tracing::error!(error = %e, what, "given up: database unreachable");
+                    return None;
+                };
+                tokio::time::sleep(*wait).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, what, "failed");
+                return None;
+            }
+        }
+    }
+}
+
 fn too_many(page: maud::Markup) -> Response {
     let mut resp = (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
     resp.headers_mut()
@@ -140,19 +188,17 @@ pub async fn handle_submit(
         email.as_str(),
     )
     .await?;
+    database_answers(&state).await?;
     let bg = state.clone();
     tokio::spawn(async move {
-        let found = bg.accounts.find(&Identifier::Email(email)).await;
-        match found {
-            Ok(Some(a)) if a.status == "active" => {
-                if account_allows(&bg, a.id).await
-                    && let Some(mail) = notify::handle_reminder(&bg.config, &a)
-                {
-                    notify::send_later(&bg, mail);
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "handle reminder lookup failed"),
+        let id = Identifier::Email(email);
+        let found = patiently("handle reminder lookup", || bg.accounts.find(&id)).await;
+        if let Some(Some(a)) = found
+            && a.status == "active"
+            && account_allows(&bg, a.id).await
+            && let Some(mail) = notify::handle_reminder(&bg.config, &a)
+        {
+            notify::send_later(&bg, mail);
         }
     });
     Ok(Redirect::to("/forgot-handle?sent=1").into_response())
@@ -216,27 +262,21 @@ pub async fn password_submit(
             Some(msg("page.error.throttled_requests")),
         )));
     }
+    database_answers(&state).await?;
     let identifier = f.identifier;
     let bg = state.clone();
     tokio::spawn(async move {
         let Some(id) = Identifier::parse(&identifier) else {
             return;
         };
-        let account = match bg.accounts.find(&id).await {
-            Ok(Some(a)) => a,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "reset lookup failed");
-                return;
-            }
+        let Some(Some(account)) = patiently("reset lookup", || bg.accounts.find(&id)).await else {
+            return;
         };
         if !account_allows(&bg, account.id).await {
             tracing::info!(account = account.id, "reset mail limit reached");
             return;
         }
-        if let Err(e) = send_reset_link(&bg, &id).await {
-            tracing::error!(error = %e, "reset link not made");
-        }
+        patiently("reset link", || send_reset_link(&bg, &id)).await;
     });
     Ok(Redirect::to("/forgot-password?sent=1").into_response())
 }
@@ -557,7 +597,7 @@ pub async fn backup_submit(
             std::time::Duration::from_secs(BACKUP_CODE_TTL_SECS as u64),
         )
         .await?;
-    notify::send_later(
+    notify::queue(
         &state,
         notify::email_code(
             &state.config,
@@ -567,7 +607,8 @@ pub async fn backup_submit(
             &code,
             BACKUP_CODE_TTL_SECS / 60,
         ),
-    );
+    )
+    .await?;
     let page = rp::backup_email_confirm(
         current_lang(),
         Who::of(&account),

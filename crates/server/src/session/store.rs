@@ -245,8 +245,7 @@ impl Store {
         match self {
             Self::Memory(_) => Ok(()),
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("PING").query_async::<String>(&mut c).await?;
+                r.query_again::<String>(&redis::cmd("PING")).await?;
                 Ok(())
             }
         }
@@ -256,13 +255,9 @@ impl Store {
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         match self {
             Self::Memory(m) => Ok(m.get(key)),
-            Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                Ok(redis::cmd("GET")
-                    .arg(r.key(key))
-                    .query_async::<Option<String>>(&mut c)
-                    .await?)
-            }
+            Self::Redis(r) => Ok(r
+                .query_again::<Option<String>>(redis::cmd("GET").arg(r.key(key)))
+                .await?),
         }
     }
 
@@ -290,7 +285,13 @@ impl Store {
                 for k in keys {
                     pipe.cmd("GET").arg(r.key(k));
                 }
-                Ok(pipe.query_async::<Vec<Option<String>>>(&mut c).await?)
+                match pipe.query_async::<Vec<Option<String>>>(&mut c).await {
+                    Err(e) if is_dropped(&e) => {
+                        let mut c = r.conn.clone();
+                        Ok(pipe.query_async::<Vec<Option<String>>>(&mut c).await?)
+                    }
+                    other => Ok(other?),
+                }
             }
         }
     }
@@ -304,14 +305,14 @@ impl Store {
                 Ok(())
             }
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("SET")
-                    .arg(r.key(key))
-                    .arg(value)
-                    .arg("PX")
-                    .arg(ttl_ms)
-                    .query_async::<()>(&mut c)
-                    .await?;
+                r.query_again::<()>(
+                    redis::cmd("SET")
+                        .arg(r.key(key))
+                        .arg(value)
+                        .arg("PX")
+                        .arg(ttl_ms),
+                )
+                .await?;
                 Ok(())
             }
         }
@@ -347,10 +348,7 @@ impl Store {
                 Ok(())
             }
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("DEL")
-                    .arg(r.key(key))
-                    .query_async::<()>(&mut c)
+                r.query_again::<()>(redis::cmd("DEL").arg(r.key(key)))
                     .await?;
                 Ok(())
             }
@@ -413,11 +411,17 @@ impl Store {
             Self::Memory(m) => Ok(m.incr(key, ttl)),
             Self::Redis(r) => {
                 let mut c = r.conn.clone();
-                let n: i64 = INCR_SCRIPT
-                    .key(r.key(key))
-                    .arg(ttl.as_millis().max(1) as u64)
-                    .invoke_async(&mut c)
-                    .await?;
+                let mut script = INCR_SCRIPT.key(r.key(key));
+                script.arg(ttl.as_millis().max(1) as u64);
+                let n: i64 = match script.invoke_async(&mut c).await {
+                    // Refused: the count never left this process, so
+                    // sending it on the new connection counts it once.
+                    Err(e) if e.is_connection_refusal() => {
+                        let mut c = r.conn.clone();
+                        script.invoke_async(&mut c).await?
+                    }
+                    other => other?,
+                };
                 Ok(n)
             }
         }
@@ -540,15 +544,14 @@ impl Store {
         let now_ms = chrono::Utc::now().timestamp_millis();
         match self {
             Self::Memory(m) => Ok(m.index_members(key, now_ms)),
-            Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                Ok(redis::cmd("ZRANGEBYSCORE")
-                    .arg(r.key(key))
-                    .arg(format!("({now_ms}"))
-                    .arg("+inf")
-                    .query_async::<Vec<String>>(&mut c)
-                    .await?)
-            }
+            Self::Redis(r) => Ok(r
+                .query_again::<Vec<String>>(
+                    redis::cmd("ZRANGEBYSCORE")
+                        .arg(r.key(key))
+                        .arg(format!("({now_ms}"))
+                        .arg("+inf"),
+                )
+                .await?),
         }
     }
 
@@ -560,11 +563,7 @@ impl Store {
                 Ok(())
             }
             Self::Redis(r) => {
-                let mut c = r.conn.clone();
-                redis::cmd("ZREM")
-                    .arg(r.key(key))
-                    .arg(member)
-                    .query_async::<()>(&mut c)
+                r.query_again::<()>(redis::cmd("ZREM").arg(r.key(key)).arg(member))
                     .await?;
                 Ok(())
             }
@@ -576,6 +575,34 @@ impl RedisStore {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
+
+    /// Sends an idempotent command (a read, a `SET` with its expiry, a
+    /// `DEL`), and sends it once more when the connection turned out to be
+    /// dead: after Redis restarts, the first command on the old connection
+    /// fails and makes the client reconnect, and the second finds the new
+    /// connection, so the request that met the restart still succeeds.
+    /// Counters, swaps and takes are sent twice only when the first try was
+    /// refused (never sent): their effect would otherwise count twice.
+    async fn query_again<T: redis::FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+    ) -> Result<T, redis::RedisError> {
+        let mut c = self.conn.clone();
+        match cmd.query_async::<T>(&mut c).await {
+            Err(e) if is_dropped(&e) => {
+                let mut c = self.conn.clone();
+                cmd.query_async::<T>(&mut c).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether a command failed because its connection was gone (Redis restarted
+/// or the connection was cut), so that a new connection may succeed; not
+/// for timeouts, where a second try would double the wait.
+fn is_dropped(e: &redis::RedisError) -> bool {
+    !e.is_timeout() && (e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal())
 }
 
 /// How many writes between sweeps of expired entries.

@@ -15,6 +15,8 @@ pub struct OAuthHttpError {
     code: &'static str,
     description: String,
     retry_after: Option<u64>,
+    /// Answered because the database could not be reached.
+    database_down: bool,
 }
 
 impl OAuthHttpError {
@@ -25,6 +27,7 @@ impl OAuthHttpError {
             code: "invalid_request",
             description: description.into(),
             retry_after: None,
+            database_down: false,
         }
     }
 
@@ -36,6 +39,7 @@ impl OAuthHttpError {
             code: "invalid_client",
             description: "client authentication failed".into(),
             retry_after: None,
+            database_down: false,
         }
     }
 
@@ -56,6 +60,19 @@ impl OAuthHttpError {
             code: "invalid_client",
             description: "too many failed client authentications from this address".into(),
             retry_after: Some(secs.max(1)),
+            database_down: false,
+        }
+    }
+
+    /// `temporarily_unavailable`: 503 with `Retry-After`, when a backend
+    /// (database, session store) cannot be reached; nothing was issued.
+    pub fn temporarily_unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "temporarily_unavailable",
+            description: "try again shortly; nothing was issued".into(),
+            retry_after: Some(crate::http::outage::RETRY_AFTER_SECS),
+            database_down: false,
         }
     }
 
@@ -66,6 +83,7 @@ impl OAuthHttpError {
             code: "unsupported_grant_type",
             description: format!("grant_type {grant:?} is not supported"),
             retry_after: None,
+            database_down: false,
         }
     }
 }
@@ -90,10 +108,8 @@ impl From<OAuthError> for OAuthHttpError {
             OAuthError::Database(db) if crate::http::error::database_unavailable(db) => {
                 tracing::error!(error = %db, "database unavailable");
                 return Self {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    code: "temporarily_unavailable",
-                    description: "try again shortly; nothing was issued".into(),
-                    retry_after: Some(5),
+                    database_down: true,
+                    ..Self::temporarily_unavailable()
                 };
             }
             _ => {
@@ -110,6 +126,7 @@ impl From<OAuthError> for OAuthHttpError {
             code,
             description,
             retry_after: None,
+            database_down: false,
         }
     }
 }
@@ -123,20 +140,45 @@ impl From<crate::access::AccessError> for OAuthHttpError {
     }
 }
 
+impl From<crate::http::error::AppError> for OAuthHttpError {
+    /// A page error met at an OAuth endpoint (a backend failure, mostly), in
+    /// the endpoint's JSON: 503 `temporarily_unavailable`, else
+    /// `server_error` or `invalid_request` by status.
+    fn from(e: crate::http::error::AppError) -> Self {
+        let database_down = matches!(&e, crate::http::error::AppError::DatabaseDown)
+            || matches!(&e, crate::http::error::AppError::Account(accounts::AccountError::Database(d)) if crate::http::error::database_unavailable(d));
+        let (status, message) = e.status_and_message(crate::http::extract::current_lang());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            return Self {
+                database_down,
+                ..Self::temporarily_unavailable()
+            };
+        }
+        let code = if status.is_server_error() {
+            "server_error"
+        } else {
+            "invalid_request"
+        };
+        Self {
+            status,
+            code,
+            description: message,
+            retry_after: None,
+            database_down: false,
+        }
+    }
+}
+
 impl From<StoreError> for OAuthHttpError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "session store unavailable");
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "temporarily_unavailable",
-            description: "try again shortly; nothing was issued".into(),
-            retry_after: Some(5),
-        }
+        Self::temporarily_unavailable()
     }
 }
 
 impl IntoResponse for OAuthHttpError {
     fn into_response(self) -> Response {
+        let database_down = self.database_down;
         let mut resp = (
             self.status,
             Json(json!({"error": self.code, "error_description": self.description})),
@@ -153,6 +195,10 @@ impl IntoResponse for OAuthHttpError {
             h.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if database_down {
+            resp.extensions_mut()
+                .insert(crate::http::outage::DatabaseWasDown);
+        }
         resp
     }
 }

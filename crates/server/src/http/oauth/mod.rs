@@ -13,6 +13,7 @@ mod token;
 mod userinfo;
 
 pub use authorize::{authorize_get, authorize_post, consent, resume};
+pub(crate) use error::OAuthHttpError;
 pub use introspect::introspect;
 pub use logout::{logout_get, logout_post};
 pub use metadata::{authorization_server_metadata, jwks, openid_configuration};

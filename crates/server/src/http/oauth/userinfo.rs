@@ -11,13 +11,34 @@ use openidconnect::core::CoreGenderClaim;
 use super::token::{person_of, person_of_user};
 use crate::state::AppState;
 
+/// A refused bearer token (RFC 6750 §3): 401, or 403 for a token without
+/// the scope, with the challenge in `WWW-Authenticate` and the same error
+/// in a JSON body.
 fn unauthorized(error: &'static str) -> Response {
-    let mut resp = StatusCode::UNAUTHORIZED.into_response();
+    let (status, description) = match error {
+        "invalid_request" => (StatusCode::UNAUTHORIZED, "no bearer access token"),
+        "insufficient_scope" => (StatusCode::FORBIDDEN, "the token lacks the openid scope"),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            "the access token is invalid, expired or revoked",
+        ),
+    };
+    let mut resp = (
+        status,
+        Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response();
     let value = format!("Bearer realm=\"guichet\", error=\"{error}\"");
     if let Ok(v) = HeaderValue::from_str(&value) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp
+}
+
+/// A backend failure, as the OAuth JSON error: 503 `temporarily_unavailable`
+/// when the database or the session store cannot be reached.
+fn failed(e: impl Into<crate::http::error::AppError>) -> Response {
+    super::error::OAuthHttpError::from(e.into()).into_response()
 }
 
 /// Claims about the token's subject, limited to the token's scopes. Only access
@@ -45,7 +66,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     match crate::authz::access_token_counts(&state, &claims).await {
         Ok(false) => return unauthorized("invalid_token"),
         Ok(true) => {}
-        Err(e) => return crate::http::error::AppError::from(e).into_response(),
+        Err(e) => return failed(e),
     }
     let scopes: Vec<String> = claims["scope"]
         .as_str()
@@ -60,7 +81,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     let person = match person_by_subject(&state, subject).await {
         Ok(Some(p)) => p,
         Ok(None) => return unauthorized("invalid_token"),
-        Err(e) => return crate::http::error::AppError::from(e).into_response(),
+        Err(e) => return failed(e),
     };
     let person = person.limited_to(&scopes);
     let extra = GuichetClaims {

@@ -1,0 +1,306 @@
+//! Database outages answered fast and honestly, in one place.
+//!
+//! While the database cannot be reached, a request that needs it would wait
+//! for a pool connection that never comes, then fail somewhere deep in a
+//! handler. Instead, the first failure marks the database down (a typed
+//! "unavailable" error, or a 500 that a ping then explains), a prober pings
+//! it every [`PROBE_EVERY`] until it answers, and meanwhile [`gate`] answers
+//! every request that needs the database at once with 503 and `Retry-After`,
+//! in the shape its caller reads: an HTML page in the customer's language,
+//! the panel's JSON error on `/api/v1/…`, and `temporarily_unavailable` on
+//! the OAuth endpoints a client calls. Discovery, the keys, the probes and
+//! the static files are served from memory and never gated. A database
+//! server is also pinged every [`WATCH_EVERY`], so an outage is noticed
+//! within a second without any request meeting it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::DatabaseConnection;
+
+use super::error::AppError;
+use super::extract::current_lang;
+use crate::i18n::t;
+
+/// How often the prober pings a database marked down.
+pub const PROBE_EVERY: Duration = Duration::from_millis(100);
+
+/// How often a database server believed up is pinged.
+pub const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// Seconds a client is told to wait before retrying.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// Put in a response's extensions by the error mappings when they answered
+/// 503 because the database could not be reached, so that [`gate`] marks it
+/// down without pinging it again.
+#[derive(Clone, Copy, Debug)]
+pub struct DatabaseWasDown;
+
+/// Whether the database answers, as last seen, shared by every request of
+/// an instance.
+pub struct DatabaseHealth {
+    db: DatabaseConnection,
+    /// Bounds a ping, the same bound as a pool acquire.
+    timeout: Duration,
+    down: AtomicBool,
+    /// A database server that can be unreachable (not SQLite).
+    server: bool,
+}
+
+impl DatabaseHealth {
+    /// Health of `db`, believed up; a ping gives up after `timeout`. A
+    /// server database (PostgreSQL) is also watched: pinged every
+    /// [`WATCH_EVERY`], so that an outage is noticed (and `/readyz` and the
+    /// gate answer 503) within a second even without traffic. SQLite is a
+    /// file in this process, never unreachable: a slow ping there is writers
+    /// queueing, which must not turn into 503s, so it is never marked down.
+    pub fn new(db: DatabaseConnection, timeout: Duration) -> Arc<Self> {
+        let server = db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite;
+        let health = Arc::new(Self {
+            db,
+            timeout,
+            down: AtomicBool::new(false),
+            server,
+        });
+        if server && let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let me = Arc::downgrade(&health);
+            rt.spawn(async move {
+                loop {
+                    tokio::time::sleep(WATCH_EVERY).await;
+                    let Some(h) = me.upgrade() else { return };
+                    if !h.is_down() {
+                        h.check().await;
+                    }
+                }
+            });
+        }
+        health
+    }
+
+    /// Whether the database is believed down right now.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// Pings the database now, within the timeout; marks it down (and starts
+    /// the prober) when it does not answer. Answers whether it did.
+    pub async fn check(self: &Arc<Self>) -> bool {
+        if !self.server {
+            return true;
+        }
+        let ok = self.ping().await;
+        if !ok {
+            self.mark_down();
+        }
+        ok
+    }
+
+    async fn ping(&self) -> bool {
+        matches!(
+            tokio::time::timeout(self.timeout, self.db.ping()).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// Marks the database down, and starts the one prober that marks it up
+    /// again once a ping succeeds.
+    pub fn mark_down(self: &Arc<Self>) {
+        if !self.server || self.down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::error!("database unreachable: answering 503 until it is back");
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // A weak reference, so that the prober of a dropped instance stops.
+        let me = Arc::downgrade(self);
+        rt.spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_EVERY).await;
+                let Some(h) = me.upgrade() else { return };
+                if h.ping().await {
+                    h.down.store(false, Ordering::Release);
+                    tracing::info!("database reachable again");
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// Who reads the answer of a path, so that an outage answers in its shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    /// A browser: an HTML page.
+    Page,
+    /// The panel's and sign-up's JSON APIs: `{"error", "message", "fields"}`.
+    Api,
+    /// An OAuth client: RFC 6749 `{"error", "error_description"}`.
+    OAuth,
+    /// Served from memory: never gated.
+    NoDatabase,
+}
+
+/// The surface of a public path.
+pub fn surface_of(path: &str) -> Surface {
+    match path {
+        "/healthz"
+        | "/readyz"
+        | "/oauth2/jwks"
+        | "/.well-known/openid-configuration"
+        | "/.well-known/oauth-authorization-server" => Surface::NoDatabase,
+        "/oauth2/token" | "/oauth2/introspect" | "/oauth2/revoke" | "/oauth2/userinfo" => {
+            Surface::OAuth
+        }
+        p if p.starts_with("/static/") || p.starts_with("/lang/") => Surface::NoDatabase,
+        p if p.starts_with("/api/") => Surface::Api,
+        _ => Surface::Page,
+    }
+}
+
+/// The 503 a surface answers while the database is down.
+pub fn unavailable(surface: Surface) -> Response {
+    let mut resp = match surface {
+        Surface::OAuth => super::oauth::OAuthHttpError::temporarily_unavailable().into_response(),
+        Surface::Api => super::panel_api::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            t(current_lang(), "page.error.db_unavailable"),
+        ),
+        Surface::Page | Surface::NoDatabase => AppError::DatabaseDown.into_response(),
+    };
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    resp.extensions_mut().insert(DatabaseWasDown);
+    resp
+}
+
+/// Answers at once while the database is down; otherwise serves, and turns
+/// what failed because the database went away into the honest 503: a
+/// mapping that already said so marks it down, and a 500 is explained by a
+/// ping (a handler that lost the error's type behind a string still gets the
+/// right answer).
+pub async fn gate<F, Fut>(
+    health: &Arc<DatabaseHealth>,
+    surface: Surface,
+    req: Request,
+    run: F,
+) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    if surface == Surface::NoDatabase {
+        return run(req).await;
+    }
+    gate_with(health, req, run, || unavailable(surface)).await
+}
+
+/// [`gate`] with the 503 of another surface (the operator API's JSON).
+pub async fn gate_with<F, Fut>(
+    health: &Arc<DatabaseHealth>,
+    req: Request,
+    run: F,
+    unavailable: impl Fn() -> Response,
+) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    if health.is_down() {
+        return unavailable();
+    }
+    let resp = run(req).await;
+    if resp.extensions().get::<DatabaseWasDown>().is_some() {
+        health.mark_down();
+    } else if resp.status() == StatusCode::INTERNAL_SERVER_ERROR && !health.check().await {
+        return unavailable();
+    }
+    resp
+}
+
+/// Gives an error answered on a JSON surface a JSON body: whatever a
+/// layer or an extractor refused with a page (a time limit, a body limit, a
+/// refused cross-site write, the session store down) reaches an API client
+/// as `{"error", "message", "fields"}` and an OAuth client as
+/// `{"error", "error_description"}`, with the same status and headers.
+pub fn shaped(surface: Surface, resp: Response) -> Response {
+    let status = resp.status();
+    let json_surface = matches!(surface, Surface::Api | Surface::OAuth);
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !json_surface || status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    let (mut parts, _) = resp.into_parts();
+    let message = parts
+        .extensions
+        .get::<super::error::ErrorMessage>()
+        .map(|m| m.0.clone())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let code = match (surface, status.as_u16()) {
+        (_, 503) => "temporarily_unavailable",
+        (Surface::OAuth, 500..) => "server_error",
+        (Surface::OAuth, 401) => "invalid_token",
+        (Surface::OAuth, 403) => "insufficient_scope",
+        (Surface::OAuth, _) => "invalid_request",
+        (_, 500..) => "internal_error",
+        (_, 401) => "unauthenticated",
+        (_, 403) => "forbidden",
+        (_, 404) => "not_found",
+        (_, 408) => "timeout",
+        (_, 413) => "payload_too_large",
+        (_, 429) => "throttled",
+        _ => "invalid_request",
+    };
+    let body = if surface == Surface::OAuth {
+        serde_json::json!({"error": code, "error_description": message})
+    } else {
+        serde_json::json!({"error": code, "message": message, "fields": []})
+    };
+    if surface == Surface::OAuth
+        && matches!(status.as_u16(), 401 | 403)
+        && !parts.headers.contains_key(header::WWW_AUTHENTICATE)
+    {
+        let challenge = format!("Bearer realm=\"guichet\", error=\"{code}\"");
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            parts.headers.insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_has_the_shape_its_caller_reads() {
+        assert_eq!(surface_of("/oauth2/jwks"), Surface::NoDatabase);
+        assert_eq!(
+            surface_of("/.well-known/openid-configuration"),
+            Surface::NoDatabase
+        );
+        assert_eq!(surface_of("/static/guichet.css"), Surface::NoDatabase);
+        assert_eq!(surface_of("/oauth2/token"), Surface::OAuth);
+        assert_eq!(surface_of("/oauth2/userinfo"), Surface::OAuth);
+        assert_eq!(surface_of("/api/v1/signup"), Surface::Api);
+        assert_eq!(surface_of("/api/v1/account/profile"), Surface::Api);
+        assert_eq!(surface_of("/oauth2/authorize"), Surface::Page);
+        assert_eq!(surface_of("/forgot-password"), Surface::Page);
+        assert_eq!(surface_of("/"), Surface::Page);
+    }
+}
