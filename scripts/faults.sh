@@ -8,8 +8,9 @@
 #   kill     one replica SIGKILLed: no failed client_credentials request among
 #            those sent after the kill (the ones in flight on it may fail);
 #   sigterm  one replica stopped with SIGTERM: no failed request at all;
-#   hoard    20,000 idle and half-open connections to one replica: its RSS
-#            stays under 256 MB and new clients are still served.
+#   hoard    20,000 idle and half-open connections to one replica from 20
+#            addresses: its RSS stays under 256 MB and new clients are still
+#            served.
 # Then scripts/faults-backends.sh, if present, runs with everything below
 # exported (PostgreSQL stopped, Redis restarted).
 #
@@ -22,7 +23,11 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 say() { printf '\n== %s\n' "$*"; }
-die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf 'FAIL: %s\n' "$*" >&2
+  [ -f "${WORK:-/nonexistent}/nginx/error.log" ] && tail -n 20 "$WORK/nginx/error.log" >&2
+  exit 1
+}
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -71,7 +76,7 @@ trap cleanup EXIT
 export FAULTS_PG_PORT=55432 FAULTS_REDIS_PORT=56379
 export FAULTS_PG_DATA=$WORK/pg FAULTS_REDIS_DIR=$WORK/redis
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pg_start() { as_pg "$PG_BIN/pg_ctl" -D "$FAULTS_PG_DATA" -l "$WORK/pg.log" -w -o "-p $FAULTS_PG_PORT -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null; }
+pg_start() { as_pg "$PG_BIN/pg_ctl" -D "$FAULTS_PG_DATA" -l "$FAULTS_PG_DATA/postmaster.log" -w -o "-p $FAULTS_PG_PORT -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null; }
 pg_stop() { [ -d "$FAULTS_PG_DATA" ] && as_pg "$PG_BIN/pg_ctl" -D "$FAULTS_PG_DATA" -m fast -w stop >/dev/null 2>&1; }
 redis_start() { redis-server --port "$FAULTS_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$FAULTS_REDIS_DIR" --daemonize yes --pidfile "$FAULTS_REDIS_DIR/redis.pid" --logfile "$FAULTS_REDIS_DIR/redis.log" >/dev/null
   for _ in $(seq 50); do redis-cli -p "$FAULTS_REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
@@ -87,11 +92,11 @@ pg_start
 redis_start
 
 # ---- Guichet: migrate, a client, three replicas --------------------------
+export GUICHET__OAUTH__KEY_ENCRYPTION_KEY
+GUICHET__OAUTH__KEY_ENCRYPTION_KEY=$(GUICHET__SERVER__DATA_DIR=$WORK/data "$GUICHET_BIN" keys new-encryption-key | tail -n 1)
 export GUICHET__DATABASE__URL="postgres://postgres@127.0.0.1:$FAULTS_PG_PORT/postgres"
 export GUICHET__DATABASE__CONNECT_TIMEOUT_SECS=2
 export GUICHET__SESSIONS__REDIS_URL="redis://127.0.0.1:$FAULTS_REDIS_PORT"
-export GUICHET__OAUTH__KEY_ENCRYPTION_KEY
-GUICHET__OAUTH__KEY_ENCRYPTION_KEY=$("$GUICHET_BIN" keys new-encryption-key | tail -n 1)
 export GUICHET__SERVER__DATA_DIR=$WORK/data
 export GUICHET__SERVER__PUBLIC_URL=http://127.0.0.1:58080
 export GUICHET__LOGIN__TRUSTED_PROXIES=127.0.0.1
@@ -178,8 +183,8 @@ if scenario_wanted kill; then
   load 12 16 "$WORK/kill.txt" &
   LOADER=$!
   sleep 4
-  FAULT=$(now_ms)
   kill -KILL "${REPLICA_PID[1]}"
+  FAULT=$(now_ms)
   wait "$LOADER"
   summarize "$WORK/kill.txt" "$FAULT" 0 kill | tee -a "$REPORT" || die "kill: a request sent after the kill failed"
   start_replica 1
@@ -208,7 +213,7 @@ if scenario_wanted sigterm; then
     summarize "$WORK/sigterm-$n.txt" "$FAULT" -100000 "sigterm $n" >> "$WORK/sigterm-rounds.txt" || { cat "$WORK/sigterm-rounds.txt"; die "sigterm $n: a request failed"; }
     start_replica 2
   done
-  figure "sigterm: 10 more rounds, $(grep -c '0 failed' "$WORK/sigterm-rounds.txt") of 10 without a failed request; $(awk '/requests in/ {s += $2} END {print s}' "$WORK/sigterm-rounds.txt") requests"
+  figure "sigterm: 10 more rounds, $(grep -c '0 failed' "$WORK/sigterm-rounds.txt") of 10 without a failed request; $(awk '/requests in/ {s += $3} END {print s}' "$WORK/sigterm-rounds.txt") requests"
 fi
 
 if scenario_wanted hoard; then
@@ -217,7 +222,7 @@ if scenario_wanted hoard; then
   pid=${REPLICA_PID[0]}
   rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
   figure "hoard: replica RSS before: $(rss "$pid") MB"
-  "$GUICHET_LOADGEN" hoard "127.0.0.1:$port" 20000 40 20 > "$WORK/hoard.txt" &
+  "$GUICHET_LOADGEN" hoard "127.0.0.1:$port" 20000 20 20 > "$WORK/hoard.txt" &
   HOARDER=$!
   load 20 4 "$WORK/hoard-load.txt" &
   LOADER=$!
@@ -233,7 +238,7 @@ if scenario_wanted hoard; then
   fds=$(ls "/proc/$pid/fd" | wc -l)
   wait "$HOARDER"
   wait "$LOADER"
-  figure "hoard: $(cat "$WORK/hoard.txt") (40 source addresses, 500 each, max_connections_per_ip 256)"
+  figure "hoard: $(cat "$WORK/hoard.txt") (20 source addresses, 1000 each, max_connections_per_ip 256)"
   figure "hoard: peak RSS $peak MB, file descriptors at the end $fds; a new direct client served $served of $((served + shed)) times"
   summarize "$WORK/hoard-load.txt" 0 0 "hoard, client_credentials through nginx meanwhile" | tee -a "$REPORT" || die "hoard: requests through nginx failed"
   [ "$peak" -lt 256 ] || die "hoard: RSS $peak MB"

@@ -98,7 +98,7 @@ impl Default for ConnectionLimits {
             keepalive_timeout: Duration::from_secs(30),
             h2_keepalive_interval: Duration::from_secs(30),
             h2_keepalive_timeout: Duration::from_secs(10),
-            max_connections: 20_000,
+            max_connections: 10_000,
             max_connections_per_ip: 256,
             per_ip_exempt: Vec::new(),
             shutdown_drain: Duration::from_secs(1),

@@ -131,9 +131,11 @@ pub async fn serve_router(
     // would reset after the client may have sent its request, and close it
     // before any response says `Connection: close`: the clients that then
     // reconnect are refused, which tells them the request never arrived.
-    let mut cx = Context::from_waker(std::task::Waker::noop());
-    while let Poll::Ready(Ok((stream, peer))) = listener.poll_accept(&mut cx) {
-        serve_one(stream, peer);
+    {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        while let Poll::Ready(Ok((stream, peer))) = listener.poll_accept(&mut cx) {
+            serve_one(stream, peer);
+        }
     }
     drop(listener);
     draining.store(true, Ordering::Release);
@@ -246,6 +248,8 @@ struct Watch {
     served: AtomicBool,
     /// Whether it speaks HTTP/2.
     is_h2: AtomicBool,
+    /// Whether anything has been read from it yet.
+    got_bytes: AtomicBool,
     /// Wakes the watchdog when a request starts, ends, or begins arriving.
     changed: Notify,
 }
@@ -259,6 +263,7 @@ impl Watch {
             reading_since: AtomicU64::new(u64::MAX),
             served: AtomicBool::new(false),
             is_h2: AtomicBool::new(false),
+            got_bytes: AtomicBool::new(false),
             changed: Notify::new(),
         }
     }
@@ -347,6 +352,13 @@ impl AsyncRead for Watched {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
             let w = &self.watch;
+            if before == 0 && !w.got_bytes.swap(true, Ordering::Relaxed) {
+                // The first bytes of the connection tell HTTP/2's preface
+                // before any request does, so an idle one is known as such.
+                if buf.filled().starts_with(b"PRI *") {
+                    w.is_h2.store(true, Ordering::Relaxed);
+                }
+            }
             if w.in_flight.load(Ordering::Acquire) == 0
                 && w.reading_since.load(Ordering::Acquire) == u64::MAX
             {
