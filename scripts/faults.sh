@@ -222,25 +222,26 @@ if scenario_wanted hoard; then
   pid=${REPLICA_PID[0]}
   rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
   figure "hoard: replica RSS before: $(rss "$pid") MB"
+  FAULT=$(now_ms)
   "$GUICHET_LOADGEN" hoard "127.0.0.1:$port" 20000 20 20 > "$WORK/hoard.txt" &
   HOARDER=$!
   load 20 4 "$WORK/hoard-load.txt" &
   LOADER=$!
-  peak=0
+  peak=0 peak_fds=0
   served=0 shed=0
-  for _ in $(seq 36); do
+  for _ in $(seq 30); do
     sleep 0.5
     m=$(rss "$pid"); [ "$m" -gt "$peak" ] && peak=$m
+    f=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l); [ "$f" -gt "$peak_fds" ] && peak_fds=$f
     # A new client of its own address, straight to the replica.
     if curl -fsS -m 2 --interface 127.0.0.250 -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then
       served=$((served + 1)); else shed=$((shed + 1)); fi
   done
-  fds=$(ls "/proc/$pid/fd" | wc -l)
   wait "$HOARDER"
   wait "$LOADER"
   figure "hoard: $(cat "$WORK/hoard.txt") (20 source addresses, 1000 each, max_connections_per_ip 256)"
-  figure "hoard: peak RSS $peak MB, file descriptors at the end $fds; a new direct client served $served of $((served + shed)) times"
-  summarize "$WORK/hoard-load.txt" 0 0 "hoard, client_credentials through nginx meanwhile" | tee -a "$REPORT" || die "hoard: requests through nginx failed"
+  figure "hoard: peak RSS $peak MB, peak open file descriptors $peak_fds; a new direct client served $served of $((served + shed)) times"
+  summarize "$WORK/hoard-load.txt" "$FAULT" 0 "hoard, client_credentials through nginx meanwhile" | tee -a "$REPORT" || die "hoard: requests through nginx failed"
   [ "$peak" -lt 256 ] || die "hoard: RSS $peak MB"
   [ "$shed" -eq 0 ] || die "hoard: a new client was not served ($shed times)"
 fi

@@ -112,7 +112,12 @@ async fn hoard(args: &[String]) {
     let until = tokio::time::Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for i in 0..count {
-        let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % usize::from(sources)) as u8));
+        let source = IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            0,
+            2 + (i % usize::from(sources)) as u8,
+        ));
         let (open, closed, failed) = (open.clone(), closed.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
             let socket = tokio::net::TcpSocket::new_v4().expect("socket");

@@ -69,8 +69,7 @@ async fn healthz(stream: &mut TcpStream) -> String {
 }
 
 #[tokio::test]
-async fn a_connection_that_sends_nothing_or_half_its_headers_is_closed_after_the_header_timeout()
-{
+async fn a_connection_that_sends_nothing_or_half_its_headers_is_closed_after_the_header_timeout() {
     let mut s = fresh_settings().await;
     s.server.header_timeout_secs = 1;
     s.server.keepalive_timeout_secs = 30;
@@ -145,7 +144,8 @@ async fn an_idle_http2_connection_is_sent_goaway_and_closed() {
     let mut at = 0;
     let mut goaway = false;
     while at + 9 <= got.len() {
-        let len = usize::from(got[at]) << 16 | usize::from(got[at + 1]) << 8 | usize::from(got[at + 2]);
+        let len =
+            usize::from(got[at]) << 16 | usize::from(got[at + 1]) << 8 | usize::from(got[at + 2]);
         goaway |= got[at + 3] == 7;
         at += 9 + len;
     }
@@ -170,7 +170,10 @@ async fn past_the_per_address_cap_a_new_connection_is_shed_and_the_others_keep_w
         .write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n")
         .await;
     let (answer, closed) = read_until_closed(&mut extra, Duration::from_secs(5)).await;
-    assert!(closed && answer.is_empty(), "the fourth was served: {answer}");
+    assert!(
+        closed && answer.is_empty(),
+        "the fourth was served: {answer}"
+    );
     assert!(started.elapsed() < Duration::from_secs(1), "shed slowly");
     // The three it holds go on working.
     for stream in &mut held {
@@ -261,7 +264,10 @@ async fn sigterm_under_load(settings: &guichet::Settings, clients: usize) -> (us
     // Every client has either been refused or is about to be.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !tasks.iter().all(tokio::task::JoinHandle::is_finished) {
-        assert!(Instant::now() < deadline, "clients still running after exit");
+        assert!(
+            Instant::now() < deadline,
+            "clients still running after exit"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, Ordering::Relaxed);

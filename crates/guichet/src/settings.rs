@@ -492,10 +492,7 @@ impl Settings {
             ));
         }
         if !(1..=65_535).contains(&self.server.listen_backlog) {
-            return Err(bad(
-                "server.listen_backlog",
-                "must be between 1 and 65535",
-            ));
+            return Err(bad("server.listen_backlog", "must be between 1 and 65535"));
         }
         if self.server.shutdown_drain_ms > 60_000
             || self.server.shutdown_drain_ms > self.server.shutdown_grace_secs * 1000

@@ -531,7 +531,10 @@ mod tests {
         assert!(a.admit(one).is_none(), "third from one address");
         drop(p1);
         let _p3 = a.admit(one).unwrap();
-        assert!(a.admit("10.0.0.1".parse().unwrap()).is_none(), "the total is full");
+        assert!(
+            a.admit("10.0.0.1".parse().unwrap()).is_none(),
+            "the total is full"
+        );
     }
 
     #[test]
