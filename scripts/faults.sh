@@ -11,8 +11,14 @@
 #   hoard    20,000 idle and half-open connections to one replica from 20
 #            addresses: its RSS stays under 256 MB and new clients are still
 #            served.
-# Then scripts/faults-backends.sh, if present, runs with everything below
-# exported (PostgreSQL stopped, Redis restarted).
+# Then scripts/faults-backends.sh, if present, runs (PostgreSQL stopped, Redis
+# restarted) with the same arguments and these exported: FAULTS_NGINX_URL,
+# FAULTS_NGINX_PORT, FAULTS_REPLICA_URLS (space-separated), FAULTS_PG_PORT,
+# FAULTS_PG_DATA, FAULTS_REDIS_PORT, FAULTS_REDIS_DIR, FAULTS_CLIENT_ID,
+# FAULTS_CLIENT_SECRET, FAULTS_REPORT (append figures), GUICHET_BIN,
+# GUICHET_LOADGEN, the GUICHET__* settings of the replicas, and the functions
+# pg_stop, pg_start, redis_stop, redis_start, load SECONDS CLIENTS OUT,
+# summarize OUT FAULT_MS GRACE_MS NAME, now_ms.
 #
 # Usage: scripts/faults.sh [scenario ...]   (all by default)
 # GUICHET_BIN and GUICHET_LOADGEN name prebuilt programs; otherwise the debug
@@ -144,7 +150,7 @@ figure "Fault suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(basenam
 
 TOKEN_BODY="grant_type=client_credentials&scope=api"
 # load SECONDS CLIENTS OUT: client_credentials through nginx.
-load() { "$GUICHET_LOADGEN" load "$FAULTS_NGINX_URL/oauth2/token" "$1" "$2" "$3" "$CLIENT_ID:$CLIENT_SECRET" "$TOKEN_BODY"; }
+load() { "$GUICHET_LOADGEN" load "$FAULTS_NGINX_URL/oauth2/token" "$1" "$2" "$3" "$FAULTS_CLIENT_ID:$FAULTS_CLIENT_SECRET" "$TOKEN_BODY"; }
 export -f load
 export TOKEN_BODY
 now_ms() { date +%s%3N; }
@@ -172,6 +178,7 @@ print(f"{name}: failed among those sent before the fault: {len(inflight)}; sent 
 sys.exit(1 if late else 0)
 PY
 }
+export -f summarize now_ms
 
 scenario_wanted() { [ ${#SCENARIOS[@]} -eq 0 ] || [[ " ${SCENARIOS[*]} " == *" $1 "* ]]; }
 SCENARIOS=("$@")
