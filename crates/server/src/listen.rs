@@ -98,8 +98,17 @@ pub async fn serve_router(
                             axum::http::HeaderValue::from_static("close"),
                         );
                     }
-                    drop(busy);
-                    Ok::<_, std::convert::Infallible>(response)
+                    // The request counts as in flight until its body has
+                    // been written: a slow reader is not an idle connection.
+                    let (parts, body) = response.into_parts();
+                    let body = http_body_util::BodyExt::map_frame(body, move |frame| {
+                        let _in_flight = &busy;
+                        frame
+                    });
+                    Ok::<_, std::convert::Infallible>(axum::response::Response::from_parts(
+                        parts,
+                        axum::body::Body::new(body),
+                    ))
                 }
             })
         };
@@ -305,8 +314,8 @@ impl Watch {
     }
 }
 
-/// One request being served; dropping it (answered or abandoned) marks the
-/// connection idle again.
+/// One request being served, until its response body has been written;
+/// dropping it (answered or abandoned) marks the connection idle again.
 struct Busy {
     watch: Arc<Watch>,
 }
