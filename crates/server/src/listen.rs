@@ -178,7 +178,7 @@ async fn run_connection<C>(
 {
     let mut conn = pin!(conn);
     // When an HTTP/2 connection was sent GOAWAY: hyper then closes it once
-    // its streams are done, and the watchdog only bounds how long that takes.
+    // its streams are done and its ping answered; the watchdog bounds that.
     let mut told_h2: Option<Instant> = None;
     loop {
         let started = *drain.borrow();
@@ -190,7 +190,9 @@ async fn run_connection<C>(
         }
         let deadline = match told_h2 {
             Some(_) if watch.in_flight.load(Ordering::Acquire) > 0 => None,
-            Some(told) => Some(told + timing.header),
+            // hyper's GOAWAY is followed by a ping, whose answer it awaits
+            // before closing: a client gets the drain period to give it.
+            Some(told) => Some(told + timing.drain.max(Duration::from_millis(100))),
             None => watch.deadline(timing, started),
         };
         tokio::select! {
