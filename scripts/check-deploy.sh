@@ -355,6 +355,17 @@ def nginx(conf, compose_json):
     rule(re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for", text) is not None,
          "nginx.conf: passes X-Forwarded-For")
     rule(re.search(r":8081\b", text) is None, "nginx.conf: never proxies the operator port (8081)")
+    nu = re.findall(r"proxy_next_upstream\s+([^;]+);", text)
+    rule(bool(nu) and all("error" in n.split() for n in nu) and "non_idempotent" not in text,
+         "nginx.conf: another replica is tried when one cannot be reached, never a POST it may have acted on (no non_idempotent)",
+         str(nu))
+    primary = re.findall(r"^\s*server\s+[\w.-]+:\d+([^;]*);", text, re.M)
+    fails = [int(m.group(1)) for p in primary if "backup" not in p for m in [re.search(r"max_fails=(\d+)", p)] if m]
+    counts_503 = any("http_503" in n.split() for n in nu)
+    rule(not counts_503 or (len(fails) == len([p for p in primary if "backup" not in p]) and all(f >= 2 for f in fails)
+                            and any("backup" in p and "max_fails=0" in p for p in primary)),
+         "nginx.conf: a 503 never leaves the fleet without a replica (max_fails >= 2, and backups never left out)",
+         f"max_fails {fails}")
 
 
 def k8s(rendered, image_file, source_dir):

@@ -380,6 +380,40 @@ struct OperatorListener {
     operators: Vec<server::admin::Operator>,
 }
 
+/// The proxies in front, whose `X-Forwarded-For` is believed and whose one
+/// address is not held to the per-client connection cap.
+fn trusted_proxies(settings: &Settings) -> Vec<server::config::IpNet> {
+    settings
+        .login
+        .trusted_proxies
+        .iter()
+        .filter_map(|s| server::config::IpNet::parse(s))
+        .collect()
+}
+
+/// Binds `addr` (the first address it resolves to) with a listen queue of
+/// `backlog` connections.
+async fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for candidate in tokio::net::lookup_host(addr).await? {
+        let socket = if candidate.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std's and tokio's own bind do: a restart must not wait for
+        // the previous process's connections in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(candidate) {
+            Ok(()) => return socket.listen(backlog),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "resolves to no address")
+    }))
+}
+
 /// Binds the operator listener when `operator.bind` is set.
 async fn bind_operator(settings: &Settings) -> Result<Option<OperatorListener>, StartError> {
     if !settings.operator.is_enabled() {
@@ -391,7 +425,9 @@ async fn bind_operator(settings: &Settings) -> Result<Option<OperatorListener>, 
         addr: bind.clone(),
         source,
     };
-    let listener = TcpListener::bind(bind).await.map_err(bind_err)?;
+    let listener = listen(bind, settings.server.listen_backlog)
+        .await
+        .map_err(bind_err)?;
     let addr = listener.local_addr().map_err(bind_err)?;
     if operators.is_empty() {
         tracing::warn!(%addr, "operator.tokens is empty: the operator API refuses every request");
@@ -413,7 +449,7 @@ impl Application {
         let mailer = mail_transport(&settings)?;
         let keys = key_ring(&settings, db.clone()).await?;
         let accounts = accounts_service(&settings, db.clone())?;
-        let listener = TcpListener::bind(&settings.server.bind)
+        let listener = listen(&settings.server.bind, settings.server.listen_backlog)
             .await
             .map_err(|source| StartError::Bind {
                 addr: settings.server.bind.clone(),
@@ -439,6 +475,19 @@ impl Application {
                 max_form_fields: settings.server.max_form_fields,
                 header_read_timeout: Duration::from_secs(settings.server.header_timeout_secs),
                 request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
+                connections: server::ConnectionLimits {
+                    keepalive_timeout: Duration::from_secs(settings.server.keepalive_timeout_secs),
+                    h2_keepalive_interval: Duration::from_secs(
+                        settings.server.h2_keepalive_interval_secs,
+                    ),
+                    h2_keepalive_timeout: Duration::from_secs(
+                        settings.server.h2_keepalive_timeout_secs,
+                    ),
+                    max_connections: settings.server.max_connections,
+                    max_connections_per_ip: settings.server.max_connections_per_ip,
+                    per_ip_exempt: trusted_proxies(&settings),
+                    shutdown_drain: Duration::from_millis(settings.server.shutdown_drain_ms),
+                },
             },
             session: SessionConfig {
                 idle_timeout: Duration::from_secs(settings.sessions.idle_timeout_secs),
@@ -452,12 +501,7 @@ impl Application {
                     .map(|s| Duration::from_secs(*s))
                     .collect(),
                 ip_free_failures: settings.login.ip_free_failures,
-                trusted_proxies: settings
-                    .login
-                    .trusted_proxies
-                    .iter()
-                    .filter_map(|s| server::config::IpNet::parse(s))
-                    .collect(),
+                trusted_proxies: trusted_proxies(&settings),
                 recent_auth: Duration::from_secs(settings.login.recent_auth_secs),
                 // Checked by `validate`; the fallback is the safe default.
                 email_code: server::config::EmailCodePolicy::parse(&settings.login.email_code)

@@ -79,6 +79,20 @@ pub struct ServerSection {
     pub request_timeout_secs: u64,
     /// Grace period on SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// How long a kept-alive connection may wait for its next request.
+    pub keepalive_timeout_secs: u64,
+    /// HTTP/2 ping interval.
+    pub h2_keepalive_interval_secs: u64,
+    /// HTTP/2 ping answer timeout.
+    pub h2_keepalive_timeout_secs: u64,
+    /// Connections open at once on a listener.
+    pub max_connections: usize,
+    /// Connections open at once from one client address.
+    pub max_connections_per_ip: usize,
+    /// Listen backlog of both listeners.
+    pub listen_backlog: u32,
+    /// Time an idle kept-alive connection gets for one last request on SIGTERM.
+    pub shutdown_drain_ms: u64,
 }
 
 /// `[database]`
@@ -540,6 +554,49 @@ impl Settings {
             return Err(bad(
                 "server.request_timeout_secs",
                 "must be between 1 and 600",
+            ));
+        }
+        if !(1..=3600).contains(&self.server.keepalive_timeout_secs) {
+            return Err(bad(
+                "server.keepalive_timeout_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if !(1..=3600).contains(&self.server.h2_keepalive_interval_secs) {
+            return Err(bad(
+                "server.h2_keepalive_interval_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if !(1..=600).contains(&self.server.h2_keepalive_timeout_secs) {
+            return Err(bad(
+                "server.h2_keepalive_timeout_secs",
+                "must be between 1 and 600",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            return Err(bad(
+                "server.max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if self.server.max_connections_per_ip == 0
+            || self.server.max_connections_per_ip > self.server.max_connections
+        {
+            return Err(bad(
+                "server.max_connections_per_ip",
+                "must be at least 1 and at most server.max_connections",
+            ));
+        }
+        if !(1..=65_535).contains(&self.server.listen_backlog) {
+            return Err(bad("server.listen_backlog", "must be between 1 and 65535"));
+        }
+        if self.server.shutdown_drain_ms > 60_000
+            || self.server.shutdown_drain_ms > self.server.shutdown_grace_secs * 1000
+        {
+            return Err(bad(
+                "server.shutdown_drain_ms",
+                "must be at most 60000 and at most server.shutdown_grace_secs",
             ));
         }
         if self.server.data_dir.as_os_str().is_empty() {

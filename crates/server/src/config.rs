@@ -67,6 +67,48 @@ pub struct RequestLimits {
     pub header_read_timeout: Duration,
     /// How long a request may take, body and handler included; then 408.
     pub request_timeout: Duration,
+    /// What one client, and all of them, may hold open.
+    pub connections: ConnectionLimits,
+}
+
+/// How long connections may stay open doing nothing, and how many may be open:
+/// a client that opens connections and sends nothing cannot hoard them.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// How long a kept-alive HTTP/1 connection, or an HTTP/2 connection with no
+    /// stream open, may wait for its next request before it is closed.
+    pub keepalive_timeout: Duration,
+    /// How often an HTTP/2 connection is pinged; one that does not answer
+    /// within [`Self::h2_keepalive_timeout`] is closed.
+    pub h2_keepalive_interval: Duration,
+    /// How long the answer to an HTTP/2 ping may take.
+    pub h2_keepalive_timeout: Duration,
+    /// Most connections open at once on a listener; past it a new connection is
+    /// closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Most connections open at once from one client address (an IPv6 client
+    /// counts by its /64); past it the same.
+    pub max_connections_per_ip: usize,
+    /// Addresses counted against [`Self::max_connections`] only: the proxies in
+    /// front, whose one address carries many clients.
+    pub per_ip_exempt: Vec<IpNet>,
+    /// On shutdown, how long a kept-alive HTTP/1 connection is left open for
+    /// one last request (answered with `Connection: close`) before it is closed.
+    pub shutdown_drain: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            keepalive_timeout: Duration::from_secs(30),
+            h2_keepalive_interval: Duration::from_secs(30),
+            h2_keepalive_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            per_ip_exempt: Vec::new(),
+            shutdown_drain: Duration::from_secs(1),
+        }
+    }
 }
 
 impl Default for RequestLimits {
@@ -76,6 +118,7 @@ impl Default for RequestLimits {
             max_form_fields: 1000,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            connections: ConnectionLimits::default(),
         }
     }
 }
