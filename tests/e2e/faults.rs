@@ -372,11 +372,35 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
     let c = bare_client();
     let (_, challenge) = crate::oidc::pkce();
     let authorize = crate::oidc::authorize_url(&app, &id, &challenge, &[]);
-    // The first request meets the outage itself: the slowest of all.
-    let first = timed(web.get(&authorize)).await;
+    // The authorization endpoint tells the client, at its registered
+    // redirect URI (RFC 6749 §4.1.2.1), once the client is known; the first
+    // request meets the outage itself and is the slowest of all.
+    for attempt in ["first", "second"] {
+        let started = std::time::Instant::now();
+        let r = web.get(&authorize).send().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(r.status(), 303, "{attempt} authorize");
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with(crate::oidc::REDIRECT), "{attempt}: {to}");
+        assert_eq!(
+            crate::oidc::param(&to, "error").as_deref(),
+            Some("temporarily_unavailable")
+        );
+        assert_eq!(crate::oidc::param(&to, "state").as_deref(), Some("st-123"));
+        assert!(crate::oidc::param(&to, "iss").is_some());
+        assert!(took < Duration::from_secs(1), "{attempt} took {took:?}");
+    }
+    // A client this replica never read cannot be told: a page.
+    let unknown = timed(web.get(crate::oidc::authorize_url(
+        &app,
+        "never-seen",
+        &challenge,
+        &[],
+    )))
+    .await;
+    assert_eq!(unknown.status, 503);
+    assert!(unknown.content_type.contains("html"));
     let seen = vec![
-        ("GET /oauth2/authorize (first)", first),
-        ("GET /oauth2/authorize", timed(web.get(&authorize)).await),
         (
             "GET /login (fr)",
             timed(c.get(app.url("/login")).header("accept-language", "fr")).await,
@@ -437,8 +461,7 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
         if *what != "GET /readyz" {
             assert!(s.retry_after, "{what}: Retry-After");
         }
-        let json =
-            what.contains("/api/") || what.contains("/oauth2/") && !what.contains("authorize");
+        let json = what.contains("/api/") || what.contains("/oauth2/");
         if json || *what == "GET /readyz" {
             assert!(
                 s.content_type.contains("json"),
@@ -458,14 +481,14 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
         }
     }
     assert!(
-        seen[2].1.body.contains("Temporairement indisponible"),
+        seen[0].1.body.contains("Temporairement indisponible"),
         "the page speaks the visitor's language: {}",
-        seen[2].1.body
+        seen[0].1.body
     );
     assert!(
-        seen[9].1.body.contains("try again"),
+        seen[7].1.body.contains("try again"),
         "no \"sent\" for a mail that cannot be queued: {}",
-        seen[9].1.body
+        seen[7].1.body
     );
 
     // What is held in memory is still served.

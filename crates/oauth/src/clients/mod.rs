@@ -644,6 +644,17 @@ pub struct ClientCache {
 }
 
 impl ClientCache {
+    /// The client as last read, however old, without asking the database:
+    /// only for telling a client's registered redirect URI that the server
+    /// cannot serve it now (the database is down), never for granting.
+    pub fn remembered(&self, client_id: &str) -> Option<std::sync::Arc<Client>> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(client_id)
+            .map(|(c, _)| c.clone())
+    }
+
     /// The client, from the cache when fresh, else from the database. Unknown
     /// ids are not cached, so a client created a moment ago is found at once.
     pub async fn get(

@@ -144,6 +144,11 @@ pub enum Surface {
     OAuth,
     /// Served from memory: never gated.
     NoDatabase,
+    /// The authorization endpoint: it answers an outage itself, redirected
+    /// to the client once the client and its redirect URI are known from
+    /// memory (RFC 6749 §4.1.2.1 `temporarily_unavailable`), a page
+    /// otherwise.
+    Authorize,
 }
 
 /// The surface of a public path.
@@ -157,6 +162,7 @@ pub fn surface_of(path: &str) -> Surface {
         "/oauth2/token" | "/oauth2/introspect" | "/oauth2/revoke" | "/oauth2/userinfo" => {
             Surface::OAuth
         }
+        "/oauth2/authorize" => Surface::Authorize,
         p if p.starts_with("/static/") || p.starts_with("/lang/") => Surface::NoDatabase,
         p if p.starts_with("/api/") => Surface::Api,
         _ => Surface::Page,
@@ -172,7 +178,9 @@ pub fn unavailable(surface: Surface) -> Response {
             "temporarily_unavailable",
             t(current_lang(), "page.error.db_unavailable"),
         ),
-        Surface::Page | Surface::NoDatabase => AppError::DatabaseDown.into_response(),
+        Surface::Page | Surface::NoDatabase | Surface::Authorize => {
+            AppError::DatabaseDown.into_response()
+        }
     };
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
@@ -197,6 +205,13 @@ where
 {
     if surface == Surface::NoDatabase {
         return run(req).await;
+    }
+    if surface == Surface::Authorize {
+        let resp = run(req).await;
+        if resp.extensions().get::<DatabaseWasDown>().is_some() {
+            health.mark_down();
+        }
+        return resp;
     }
     gate_with(health, req, run, || unavailable(surface)).await
 }
@@ -299,7 +314,7 @@ mod tests {
         assert_eq!(surface_of("/oauth2/userinfo"), Surface::OAuth);
         assert_eq!(surface_of("/api/v1/signup"), Surface::Api);
         assert_eq!(surface_of("/api/v1/account/profile"), Surface::Api);
-        assert_eq!(surface_of("/oauth2/authorize"), Surface::Page);
+        assert_eq!(surface_of("/oauth2/authorize"), Surface::Authorize);
         assert_eq!(surface_of("/forgot-password"), Surface::Page);
         assert_eq!(surface_of("/"), Surface::Page);
     }

@@ -78,7 +78,7 @@ fn rejected(status: StatusCode, body: String) -> Response {
 
 pub async fn authorize_get(
     State(state): State<AppState>,
-    session: CurrentSession,
+    session: Result<CurrentSession, AppError>,
     params: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Response {
     match params {
@@ -89,7 +89,7 @@ pub async fn authorize_get(
 
 pub async fn authorize_post(
     State(state): State<AppState>,
-    session: CurrentSession,
+    session: Result<CurrentSession, AppError>,
     params: Result<Form<AuthorizeParams>, FormRejection>,
 ) -> Response {
     match params {
@@ -98,26 +98,87 @@ pub async fn authorize_post(
     }
 }
 
-async fn start(state: AppState, session: CurrentSession, p: AuthorizeParams) -> Response {
-    let client = match p.client_id.as_deref() {
-        Some(id) if !id.is_empty() && id.len() <= 128 => {
-            match state.oauth.clients.get(state.accounts.db(), id).await {
-                Ok(c) => c,
-                Err(e) => {
-                    return AppError::from(accounts::AccountError::Internal(e.to_string()))
-                        .into_response();
-                }
+/// The client a request names: from the database, or, while the database
+/// cannot answer, as this replica last read it, only to tell its
+/// registered redirect URI so (`Err` holds that answer).
+async fn client_of(
+    state: &AppState,
+    p: &AuthorizeParams,
+) -> Result<Option<std::sync::Arc<oauth::clients::Client>>, Response> {
+    let Some(id) = p
+        .client_id
+        .as_deref()
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+    else {
+        return Ok(None);
+    };
+    if !state.database.is_down() {
+        match state.oauth.clients.get(state.accounts.db(), id).await {
+            Ok(c) => return Ok(c),
+            Err(e) if state.database.check().await => {
+                return Err(
+                    AppError::from(accounts::AccountError::Internal(e.to_string())).into_response(),
+                );
             }
+            Err(_) => {}
         }
-        _ => None,
+    }
+    let now = chrono::Utc::now().timestamp();
+    let remembered = state.oauth.clients.remembered(id);
+    Err(match authorize::validate(remembered.as_deref(), p, now) {
+        Ok(pending) => unavailable_to_client(state, &pending),
+        Err(_) => AppError::DatabaseDown.into_response(),
+    })
+}
+
+/// `temporarily_unavailable` at the client's validated redirect URI
+/// (RFC 6749 §4.1.2.1): a backend is down, nothing was decided.
+fn unavailable_to_client(state: &AppState, p: &PendingAuthorization) -> Response {
+    let mut resp = error_to_client(
+        state,
+        p,
+        "temporarily_unavailable",
+        "the server cannot serve this request now; try again shortly",
+    );
+    resp.extensions_mut()
+        .insert(crate::http::outage::DatabaseWasDown);
+    resp
+}
+
+/// A backend failure met after the request was validated goes back to the
+/// client as `temporarily_unavailable`, never as a page the client cannot
+/// read; other answers pass unchanged.
+async fn outage_to_client(state: &AppState, p: &PendingAuthorization, resp: Response) -> Response {
+    let status = resp.status();
+    let down = status == StatusCode::SERVICE_UNAVAILABLE
+        || (status == StatusCode::INTERNAL_SERVER_ERROR && !state.database.check().await);
+    if down {
+        unavailable_to_client(state, p)
+    } else {
+        resp
+    }
+}
+
+async fn start(
+    state: AppState,
+    session: Result<CurrentSession, AppError>,
+    p: AuthorizeParams,
+) -> Response {
+    let client = match client_of(&state, &p).await {
+        Ok(c) => c,
+        Err(answer) => return answer,
     };
     let now = chrono::Utc::now().timestamp();
     match authorize::validate(client.as_deref(), &p, now) {
         Ok(mut pending) => {
+            let session = match session {
+                Ok(s) => s.0,
+                Err(e) => return outage_to_client(&state, &pending, e.into_response()).await,
+            };
             // A forced sign-in is never met by the session already there,
             // even one that signed in within the same second.
             if oauth::decision::forces_sign_in(&pending)
-                && let Some((_, d)) = &session.0
+                && let Some((_, d)) = &session
             {
                 pending.spent_sids.push(d.sid.clone());
             }
@@ -125,7 +186,8 @@ async fn start(state: AppState, session: CurrentSession, p: AuthorizeParams) -> 
             // the login detour; a request without one forgets an old one.
             let ui = pending.ui_locales.as_deref().and_then(first_supported);
             let cookie = ui_locales_cookie(&state.config, ui);
-            let mut resp = proceed(&state, session.0, pending, None, false).await;
+            let answered = proceed(&state, session, pending.clone(), None, false).await;
+            let mut resp = outage_to_client(&state, &pending, answered).await;
             if let Ok(v) = cookie.parse() {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }
