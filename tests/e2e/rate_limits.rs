@@ -85,7 +85,13 @@ async fn mails(mailbox: &Path, to: &str, needle: &str, n: usize) -> usize {
                 d.flatten()
                     .filter_map(|e| std::fs::read_to_string(e.path()).ok())
                     .map(|raw| raw.replace("=\r\n", "").replace("=3D", "="))
-                    .filter(|m| m.contains(&format!("To: {to}")) && m.contains(needle))
+                    // Addresses are the same whatever their case: the
+                    // winner of a race may have typed it in capitals.
+                    .filter(|m| {
+                        m.to_lowercase()
+                            .contains(&format!("to: {}", to.to_lowercase()))
+                            && m.contains(needle)
+                    })
                     .count()
             })
             .unwrap_or(0)

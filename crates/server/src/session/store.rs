@@ -453,7 +453,17 @@ impl Store {
                 for d in delays_ms {
                     inv.arg(*d);
                 }
-                let out: Vec<i64> = inv.invoke_async(&mut c).await?;
+                // Sent again on a dropped connection (Redis restarted): if
+                // the first try did run and only its answer was lost, the
+                // attempt is counted twice, which errs on the side of the
+                // limit, never past it.
+                let out: Vec<i64> = match inv.invoke_async(&mut c).await {
+                    Err(e) if is_dropped(&e) => {
+                        let mut c = r.conn.clone();
+                        inv.invoke_async(&mut c).await?
+                    }
+                    other => other?,
+                };
                 match out.as_slice() {
                     [0, wait_ms] => Ok(Reserved::Refused { wait_ms: *wait_ms }),
                     [1, count, last_ms] => Ok(Reserved::Counted {
