@@ -256,6 +256,11 @@ fi
 if [ -f scripts/faults-backends.sh ]; then
   say "backends (scripts/faults-backends.sh)"
   export FAULTS_NGINX_PORT=$NGINX_PORT
+  # The names faults-backends.sh reads: the replicas, and how to stop and
+  # start this suite's own PostgreSQL and Redis (functions exported above).
+  export FAULTS_REPLICAS=$FAULTS_REPLICA_URLS
+  export FAULTS_PG_CTL_STOP=pg_stop FAULTS_PG_CTL_START=pg_start
+  export FAULTS_REDIS_STOP=redis_stop FAULTS_REDIS_START=redis_start
   bash scripts/faults-backends.sh "$@"
 fi
 
