@@ -142,6 +142,10 @@ pub(crate) fn scheduled_delay(count: i64, free: u32, delays_ms: &[u64]) -> i64 {
 /// the wait still due (changing nothing), or counts the attempt and records
 /// its time. ARGV: now (ms), free attempts, key lifetime (ms), then the delays
 /// (ms). Answers `{0, wait_ms}` or `{1, count_before, time_before}`.
+/// Parallel requests take their time before they reach Redis, so they may
+/// arrive out of order: only a scheduled delay refuses (a free attempt never
+/// waits on a neighbour stamped a millisecond later), and the recorded time
+/// never goes back.
 static RESERVE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         "local v = redis.call('GET', KEYS[1]) \
@@ -159,8 +163,10 @@ static RESERVE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock:
            delay = tonumber(ARGV[3 + over]) \
          end \
          local wait = at + delay - now \
-         if wait > 0 then return {0, wait} end \
-         local value = tostring(n + 1) .. ':' .. ARGV[1] \
+         if delay > 0 and wait > 0 then return {0, wait} end \
+         local stamp = now \
+         if at > now then stamp = at end \
+         local value = tostring(n + 1) .. ':' .. string.format('%d', stamp) \
          if v then redis.call('SET', KEYS[1], value, 'KEEPTTL') \
          else redis.call('SET', KEYS[1], value, 'PX', ARGV[3]) end \
          return {1, n, at}",
@@ -768,14 +774,13 @@ impl MemoryStore {
             }
             None => (0, 0, now + ttl),
         };
-        let wait_ms = last_ms + scheduled_delay(count, free, delays_ms) - now_ms;
-        if wait_ms > 0 {
+        let delay = scheduled_delay(count, free, delays_ms);
+        let wait_ms = last_ms + delay - now_ms;
+        if delay > 0 && wait_ms > 0 {
             return Reserved::Refused { wait_ms };
         }
-        g.map.insert(
-            key.to_owned(),
-            (format!("{}:{now_ms}", count + 1), deadline),
-        );
+        let stamp = now_ms.max(last_ms);
+        g.map.insert(key.to_owned(), (format!("{}:{stamp}", count + 1), deadline));
         g.wrote(now);
         Reserved::Counted { count, last_ms }
     }

@@ -375,6 +375,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn free_attempts_stamped_out_of_order_are_never_refused() {
+        // Parallel requests read the clock before they reach the store, so a
+        // later stamp may arrive first; within the free attempts that is no
+        // reason to wait.
+        let t = with_free_ip(3);
+        for (i, now) in [(0, 5_000), (1, 4_990), (2, 4_980), (3, 4_970)] {
+            allowed(&t, &Subject::Account(i), IP, now).await.failed();
+        }
+        // The fourth failure is one past the free ones: one second from the
+        // latest stamp on record, which never went back.
+        assert_eq!(
+            refused(&t, &Subject::Account(9), IP, 5_000).await,
+            Duration::from_secs(1)
+        );
+    }
+
+    #[tokio::test]
     async fn an_ip_refusal_gives_the_subject_back_its_attempt() {
         let t = with_free_ip(0);
         allowed(&t, &Subject::Account(1), IP, 0).await.failed();
