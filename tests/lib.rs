@@ -186,6 +186,21 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
     Some(html[start..start + end].to_owned())
 }
 
+/// The problem type (RFC 9457) a JSON API answered, as its last path
+/// segment: `"forbidden"` for `{"type": "/problems/forbidden", ...}`. Panics,
+/// with the body, when the body is not a problem document.
+pub fn problem(v: &serde_json::Value) -> &str {
+    let t = v["type"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a problem: {v}"));
+    assert!(
+        v["title"].is_string() && v["status"].is_u64() && v["detail"].is_string(),
+        "a problem has title, status and detail: {v}"
+    );
+    t.strip_prefix("/problems/")
+        .unwrap_or_else(|| panic!("not one of ours: {v}"))
+}
+
 /// The `name=value` of a `Set-Cookie` header, by cookie name.
 pub fn set_cookie<'a>(resp: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     resp.headers()

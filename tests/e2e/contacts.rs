@@ -77,7 +77,7 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     )
     .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["fields"]
+    let fields: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
         .iter()

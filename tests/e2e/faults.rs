@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use guichet_tests::{Person, bare_client, browser, free_port, fresh_settings, spawn_with};
+use guichet_tests::{Person, bare_client, browser, free_port, fresh_settings, problem, spawn_with};
 use serde_json::Value;
 
 use crate::fleet::{Replica, fleet_settings};
@@ -471,7 +471,9 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
                 s.content_type
             );
             let v: Value = serde_json::from_str(&s.body).unwrap();
-            if json {
+            if what.contains("/api/") {
+                assert_eq!(problem(&v), "temporarily-unavailable", "{what}: {v}");
+            } else if json {
                 assert_eq!(v["error"], "temporarily_unavailable", "{what}: {v}");
             }
         } else {
@@ -615,8 +617,13 @@ async fn the_first_request_after_a_redis_restart_succeeds() {
     ] {
         assert_eq!(r.status(), 503);
         assert!(r.headers().contains_key("retry-after"));
+        let api = r.url().path().starts_with("/api/");
         let v: Value = r.json().await.expect("a JSON body");
-        assert_eq!(v["error"], "temporarily_unavailable", "{v}");
+        if api {
+            assert_eq!(problem(&v), "temporarily-unavailable", "{v}");
+        } else {
+            assert_eq!(v["error"], "temporarily_unavailable", "{v}");
+        }
     }
     let _server = redis();
     wait_open().await;
@@ -660,12 +667,29 @@ async fn userinfo_and_the_json_apis_answer_every_error_in_json() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
     let v: Value = r.json().await.expect("a JSON body");
-    assert_eq!(v["error"], "forbidden");
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(problem(&v), "forbidden");
+    assert_eq!(v["status"], 403);
+    assert!(v["detail"].as_str().is_some_and(|m| !m.is_empty()));
+    // The type leads to its description on the same instance.
+    let doc = c
+        .get(app.url(v["type"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), 200);
+    let text = doc.text().await.unwrap();
+    assert!(text.contains(v["title"].as_str().unwrap()), "{text}");
+    let r = c
+        .get(app.url("/problems/no-such-problem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
     // And an unknown API path.
     let r = c.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.expect("a JSON body");
-    assert_eq!(v["error"], "not_found");
+    assert_eq!(problem(&v), "not-found");
 }

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use guichet_tests::{
     OPERATOR_NAME, OPERATOR_TOKEN, TestApp, bare_client, env_for, free_port, fresh_settings,
-    spawn_app, spawn_with, wait_ready,
+    problem, spawn_app, spawn_with, wait_ready,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -161,13 +161,13 @@ async fn refusals_are_json_and_say_what_is_wrong() {
         .unwrap();
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_request");
-    let fields: Vec<&str> = body["fields"]
+    assert_eq!(problem(&body), "invalid-request");
+    let fields: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
         .iter()
         .map(|f| {
-            assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()));
+            assert!(f["detail"].as_str().is_some_and(|m| !m.is_empty()));
             f["field"].as_str().unwrap()
         })
         .collect();
@@ -197,8 +197,8 @@ async fn refusals_are_json_and_say_what_is_wrong() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_request");
-    assert!(body["message"].as_str().unwrap().contains("JSON"), "{body}");
+    assert_eq!(problem(&body), "invalid-body");
+    assert!(body["detail"].as_str().unwrap().contains("JSON"), "{body}");
     let r = op(&app, Method::POST, "/admin/v1/clients")
         .json(&json!({"name": "x", "nmae": "typo"}))
         .send()
@@ -206,7 +206,7 @@ async fn refusals_are_json_and_say_what_is_wrong() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("nmae"), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("nmae"), "{body}");
 
     // A body over the limit is refused before it is read.
     let huge = "x".repeat(app.settings.server.max_body_bytes + 1);
@@ -232,7 +232,7 @@ async fn refusals_are_json_and_say_what_is_wrong() {
             .unwrap();
         assert_eq!(r.status(), 404, "{method} {path}");
         let body: Value = r.json().await.unwrap();
-        assert_eq!(body["error"], "not_found");
+        assert_eq!(problem(&body), "not-found");
     }
     let r = op(&app, Method::GET, "/admin/v1/nothing-here")
         .send()
@@ -248,7 +248,7 @@ async fn refusals_are_json_and_say_what_is_wrong() {
         .unwrap();
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["fields"][0]["field"], "alg");
+    assert_eq!(body["errors"][0]["field"], "alg");
 }
 
 #[tokio::test]
@@ -281,8 +281,8 @@ async fn requests_without_a_valid_operator_token_are_refused_alike() {
     }
     assert!(bodies.iter().all(|b| b == &bodies[0]), "{bodies:?}");
     assert_eq!(
-        serde_json::from_str::<Value>(&bodies[0]).unwrap(),
-        json!({"error": "unauthorized"})
+        problem(&serde_json::from_str::<Value>(&bodies[0]).unwrap()),
+        "unauthenticated"
     );
     // The refused creation created nothing.
     let listed: Value = op(&app, Method::GET, "/admin/v1/clients")

@@ -1,7 +1,7 @@
 //! The profile, the primary-email change and the password change, as a
 //! customer and a script see them.
 
-use guichet_tests::{Person, TestApp, browser, hidden, spawn_app};
+use guichet_tests::{Person, TestApp, browser, hidden, problem, spawn_app};
 use serde_json::{Value, json};
 
 /// A signed-up, signed-in person and their browser.
@@ -58,7 +58,7 @@ fn code_in(mail: &str) -> String {
 }
 
 fn fields(v: &Value) -> Vec<(String, String)> {
-    v["fields"]
+    v["errors"]
         .as_array()
         .unwrap()
         .iter()
@@ -100,7 +100,7 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
         .unwrap();
     assert_eq!(r.status(), 422);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "invalid_request");
+    assert_eq!(problem(&v), "invalid-request");
     let got = fields(&v);
     let want = [
         ("first_name", "required"),
@@ -118,7 +118,7 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
             "{f}: {c} missing in {got:?}"
         );
     }
-    assert!(v["fields"][0]["message"].as_str().unwrap().len() > 5);
+    assert!(v["errors"][0]["detail"].as_str().unwrap().len() > 5);
     assert_eq!(profile(&app, &web).await, before, "nothing saved");
 
     // One field wrong among right ones: still nothing saved.
@@ -154,7 +154,7 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "forbidden");
+    assert_eq!(problem(&r.json::<Value>().await.unwrap()), "forbidden");
     assert_eq!(profile(&app, &web).await, before);
     // Without a session: 401 in JSON.
     let r = reqwest::Client::new()

@@ -3,7 +3,7 @@
 //! (withdrawn, which kills the application's refresh token) and the security
 //! log; and the refusals across accounts.
 
-use guichet_tests::{Person, TestApp, bare_client, hidden, spawn_app};
+use guichet_tests::{Person, TestApp, bare_client, hidden, problem, spawn_app};
 use oauth::clients::ClientSpec;
 use serde_json::{Value, json};
 
@@ -166,7 +166,7 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     )
     .await;
     assert_eq!(status, 403);
-    assert_eq!(body["error"], "csrf");
+    assert_eq!(problem(&body), "csrf-mismatch");
     assert!(is_signed_in(&app, &office).await);
 
     // "End this session" on the office browser, from the laptop's page.
@@ -250,7 +250,7 @@ async fn ending_your_own_session_signs_you_out() {
     // Not signed in, the API answers 401 in JSON, not a login page.
     let (status, body) = api_get(&app, &web, "/api/v1/account/sessions").await;
     assert_eq!(status, 401);
-    assert_eq!(body["error"], "unauthenticated");
+    assert_eq!(problem(&body), "unauthenticated");
 }
 
 #[tokio::test]

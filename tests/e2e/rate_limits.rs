@@ -9,7 +9,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use guichet::Settings;
-use guichet_tests::{Person, TestApp, bare_client, browser, fresh_settings, hidden, spawn_with};
+use guichet_tests::{
+    Person, TestApp, bare_client, browser, fresh_settings, hidden, problem, spawn_with,
+};
 use serde_json::Value;
 
 use crate::panel_security::{api_get, logged_in, page, signed_up};
@@ -145,8 +147,8 @@ async fn a_hundred_parallel_sign_ups_from_one_address_create_exactly_the_limit()
         .await;
     let refusal = exactly(&answers, 202, 7);
     let v: Value = serde_json::from_str(&refusal.2).unwrap();
-    assert_eq!(v["error"], "too_many_requests");
-    assert!(v["message"].as_str().unwrap().contains("Too many requests"));
+    assert_eq!(problem(&v), "too-many-requests");
+    assert!(v["detail"].as_str().unwrap().contains("Too many requests"));
 
     // Seven welcome mails, to the seven accepted, and no other mail at all.
     let mut welcomed = 0;

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use guichet_tests::{Person, bare_client, browser, hidden, spawn_app};
+use guichet_tests::{Person, bare_client, browser, hidden, problem, spawn_app};
 
 fn handle_shape(h: &str) -> bool {
     let Some(left) = h.strip_suffix("-ovh") else {
@@ -256,7 +256,7 @@ async fn bad_sign_ups_say_what_is_wrong_and_create_nothing() {
             .unwrap();
         assert_eq!(r.status(), 422, "{field}/{code}");
         let v: serde_json::Value = r.json().await.unwrap();
-        let fields = v["fields"].as_array().unwrap();
+        let fields = v["errors"].as_array().unwrap();
         assert!(
             fields.iter().all(|f| f["code"] != "email_taken"),
             "{field}/{code}: {v}"
@@ -264,7 +264,7 @@ async fn bad_sign_ups_say_what_is_wrong_and_create_nothing() {
         assert!(
             fields.iter().any(|f| f["field"] == field
                 && f["code"] == code
-                && f["message"].as_str().is_some_and(|m| !m.is_empty())),
+                && f["detail"].as_str().is_some_and(|m| !m.is_empty())),
             "{field}/{code}: {v}"
         );
     }
@@ -345,7 +345,7 @@ async fn malformed_and_oversized_requests_get_clear_errors() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let v: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "invalid_body");
+    assert_eq!(problem(&v), "invalid-body");
 
     let r = api
         .post(app.url("/api/v1/signup"))

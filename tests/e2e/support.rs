@@ -7,7 +7,7 @@ use std::process::Command;
 
 use guichet_tests::{
     OPERATOR_NAME, OPERATOR_TOKEN, Person, TestApp, bare_client, browser, env_for, free_port,
-    fresh_settings, hidden, redis_url, spawn_app, spawn_with, unique, wait_ready,
+    fresh_settings, hidden, problem, redis_url, spawn_app, spawn_with, unique, wait_ready,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -216,7 +216,7 @@ async fn promoting_the_backup_email_drops_the_old_primary_and_asks_for_a_new_bac
     .await;
     assert_eq!(status, 409, "{text}");
     assert!(
-        body["message"].as_str().unwrap().contains("backup"),
+        body["detail"].as_str().unwrap().contains("backup"),
         "{text}"
     );
 
@@ -584,8 +584,8 @@ async fn refusals_change_nothing() {
             };
             let (status, text, v) = support(&app, &handle, flow, body).await;
             assert_eq!(status, 422, "{flow}: {text}");
-            assert_eq!(v["error"], "invalid_request");
-            let fields: Vec<&str> = v["fields"]
+            assert_eq!(problem(&v), "invalid-request");
+            let fields: Vec<&str> = v["errors"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -603,7 +603,7 @@ async fn refusals_change_nothing() {
     )
     .await;
     assert_eq!(status, 422, "{text}");
-    assert_eq!(v["fields"][0]["field"], "email");
+    assert_eq!(v["errors"][0]["field"], "email");
     let (status, text, v) = support(
         &app,
         &handle,
@@ -612,7 +612,7 @@ async fn refusals_change_nothing() {
     )
     .await;
     assert_eq!(status, 422, "{text}");
-    assert_eq!(v["fields"][0]["field"], "email");
+    assert_eq!(v["errors"][0]["field"], "email");
 
     // Unknown accounts, named any way: 404.
     for account in ["zz99999-xx", "nobody@example.org", "9999-999-99", "%20"] {
@@ -620,7 +620,7 @@ async fn refusals_change_nothing() {
             let (status, text, v) =
                 support(&app, account, flow, body_for(flow, json!("C-2"))).await;
             assert_eq!(status, 404, "{account} {flow}: {text}");
-            assert_eq!(v, json!({"error": "not_found"}));
+            assert_eq!(problem(&v), "not-found", "{v}");
         }
         let r = op(
             &app,

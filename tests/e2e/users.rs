@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use guichet_tests::{Person, TestApp, browser, hidden, spawn_app};
+use guichet_tests::{Person, TestApp, browser, hidden, problem, spawn_app};
 use reqwest::{Client, Method, StatusCode};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -296,7 +296,7 @@ async fn every_role_gets_what_its_group_allows_and_nothing_more() {
             assert_eq!(s, 201, "{login}: {v}");
         } else {
             assert_eq!(s, 403, "{login}: {v}");
-            assert_eq!(v["error"], "forbidden");
+            assert_eq!(problem(&v), "forbidden");
             assert_eq!(user_count(&app, &h).await, before, "nothing changed");
         }
 
@@ -417,7 +417,7 @@ async fn every_role_gets_what_its_group_allows_and_nothing_more() {
     )
     .await;
     assert_eq!(s, 422, "{v}");
-    assert_eq!(v["fields"][0]["field"], "role");
+    assert_eq!(v["errors"][0]["field"], "role");
 
     // The demotion holds at once for the deputy's open session.
     let (dep, dcsrf) = sign_in_as(&app, &format!("{}/deputy", h.code)).await;
@@ -456,7 +456,7 @@ async fn bad_input_is_refused_per_field_and_changes_nothing() {
     )
     .await;
     assert_eq!(s, 422, "{v}");
-    let fields: Vec<&str> = v["fields"]
+    let fields: Vec<&str> = v["errors"]
         .as_array()
         .unwrap()
         .iter()
@@ -466,7 +466,7 @@ async fn bad_input_is_refused_per_field_and_changes_nothing() {
         assert!(fields.contains(&f), "{f} in {v}");
     }
     assert!(
-        v["fields"][0]["message"]
+        v["errors"][0]["detail"]
             .as_str()
             .is_some_and(|m| !m.is_empty())
     );
@@ -487,7 +487,7 @@ async fn bad_input_is_refused_per_field_and_changes_nothing() {
     )
     .await;
     assert_eq!(s, 409, "{v}");
-    assert_eq!(v["fields"][0]["code"], "login_taken");
+    assert_eq!(v["errors"][0]["code"], "login_taken");
     assert_eq!(user_count(&app, &h).await, 1);
 
     // Unknown JSON fields and malformed bodies are 400.

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use mail::MailError;
 use oauth::OAuthError;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+
+use crate::http::problem::{FieldProblem, Problem, ProblemType};
 
 /// What an operator request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -72,66 +73,82 @@ impl From<MailError> for AdminError {
     }
 }
 
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let (status, body) = match &self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"error": "unauthorized"})),
-            Self::NotFound => (StatusCode::NOT_FOUND, json!({"error": "not_found"})),
-            Self::ClientNotFound => (
-                StatusCode::NOT_FOUND,
-                json!({"error": "not_found", "message": "no such client"}),
+impl AdminError {
+    /// The problem this error answers with (RFC 9457). The operator API
+    /// speaks English: operators read it in their tools and logs.
+    fn problem(&self) -> Problem {
+        use ProblemType as T;
+        match self {
+            Self::Unauthorized => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                T::Unauthenticated,
+                "send an operator token as Authorization: Bearer",
             ),
-            Self::MessageNotFound => (
-                StatusCode::NOT_FOUND,
-                json!({"error": "not_found", "message": "no such message"}),
-            ),
-            Self::BadRequest(status, message) => (
-                *status,
-                json!({"error": "invalid_request", "message": message}),
-            ),
-            Self::TooLarge => (
+            Self::NotFound => Problem::new(StatusCode::NOT_FOUND, T::NotFound, "not found"),
+            Self::ClientNotFound => {
+                Problem::new(StatusCode::NOT_FOUND, T::NotFound, "no such client")
+            }
+            Self::MessageNotFound => {
+                Problem::new(StatusCode::NOT_FOUND, T::NotFound, "no such message")
+            }
+            Self::BadRequest(status, message) => {
+                let kind = match *status {
+                    StatusCode::CONFLICT => T::Conflict,
+                    StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => T::InvalidBody,
+                    s => T::of_status(s),
+                };
+                Problem::new(*status, kind, message.clone())
+            }
+            Self::TooLarge => Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"error": "payload_too_large"}),
+                T::PayloadTooLarge,
+                "request body too large",
             ),
-            Self::Invalid(fields) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "error": "invalid_request",
-                    "fields": fields
-                        .iter()
-                        .map(|(f, m)| json!({"field": f, "message": m}))
-                        .collect::<Vec<_>>(),
-                }),
+            Self::Invalid(fields) => Problem::invalid_fields(
+                "some fields were refused; see errors",
+                fields
+                    .iter()
+                    .map(|(f, m)| FieldProblem {
+                        field: (*f).to_owned(),
+                        code: "invalid".to_owned(),
+                        detail: m.clone(),
+                    })
+                    .collect(),
             ),
             Self::Internal(e) => {
                 tracing::error!(error = %e, source = ?std::error::Error::source(e), "operator request failed");
-                (
+                Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"error": "server_error"}),
+                    T::Internal,
+                    "internal error",
                 )
             }
             Self::MailInternal(e) => {
                 tracing::error!(error = %e, "operator request failed");
-                (
+                Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"error": "server_error"}),
+                    T::Internal,
+                    "internal error",
                 )
             }
-            Self::Unavailable => (
+            Self::Unavailable => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": "temporarily_unavailable", "message": "the database cannot be reached; nothing was done"}),
-            ),
-        };
-        let mut resp = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
+                T::TemporarilyUnavailable,
+                "the database cannot be reached; nothing was done",
+            )
+            .with_retry_after(crate::http::outage::RETRY_AFTER_SECS),
+        }
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let mut resp = self.problem().into_response();
+        if resp.status() == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if matches!(self, Self::Unavailable) {
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(crate::http::outage::RETRY_AFTER_SECS),
-            );
             resp.extensions_mut()
                 .insert(crate::http::outage::DatabaseWasDown);
         }

@@ -24,6 +24,7 @@ use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages::{self, Who};
 use super::panel::{Need, Panel};
 use super::panel_api;
+use super::problem::ProblemType;
 use crate::i18n::{Lang, t};
 use crate::limits::{self, Purpose};
 use crate::seclog::{self, Origin};
@@ -318,17 +319,20 @@ fn account_error_json(lang: Lang, e: AccountError) -> Result<Response, AppError>
                 .collect();
             Ok(panel_api::fields_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
                 tr(lang, "invalid"),
                 &fields,
             ))
         }
         AccountError::NotFound => Ok(panel_api::error(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ProblemType::NotFound,
             tr(lang, "not_found"),
         )),
-        AccountError::Conflict(m) => Ok(panel_api::error(StatusCode::CONFLICT, "conflict", m)),
+        AccountError::Conflict(m) => Ok(panel_api::error(
+            StatusCode::CONFLICT,
+            ProblemType::Conflict,
+            m,
+        )),
         other => Err(other.into()),
     }
 }
@@ -346,7 +350,7 @@ pub async fn request_api(
     let Ok(Json(input)) = body else {
         return Ok(panel_api::error(
             StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ProblemType::InvalidBody,
             "Send a JSON object with service, role and handle.",
         ));
     };
@@ -401,7 +405,6 @@ pub async fn answer_api(
         _ => {
             return Ok(panel_api::fields_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_request",
                 tr(p.lang, "bad_decision"),
                 &[("decision", "required", tr(p.lang, "bad_decision").into())],
             ));

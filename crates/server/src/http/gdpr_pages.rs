@@ -19,6 +19,7 @@ use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages::{self, Who};
 use super::panel::{Need, Panel};
 use super::panel_api;
+use super::problem::ProblemType;
 use super::security::{is_recent, to_reauth};
 use crate::i18n::{self, Lang, t};
 use crate::seclog::Origin;
@@ -215,21 +216,20 @@ pub async fn erase_api(
     let Ok(Json(input)) = body else {
         return Ok(panel_api::error(
             StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ProblemType::InvalidBody,
             "Send a JSON object with confirm.",
         ));
     };
     if !is_recent(&state, &p.data, &p.identity()).await? {
         return Ok(panel_api::error(
             StatusCode::FORBIDDEN,
-            "reauthentication_required",
+            ProblemType::ReauthenticationRequired,
             tr(l, "reauth_needed"),
         ));
     }
     if !input.confirm.trim().eq_ignore_ascii_case(&p.account.handle) {
         return Ok(panel_api::fields_error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
             tr(l, "erase_confirm_wrong"),
             &[(
                 "confirm",
@@ -240,16 +240,15 @@ pub async fn erase_api(
     }
     match crate::gdpr::erase(&state, p.account.id).await {
         Ok(()) => Ok(Json(json!({ "erased": true })).into_response()),
-        Err(crate::access::AccessError::Account(AccountError::Held(kinds))) => Ok((
-            StatusCode::CONFLICT,
-            Json(json!({
-                "error": "held",
-                "message": tr(l, "erase_held"),
-                "fields": [],
-                "holds": kinds,
-            })),
-        )
-            .into_response()),
+        Err(crate::access::AccessError::Account(AccountError::Held(kinds))) => {
+            Ok(super::problem::Problem::new(
+                StatusCode::CONFLICT,
+                ProblemType::Held,
+                tr(l, "erase_held"),
+            )
+            .with("holds", serde_json::json!(kinds))
+            .into_response())
+        }
         Err(e) => Err(e.into()),
     }
 }

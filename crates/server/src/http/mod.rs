@@ -27,6 +27,7 @@ mod panel_json;
 mod panel_pages;
 mod panel_security;
 mod password;
+pub(crate) mod problem;
 mod profile;
 pub(crate) mod recovery;
 mod recovery_pages;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signup", get(signup::page).post(signup::submit))
         .route("/signup/done", get(signup::done))
         .route("/api/v1/signup", post(signup::api))
+        .route("/problems/{slug}", get(problem::describe))
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account", get(account::page))

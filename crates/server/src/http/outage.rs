@@ -163,7 +163,12 @@ pub fn surface_of(path: &str) -> Surface {
             Surface::OAuth
         }
         "/oauth2/authorize" => Surface::Authorize,
-        p if p.starts_with("/static/") || p.starts_with("/lang/") => Surface::NoDatabase,
+        p if p.starts_with("/static/")
+            || p.starts_with("/lang/")
+            || p.starts_with("/problems/") =>
+        {
+            Surface::NoDatabase
+        }
         p if p.starts_with("/api/") => Surface::Api,
         _ => Surface::Page,
     }
@@ -175,7 +180,7 @@ pub fn unavailable(surface: Surface) -> Response {
         Surface::OAuth => super::oauth::OAuthHttpError::temporarily_unavailable().into_response(),
         Surface::Api => super::panel_api::error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
+            super::problem::ProblemType::TemporarilyUnavailable,
             t(current_lang(), "page.error.db_unavailable"),
         ),
         Surface::Page | Surface::NoDatabase | Surface::Authorize => {
@@ -242,8 +247,8 @@ where
 /// Gives an error answered on a JSON surface a JSON body: whatever a
 /// layer or an extractor refused with a page (a time limit, a body limit, a
 /// refused cross-site write, the session store down) reaches an API client
-/// as `{"error", "message", "fields"}` and an OAuth client as
-/// `{"error", "error_description"}`, with the same status and headers.
+/// as a problem (RFC 9457) and an OAuth client as `{"error",
+/// "error_description"}`, with the same status and headers.
 pub fn shaped(surface: Surface, resp: Response) -> Response {
     let status = resp.status();
     let json_surface = matches!(surface, Surface::Api | Surface::OAuth);
@@ -261,29 +266,30 @@ pub fn shaped(surface: Surface, resp: Response) -> Response {
         .get::<super::error::ErrorMessage>()
         .map(|m| m.0.clone())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-    let code = match (surface, status.as_u16()) {
-        (_, 503) => "temporarily_unavailable",
-        (Surface::OAuth, 500..) => "server_error",
-        (Surface::OAuth, 401) => "invalid_token",
-        (Surface::OAuth, 403) => "insufficient_scope",
-        (Surface::OAuth, _) => "invalid_request",
-        (_, 500..) => "internal_error",
-        (_, 401) => "unauthenticated",
-        (_, 403) => "forbidden",
-        (_, 404) => "not_found",
-        (_, 408) => "timeout",
-        (_, 413) => "payload_too_large",
-        (_, 429) => "throttled",
+    if surface == Surface::Api {
+        let problem = super::problem::Problem::new(
+            status,
+            super::problem::ProblemType::of_status(status),
+            message,
+        );
+        let (fresh, body) = problem.into_response().into_parts();
+        // The layer's headers (Retry-After, security headers) stay; the
+        // body and its type are the problem's.
+        parts.headers.remove(header::CONTENT_LENGTH);
+        if let Some(ct) = fresh.headers.get(header::CONTENT_TYPE) {
+            parts.headers.insert(header::CONTENT_TYPE, ct.clone());
+        }
+        return Response::from_parts(parts, body);
+    }
+    let code = match status.as_u16() {
+        503 => "temporarily_unavailable",
+        500.. => "server_error",
+        401 => "invalid_token",
+        403 => "insufficient_scope",
         _ => "invalid_request",
     };
-    let body = if surface == Surface::OAuth {
-        serde_json::json!({"error": code, "error_description": message})
-    } else {
-        serde_json::json!({"error": code, "message": message, "fields": []})
-    };
-    if surface == Surface::OAuth
-        && matches!(status.as_u16(), 401 | 403)
-        && !parts.headers.contains_key(header::WWW_AUTHENTICATE)
+    let body = serde_json::json!({"error": code, "error_description": message});
+    if matches!(status.as_u16(), 401 | 403) && !parts.headers.contains_key(header::WWW_AUTHENTICATE)
     {
         let challenge = format!("Bearer realm=\"guichet\", error=\"{code}\"");
         if let Ok(v) = HeaderValue::from_str(&challenge) {
@@ -310,6 +316,7 @@ mod tests {
             Surface::NoDatabase
         );
         assert_eq!(surface_of("/static/guichet.css"), Surface::NoDatabase);
+        assert_eq!(surface_of("/problems/forbidden"), Surface::NoDatabase);
         assert_eq!(surface_of("/oauth2/token"), Surface::OAuth);
         assert_eq!(surface_of("/oauth2/userinfo"), Surface::OAuth);
         assert_eq!(surface_of("/api/v1/signup"), Surface::Api);

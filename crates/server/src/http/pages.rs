@@ -122,6 +122,21 @@ pub fn message(lang: Lang, title: &str, text: &str) -> Markup {
     )
 }
 
+/// The description of an API problem type (`GET /problems/{slug}`): for
+/// developers, in English like the `title` it explains.
+pub fn problem_type(title: &str, uri: &str, advice: &str) -> Markup {
+    layout(
+        Lang::En,
+        title,
+        None,
+        html! {
+            h1 { (title) }
+            p { "Problem type " code { (uri) } ", answered as " code { "application/problem+json" } " (RFC 9457)." }
+            p { (advice) }
+        },
+    )
+}
+
 /// What the sign-up form shows back after an error (never the passwords).
 #[derive(Default)]
 pub struct SignupValues {

@@ -1,40 +1,39 @@
-//! What the control panel's JSON twins share: the signed-in panel or a JSON
-//! error (never a redirect to a login page), the role check and the
-//! `X-CSRF-Token` header check, with errors as
-//! `{"error": "...", "message": "...", "fields": [...]}`.
+//! What the control panel's JSON twins share: the signed-in panel or a
+//! problem (RFC 9457, never a redirect to a login page), the role check and
+//! the `X-CSRF-Token` header check.
 
-use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::csrf;
 use super::error::AppError;
 use super::extract::{CurrentSession, current_lang};
 use super::panel::{Need, Panel};
+use super::problem::{FieldProblem, Problem, ProblemType};
 use crate::i18n::t;
 use crate::state::AppState;
 
-/// A JSON error response.
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    fields_error(status, code, message, &[])
+/// A problem response.
+pub fn error(status: StatusCode, kind: ProblemType, message: &str) -> Response {
+    Problem::new(status, kind, message).into_response()
 }
 
-/// A JSON error response naming refused fields (`[{"field", "code", "message"}]`).
+/// A refused request naming its refused fields (`(field, code, message)`).
 pub fn fields_error(
     status: StatusCode,
-    code: &str,
     message: &str,
     fields: &[(&str, &str, String)],
 ) -> Response {
-    let fields: Vec<_> = fields
+    let errors = fields
         .iter()
-        .map(|(f, c, m)| json!({"field": f, "code": c, "message": m}))
+        .map(|(f, c, m)| FieldProblem {
+            field: (*f).to_owned(),
+            code: (*c).to_owned(),
+            detail: m.clone(),
+        })
         .collect();
-    (
-        status,
-        Json(json!({"error": code, "message": message, "fields": fields})),
-    )
+    Problem::new(status, ProblemType::InvalidRequest, message)
+        .with_errors(errors)
         .into_response()
 }
 
@@ -50,7 +49,7 @@ pub async fn panel(
     if session.0.is_none() {
         return Ok(Err(error(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            ProblemType::Unauthenticated,
             t(current_lang(), "page.error.log_in_again"),
         )));
     }
@@ -59,13 +58,17 @@ pub async fn panel(
         Err(_) => {
             return Ok(Err(error(
                 StatusCode::UNAUTHORIZED,
-                "unauthenticated",
+                ProblemType::Unauthenticated,
                 t(current_lang(), "page.error.log_in_again"),
             )));
         }
     };
     if let Err(AppError::Forbidden(m)) = p.require(need) {
-        return Ok(Err(error(StatusCode::FORBIDDEN, "forbidden", t(p.lang, m))));
+        return Ok(Err(error(
+            StatusCode::FORBIDDEN,
+            ProblemType::Forbidden,
+            t(p.lang, m),
+        )));
     }
     if write {
         let token = headers
@@ -73,7 +76,11 @@ pub async fn panel(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if let Err(AppError::Forbidden(m)) = csrf::matches(&p.data.csrf, token) {
-            return Ok(Err(error(StatusCode::FORBIDDEN, "csrf", t(p.lang, m))));
+            return Ok(Err(error(
+                StatusCode::FORBIDDEN,
+                ProblemType::CsrfMismatch,
+                t(p.lang, m),
+            )));
         }
     }
     Ok(Ok(p))

@@ -18,6 +18,7 @@ use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::pages::{self, Who};
 use super::panel::{Need, Panel};
 use super::panel_api;
+use super::problem::ProblemType;
 use crate::access;
 use crate::i18n::{self, Lang, t};
 use crate::seclog::Origin;
@@ -220,7 +221,7 @@ fn one_name<T>(
     let Ok(Json(input)) = body else {
         return Err(Box::new(panel_api::error(
             StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ProblemType::InvalidBody,
             &format!("Send a JSON object with a {field}."),
         )));
     };
@@ -228,7 +229,6 @@ fn one_name<T>(
     if n.is_empty() || n.len() > max {
         return Err(Box::new(panel_api::fields_error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
             &format!("{field} is missing or longer than {max} characters."),
             &[(field, "required", tr(p.lang, key).into())],
         )));
@@ -262,7 +262,7 @@ pub async fn end_session_api(
     if !access::end_session(&state, p.whom(), &input.handle, &Origin::new(ip, &ua)).await? {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ProblemType::NotFound,
             tr(p.lang, "done_gone"),
         ));
     }
@@ -398,7 +398,7 @@ pub async fn withdraw_api(
     if !access::withdraw(&state, p.whom(), &input.client_id, &Origin::new(ip, &ua)).await? {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ProblemType::NotFound,
             tr(p.lang, "done_gone"),
         ));
     }

@@ -21,6 +21,7 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, current_lang};
 use super::pages::{self, SignupValues};
+use super::problem::{Problem, ProblemType};
 use crate::limits::{self, Purpose};
 use crate::notify;
 use crate::state::AppState;
@@ -190,10 +191,7 @@ pub async fn api(
     let input = match body {
         Ok(Json(i)) => i,
         Err(r) => {
-            return (
-                r.status(),
-                Json(json!({"error": "invalid_body", "message": r.body_text()})),
-            )
+            return Problem::new(r.status(), ProblemType::InvalidBody, r.body_text())
                 .into_response();
         }
     };
@@ -222,24 +220,15 @@ pub async fn api(
             )
                 .into_response()
         }
-        Err(AccountError::Invalid(errors)) => {
-            let fields: Vec<_> = errors
-                .iter()
-                .map(|e| json!({"field": e.field, "code": e.problem.code(), "message": pages::field_message(current_lang(), &e.problem)}))
-                .collect();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({"error": "invalid_request", "fields": fields})),
-            )
-                .into_response()
-        }
+        Err(AccountError::Invalid(errors)) => super::panel_json::invalid(current_lang(), &errors),
         Err(e) => {
             tracing::error!(error = %e, "sign-up failed");
-            (
+            Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"error": "internal_error", "message": pages::tr(current_lang(), "page.signup.nothing_created")})),
+                ProblemType::Internal,
+                pages::tr(current_lang(), "page.signup.nothing_created"),
             )
-                .into_response()
+            .into_response()
         }
     }
 }

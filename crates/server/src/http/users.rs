@@ -28,6 +28,7 @@ use super::error::AppError;
 use super::extract::CurrentSession;
 use super::pages::{self, Who};
 use super::panel::{Actor, Need, Panel};
+use super::problem::{Problem, ProblemType};
 use crate::i18n::{self, Lang, t};
 use crate::notify::{self, SecurityChange};
 use crate::panel_or_return;
@@ -135,22 +136,12 @@ fn page_refused(p: &Panel, need: Need) -> Option<Response> {
 
 // ---------------------------------------------------------------- JSON API
 
-/// A JSON error: `{"error", "message", "fields"}` with its status.
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    fields: Vec<Value>,
-}
+/// A refusal of the users API: a problem (RFC 9457) with its status.
+pub struct ApiError(Problem);
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            fields: Vec::new(),
-        }
+    fn new(status: StatusCode, kind: ProblemType, message: impl Into<String>) -> Self {
+        Self(Problem::new(status, kind, message))
     }
 
     fn from_account(lang: Lang, e: AccountError) -> Self {
@@ -166,33 +157,35 @@ impl ApiError {
                             | FieldProblem::GroupInUse
                     )
                 });
-                let (status, code) = if conflict {
-                    (StatusCode::CONFLICT, "conflict")
+                let (status, kind) = if conflict {
+                    (StatusCode::CONFLICT, ProblemType::Conflict)
                 } else {
-                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request")
+                    (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        ProblemType::InvalidRequest,
+                    )
                 };
-                Self {
-                    status,
-                    code,
-                    message: t(lang, "page.users.errors_above").to_owned(),
-                    fields: errors
-                        .iter()
-                        .map(|e| {
-                            json!({
-                                "field": e.field,
-                                "code": e.problem.code(),
-                                "message": problem_text(lang, &e.problem),
-                            })
-                        })
-                        .collect(),
-                }
+                let fields = errors
+                    .iter()
+                    .map(|e| super::problem::FieldProblem {
+                        field: e.field.to_owned(),
+                        code: e.problem.code().to_owned(),
+                        detail: problem_text(lang, &e.problem),
+                    })
+                    .collect();
+                Self(
+                    Problem::new(status, kind, t(lang, "page.users.errors_above"))
+                        .with_errors(fields),
+                )
             }
-            AccountError::NotPermitted(r) => {
-                Self::new(StatusCode::FORBIDDEN, "forbidden", t(lang, refusal_key(r)))
-            }
+            AccountError::NotPermitted(r) => Self::new(
+                StatusCode::FORBIDDEN,
+                ProblemType::Forbidden,
+                t(lang, refusal_key(r)),
+            ),
             AccountError::NotFound => Self::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ProblemType::NotFound,
                 t(lang, "page.users.refused.not_found"),
             ),
             other => Self::internal(AppError::from(other)),
@@ -200,24 +193,18 @@ impl ApiError {
     }
 
     /// Store or database failures: the status the page error would have,
-    /// logged once there, and a generic JSON body.
+    /// logged once there, and a generic detail.
     fn internal(e: AppError) -> Self {
         if let AppError::BadRequest(status, message) = e {
             // Refused before anything was checked (too many attempts).
-            let code = if status == StatusCode::TOO_MANY_REQUESTS {
-                "too_many_attempts"
-            } else {
-                "invalid_request"
-            };
-            return Self::new(status, code, message);
+            return Self::new(status, ProblemType::of_status(status), message);
         }
         let status = e.into_response().status();
-        let code = if status == StatusCode::SERVICE_UNAVAILABLE {
-            "unavailable"
-        } else {
-            "internal_error"
-        };
-        Self::new(status, code, "Nothing was changed; please try again.")
+        Self::new(
+            status,
+            ProblemType::of_status(status),
+            "Nothing was changed; please try again.",
+        )
     }
 }
 
@@ -229,15 +216,7 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({
-                "error": self.code,
-                "message": self.message,
-                "fields": self.fields,
-            })),
-        )
-            .into_response()
+        self.0.into_response()
     }
 }
 
@@ -247,7 +226,7 @@ async fn api_panel(state: &AppState, session: CurrentSession) -> Result<Panel, A
         Ok(p) => Ok(p),
         Err(_) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ProblemType::Unauthenticated,
             t(Lang::En, "page.users.refused.not_signed_in"),
         )),
     }
@@ -257,7 +236,7 @@ fn api_require(p: &Panel, need: Need) -> Result<(), ApiError> {
     p.require(need).map_err(|_| {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ProblemType::Forbidden,
             t(p.lang, need_key(need)),
         )
     })
@@ -271,7 +250,7 @@ fn api_csrf(p: &Panel, headers: &HeaderMap) -> Result<(), ApiError> {
     csrf::matches(&p.data.csrf, sent).map_err(|_| {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            "csrf",
+            ProblemType::CsrfMismatch,
             t(p.lang, "page.users.refused.csrf"),
         )
     })
@@ -281,7 +260,7 @@ fn json_body<T>(p: &Panel, body: Result<Json<T>, JsonRejection>) -> Result<T, Ap
     body.map(|Json(b)| b).map_err(|r| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad_request",
+            ProblemType::InvalidBody,
             format!(
                 "{} {}",
                 t(p.lang, "page.users.refused.bad_request"),
@@ -637,7 +616,7 @@ pub async fn api_my_password(
     let Actor::User { id, .. } = p.actor else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ProblemType::Forbidden,
             t(p.lang, "page.users.refused.local_only"),
         ));
     };

@@ -780,7 +780,8 @@ impl MemoryStore {
             return Reserved::Refused { wait_ms };
         }
         let stamp = now_ms.max(last_ms);
-        g.map.insert(key.to_owned(), (format!("{}:{stamp}", count + 1), deadline));
+        g.map
+            .insert(key.to_owned(), (format!("{}:{stamp}", count + 1), deadline));
         g.wrote(now);
         Reserved::Counted { count, last_ms }
     }
