@@ -38,16 +38,18 @@ command -v jq >/dev/null || die "missing jq (apt-get install -y jq)"
 
 REPORT="${FAULTS_REPORT:-/dev/null}"
 LOAD_SECS="${FAULTS_REDIS_LOAD_SECS:-5}"
-WORK="$(mktemp -d -t guichet-faults-backends.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+# Not WORK: faults.sh exports WORK, and its pg_start and redis_start put
+# their sockets there.
+SCRATCH="$(mktemp -d -t guichet-faults-backends.XXXXXX)"
+trap 'rm -rf "$SCRATCH"' EXIT
 FAILED=0
 fail() { echo "FAIL: $*" >&2; FAILED=1; }
 say() { echo "$*"; echo "$*" >>"$REPORT"; }
 now_ms() { date +%s%3N; }
 
-# One request: prints "status seconds"; the body goes to $WORK/body.
+# One request: prints "status seconds"; the body goes to $SCRATCH/body.
 probe() {
-  curl -s -o "$WORK/body" -D "$WORK/headers" -w '%{http_code} %{time_total}' \
+  curl -s -o "$SCRATCH/body" -D "$SCRATCH/headers" -w '%{http_code} %{time_total}' \
     --max-time 10 "$@" || echo "000 10"
 }
 
@@ -84,10 +86,10 @@ say ""
 declare -A CSRF
 i=0
 for base in $FAULTS_REPLICAS $FAULTS_NGINX_URL; do
-  CSRF[$base]=$(open_form "$base" "$WORK/jar$i"); i=$((i + 1))
+  CSRF[$base]=$(open_form "$base" "$SCRATCH/jar$i"); i=$((i + 1))
 done
 
-eval "$FAULTS_PG_CTL_STOP" >/dev/null 2>&1 || die "FAULTS_PG_CTL_STOP failed"
+eval "$FAULTS_PG_CTL_STOP" >"$SCRATCH/ctl.log" 2>&1 || { cat "$SCRATCH/ctl.log" >&2; die "FAULTS_PG_CTL_STOP failed"; }
 stopped=$(now_ms)
 # Each replica notices within a second, without traffic (readiness).
 for base in $FAULTS_REPLICAS; do
@@ -104,7 +106,7 @@ say "|---|---|---|---|"
 worst=0
 i=0
 for base in $FAULTS_REPLICAS $FAULTS_NGINX_URL; do
-  jar="$WORK/jar$i"; i=$((i + 1))
+  jar="$SCRATCH/jar$i"; i=$((i + 1))
   label=$base; [[ $base == "$FAULTS_NGINX_URL" ]] && label="nginx"
   authorize="$base/oauth2/authorize?response_type=code&client_id=$FAULTS_CLIENT_ID&redirect_uri=https%3A%2F%2Frp.example.com%2Fcb&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
   while IFS='|' read -r name want args; do
@@ -118,10 +120,10 @@ for base in $FAULTS_REPLICAS $FAULTS_NGINX_URL; do
       fail "$label $name took ${secs}s during the outage"
     fi
     worst=$(awk -v a="$worst" -v b="$secs" 'BEGIN { print (b > a) ? b : a }')
-    if [[ $name == "POST /forgot-password" ]] && grep -qi '^location:.*sent=1' "$WORK/headers"; then
+    if [[ $name == "POST /forgot-password" ]] && grep -qi '^location:.*sent=1' "$SCRATCH/headers"; then
       fail "$label said \"sent\" for a mail it could not queue"
     fi
-    if [[ $want == 503 && $name != "GET /readyz" ]] && ! grep -qi '^retry-after:' "$WORK/headers"; then
+    if [[ $want == 503 && $name != "GET /readyz" ]] && ! grep -qi '^retry-after:' "$SCRATCH/headers"; then
       fail "$label $name: 503 without Retry-After"
     fi
   done <<EOF
@@ -141,7 +143,7 @@ say "Slowest answer during the outage: ${worst} s."
 
 # ---------------------------------------------------------------------------
 # 2. PostgreSQL back: every replica ready, and a token issued, within 5 s.
-eval "$FAULTS_PG_CTL_START" >/dev/null 2>&1 || die "FAULTS_PG_CTL_START failed"
+eval "$FAULTS_PG_CTL_START" >"$SCRATCH/ctl.log" 2>&1 || { cat "$SCRATCH/ctl.log" >&2; die "FAULTS_PG_CTL_START failed"; }
 back=$(now_ms)
 for base in $FAULTS_REPLICAS; do
   until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/readyz") == 200 ]]; do
@@ -161,17 +163,17 @@ say "PostgreSQL was down $(( back - stopped )) ms; every replica ready and a tok
 # 3. Redis restarted: once it is back, no request fails.
 #    Introspection reads the revocation entries in Redis on every request.
 load() { # base out; each line: when the request was sent (ms), its status
-  while [[ ! -f "$WORK/stop" ]]; do
+  while [[ ! -f "$SCRATCH/stop" ]]; do
     printf '%s %s\n' "$(now_ms)" \
       "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
           -u "$FAULTS_CLIENT_ID:$FAULTS_CLIENT_SECRET" -d "token=$token" "$1/oauth2/introspect")" >>"$2"
   done
 }
-rm -f "$WORK/stop"
+rm -f "$SCRATCH/stop"
 pids=()
 i=0
 for base in $FAULTS_REPLICAS $FAULTS_NGINX_URL; do
-  load "$base" "$WORK/redis$i.log" & pids+=($!); i=$((i + 1))
+  load "$base" "$SCRATCH/redis$i.log" & pids+=($!); i=$((i + 1))
 done
 sleep 1
 eval "$FAULTS_REDIS_STOP" >/dev/null 2>&1 || fail "FAULTS_REDIS_STOP failed"
@@ -179,10 +181,10 @@ sleep 1
 eval "$FAULTS_REDIS_START" >/dev/null 2>&1 || fail "FAULTS_REDIS_START failed"
 redis_back=$(now_ms)
 sleep "$LOAD_SECS"
-touch "$WORK/stop"
+touch "$SCRATCH/stop"
 for p in "${pids[@]}"; do wait "$p"; done
 total=0; after=0; failed_after=0; failed_during=0
-for f in "$WORK"/redis*.log; do
+for f in "$SCRATCH"/redis*.log; do
   while read -r t s; do
     total=$((total + 1))
     if (( t >= redis_back )); then
