@@ -357,7 +357,9 @@ pub async fn signup_at(base: &str, mailbox: &Path, body: &serde_json::Value) -> 
         "sign-up refused: {}",
         r.text().await.unwrap_or_default()
     );
-    for _ in 0..200 {
+    // Polled for up to 30 s: on a machine busy with builds, the worker's
+    // first delivery through a real SMTP server can take several seconds.
+    for _ in 0..600 {
         if let Some((_, mail)) = welcomes(mailbox, email)
             .into_iter()
             .find(|(p, _)| !before.contains(p))
@@ -379,7 +381,9 @@ const CODE_LINES: [&str; 3] = ["Customer code: ", "Code client : ", "Codice clie
 /// The customer handle and customer code that the welcome mail to `email`
 /// in `mailbox` gives (waiting up to 10 s for it).
 pub async fn welcome_account(mailbox: &Path, email: &str) -> (String, String) {
-    for _ in 0..200 {
+    // Polled for up to 30 s: on a machine busy with builds, the worker's
+    // first delivery through a real SMTP server can take several seconds.
+    for _ in 0..600 {
         if let Some((_, mail)) = welcomes(mailbox, email).into_iter().next() {
             return welcome_lines(&mail);
         }
