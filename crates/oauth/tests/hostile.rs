@@ -27,6 +27,10 @@ struct World {
     jwt_client: Client,
     access_token: String,
     assertion: String,
+    /// When the genuine token and assertion were signed: the cases' clock
+    /// is set from it, not read from the wall, so that a run of a million
+    /// cases that lasts half an hour judges the same instants as a short one.
+    issued_at: chrono::DateTime<Utc>,
 }
 
 fn world() -> &'static World {
@@ -36,7 +40,7 @@ fn world() -> &'static World {
             .enable_all()
             .build()
             .unwrap();
-        let (keys, web, jwt_client, access_token, assertion) = rt.block_on(async {
+        let (keys, web, jwt_client, access_token, assertion, issued_at) = rt.block_on(async {
             let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
             Migrator::up(&db, None).await.unwrap();
             let keys = KeyRing::new(
@@ -85,7 +89,7 @@ fn world() -> &'static World {
                 )
                 .await
                 .unwrap();
-            (keys, web, jwt_client, access_token, assertion)
+            (keys, web, jwt_client, access_token, assertion, now)
         });
         World {
             rt,
@@ -94,6 +98,7 @@ fn world() -> &'static World {
             jwt_client,
             access_token,
             assertion,
+            issued_at,
         }
     })
 }
@@ -260,7 +265,7 @@ proptest! {
     #[test]
     fn client_assertions_are_verified_or_refused(jwt in jwt_input(), skew in -10_000i64..10_000) {
         let w = world();
-        let now = Utc::now().timestamp() + skew;
+        let now = w.issued_at.timestamp() + skew;
         let _ = oauth::assertion::verify(&w.jwt_client, &jwt, &[ISSUER], now);
         prop_assert!(oauth::assertion::verify(&w.web, &jwt, &[ISSUER], now).is_err());
     }
@@ -268,7 +273,7 @@ proptest! {
     #[test]
     fn access_tokens_are_verified_or_refused(jwt in jwt_input(), skew in -10_000i64..10_000) {
         let w = world();
-        let now = Utc::now() + chrono::Duration::seconds(skew);
+        let now = w.issued_at + chrono::Duration::seconds(skew);
         let r = w.rt.block_on(verify_access_token(&w.keys, ISSUER, &jwt, now));
         // The genuine token verifies from (almost) the 60 s leeway before
         // its iat until well before its exp; earlier, an iat in the future
