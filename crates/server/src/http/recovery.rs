@@ -181,7 +181,7 @@ pub async fn handle_submit(
     // Counted per address and per email typed, whether or not an account
     // has it, before the lookup: the refusal tells nothing either.
     limits::admit(
-        &state.store,
+        &*state.store,
         &state.config.rates,
         Purpose::ForgotHandle,
         ip,
