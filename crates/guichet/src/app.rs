@@ -367,7 +367,7 @@ pub fn two_factor(
         db,
         cfg,
         Arc::new(server::twofactor::KeySealer(key_encryptor(settings)?)),
-        Arc::new(server::twofactor::StoreEphemeral(store)),
+        Arc::new(server::twofactor::StoreEphemeral(store.into())),
         transport,
     )
     .map_err(|e| StartError::Other(format!("two-factor setup: {e}")))
@@ -563,7 +563,7 @@ impl Application {
             // An error means the sender is gone, which only happens after it sent.
             let _ = mail_stopped.wait_for(|stop| *stop).await;
         });
-        let chores = server::housekeeping::run(self.state.clone(), async move {
+        let chores = server::housekeeping::run(self.state.app.clone(), async move {
             let _ = chores_stopped.wait_for(|stop| *stop).await;
         });
         let serving = async move {

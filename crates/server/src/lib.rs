@@ -6,28 +6,22 @@
 //! templates and Redis. It calls into `accounts` with parsed domain values and
 //! turns the outcomes into responses.
 
-pub mod access;
 pub mod admin;
-pub mod authz;
-pub mod config;
-pub mod gdpr;
-pub mod housekeeping;
 pub mod http;
-pub mod i18n;
-pub mod limits;
 mod listen;
 pub mod metrics;
-pub mod notify;
-pub mod revocation;
-pub mod seclog;
 pub mod session;
 pub mod sms_gateway;
 mod state;
 pub mod twofactor;
 
+pub use app::store::StoreError;
+pub use app::{
+    access, authz, config, gdpr, housekeeping, i18n, limits, notify, revocation, seclog,
+};
 pub use config::{ConnectionLimits, LoginConfig, RequestLimits, ServerConfig, SessionConfig};
 pub use http::router;
-pub use session::store::{Store, StoreError};
+pub use session::store::Store;
 pub use state::{AppState, OAuthState, Shared};
 
 /// Serves the public router on `listener` until `shutdown` completes, then stops

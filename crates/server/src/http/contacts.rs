@@ -186,7 +186,7 @@ pub async fn request(
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     limits::admit(
-        &state.store,
+        &*state.store,
         &state.config.rates,
         Purpose::ContactRequest,
         ip,
@@ -355,7 +355,7 @@ pub async fn request_api(
         ));
     };
     if let Err(e) = limits::admit(
-        &state.store,
+        &*state.store,
         &state.config.rates,
         Purpose::ContactRequest,
         ip,
@@ -363,7 +363,7 @@ pub async fn request_api(
     )
     .await
     {
-        return Ok(super::panel_json::from_app(p.lang, e));
+        return Ok(super::panel_json::from_app(p.lang, e.into()));
     }
     match state
         .accounts

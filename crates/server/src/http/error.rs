@@ -8,37 +8,9 @@ use accounts::AccountError;
 use super::extract::current_lang;
 use super::pages;
 use crate::i18n::Lang;
-use crate::session::store::StoreError;
+use app::store::StoreError;
 
-/// Whether a database error means the database cannot be reached right now
-/// (down, restarting, pool exhausted) rather than a fault in a query: those
-/// answer 503 so that clients retry and load balancers see it, like a store
-/// outage.
-pub fn database_unavailable(e: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr};
-    let runtime = match e {
-        DbErr::ConnectionAcquire(_) => return true,
-        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => r,
-        _ => return false,
-    };
-    let RuntimeErr::SqlxError(x) = runtime else {
-        return false;
-    };
-    match x.as_ref() {
-        sea_orm::sqlx::Error::Io(_)
-        | sea_orm::sqlx::Error::Tls(_)
-        | sea_orm::sqlx::Error::PoolTimedOut
-        | sea_orm::sqlx::Error::PoolClosed
-        | sea_orm::sqlx::Error::WorkerCrashed
-        | sea_orm::sqlx::Error::Protocol(_) => true,
-        // SQLSTATE class 08 (connection exception) and 57P01..57P03 (the
-        // server is shutting down or starting up).
-        sea_orm::sqlx::Error::Database(d) => d
-            .code()
-            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
-        _ => false,
-    }
-}
+pub use app::error::database_unavailable;
 
 /// What a page handler can fail with. Internal causes are logged once, here, with
 /// their detail; the browser sees a short message that leaks nothing.
@@ -74,6 +46,27 @@ pub enum AppError {
     /// Over a request limit ([`crate::limits`]): come back after this long.
     #[error("too many requests")]
     RateLimited(std::time::Duration),
+}
+
+impl From<app::ServiceError> for AppError {
+    /// The application layer's outcomes, each to the variant that answers it.
+    fn from(e: app::ServiceError) -> Self {
+        match e {
+            app::ServiceError::RateLimited(wait) => Self::RateLimited(wait),
+            app::ServiceError::Unavailable(e) => Self::Unavailable(e),
+            app::ServiceError::Internal(m) => Self::Account(AccountError::Internal(m)),
+        }
+    }
+}
+
+impl From<app::access::AccessError> for AppError {
+    /// Store outages answer 503; the rest is an accounts failure.
+    fn from(e: app::access::AccessError) -> Self {
+        match e {
+            app::access::AccessError::Store(s) => Self::Unavailable(s),
+            app::access::AccessError::Account(a) => Self::Account(a),
+        }
+    }
 }
 
 impl AppError {

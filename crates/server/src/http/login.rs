@@ -362,7 +362,7 @@ pub async fn logout(
     let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     if let Some((id, data)) = session.0 {
         csrf::matches(&data.csrf, &input.csrf)?;
-        super::oauth::logout::end_session(&state, &id, &data).await?;
+        app::backchannel::end_session(&state, &id, &data).await?;
     }
     let mut resp = Redirect::to("/login").into_response();
     let cfg = &state.config;

@@ -24,12 +24,12 @@ use super::pages::Who;
 
 use super::recovery_pages as rp;
 use super::security::{is_recent, to_reauth};
-use crate::admin::support::SupportDesk;
 use crate::i18n::Lang;
 use crate::limits::{self, Purpose};
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
+use app::support::SupportDesk;
 
 /// The text `key` in the request's language.
 fn msg(key: &str) -> &'static str {
@@ -181,7 +181,7 @@ pub async fn handle_submit(
     // Counted per address and per email typed, whether or not an account
     // has it, before the lookup: the refusal tells nothing either.
     limits::admit(
-        &state.store,
+        &*state.store,
         &state.config.rates,
         Purpose::ForgotHandle,
         ip,

@@ -103,13 +103,14 @@ async fn admit(
     input: &SignupInput,
 ) -> Result<(), AppError> {
     limits::admit(
-        &state.store,
+        &*state.store,
         &state.config.rates,
         Purpose::Signup,
         ip,
         &input.primary_email,
     )
     .await
+    .map_err(AppError::from)
 }
 
 /// The mail a valid sign-up sends: the welcome mail with the new handle, or,

@@ -320,13 +320,15 @@ async fn notice(state: &AppState, p: &Panel, origin: &Origin, kind: EventKind, u
         // tokens must stop counting too.
         let cut = match kind {
             EventKind::UserChanged if user.status == "active" => {
-                crate::revocation::cut_off(&state.store, &user.subject, None)
+                crate::revocation::cut_off(&*state.store, &user.subject, None)
                     .await
                     .map_err(crate::access::AccessError::from)
             }
-            EventKind::UserDeleted => crate::revocation::cut_off(&state.store, &user.subject, None)
-                .await
-                .map_err(crate::access::AccessError::from),
+            EventKind::UserDeleted => {
+                crate::revocation::cut_off(&*state.store, &user.subject, None)
+                    .await
+                    .map_err(crate::access::AccessError::from)
+            }
             // Disabled: every session, refresh token and access token.
             _ => {
                 let whom = crate::access::Whom {

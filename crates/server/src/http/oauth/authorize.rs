@@ -412,7 +412,7 @@ async fn issue_code(
     {
         return AppError::from(e).into_response();
     }
-    if let Err(e) = super::logout::note_participant(state, &data.sid, &pending.client_id).await {
+    if let Err(e) = app::backchannel::note_participant(state, &data.sid, &pending.client_id).await {
         return AppError::from(e).into_response();
     }
     back_to_client(

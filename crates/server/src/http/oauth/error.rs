@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use oauth::OAuthError;
 use serde_json::json;
 
-use crate::session::store::StoreError;
+use app::store::StoreError;
 
 /// A failure at an OAuth endpoint, rendered as `{"error", "error_description"}`.
 #[derive(Debug)]

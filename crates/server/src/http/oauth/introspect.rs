@@ -63,7 +63,7 @@ pub async fn introspect(
         }
         let scopes: Vec<String> = serde_json::from_str(&rt.scopes).unwrap_or_default();
         let user_id = (rt.user_id != 0).then_some(rt.user_id);
-        let sub = super::token::subject_of(&state, rt.account_id, user_id).await;
+        let sub = app::authz::subject_of(&state, rt.account_id, user_id).await;
         return Ok(Json(json!({
             "active": true,
             "token_type": "refresh_token",

@@ -1,6 +1,7 @@
-//! Logout: RP-initiated (`/oauth2/logout`, OIDC RP-Initiated Logout 1.0) and
-//! back-channel notices to every client that took part in the session (OIDC
-//! Back-Channel Logout 1.0).
+//! Logout: RP-initiated (`/oauth2/logout`, OIDC RP-Initiated Logout 1.0).
+//! The back-channel notices to every client that took part in the session
+//! (OIDC Back-Channel Logout 1.0) are `app::backchannel`'s; this adapter
+//! only POSTs them ([`ReqwestBackChannel`]).
 
 use std::time::Duration;
 
@@ -14,162 +15,15 @@ use maud::html;
 use oauth::SigningAlg;
 use oauth::clients::list;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::http::cookies;
 use crate::http::csrf;
 use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, current_lang};
 use crate::http::pages;
-use crate::session::SessionData;
 use crate::state::AppState;
-
-/// The event a logout token carries.
-const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
-/// Delivery attempts of one logout token, and the pause before each retry.
-const RETRY_DELAYS: [Duration; 3] = [
-    Duration::from_secs(1),
-    Duration::from_secs(5),
-    Duration::from_secs(30),
-];
-
-fn participants_key(sid: &str) -> String {
-    format!("rp:{sid}")
-}
-
-/// Records that a client received a code in this session, so that logging out
-/// of the session tells it.
-pub(crate) async fn note_participant(
-    state: &AppState,
-    sid: &str,
-    client_id: &str,
-) -> Result<(), crate::StoreError> {
-    let key = participants_key(sid);
-    let mut ids: Vec<String> = state
-        .store
-        .get(&key)
-        .await?
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_default();
-    if !ids.iter().any(|i| i == client_id) {
-        ids.push(client_id.to_owned());
-    }
-    let ttl = state.config.session.absolute_timeout;
-    state
-        .store
-        .set(&key, &serde_json::to_string(&ids).unwrap_or_default(), ttl)
-        .await
-}
-
-/// Ends a browser session everywhere: the server-side session is deleted, and
-/// each client that took part and registered a back-channel URI is sent a
-/// signed logout token in the background (never holding up the user).
-pub(crate) async fn end_session(
-    state: &AppState,
-    id: &str,
-    data: &SessionData,
-) -> Result<(), crate::StoreError> {
-    state.sessions.destroy(id).await?;
-    tell_participants(state, data).await
-}
-
-/// Sends a back-channel logout to each client that took part in the session
-/// (the session itself is already gone).
-pub(crate) async fn tell_participants(
-    state: &AppState,
-    data: &SessionData,
-) -> Result<(), crate::StoreError> {
-    if data.sid.is_empty() {
-        return Ok(());
-    }
-    let key = participants_key(&data.sid);
-    let ids: Vec<String> = state
-        .store
-        .take(&key)
-        .await?
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_default();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let Some(subject) = super::token::subject_of(state, data.account_id, data.user_id).await else {
-        return Ok(());
-    };
-    for client_id in ids {
-        let state = state.clone();
-        let (sid, subject) = (data.sid.clone(), subject.clone());
-        tokio::spawn(async move { notify_client(&state, &client_id, &subject, &sid).await });
-    }
-    Ok(())
-}
-
-async fn notify_client(state: &AppState, client_id: &str, subject: &str, sid: &str) {
-    let Ok(Some(client)) = state
-        .oauth
-        .clients
-        .get(state.accounts.db(), client_id)
-        .await
-    else {
-        return;
-    };
-    let Some(uri) = client.backchannel_logout_uri.clone() else {
-        return;
-    };
-    let now = chrono::Utc::now();
-    let claims = json!({
-        "iss": state.oauth.issuer,
-        "aud": client.client_id,
-        "iat": now.timestamp(),
-        "exp": now.timestamp() + 120,
-        "jti": oauth::tokens::new_jti(),
-        "sub": subject,
-        "sid": sid,
-        "events": { BACKCHANNEL_EVENT: {} },
-    });
-    let alg = SigningAlg::parse(&client.id_token_alg).unwrap_or(SigningAlg::Rs256);
-    let token = match state
-        .oauth
-        .keys
-        .sign_jwt(alg, "logout+jwt", &claims, now)
-        .await
-    {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = %e, client_id, "logout token not signed");
-            return;
-        }
-    };
-    let http = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(c) => c,
-        Err(_) => return,
-    };
-    for (attempt, pause) in std::iter::once(Duration::ZERO)
-        .chain(RETRY_DELAYS)
-        .enumerate()
-    {
-        tokio::time::sleep(pause).await;
-        let sent = http
-            .post(&uri)
-            .form(&[("logout_token", token.as_str())])
-            .send()
-            .await;
-        match sent {
-            Ok(r) if r.status().is_success() => {
-                tracing::info!(client_id, "back-channel logout delivered");
-                return;
-            }
-            Ok(r) => {
-                tracing::warn!(client_id, status = %r.status(), attempt, "back-channel logout refused")
-            }
-            Err(e) => tracing::warn!(client_id, error = %e, attempt, "back-channel logout failed"),
-        }
-    }
-    tracing::error!(client_id, "back-channel logout abandoned after retries");
-}
+use app::backchannel::Delivery;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -326,7 +180,7 @@ async fn logout(
     let Some((id, data)) = session.0 else {
         return finish(&state);
     };
-    let account_subject = super::token::subject_of(&state, data.account_id, data.user_id).await;
+    let account_subject = app::authz::subject_of(&state, data.account_id, data.user_id).await;
     let hint_matches = hint
         .as_ref()
         .is_some_and(|c| account_subject.as_deref().is_some_and(|s| c["sub"] == s));
@@ -334,7 +188,7 @@ async fn logout(
         && p.confirm.as_deref() == Some("yes")
         && csrf::matches(&data.csrf, p.csrf.as_deref().unwrap_or("")).is_ok();
     if hint_matches || confirmed {
-        if let Err(e) = end_session(&state, &id, &data).await {
+        if let Err(e) = app::backchannel::end_session(&state, &id, &data).await {
             return AppError::from(e).into_response();
         }
         return finish(&state);
@@ -356,4 +210,32 @@ async fn logout(
         p { a href="/account" { (t("page.logout.stay")) } }
     };
     Html(pages::layout(lang, t("page.logout.title"), None, body).into_string()).into_response()
+}
+
+/// Sends logout tokens over HTTP: a POST of the form, no redirects followed,
+/// five seconds at most.
+pub struct ReqwestBackChannel;
+
+#[async_trait::async_trait]
+impl app::backchannel::BackChannel for ReqwestBackChannel {
+    async fn post(&self, uri: &str, logout_token: &str) -> Delivery {
+        let http = match reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => return Delivery::Failed(e.to_string()),
+        };
+        let sent = http
+            .post(uri)
+            .form(&[("logout_token", logout_token)])
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => Delivery::Delivered,
+            Ok(r) => Delivery::Refused(r.status().to_string()),
+            Err(e) => Delivery::Failed(e.to_string()),
+        }
+    }
 }

@@ -66,7 +66,7 @@ pub async fn revoke(
     // the verification leeway), then forget it.
     let ttl = (exp - now.timestamp()).max(0) as u64 + 120;
     let jti = claims["jti"].as_str().unwrap_or_default();
-    crate::revocation::revoke_jti(&state.store, jti, std::time::Duration::from_secs(ttl)).await?;
+    crate::revocation::revoke_jti(&*state.store, jti, std::time::Duration::from_secs(ttl)).await?;
     tracing::info!(client_id = %client.client_id, "access token revoked");
     Ok(StatusCode::OK)
 }

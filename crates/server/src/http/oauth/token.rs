@@ -151,7 +151,7 @@ async fn replayed(state: &AppState, client: &Client, key: &str) -> Result<(), OA
         .await?;
     if let Some(used) = state.store.get(&used_key(key)).await? {
         let (jti, family) = used.split_once(' ').unwrap_or((used.as_str(), ""));
-        crate::revocation::revoke_jti(&state.store, jti, crate::revocation::kept_for()).await?;
+        crate::revocation::revoke_jti(&*state.store, jti, crate::revocation::kept_for()).await?;
         if !family.is_empty() {
             refresh::revoke_family(state.accounts.db(), family, chrono::Utc::now())
                 .await
@@ -228,7 +228,7 @@ async fn redeem_code(
         "client_id": grant.client_id,
         "iat": grant.issued_at,
     });
-    if crate::revocation::is_revoked(&state.store, &as_issued).await? {
+    if crate::revocation::is_revoked(&*state.store, &as_issued).await? {
         return Err(
             OAuthError::InvalidGrant("access was cut off since the code was issued").into(),
         );
@@ -343,31 +343,6 @@ pub(super) fn person_of_user(
         customer_handle: Some(a.handle.clone()),
         customer_code: Some(a.customer_code.clone()),
         role: Some(role.as_str().to_owned()),
-    }
-}
-
-/// The `sub` relying parties know a session or grant by: the holder's, or the
-/// local user's own, whatever their status now (logout must still reach them).
-pub(crate) async fn subject_of(
-    state: &AppState,
-    account_id: i32,
-    user_id: Option<i32>,
-) -> Option<String> {
-    match user_id {
-        None => state
-            .accounts
-            .find_by_id(account_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|a| a.subject),
-        Some(uid) => state
-            .accounts
-            .find_user(account_id, uid)
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.subject),
     }
 }
 

@@ -8,8 +8,7 @@
 
 use serde_json::Value;
 
-use crate::StoreError;
-use crate::session::store::Store;
+use crate::store::{StateStore, StoreError};
 
 /// The longest an access token can live (a client's lifetime is capped at
 /// this), plus the verification leeway: after that, a cut-off has nothing
@@ -31,7 +30,7 @@ fn cut_key(sub: &str, client_id: Option<&str>) -> String {
 
 /// Marks one access token revoked for `ttl` (until it would have expired).
 pub async fn revoke_jti(
-    store: &Store,
+    store: &dyn StateStore,
     jti: &str,
     ttl: std::time::Duration,
 ) -> Result<(), StoreError> {
@@ -40,7 +39,11 @@ pub async fn revoke_jti(
 
 /// Revokes every access token of `sub` issued until now: at one client, or
 /// at all of them when `client_id` is `None`.
-pub async fn cut_off(store: &Store, sub: &str, client_id: Option<&str>) -> Result<(), StoreError> {
+pub async fn cut_off(
+    store: &dyn StateStore,
+    sub: &str,
+    client_id: Option<&str>,
+) -> Result<(), StoreError> {
     let now = chrono::Utc::now().timestamp();
     store
         .set(&cut_key(sub, client_id), &now.to_string(), kept_for())
@@ -49,7 +52,7 @@ pub async fn cut_off(store: &Store, sub: &str, client_id: Option<&str>) -> Resul
 
 /// Whether verified access-token claims name a token taken back: its own
 /// revocation or a cut-off of its subject. One store round trip.
-pub async fn is_revoked(store: &Store, claims: &Value) -> Result<bool, StoreError> {
+pub async fn is_revoked(store: &dyn StateStore, claims: &Value) -> Result<bool, StoreError> {
     let jti = claims["jti"].as_str().unwrap_or_default();
     let sub = claims["sub"].as_str().unwrap_or_default();
     let client = claims["client_id"].as_str().unwrap_or_default();

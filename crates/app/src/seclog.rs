@@ -1,11 +1,13 @@
-//! Writing the security log from the server: the request's IP and browser
+//! Writing the security log from the application: the request's IP and browser
 //! added to what the domain records, and a failed write logged rather than
 //! failing the action it describes.
 
 use accounts::{EventKind, Events};
 
 use crate::notify::SecurityChange;
-use crate::state::AppState;
+use std::sync::Arc;
+
+use crate::services::App;
 
 /// Where a change came from: the client IP and browser, empty for operator
 /// and background actions.
@@ -30,7 +32,7 @@ impl Origin {
 /// Records one line now; a failure is logged, never returned: the change it
 /// describes already happened.
 pub async fn record(
-    state: &AppState,
+    state: &App,
     account_id: i32,
     user_id: Option<i32>,
     kind: EventKind,
@@ -55,7 +57,7 @@ pub async fn record(
 /// [`record`] off the request path, where the caller must not wait (login
 /// failures, whose timing must not depend on the account existing).
 pub fn record_later(
-    state: &AppState,
+    state: &Arc<App>,
     account_id: i32,
     user_id: Option<i32>,
     kind: EventKind,
@@ -106,7 +108,7 @@ fn named(kind: &str, label: &str) -> String {
 
 /// Records a change that is also mailed, off the request path (the notice
 /// helpers are synchronous).
-pub fn change_later(state: &AppState, account_id: i32, change: &SecurityChange, origin: Origin) {
+pub fn change_later(state: &Arc<App>, account_id: i32, change: &SecurityChange, origin: Origin) {
     let (kind, detail) = of_change(change);
     record_later(state, account_id, None, kind, detail, origin);
 }

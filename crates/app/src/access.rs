@@ -5,19 +5,21 @@
 //! value or its hash; every lookup goes through the account's own index, so
 //! one account can neither see nor end another's sessions.
 
+use std::sync::Arc;
+
 use accounts::{AccountError, EventKind};
 use chrono::Utc;
 
 use crate::seclog::{self, Origin};
+use crate::services::App;
 use crate::session::ListedSession;
-use crate::state::AppState;
 
 /// Why an access change failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
     /// The session store could not be reached.
     #[error(transparent)]
-    Store(#[from] crate::StoreError),
+    Store(#[from] crate::store::StoreError),
     /// The database failed.
     #[error(transparent)]
     Account(#[from] AccountError),
@@ -26,15 +28,6 @@ pub enum AccessError {
 impl From<oauth::OAuthError> for AccessError {
     fn from(e: oauth::OAuthError) -> Self {
         Self::Account(AccountError::Internal(e.to_string()))
-    }
-}
-
-impl From<AccessError> for crate::http::AppError {
-    fn from(e: AccessError) -> Self {
-        match e {
-            AccessError::Store(s) => Self::Unavailable(s),
-            AccessError::Account(a) => Self::Account(a),
-        }
     }
 }
 
@@ -127,7 +120,7 @@ impl Whom {
     }
 }
 
-async fn listed(state: &AppState, whom: Whom) -> Result<Vec<ListedSession>, AccessError> {
+async fn listed(state: &App, whom: Whom) -> Result<Vec<ListedSession>, AccessError> {
     Ok(state
         .sessions
         .list(whom.account_id, Utc::now().timestamp())
@@ -148,7 +141,7 @@ async fn listed(state: &AppState, whom: Whom) -> Result<Vec<ListedSession>, Acce
 /// or reset, support ending sessions or removing two-factor, a local user
 /// disabled or removed) comes through here, so none of them misses a part.
 pub async fn cut_off(
-    state: &AppState,
+    state: &App,
     whom: Whom,
     keep: Option<&crate::session::SessionData>,
 ) -> Result<Option<String>, AccessError> {
@@ -165,7 +158,7 @@ pub async fn cut_off(
             };
             oauth::refresh::revoke_account(db, whom.account_id, now).await?;
             for sub in crate::revocation::subjects_of(&state.accounts, whom.account_id).await? {
-                crate::revocation::cut_off(&state.store, &sub, None).await?;
+                crate::revocation::cut_off(&*state.store, &sub, None).await?;
             }
             kept
         }
@@ -180,7 +173,7 @@ pub async fn cut_off(
             };
             oauth::refresh::revoke_user(db, whom.account_id, uid, None, now).await?;
             if let Some(u) = state.accounts.find_user(whom.account_id, uid).await? {
-                crate::revocation::cut_off(&state.store, &u.subject, None).await?;
+                crate::revocation::cut_off(&*state.store, &u.subject, None).await?;
             }
             kept
         }
@@ -191,7 +184,7 @@ pub async fn cut_off(
 /// The account's live sessions, newest first; `current` is the asking
 /// session's `sid`.
 pub async fn sessions(
-    state: &AppState,
+    state: &App,
     whom: Whom,
     current: &str,
 ) -> Result<Vec<SessionView>, AccessError> {
@@ -215,7 +208,7 @@ pub async fn sessions(
 /// Ends the session named `handle`, telling the relying parties that took
 /// part. `false` when the caller reaches no such session.
 pub async fn end_session(
-    state: &AppState,
+    state: &Arc<App>,
     whom: Whom,
     handle: &str,
     origin: &Origin,
@@ -231,7 +224,7 @@ pub async fn end_session(
         return Ok(false);
     };
     state.sessions.destroy_listed(&s).await?;
-    crate::http::oauth::logout::tell_participants(state, &s.data).await?;
+    crate::backchannel::tell_participants(state, &s.data).await?;
     seclog::record(
         state,
         whom.account_id,
@@ -248,7 +241,7 @@ pub async fn end_session(
 /// matching refresh and access tokens ([`cut_off`]), telling the relying
 /// parties of each session.
 pub async fn sign_out_everywhere(
-    state: &AppState,
+    state: &Arc<App>,
     whom: Whom,
     origin: &Origin,
 ) -> Result<(), AccessError> {
@@ -257,7 +250,7 @@ pub async fn sign_out_everywhere(
     cut_off(state, whom, None).await?;
     for s in &all {
         state.sessions.destroy_listed(s).await?;
-        crate::http::oauth::logout::tell_participants(state, &s.data).await?;
+        crate::backchannel::tell_participants(state, &s.data).await?;
     }
     seclog::record(
         state,
@@ -285,7 +278,7 @@ pub struct AppView {
 }
 
 /// The account's consents, newest first.
-pub async fn connected_apps(state: &AppState, whom: Whom) -> Result<Vec<AppView>, AccessError> {
+pub async fn connected_apps(state: &App, whom: Whom) -> Result<Vec<AppView>, AccessError> {
     let db = state.accounts.db();
     let mut out = Vec::new();
     for c in oauth::consents::list_for_account(db, whom.account_id).await? {
@@ -310,7 +303,7 @@ pub async fn connected_apps(state: &AppState, whom: Whom) -> Result<Vec<AppView>
 /// and access tokens: the whole account's for the holder, their own for a
 /// local user. `false` when there was no consent.
 pub async fn withdraw(
-    state: &AppState,
+    state: &App,
     whom: Whom,
     client_id: &str,
     origin: &Origin,
@@ -327,13 +320,13 @@ pub async fn withdraw(
         None => {
             oauth::refresh::revoke_client(db, whom.account_id, client_id, now).await?;
             for sub in crate::revocation::subjects_of(&state.accounts, whom.account_id).await? {
-                crate::revocation::cut_off(&state.store, &sub, Some(client_id)).await?;
+                crate::revocation::cut_off(&*state.store, &sub, Some(client_id)).await?;
             }
         }
         Some(uid) => {
             oauth::refresh::revoke_user(db, whom.account_id, uid, Some(client_id), now).await?;
             if let Some(u) = state.accounts.find_user(whom.account_id, uid).await? {
-                crate::revocation::cut_off(&state.store, &u.subject, Some(client_id)).await?;
+                crate::revocation::cut_off(&*state.store, &u.subject, Some(client_id)).await?;
             }
         }
     }

@@ -15,9 +15,8 @@ use mail::OutgoingMail;
 use mfa::MethodKind;
 
 use crate::config::ServerConfig;
-use crate::http::error::AppError;
 use crate::i18n::{self, Lang};
-use crate::state::AppState;
+use crate::services::App;
 
 /// A change to an account's security that its holder must hear of, whoever
 /// made it.
@@ -433,19 +432,17 @@ pub fn email_code(
 /// (a code, a link): one INSERT, so that an answer "sent" is never given for
 /// a mail that is not in the queue. A database that cannot be reached gives
 /// the 503 that tells the customer to try again.
-pub async fn queue(state: &AppState, mail: OutgoingMail) -> Result<(), AppError> {
+pub async fn queue(state: &App, mail: OutgoingMail) -> Result<(), accounts::AccountError> {
     let subject = mail.subject.clone();
     match state.mail.enqueue(mail).await {
         Ok(_) => Ok(()),
         Err(mail::MailError::Database(e)) => {
             tracing::error!(error = %e, %subject, "mail not queued");
-            Err(AppError::Account(accounts::AccountError::Database(e)))
+            Err(accounts::AccountError::Database(e))
         }
         Err(e) => {
             tracing::error!(error = %e, %subject, "mail not queued");
-            Err(AppError::Account(accounts::AccountError::Internal(
-                e.to_string(),
-            )))
+            Err(accounts::AccountError::Internal(e.to_string()))
         }
     }
 }
@@ -467,7 +464,7 @@ const NOTICE_PATIENCE: [std::time::Duration; 5] = [
 /// change was made. The INSERT runs in a task of its own, tried again while
 /// the database cannot be reached; a failure is logged without the body,
 /// which may hold a link or a code.
-pub fn send_later(state: &AppState, mail: OutgoingMail) {
+pub fn send_later(state: &App, mail: OutgoingMail) {
     let queue = state.mail.clone();
     tokio::spawn(async move {
         let subject = mail.subject.clone();
@@ -475,9 +472,7 @@ pub fn send_later(state: &AppState, mail: OutgoingMail) {
         loop {
             match queue.enqueue(mail.clone()).await {
                 Ok(_) => return,
-                Err(mail::MailError::Database(e))
-                    if crate::http::error::database_unavailable(&e) =>
-                {
+                Err(mail::MailError::Database(e)) if crate::error::database_unavailable(&e) => {
                     let Some(wait) = waits.next() else {
                         tracing::error!(error = %e, %subject, "mail not queued: database unreachable");
                         return;

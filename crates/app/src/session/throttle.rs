@@ -3,7 +3,7 @@
 //! client IP.
 //!
 //! An attempt is counted *before* its secret is checked: one atomic store step
-//! per counter ([`Store::reserve`]) either refuses it with the wait still due,
+//! per counter ([`StateStore::reserve`](crate::store::StateStore::reserve)) either refuses it with the wait still due,
 //! or counts it and records its time. So of any number of parallel guesses,
 //! only as many as the delay schedule allows are ever checked (with the
 //! shipped schedule, one: the next waits a second after it). A refused attempt
@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::store::{Reserved, Store, StoreError, scheduled_delay};
 use crate::config::LoginConfig;
+use crate::store::{Reserved, Store, StoreError, scheduled_delay};
 
 /// Failures are forgotten this long after the first of a series.
 const WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -159,8 +159,11 @@ impl Reservation {
 
 impl Throttle {
     /// A throttle over a store.
-    pub fn new(store: Store, cfg: LoginConfig) -> Self {
-        Self { store, cfg }
+    pub fn new(store: impl Into<Store>, cfg: LoginConfig) -> Self {
+        Self {
+            store: store.into(),
+            cfg,
+        }
     }
 
     fn delays_ms(&self) -> Vec<u64> {
@@ -275,12 +278,12 @@ mod tests {
     use super::*;
 
     fn throttle() -> Throttle {
-        Throttle::new(Store::memory(), LoginConfig::default())
+        Throttle::new(crate::store::memory(), LoginConfig::default())
     }
 
     fn with_free_ip(n: u32) -> Throttle {
         Throttle::new(
-            Store::memory(),
+            crate::store::memory(),
             LoginConfig {
                 ip_free_failures: n,
                 ..LoginConfig::default()

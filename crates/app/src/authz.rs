@@ -14,8 +14,8 @@ use oauth::authorize::PendingAuthorization;
 use oauth::clients::Client;
 use oauth::decision::{self, Facts, SessionFacts, Step};
 
+use crate::services::App;
 use crate::session::SessionData;
-use crate::state::AppState;
 
 /// The status of an account or local user that may sign in.
 const ACTIVE: &str = "active";
@@ -33,10 +33,7 @@ pub struct SignedIn {
 /// local user's session must belong to an active user and be newer than
 /// the user's last "end my sessions" (password change, disable, removal).
 /// `None` when the session no longer counts.
-pub async fn signed_in(
-    state: &AppState,
-    data: &SessionData,
-) -> Result<Option<SignedIn>, AccountError> {
+pub async fn signed_in(state: &App, data: &SessionData) -> Result<Option<SignedIn>, AccountError> {
     let Some(account) = state
         .accounts
         .find_by_id(data.account_id)
@@ -81,7 +78,7 @@ pub enum DecideError {
 /// [`signed_in`]), their second factors and their consent. `consent_given`
 /// is set only by the consent form of the session the request is bound to.
 pub async fn decide(
-    state: &AppState,
+    state: &App,
     session: Option<&SessionData>,
     pending: &PendingAuthorization,
     consent_given: bool,
@@ -162,7 +159,7 @@ fn internal(e: oauth::OAuthError) -> AccountError {
 /// still active, the client's demand for a second factor against how the
 /// grant was authenticated, and the consent still on record.
 pub async fn later_grant(
-    state: &AppState,
+    state: &App,
     client: &Client,
     account_id: i32,
     user_id: Option<i32>,
@@ -196,16 +193,37 @@ pub async fn later_grant(
     ))
 }
 
+/// The `sub` relying parties know a session or grant by: the holder's, or the
+/// local user's own, whatever their status now (logout must still reach them).
+pub async fn subject_of(state: &App, account_id: i32, user_id: Option<i32>) -> Option<String> {
+    match user_id {
+        None => state
+            .accounts
+            .find_by_id(account_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.subject),
+        Some(uid) => state
+            .accounts
+            .find_user(account_id, uid)
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.subject),
+    }
+}
+
 /// Whether a verified access token still counts: not revoked or cut off
 /// ([`crate::revocation`]), and its subject, when a person, still active
 /// (a disabled account or local user, whatever disabled it, the command
 /// line included, ends its tokens at once). Introspection and userinfo both
 /// ask here.
 pub async fn access_token_counts(
-    state: &AppState,
+    state: &App,
     claims: &serde_json::Value,
 ) -> Result<bool, crate::access::AccessError> {
-    if crate::revocation::is_revoked(&state.store, claims).await? {
+    if crate::revocation::is_revoked(&*state.store, claims).await? {
         return Ok(false);
     }
     let sub = claims["sub"].as_str().unwrap_or_default();

@@ -2,18 +2,20 @@
 //! holds something of it: the accounts tables, second factors, consents and
 //! tokens, and the session store.
 
+use std::sync::Arc;
+
 use accounts::{Account, AccountError, EventKind, Events};
 use serde_json::{Value, json};
 
 use crate::access::{self, AccessError};
 use crate::seclog::{self, Origin};
-use crate::state::AppState;
+use crate::services::App;
 use crate::twofactor;
 
 /// Everything held about the account, as one JSON document. No secret: no
 /// password hash, no second-factor secret, no session id, no token.
 pub async fn export(
-    state: &AppState,
+    state: &App,
     account: &Account,
     current_sid: &str,
     origin: &Origin,
@@ -119,7 +121,7 @@ pub async fn export(
 /// exist; otherwise personal data go, the row stays as a tombstone, every
 /// second factor, consent, session, refresh and access token goes, and every relying
 /// party of a live session gets a back-channel logout.
-pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError> {
+pub async fn erase(state: &Arc<App>, account_id: i32) -> Result<(), AccessError> {
     let db = state.accounts.db();
     let sessions = state
         .sessions
@@ -146,12 +148,12 @@ pub async fn erase(state: &AppState, account_id: i32) -> Result<(), AccessError>
     }
     oauth::refresh::revoke_account(db, account_id, chrono::Utc::now()).await?;
     for sub in &subjects {
-        crate::revocation::cut_off(&state.store, sub, None).await?;
+        crate::revocation::cut_off(&*state.store, sub, None).await?;
     }
     oauth::consents::delete_all(db, account_id).await?;
     for s in &sessions {
         state.sessions.destroy_listed(s).await?;
-        crate::http::oauth::logout::tell_participants(state, &s.data).await?;
+        crate::backchannel::tell_participants(state, &s.data).await?;
     }
     Ok(())
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::http::error::AppError;
-use crate::session::store::Store;
+use crate::error::ServiceError;
+use crate::store::StateStore;
 
 /// At most `count` requests per `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,25 +99,25 @@ impl Purpose {
 
 /// Counts one request for `purpose` from `ip` about `target` (as typed; it
 /// is trimmed and lowercased here so that case does not dodge the limit),
-/// and refuses it with [`AppError::RateLimited`] when either count is over
+/// and refuses it with [`ServiceError::RateLimited`] when either count is over
 /// its limit. Call it before any work the request starts.
-pub(crate) async fn admit(
-    store: &Store,
+pub async fn admit(
+    store: &dyn StateStore,
     limits: &RateLimits,
     purpose: Purpose,
     ip: IpAddr,
     target: &str,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let (per_ip, per_target) = purpose.rates(limits);
     let now_ms = chrono::Utc::now().timestamp_millis();
     let by_ip = format!("limit:{}:ip:{}", purpose.name(), client_key(ip));
     if let Some(wait) = count(store, &by_ip, per_ip, now_ms).await? {
-        return Err(AppError::RateLimited(wait));
+        return Err(ServiceError::RateLimited(wait));
     }
     let digest = Sha256::digest(target.trim().to_lowercase().as_bytes());
     let by_target = format!("limit:{}:to:{}", purpose.name(), hex::encode(digest));
     if let Some(wait) = count(store, &by_target, per_target, now_ms).await? {
-        return Err(AppError::RateLimited(wait));
+        return Err(ServiceError::RateLimited(wait));
     }
     Ok(())
 }
@@ -142,11 +142,11 @@ fn client_key(ip: IpAddr) -> String {
 /// window, living as long as the window); the time left in the window when
 /// the count is over the limit.
 async fn count(
-    store: &Store,
+    store: &dyn StateStore,
     key: &str,
     rate: Rate,
     now_ms: i64,
-) -> Result<Option<Duration>, AppError> {
+) -> Result<Option<Duration>, ServiceError> {
     let (index, left_ms) = window(rate.window, now_ms);
     let n = store
         .incr(&format!("{key}:{index}"), Duration::from_millis(left_ms))
@@ -166,7 +166,7 @@ fn window(window: Duration, now_ms: i64) -> (i64, u64) {
 }
 
 /// Seconds to put in `Retry-After` for a wait: rounded up, at least one.
-pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
+pub fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
@@ -196,7 +196,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_count_past_the_limit_is_refused_with_the_time_left() {
-        let store = Store::memory();
+        let store = crate::store::MemoryStore::default();
         let limits = RateLimits {
             signup_per_ip: Rate::per(3, 3600),
             signup_per_email: Rate::per(100, 3600),
@@ -215,7 +215,7 @@ mod tests {
             .unwrap();
         }
         match admit(&store, &limits, Purpose::Signup, ip, "z@x.test").await {
-            Err(AppError::RateLimited(wait)) => assert!(wait <= Duration::from_secs(3600)),
+            Err(ServiceError::RateLimited(wait)) => assert!(wait <= Duration::from_secs(3600)),
             other => panic!("expected a refusal, got {other:?}"),
         }
         // Another purpose, another address: counted apart.
@@ -230,7 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_target_is_counted_whatever_its_case() {
-        let store = Store::memory();
+        let store = crate::store::MemoryStore::default();
         let limits = RateLimits {
             forgot_handle_per_email: Rate::per(2, 3600),
             ..RateLimits::default()
@@ -250,7 +250,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             admit(&store, &limits, Purpose::ForgotHandle, ip(3), "ADA@x.TEST").await,
-            Err(AppError::RateLimited(_))
+            Err(ServiceError::RateLimited(_))
         ));
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use accounts::Events;
 
-use crate::state::AppState;
+use std::sync::Arc;
+
+use crate::services::App;
 
 /// Time between sweeps.
 const EVERY: Duration = Duration::from_secs(3600);
@@ -14,7 +16,7 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// Sweeps until `stop` completes. The security log is also trimmed per
 /// account whenever that account writes; this catches the accounts that no
 /// longer write, whose old lines would otherwise stay for ever.
-pub async fn run(state: AppState, stop: impl std::future::Future<Output = ()>) {
+pub async fn run(state: Arc<App>, stop: impl std::future::Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
     loop {
         match Events::purge(state.accounts.db(), chrono::Utc::now()).await {

@@ -1,0 +1,30 @@
+//! Guichet's application layer: what a user or an operator does, over the
+//! domain crates (`accounts`, `mfa`, `oauth`, `mail`), with the short-lived
+//! shared state reached through a port ([`store::StateStore`]).
+//!
+//! Architecture invariant: this crate knows no HTTP. It imports none of axum,
+//! hyper, tower, tower-http, maud or redis (CI checks its dependency tree);
+//! the adapters (`server`) implement its ports and map its errors.
+
+pub mod access;
+pub mod authz;
+pub mod backchannel;
+pub mod config;
+pub mod error;
+pub mod gdpr;
+pub mod housekeeping;
+pub mod i18n;
+pub mod limits;
+pub mod notify;
+pub mod revocation;
+pub mod seclog;
+pub mod services;
+pub mod session;
+pub mod store;
+pub mod support;
+pub mod twofactor;
+
+pub use config::{ConnectionLimits, LoginConfig, RequestLimits, ServerConfig, SessionConfig};
+pub use error::ServiceError;
+pub use services::{App, OAuthState};
+pub use store::{StateStore, Store, StoreError};
