@@ -79,11 +79,7 @@ pub async fn use_postgres(s: &mut Settings, admin: &str) {
     db.close().await.ok();
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
     s.database.url = Some(format!("{base}/{name}").parse().expect("PostgreSQL URL"));
-    s.oauth.key_encryption_key = Some(
-        oauth::KeyEncryptor::generate_base64()
-            .parse()
-            .expect("key"),
-    );
+    s.oauth.key_encryption_key = Some(oauth::KeyEncryptor::generate_base64().parse().expect("key"));
     s.database.max_connections = 5;
     // Many tests share a few cores and five connections each: there a wait
     // for a connection is load, not an outage. The outage tests set the

@@ -79,7 +79,10 @@ fn migrate_prints_its_result_alone() {
     let out = run_fresh(&["migrate"], &[]);
     assert_eq!(text(&out.stdout), "migrations applied\n");
     let err = text(&out.stderr);
-    assert!(err.trim().is_empty(), "nothing to say when all is well: {err}");
+    assert!(
+        err.trim().is_empty(),
+        "nothing to say when all is well: {err}"
+    );
 
     for (var, level) in [("RUST_LOG", "info"), ("GUICHET__LOG__LEVEL", "info")] {
         let out = run_fresh(&["migrate", "--log-format", "json"], &[(var, level)]);

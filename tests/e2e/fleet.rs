@@ -50,7 +50,11 @@ impl Replica {
             .env("GUICHET__OPERATOR__BIND", format!("127.0.0.1:{op}"))
             .env(
                 "GUICHET__SERVER__PUBLIC_URL",
-                settings.server.public_url.as_ref().map_or("", |u| u.as_str()),
+                settings
+                    .server
+                    .public_url
+                    .as_ref()
+                    .map_or("", |u| u.as_str()),
             )
             .spawn()
             .expect("start guichet");

@@ -7,9 +7,7 @@ use std::time::Duration;
 use accounts::password::HashParams;
 use accounts::service::Accounts;
 use accounts::{PasswordHasher, PasswordPolicy};
-use mail::{
-    MailQueue, MailTransport, OutboxTransport, QueueSettings, SmtpSettings, SmtpTransport,
-};
+use mail::{MailQueue, MailTransport, OutboxTransport, QueueSettings, SmtpSettings, SmtpTransport};
 use migration::{Migrator, MigratorTrait};
 use oauth::{KeyEncryptor, KeyRing};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -295,11 +293,11 @@ pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
         RedisMode::Standalone => server::session::store::RedisMode::Standalone,
     };
     Store::redis(mode, &s.redis_url, &s.key_prefix, s.redis_timeout_secs)
-    .await
-    .map_err(|e| StartError::Redis {
-        url: redact(&s.redis_url),
-        reason: e.0,
-    })
+        .await
+        .map_err(|e| StartError::Redis {
+            url: redact(&s.redis_url),
+            reason: e.0,
+        })
 }
 
 /// A built application, bound and ready to serve.
@@ -330,13 +328,11 @@ pub fn two_factor(
         .map_err(|e| StartError::Other(format!("server.public_url: {e}")))?;
     let sms = &settings.mfa.sms;
     let transport: Arc<dyn mfa::SmsTransport> = match (sms.transport, &sms.gateway_url) {
-        (SmsTransportKind::Http, Some(url)) => {
-            Arc::new(server::sms_gateway::HttpSmsGateway::new(
-                url.url().clone(),
-                (!sms.gateway_token.is_empty()).then(|| sms.gateway_token.clone()),
-                sms.timeout_secs,
-            ))
-        }
+        (SmsTransportKind::Http, Some(url)) => Arc::new(server::sms_gateway::HttpSmsGateway::new(
+            url.url().clone(),
+            (!sms.gateway_token.is_empty()).then(|| sms.gateway_token.clone()),
+            sms.timeout_secs,
+        )),
         (SmsTransportKind::Http, None) => {
             return Err(StartError::Other(
                 "mfa.sms.gateway_url: required when mfa.sms.transport = \"http\"".into(),

@@ -63,7 +63,6 @@ pub struct TargetArgs {
     pub json: bool,
 }
 
-
 fn account_json(a: &Account) -> serde_json::Value {
     json!({
         "handle": a.handle,
@@ -173,4 +172,3 @@ pub async fn run_account(settings: &Settings, cmd: AccountCommand) -> Result<(),
     }
     Ok(())
 }
-

@@ -138,7 +138,6 @@ impl ClientArgs {
     }
 }
 
-
 fn print_client(c: &Client, secret: Option<&str>, as_json: bool) {
     if as_json {
         println!("{}", client_json(c, secret));
@@ -214,4 +213,3 @@ pub async fn run_client(settings: &Settings, cmd: ClientCommand) -> Result<(), C
     }
     Ok(())
 }
-

@@ -32,7 +32,6 @@ pub enum KeysCommand {
     NewEncryptionKey,
 }
 
-
 /// Runs a keys command.
 pub async fn run_keys(settings: &Settings, cmd: KeysCommand) -> Result<(), CliError> {
     match cmd {
@@ -85,4 +84,3 @@ pub async fn run_keys(settings: &Settings, cmd: KeysCommand) -> Result<(), CliEr
         }
     }
 }
-

@@ -34,4 +34,3 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
 }
-

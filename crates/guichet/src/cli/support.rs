@@ -59,7 +59,6 @@ pub struct SupportArgs {
     pub json: bool,
 }
 
-
 /// The longest operator name, as for operator API tokens.
 const MAX_OPERATOR_CHARS: usize = 64;
 
@@ -275,4 +274,3 @@ pub async fn run_support(settings: &Settings, cmd: SupportCommand) -> Result<(),
     }
     Ok(())
 }
-

@@ -12,7 +12,7 @@ use super::{ConfigError, bad};
 #[serde(deny_unknown_fields)]
 pub struct OperatorSection {
     /// Listen address of the operator API; `None` (empty) turns it off.
-    #[serde(deserialize_with = "parse::optional")]
+    #[serde(deserialize_with = "parse::optional_address")]
     pub bind: Option<SocketAddr>,
     /// `name:secret` entries; the secrets are never printed.
     pub tokens: Vec<String>,

@@ -3,6 +3,7 @@
 //! the loader adds the key (`config` reports the path of the field that failed).
 
 use std::fmt::Display;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -83,6 +84,24 @@ where
     } else {
         s.parse().map(Some).map_err(D::Error::custom)
     }
+}
+
+/// A socket address, `ip:port`.
+pub fn address<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse()
+        .map_err(|_| D::Error::custom(format!("expected ip:port, got {s:?}")))
+}
+
+/// A socket address, or `None` when left empty.
+pub fn optional_address<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|_| D::Error::custom(format!("expected empty or ip:port, got {s:?}")))
 }
 
 /// A directory that must be named.

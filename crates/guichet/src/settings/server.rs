@@ -14,7 +14,7 @@ use super::parse::{self, deserialize_from_str};
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     /// Listen address.
-    #[serde(deserialize_with = "parse::parsed")]
+    #[serde(deserialize_with = "parse::address")]
     pub bind: SocketAddr,
     /// Public URL; `None` (empty) derives it from the bound address.
     #[serde(deserialize_with = "parse::optional")]

@@ -17,7 +17,11 @@ fn defaults_are_valid() {
 #[test]
 fn errors_name_the_key_the_value_and_what_is_expected() {
     for (text, key, value) in [
-        ("[server]\npublic_url = \"ftp://x\"", "server.public_url", "ftp://x"),
+        (
+            "[server]\npublic_url = \"ftp://x\"",
+            "server.public_url",
+            "ftp://x",
+        ),
         ("[server]\nbind = \"localhost\"", "server.bind", "localhost"),
         (
             "[password]\nargon2_memory_kib = 1024",
@@ -33,10 +37,22 @@ fn errors_name_the_key_the_value_and_what_is_expected() {
         ("[mail]\ntransport = \"pigeon\"", "mail.transport", "pigeon"),
         ("[mail]\nfrom = \"nobody\"", "mail.from", "nobody"),
         ("[mail.smtp]\ntls = \"ssl\"", "mail.smtp.tls", "ssl"),
-        ("[database]\nurl = \"mysql://x\"", "database.url", "mysql://x"),
+        (
+            "[database]\nurl = \"mysql://x\"",
+            "database.url",
+            "mysql://x",
+        ),
         ("[log]\nformat = \"xml\"", "log.format", "xml"),
-        ("[login]\nemail_code = \"sometimes\"", "login.email_code", "sometimes"),
-        ("[sessions]\nredis_mode = \"sentinel\"", "sessions.redis_mode", "sentinel"),
+        (
+            "[login]\nemail_code = \"sometimes\"",
+            "login.email_code",
+            "sometimes",
+        ),
+        (
+            "[sessions]\nredis_mode = \"sentinel\"",
+            "sessions.redis_mode",
+            "sentinel",
+        ),
         ("[mfa.sms]\ntransport = \"fax\"", "mfa.sms.transport", "fax"),
         ("[mfa]\nissuer = \"a:b\"", "mfa.issuer", "a:b"),
         (
@@ -44,7 +60,11 @@ fn errors_name_the_key_the_value_and_what_is_expected() {
             "telemetry.otlp_endpoint",
             "collector",
         ),
-        ("[telemetry]\nsample_ratio = 1.5", "telemetry.sample_ratio", "1.5"),
+        (
+            "[telemetry]\nsample_ratio = 1.5",
+            "telemetry.sample_ratio",
+            "1.5",
+        ),
         (
             "[sessions]\nidle_timeout_secs = \"many\"",
             "sessions.idle_timeout_secs",
@@ -75,7 +95,10 @@ fn request_limits_are_bounded() {
         ("max_form_fields = 0", "server.max_form_fields"),
         ("header_timeout_secs = 0", "server.header_timeout_secs"),
         ("request_timeout_secs = 0", "server.request_timeout_secs"),
-        ("max_connections_per_ip = 20000", "server.max_connections_per_ip"),
+        (
+            "max_connections_per_ip = 20000",
+            "server.max_connections_per_ip",
+        ),
         ("shutdown_drain_ms = 60001", "server.shutdown_drain_ms"),
         (
             "shutdown_grace_secs = 1\nshutdown_drain_ms = 1001",
@@ -177,7 +200,10 @@ fn secrets_are_never_printed() {
     ))
     .unwrap();
     let printed = format!("{s:?}");
-    assert!(!printed.contains(&key) && !printed.contains("pw-123"), "{printed}");
+    assert!(
+        !printed.contains(&key) && !printed.contains("pw-123"),
+        "{printed}"
+    );
     let e = refusal("[oauth]\nkey_encryption_key = \"not-a-key-at-all\"");
     assert!(e.contains("oauth.key_encryption_key"), "{e}");
     assert!(!e.contains("not-a-key-at-all"), "{e}");
