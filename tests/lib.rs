@@ -43,15 +43,15 @@ pub async fn fresh_settings() -> Settings {
     let dir = std::env::temp_dir().join(unique("guichet-test-"));
     std::fs::create_dir_all(&dir).expect("temp dir");
     s.server.data_dir = dir;
-    s.server.bind = "127.0.0.1:0".into();
-    s.operator.bind = "127.0.0.1:0".into();
+    s.server.bind = "127.0.0.1:0".parse().expect("address");
+    s.operator.bind = Some("127.0.0.1:0".parse().expect("address"));
     s.operator.tokens = vec![format!("{OPERATOR_NAME}:{OPERATOR_TOKEN}")];
-    s.log.level = "warn".into();
+    s.log.level = "warn".parse().expect("filter");
     // Every login of a test comes from a brand-new client, which the shipped
     // "risk" policy would meet with a mailed code; the tests of that code
     // (tests/e2e/recovery.rs) set the policy themselves, the others log in
     // with the password alone.
-    s.login.email_code = "never".into();
+    s.login.email_code = guichet::settings::EmailCode::Never;
     // Every test client signs up from 127.0.0.1, and some tests sign up more
     // accounts than the shipped per-address limit allows in an hour (which
     // is right for real clients). Each instance counts apart, so this only
@@ -78,13 +78,13 @@ pub async fn use_postgres(s: &mut Settings, admin: &str) {
         .expect("create test database");
     db.close().await.ok();
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-    s.database.url = format!("{base}/{name}");
-    s.oauth.key_encryption_key = oauth::KeyEncryptor::generate_base64();
+    s.database.url = Some(format!("{base}/{name}").parse().expect("PostgreSQL URL"));
+    s.oauth.key_encryption_key = Some(oauth::KeyEncryptor::generate_base64().parse().expect("key"));
     s.database.max_connections = 5;
     // Many tests share a few cores and five connections each: there a wait
     // for a connection is load, not an outage. The outage tests set the
     // production bound back themselves.
-    s.database.acquire_timeout_ms = 3_000;
+    s.database.acquire_timeout_ms = Duration::from_millis(3_000);
 }
 
 /// Points settings at the Redis `url`, under a key prefix of their own.
@@ -462,15 +462,21 @@ pub fn env_for(s: &Settings) -> Vec<(String, String)> {
             "GUICHET__SERVER__DATA_DIR".into(),
             s.server.data_dir.display().to_string(),
         ),
-        ("GUICHET__SERVER__BIND".into(), s.server.bind.clone()),
-        ("GUICHET__DATABASE__URL".into(), s.database.url.clone()),
+        ("GUICHET__SERVER__BIND".into(), s.server.bind.to_string()),
+        (
+            "GUICHET__DATABASE__URL".into(),
+            s.database
+                .url
+                .as_ref()
+                .map_or(String::new(), |u| u.as_str().to_owned()),
+        ),
         (
             "GUICHET__SESSIONS__REDIS_URL".into(),
             s.sessions.redis_url.clone(),
         ),
         (
             "GUICHET__SESSIONS__REDIS_MODE".into(),
-            s.sessions.redis_mode.clone(),
+            s.sessions.redis_mode.as_str().to_owned(),
         ),
         (
             "GUICHET__SESSIONS__KEY_PREFIX".into(),
@@ -479,21 +485,27 @@ pub fn env_for(s: &Settings) -> Vec<(String, String)> {
         ("GUICHET__LOG__LEVEL".into(), "warn".into()),
         (
             "GUICHET__LOGIN__EMAIL_CODE".into(),
-            s.login.email_code.clone(),
+            s.login.email_code.as_str().to_owned(),
         ),
         (
             "GUICHET__LIMITS__SIGNUP_PER_IP__COUNT".into(),
             s.limits.signup_per_ip.count.to_string(),
         ),
         // Port 0 unless a test names one, so processes never fight over 8081.
-        ("GUICHET__OPERATOR__BIND".into(), s.operator.bind.clone()),
+        (
+            "GUICHET__OPERATOR__BIND".into(),
+            s.operator.bind.map_or(String::new(), |a| a.to_string()),
+        ),
         (
             "GUICHET__OPERATOR__TOKENS".into(),
             s.operator.tokens.join(","),
         ),
         (
             "GUICHET__OAUTH__KEY_ENCRYPTION_KEY".into(),
-            s.oauth.key_encryption_key.clone(),
+            s.oauth
+                .key_encryption_key
+                .as_ref()
+                .map_or(String::new(), |k| k.expose().to_owned()),
         ),
     ]
 }

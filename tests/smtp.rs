@@ -189,13 +189,13 @@ impl SmtpSink {
     /// Points `settings` at this server: `mail.transport = "smtp"`, host
     /// 127.0.0.1, this port, no TLS, no login, a short timeout.
     pub fn configure(&self, settings: &mut Settings) {
-        settings.mail.transport = "smtp".into();
+        settings.mail.transport = guichet::settings::MailTransportKind::Smtp;
         settings.mail.smtp.host = "127.0.0.1".into();
         settings.mail.smtp.port = self.port;
-        settings.mail.smtp.tls = "none".into();
+        settings.mail.smtp.tls = guichet::settings::SmtpTlsMode::None;
         settings.mail.smtp.username = String::new();
         settings.mail.smtp.password = String::new();
-        settings.mail.smtp.timeout_secs = 5;
+        settings.mail.smtp.timeout_secs = std::time::Duration::from_secs(5);
     }
 }
 

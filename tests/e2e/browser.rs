@@ -9,8 +9,8 @@ use guichet_tests::{Person, TestApp, free_port, fresh_settings, spawn_with};
 async fn spawn_on_localhost() -> (TestApp, Site) {
     let mut s = fresh_settings().await;
     let port = free_port();
-    s.server.bind = format!("127.0.0.1:{port}");
-    s.server.public_url = format!("http://localhost:{port}/");
+    s.server.bind = format!("127.0.0.1:{port}").parse().unwrap();
+    s.server.public_url = Some(format!("http://localhost:{port}/").parse().unwrap());
     (
         spawn_with(s).await,
         Site(format!("http://localhost:{port}")),

@@ -13,8 +13,8 @@ use serde_json::Value;
 async fn the_data_export_downloads_and_opens_in_chromium() {
     let mut s = fresh_settings().await;
     let port = free_port();
-    s.server.bind = format!("127.0.0.1:{port}");
-    s.server.public_url = format!("http://localhost:{port}/");
+    s.server.bind = format!("127.0.0.1:{port}").parse().unwrap();
+    s.server.public_url = Some(format!("http://localhost:{port}/").parse().unwrap());
     let site = format!("http://localhost:{port}");
     let server = spawn_with(s).await;
     let p = Person::new("Dora", "Download");

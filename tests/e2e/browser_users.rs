@@ -9,8 +9,8 @@ use guichet_tests::{Person, free_port, fresh_settings, spawn_with};
 async fn a_read_only_user_made_on_the_users_page_signs_in_and_is_refused_a_write() {
     let mut s = fresh_settings().await;
     let port = free_port();
-    s.server.bind = format!("127.0.0.1:{port}");
-    s.server.public_url = format!("http://localhost:{port}/");
+    s.server.bind = format!("127.0.0.1:{port}").parse().unwrap();
+    s.server.public_url = Some(format!("http://localhost:{port}/").parse().unwrap());
     let server = spawn_with(s).await;
     let site = |path: &str| format!("http://localhost:{port}{path}");
     let p = Person::new("Nora", "Holder");

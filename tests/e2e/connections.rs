@@ -71,8 +71,8 @@ async fn healthz(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn a_connection_that_sends_nothing_or_half_its_headers_is_closed_after_the_header_timeout() {
     let mut s = fresh_settings().await;
-    s.server.header_timeout_secs = 1;
-    s.server.keepalive_timeout_secs = 30;
+    s.server.header_timeout_secs = std::time::Duration::from_secs(1);
+    s.server.keepalive_timeout_secs = std::time::Duration::from_secs(30);
     let app = spawn_with(s).await;
     let started = Instant::now();
     let mut silent = connect(&app).await;
@@ -99,8 +99,8 @@ async fn a_connection_that_sends_nothing_or_half_its_headers_is_closed_after_the
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_keepalive_timeout() {
     let mut s = fresh_settings().await;
-    s.server.header_timeout_secs = 10;
-    s.server.keepalive_timeout_secs = 1;
+    s.server.header_timeout_secs = std::time::Duration::from_secs(10);
+    s.server.keepalive_timeout_secs = std::time::Duration::from_secs(1);
     let app = spawn_with(s).await;
     let mut stream = connect(&app).await;
     // Two requests on one connection: it is kept alive between them.
@@ -120,7 +120,7 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_keepalive_timeout() {
 #[tokio::test]
 async fn an_idle_http2_connection_is_sent_goaway_and_closed() {
     let mut s = fresh_settings().await;
-    s.server.keepalive_timeout_secs = 1;
+    s.server.keepalive_timeout_secs = std::time::Duration::from_secs(1);
     let app = spawn_with(s).await;
     let mut stream = connect(&app).await;
     // The prior-knowledge preface and an empty SETTINGS frame, then nothing.

@@ -348,7 +348,7 @@ async fn a_database_outage_is_answered_503_at_once_in_each_callers_shape_and_hea
     let mut settings = fresh_settings().await;
     guichet_tests::use_postgres(&mut settings, &pg.admin_url()).await;
     // The shipped bound, which use_postgres raises for loaded test runs.
-    settings.database.acquire_timeout_ms = 400;
+    settings.database.acquire_timeout_ms = std::time::Duration::from_millis(400);
     let app = spawn_with(settings).await;
     let (id, secret) = app.create_client(&offline_app()).await;
     let secret = secret.unwrap();
@@ -574,7 +574,7 @@ async fn the_first_request_after_a_redis_restart_succeeds() {
     wait_open().await;
     let mut settings = fresh_settings().await;
     settings.sessions.redis_url = format!("redis://127.0.0.1:{port}");
-    settings.sessions.redis_timeout_secs = 1;
+    settings.sessions.redis_timeout_secs = std::time::Duration::from_secs(1);
     let app = spawn_with(settings).await;
     let p = Person::new("Rouge", "Redemarre");
     let handle = app.signup(&p).await;

@@ -48,7 +48,14 @@ impl Replica {
             .envs(env_for(settings))
             .env("GUICHET__SERVER__BIND", format!("127.0.0.1:{port}"))
             .env("GUICHET__OPERATOR__BIND", format!("127.0.0.1:{op}"))
-            .env("GUICHET__SERVER__PUBLIC_URL", &settings.server.public_url)
+            .env(
+                "GUICHET__SERVER__PUBLIC_URL",
+                settings
+                    .server
+                    .public_url
+                    .as_ref()
+                    .map_or("", |u| u.as_str()),
+            )
             .spawn()
             .expect("start guichet");
         let base = format!("http://127.0.0.1:{port}");
@@ -81,7 +88,7 @@ impl Replica {
 /// Settings for a fleet: one fresh PostgreSQL database and one Redis prefix.
 pub(crate) async fn fleet_settings() -> guichet::Settings {
     let mut s = fresh_settings().await;
-    if !s.database.url.starts_with("postgres") {
+    if !s.database.url.as_ref().is_some_and(|u| u.is_postgres()) {
         use_postgres(&mut s, &pg_admin_url().unwrap_or_else(|| LOCAL_PG.into())).await;
     }
     if s.sessions.redis_url.is_empty() {
@@ -192,7 +199,7 @@ async fn three_replicas_behind_a_round_robin_proxy_act_as_one() {
     // The proxy's port is known only once it listens; the issuer must be the
     // address clients use, so it is reserved first.
     let proxy_port = free_port();
-    settings.server.public_url = format!("http://127.0.0.1:{proxy_port}");
+    settings.server.public_url = Some(format!("http://127.0.0.1:{proxy_port}").parse().unwrap());
     // One after the other: the first applies the migrations and makes the keys.
     let mut replicas = Vec::new();
     for _ in 0..3 {
@@ -235,7 +242,7 @@ async fn three_replicas_behind_a_round_robin_proxy_act_as_one() {
     assert!(loc.starts_with(REDIRECT), "{loc}");
     assert_eq!(
         param(&loc, "iss").as_deref(),
-        Some(settings.server.public_url.as_str())
+        settings.server.public_url.as_ref().map(|u| u.as_str())
     );
     let code = param(&loc, "code").expect("code");
     let tokens: Value = redeem(&lb, &client_id, &secret.clone().unwrap(), &code, &verifier)

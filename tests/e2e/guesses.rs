@@ -23,8 +23,11 @@ const DELAYS: [u64; 3] = [60, 600, 3600];
 /// An instance with those delays and `email_code` as the login-code policy.
 async fn spawn_slow(email_code: &str) -> TestApp {
     let mut s = fresh_settings().await;
-    s.login.failure_delays_secs = DELAYS.to_vec();
-    s.login.email_code = email_code.into();
+    s.login.failure_delays_secs = DELAYS
+        .iter()
+        .map(|d| std::time::Duration::from_secs(*d))
+        .collect();
+    s.login.email_code = email_code.parse().expect("email_code");
     spawn_with(s).await
 }
 

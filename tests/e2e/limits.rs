@@ -136,7 +136,7 @@ async fn a_form_with_too_many_fields_gets_413() {
 #[tokio::test]
 async fn a_client_slow_to_send_its_headers_is_disconnected() {
     let mut s = fresh_settings().await;
-    s.server.header_timeout_secs = 1;
+    s.server.header_timeout_secs = std::time::Duration::from_secs(1);
     let app = spawn_with(s).await;
     let mut stream = connect(&app).await;
     let started = Instant::now();
@@ -158,7 +158,7 @@ async fn a_client_slow_to_send_its_headers_is_disconnected() {
 #[tokio::test]
 async fn a_client_slow_to_send_its_body_gets_408() {
     let mut s = fresh_settings().await;
-    s.server.request_timeout_secs = 1;
+    s.server.request_timeout_secs = std::time::Duration::from_secs(1);
     let app = spawn_with(s).await;
     let mut stream = connect(&app).await;
     let started = Instant::now();

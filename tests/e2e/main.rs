@@ -5,6 +5,7 @@ mod browser;
 mod browser_gdpr;
 mod browser_panel;
 mod browser_users;
+mod cli_output;
 mod connections;
 mod contacts;
 mod faults;

@@ -685,7 +685,7 @@ async fn a_code_past_its_lifetime_is_refused() {
     // The lifetime is shortened so that the test does not wait a minute; the
     // default of 60 s is the same setting (checked in the settings' tests).
     let mut settings = guichet_tests::fresh_settings().await;
-    settings.oauth.code_ttl_secs = 1;
+    settings.oauth.code_ttl_secs = std::time::Duration::from_secs(1);
     let app = guichet_tests::spawn_with(settings).await;
     let (id, secret) = app.create_client(&web_app(true)).await;
     let secret = secret.unwrap();

@@ -307,7 +307,7 @@ async fn without_tokens_the_listener_refuses_everything_and_empty_bind_turns_it_
     assert_eq!(r.status(), 401);
 
     let mut settings = fresh_settings().await;
-    settings.operator.bind = String::new();
+    settings.operator.bind = None;
     let app = spawn_with(settings).await;
     assert!(app.operator_base.is_none());
     let r = bare_client().get(app.url("/healthz")).send().await.unwrap();

@@ -30,7 +30,7 @@ fn generous(s: &mut Settings) {
         &mut s.limits.contact_requests_per_handle,
     ] {
         r.count = 100_000;
-        r.window_secs = WEEK;
+        r.window_secs = std::time::Duration::from_secs(WEEK);
     }
 }
 

@@ -156,7 +156,7 @@ async fn redis_down_answers_503_and_recovers_without_a_restart() {
     wait_for_port(port).await;
     let mut settings = fresh_settings().await;
     settings.sessions.redis_url = format!("redis://127.0.0.1:{port}");
-    settings.sessions.redis_timeout_secs = 1;
+    settings.sessions.redis_timeout_secs = std::time::Duration::from_secs(1);
     let app = spawn_with(settings).await;
     let p = Person::new("Outage", "Proof");
     let handle = app.signup(&p).await;
@@ -304,7 +304,7 @@ impl RedisCluster {
 async fn sessions_live_in_a_redis_cluster_and_survive_a_restart() {
     let cluster = RedisCluster::start().await;
     let mut settings = fresh_settings().await;
-    settings.sessions.redis_mode = "cluster".into();
+    settings.sessions.redis_mode = guichet::settings::RedisMode::Cluster;
     // Only one seed node given: the client learns the others from it.
     settings.sessions.redis_url = format!("redis://127.0.0.1:{}", cluster.nodes[0].0);
     settings.sessions.key_prefix = guichet_tests::unique("guichet-test:") + ":";

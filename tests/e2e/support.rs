@@ -275,7 +275,7 @@ async fn promoting_the_backup_email_drops_the_old_primary_and_asks_for_a_new_bac
 async fn a_replaced_primary_email_is_confirmed_by_a_code_at_the_next_login() {
     let mut settings = fresh_settings().await;
     // The shipped policy: a code for a new device or an unconfirmed address.
-    settings.login.email_code = "risk".into();
+    settings.login.email_code = guichet::settings::EmailCode::Risk;
     let app = spawn_with(settings).await;
     let p = Person::new("Remo", "Replace");
     let handle = app.signup(&p).await;

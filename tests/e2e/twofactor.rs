@@ -600,8 +600,8 @@ fn urlencode(s: &str) -> String {
 async fn spawn_on_localhost() -> TestApp {
     let mut s = fresh_settings().await;
     let port = free_port();
-    s.server.bind = format!("127.0.0.1:{port}");
-    s.server.public_url = format!("http://localhost:{port}/");
+    s.server.bind = format!("127.0.0.1:{port}").parse().unwrap();
+    s.server.public_url = Some(format!("http://localhost:{port}/").parse().unwrap());
     spawn_with(s).await
 }
 
@@ -708,7 +708,7 @@ async fn a_security_key_registers_and_logs_in_and_its_challenge_works_once() {
 #[tokio::test]
 async fn security_changes_ask_for_recent_authentication() {
     let mut s = fresh_settings().await;
-    s.login.recent_auth_secs = 5;
+    s.login.recent_auth_secs = std::time::Duration::from_secs(5);
     let app = spawn_with(s).await;
     // Early in a TOTP step, so that sign-up, login and enrolment all fit in
     // the 5 s during which the login counts as recent.
@@ -788,7 +788,7 @@ async fn identity_on(app: &TestApp, web: &reqwest::Client, path: &str, who: &[&s
 #[tokio::test]
 async fn the_steps_after_the_password_show_no_name_handle_or_customer_code() {
     let mut s = fresh_settings().await;
-    s.login.email_code = "always".into();
+    s.login.email_code = guichet::settings::EmailCode::Always;
     let app = spawn_with(s).await;
     let p = Person::new("Quirina", "Zabrowski");
     let handle = app.signup(&p).await;

@@ -695,7 +695,7 @@ async fn a_user_changes_their_own_password_and_their_other_sessions_end() {
     // No delays: a wrong current password then the right one at once; the
     // delays are tested in guesses.rs.
     let mut settings = guichet_tests::fresh_settings().await;
-    settings.login.failure_delays_secs = vec![0];
+    settings.login.failure_delays_secs = vec![std::time::Duration::ZERO];
     let app = guichet_tests::spawn_with(settings).await;
     let h = holder(&app, "Olga").await;
     create_user(&app, &h, "john", "NONE").await;

@@ -6,18 +6,15 @@ use std::time::Duration;
 
 use accounts::password::HashParams;
 use accounts::service::Accounts;
-use accounts::{HandleSuffix, PasswordHasher, PasswordPolicy};
-use mail::{
-    MailQueue, MailTransport, OutboxTransport, QueueSettings, SmtpSettings, SmtpTls, SmtpTransport,
-};
+use accounts::{PasswordHasher, PasswordPolicy};
+use mail::{MailQueue, MailTransport, OutboxTransport, QueueSettings, SmtpSettings, SmtpTransport};
 use migration::{Migrator, MigratorTrait};
 use oauth::{KeyEncryptor, KeyRing};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
-use server::session::store::RedisMode;
 use server::{AppState, LoginConfig, ServerConfig, SessionConfig, Store};
 use tokio::net::TcpListener;
 
-use crate::settings::{ConfigError, Settings};
+use crate::settings::{ConfigError, MailTransportKind, RedisMode, Settings, SmsTransportKind};
 
 /// Why Guichet could not start. Each message is one line naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +83,8 @@ pub fn redact(url: &str) -> String {
 
 /// The database URL the settings name: the given one, or SQLite in the data directory.
 pub fn database_url(settings: &Settings) -> Result<String, StartError> {
-    if !settings.database.url.is_empty() {
-        return Ok(settings.database.url.clone());
+    if let Some(url) = &settings.database.url {
+        return Ok(url.as_str().to_owned());
     }
     let dir = &settings.server.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| StartError::DataDir {
@@ -110,7 +107,7 @@ pub async fn connect_database(
         url: redact(&url),
         reason,
     };
-    let timeout = Duration::from_secs(settings.database.connect_timeout_secs);
+    let timeout = settings.database.connect_timeout_secs;
     // Per request, a connection (connecting included) is waited for this
     // long only: a database that is down answers 503 fast, not after the
     // start-up bound. Start-up keeps trying for `connect_timeout_secs`.
@@ -119,7 +116,7 @@ pub async fn connect_database(
     let acquire = if url.starts_with("sqlite:") {
         timeout
     } else {
-        Duration::from_millis(settings.database.acquire_timeout_ms)
+        settings.database.acquire_timeout_ms
     };
     let mut opts = ConnectOptions::new(url.clone());
     opts.max_connections(settings.database.max_connections)
@@ -178,47 +175,40 @@ pub fn accounts_service(
         max,
     )
     .map_err(|e| StartError::Other(format!("password: {e}")))?;
-    let suffix = HandleSuffix::parse(&settings.accounts.handle_suffix)
-        .map_err(|e| StartError::Other(format!("accounts.handle_suffix: {e}")))?;
     Ok(Accounts::new(
         db,
         hasher,
         PasswordPolicy {
             min_chars: p.min_length,
         },
-        suffix,
+        settings.accounts.handle_suffix.clone(),
     ))
 }
 
 /// The mail transport the settings pick.
 pub fn mail_transport(settings: &Settings) -> Result<Arc<dyn MailTransport>, StartError> {
     let m = &settings.mail;
-    match m.transport.as_str() {
-        "smtp" => {
+    match m.transport {
+        MailTransportKind::Smtp => {
             let s = &m.smtp;
-            let tls = match s.tls.as_str() {
-                "tls" => SmtpTls::Tls,
-                "none" => SmtpTls::None,
-                _ => SmtpTls::StartTls,
-            };
             let t = SmtpTransport::new(
-                &m.from,
+                m.from.as_str(),
                 SmtpSettings {
                     host: s.host.clone(),
                     port: s.port,
-                    tls,
+                    tls: s.tls.mode(),
                     username: (!s.username.is_empty()).then(|| s.username.clone()),
                     password: (!s.password.is_empty()).then(|| s.password.clone()),
-                    timeout: Duration::from_secs(s.timeout_secs),
+                    timeout: s.timeout_secs,
                 },
             )
             .map_err(|e| StartError::Mail(e.to_string()))?;
             Ok(Arc::new(t))
         }
-        _ => {
+        MailTransportKind::Outbox => {
             let dir = settings.server.data_dir.join("outbox");
-            let t =
-                OutboxTransport::new(&m.from, dir).map_err(|e| StartError::Mail(e.to_string()))?;
+            let t = OutboxTransport::new(m.from.as_str(), dir)
+                .map_err(|e| StartError::Mail(e.to_string()))?;
             Ok(Arc::new(t))
         }
     }
@@ -227,7 +217,11 @@ pub fn mail_transport(settings: &Settings) -> Result<Arc<dyn MailTransport>, Sta
 /// The mail queue in the database. One send is bounded a little beyond the
 /// SMTP timeout, so that the transport's own, more precise error normally wins.
 pub fn mail_queue(settings: &Settings, db: DatabaseConnection) -> MailQueue {
-    let send_timeout = Duration::from_secs(settings.mail.smtp.timeout_secs.saturating_add(5));
+    let send_timeout = settings
+        .mail
+        .smtp
+        .timeout_secs
+        .saturating_add(Duration::from_secs(5));
     MailQueue::new(
         db,
         QueueSettings::new(settings.mail.max_attempts, send_timeout),
@@ -237,9 +231,8 @@ pub fn mail_queue(settings: &Settings, db: DatabaseConnection) -> MailQueue {
 /// The key that seals signing keys at rest: the configured one, or with the
 /// embedded SQLite default a key file created once in the data directory.
 pub fn key_encryptor(settings: &Settings) -> Result<KeyEncryptor, StartError> {
-    let configured = &settings.oauth.key_encryption_key;
-    if !configured.is_empty() {
-        return KeyEncryptor::from_base64(configured)
+    if let Some(configured) = &settings.oauth.key_encryption_key {
+        return KeyEncryptor::from_base64(configured.expose())
             .map_err(|e| StartError::Other(format!("oauth.key_encryption_key: {e}")));
     }
     let dir = &settings.server.data_dir;
@@ -295,22 +288,16 @@ pub async fn session_store(settings: &Settings) -> Result<Store, StartError> {
     if s.redis_url.is_empty() {
         return Ok(Store::memory());
     }
-    let mode = if s.redis_mode == "cluster" {
-        RedisMode::Cluster
-    } else {
-        RedisMode::Standalone
+    let mode = match s.redis_mode {
+        RedisMode::Cluster => server::session::store::RedisMode::Cluster,
+        RedisMode::Standalone => server::session::store::RedisMode::Standalone,
     };
-    Store::redis(
-        mode,
-        &s.redis_url,
-        &s.key_prefix,
-        Duration::from_secs(s.redis_timeout_secs),
-    )
-    .await
-    .map_err(|e| StartError::Redis {
-        url: redact(&s.redis_url),
-        reason: e.0,
-    })
+    Store::redis(mode, &s.redis_url, &s.key_prefix, s.redis_timeout_secs)
+        .await
+        .map_err(|e| StartError::Redis {
+            url: redact(&s.redis_url),
+            reason: e.0,
+        })
 }
 
 /// A built application, bound and ready to serve.
@@ -340,25 +327,26 @@ pub fn two_factor(
     let origin = url::Url::parse(&public_url.origin().ascii_serialization())
         .map_err(|e| StartError::Other(format!("server.public_url: {e}")))?;
     let sms = &settings.mfa.sms;
-    let transport: Arc<dyn mfa::SmsTransport> = match sms.transport.as_str() {
-        "http" => {
-            let url = url::Url::parse(&sms.gateway_url)
-                .map_err(|e| StartError::Other(format!("mfa.sms.gateway_url: {e}")))?;
-            Arc::new(server::sms_gateway::HttpSmsGateway::new(
-                url,
-                (!sms.gateway_token.is_empty()).then(|| sms.gateway_token.clone()),
-                Duration::from_secs(sms.timeout_secs),
-            ))
+    let transport: Arc<dyn mfa::SmsTransport> = match (sms.transport, &sms.gateway_url) {
+        (SmsTransportKind::Http, Some(url)) => Arc::new(server::sms_gateway::HttpSmsGateway::new(
+            url.url().clone(),
+            (!sms.gateway_token.is_empty()).then(|| sms.gateway_token.clone()),
+            sms.timeout_secs,
+        )),
+        (SmsTransportKind::Http, None) => {
+            return Err(StartError::Other(
+                "mfa.sms.gateway_url: required when mfa.sms.transport = \"http\"".into(),
+            ));
         }
-        _ => Arc::new(mfa::SmsOutbox::new(
+        (SmsTransportKind::Outbox, _) => Arc::new(mfa::SmsOutbox::new(
             settings.server.data_dir.join("sms-outbox"),
         )),
     };
     let cfg = mfa::MfaConfig {
-        issuer: settings.mfa.issuer.trim().to_owned(),
+        issuer: settings.mfa.issuer.as_str().to_owned(),
         rp_id,
         rp_origin: origin,
-        rp_name: settings.mfa.issuer.trim().to_owned(),
+        rp_name: settings.mfa.issuer.as_str().to_owned(),
         sms_code_ttl: Duration::from_secs(300),
         sms_sends_per_window: 3,
         challenge_ttl: Duration::from_secs(300),
@@ -383,12 +371,7 @@ struct OperatorListener {
 /// The proxies in front, whose `X-Forwarded-For` is believed and whose one
 /// address is not held to the per-client connection cap.
 fn trusted_proxies(settings: &Settings) -> Vec<server::config::IpNet> {
-    settings
-        .login
-        .trusted_proxies
-        .iter()
-        .filter_map(|s| server::config::IpNet::parse(s))
-        .collect()
+    settings.login.trusted_proxies.clone()
 }
 
 /// Binds `addr` (the first address it resolves to) with a listen queue of
@@ -416,13 +399,13 @@ async fn listen(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
 
 /// Binds the operator listener when `operator.bind` is set.
 async fn bind_operator(settings: &Settings) -> Result<Option<OperatorListener>, StartError> {
-    if !settings.operator.is_enabled() {
+    let Some(bind) = settings.operator.bind else {
         return Ok(None);
-    }
+    };
     let operators = settings.operator.operators()?;
-    let bind = &settings.operator.bind;
+    let bind = &bind.to_string();
     let bind_err = |source| StartError::OperatorBind {
-        addr: bind.clone(),
+        addr: bind.to_owned(),
         source,
     };
     let listener = listen(bind, settings.server.listen_backlog)
@@ -449,69 +432,60 @@ impl Application {
         let mailer = mail_transport(&settings)?;
         let keys = key_ring(&settings, db.clone()).await?;
         let accounts = accounts_service(&settings, db.clone())?;
-        let listener = listen(&settings.server.bind, settings.server.listen_backlog)
+        let bind = settings.server.bind.to_string();
+        let listener = listen(&bind, settings.server.listen_backlog)
             .await
             .map_err(|source| StartError::Bind {
-                addr: settings.server.bind.clone(),
+                addr: bind.clone(),
                 source,
             })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: settings.server.bind.clone(),
+            addr: bind.clone(),
             source,
         })?;
         let operator = bind_operator(&settings).await?;
-        let public_url = if settings.server.public_url.is_empty() {
-            format!("http://{addr}/")
-        } else {
-            settings.server.public_url.clone()
+        let public_url = match &settings.server.public_url {
+            Some(u) => u.url().clone(),
+            None => url::Url::parse(&format!("http://{addr}/"))
+                .map_err(|e| StartError::Other(format!("server.public_url: {e}")))?,
         };
-        let public_url = url::Url::parse(&public_url)
-            .map_err(|e| StartError::Other(format!("server.public_url: {e}")))?;
         let config = ServerConfig {
             public_url,
             max_body_bytes: settings.server.max_body_bytes,
             limits: server::RequestLimits {
                 max_header_bytes: settings.server.max_header_bytes,
                 max_form_fields: settings.server.max_form_fields,
-                header_read_timeout: Duration::from_secs(settings.server.header_timeout_secs),
-                request_timeout: Duration::from_secs(settings.server.request_timeout_secs),
+                header_read_timeout: settings.server.header_timeout_secs,
+                request_timeout: settings.server.request_timeout_secs,
                 connections: server::ConnectionLimits {
-                    keepalive_timeout: Duration::from_secs(settings.server.keepalive_timeout_secs),
-                    h2_keepalive_interval: Duration::from_secs(
-                        settings.server.h2_keepalive_interval_secs,
-                    ),
-                    h2_keepalive_timeout: Duration::from_secs(
-                        settings.server.h2_keepalive_timeout_secs,
-                    ),
+                    keepalive_timeout: settings.server.keepalive_timeout_secs,
+                    h2_keepalive_interval: settings.server.h2_keepalive_interval_secs,
+                    h2_keepalive_timeout: settings.server.h2_keepalive_timeout_secs,
                     max_connections: settings.server.max_connections,
                     max_connections_per_ip: settings.server.max_connections_per_ip,
                     per_ip_exempt: trusted_proxies(&settings),
-                    shutdown_drain: Duration::from_millis(settings.server.shutdown_drain_ms),
+                    shutdown_drain: settings.server.shutdown_drain_ms,
                 },
             },
             session: SessionConfig {
-                idle_timeout: Duration::from_secs(settings.sessions.idle_timeout_secs),
-                absolute_timeout: Duration::from_secs(settings.sessions.absolute_timeout_secs),
+                idle_timeout: settings.sessions.idle_timeout_secs,
+                absolute_timeout: settings.sessions.absolute_timeout_secs,
             },
             login: LoginConfig {
-                failure_delays: settings
-                    .login
-                    .failure_delays_secs
-                    .iter()
-                    .map(|s| Duration::from_secs(*s))
-                    .collect(),
+                failure_delays: settings.login.failure_delays_secs.clone(),
                 ip_free_failures: settings.login.ip_free_failures,
                 trusted_proxies: trusted_proxies(&settings),
-                recent_auth: Duration::from_secs(settings.login.recent_auth_secs),
-                // Checked by `validate`; the fallback is the safe default.
-                email_code: server::config::EmailCodePolicy::parse(&settings.login.email_code)
-                    .unwrap_or(server::config::EmailCodePolicy::Risk),
+                recent_auth: settings.login.recent_auth_secs,
+                email_code: settings.login.email_code.policy(),
             },
-            access_token_audience: (!settings.oauth.access_token_audience.is_empty())
-                .then(|| settings.oauth.access_token_audience.clone()),
-            code_ttl: Duration::from_secs(settings.oauth.code_ttl_secs),
+            access_token_audience: settings
+                .oauth
+                .access_token_audience
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
+            code_ttl: settings.oauth.code_ttl_secs,
             rates: settings.limits.rates(),
-            database_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+            database_timeout: settings.database.acquire_timeout_ms,
         };
         let mail = mail_queue(&settings, db.clone());
         let mfa = two_factor(&settings, &config.public_url, db, store.clone())?;
@@ -521,7 +495,7 @@ impl Application {
             state,
             mailer,
             addr,
-            grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+            grace: settings.server.shutdown_grace_secs,
             operator,
         })
     }

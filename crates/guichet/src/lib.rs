@@ -12,10 +12,12 @@ pub use settings::Settings;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::Cli;
 
 /// The whole program: parse the command line, load the configuration, run the
 /// command. Exit codes: 0 success, 1 failure at run time, 2 bad configuration.
+/// Standard output carries the command's result only; logs and errors go to
+/// standard error.
 pub fn run() -> ExitCode {
     let args = Cli::parse();
     let settings = match Settings::load(args.config.as_deref()) {
@@ -25,8 +27,13 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let verbosity = if args.command.is_one_shot() {
+        telemetry::Verbosity::OneShot
+    } else {
+        telemetry::Verbosity::Serve
+    };
     // Kept to the end of `run`: dropping it flushes the traces still queued.
-    let _telemetry = telemetry::init(&settings, args.log_format.as_deref());
+    let _telemetry = telemetry::init(&settings, args.log_format, verbosity);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -34,20 +41,7 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async move {
-        match args.command {
-            Command::Serve => cli::run_serve(settings).await,
-            Command::Migrate => app::connect_database(&settings, true)
-                .await
-                .map(|_| println!("migrations applied"))
-                .map_err(Into::into),
-            Command::Account(cmd) => cli::run_account(&settings, cmd).await,
-            Command::Client(cmd) => cli::run_client(&settings, cmd).await,
-            Command::Keys(cmd) => cli::run_keys(&settings, cmd).await,
-            Command::Support(cmd) => cli::run_support(&settings, cmd).await,
-        }
-    });
-    match result {
+    match runtime.block_on(args.command.run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("guichet: {e}");

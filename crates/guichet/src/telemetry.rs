@@ -15,7 +15,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::settings::Settings;
+use crate::settings::{LogFormat, Settings};
 
 /// Flushes pending spans when dropped at exit.
 pub struct Telemetry {
@@ -32,16 +32,40 @@ impl Drop for Telemetry {
     }
 }
 
+/// What the process is about to do, which sets how much it logs by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    /// `serve`: `log.level` as configured.
+    Serve,
+    /// A command that does one thing and exits: `warn`, unless `RUST_LOG`,
+    /// or `log.level` in a file or the environment, asks for more, so that
+    /// migrations and start-up say nothing when all is well.
+    OneShot,
+}
+
+/// The filter for `verbosity`, before the audit directive is added.
+fn level(settings: &Settings, verbosity: Verbosity) -> String {
+    match verbosity {
+        Verbosity::Serve => settings.log.level.as_str().to_owned(),
+        Verbosity::OneShot => match std::env::var("RUST_LOG") {
+            Ok(filter) if !filter.trim().is_empty() => filter,
+            _ if settings.log_level_given => settings.log.level.as_str().to_owned(),
+            _ => "warn".to_owned(),
+        },
+    }
+}
+
 /// Installs the global subscriber. An exporter that cannot be built is
 /// reported and left out: traces are an aid, not a reason to refuse to serve.
-pub fn init(settings: &Settings, format: Option<&str>) -> Telemetry {
+pub fn init(settings: &Settings, format: Option<LogFormat>, verbosity: Verbosity) -> Telemetry {
     // Operator actions are always recorded, whatever the general level.
-    let directives = format!("{},audit=info", settings.log.level);
+    let directives = format!("{},audit=info", level(settings, verbosity));
     let filter =
-        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,audit=info"));
-    // Logs go to standard error so that `--json` output on standard out stays clean.
+        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("warn,audit=info"));
+    // Logs go to standard error, always: standard output carries a command's
+    // result only, so that `guichet … --json | jq` reads nothing else.
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let fmt = if format.unwrap_or(&settings.log.format) == "json" {
+    let fmt = if format.unwrap_or(settings.log.format) == LogFormat::Json {
         fmt.json().flatten_event(true).boxed()
     } else {
         fmt.boxed()
@@ -68,10 +92,10 @@ pub fn init(settings: &Settings, format: Option<&str>) -> Telemetry {
 
 fn otlp_provider(settings: &Settings) -> Result<Option<SdkTracerProvider>, String> {
     let t = &settings.telemetry;
-    if t.otlp_endpoint.is_empty() {
+    let Some(base) = &t.otlp_endpoint else {
         return Ok(None);
-    }
-    let endpoint = format!("{}/v1/traces", t.otlp_endpoint.trim_end_matches('/'));
+    };
+    let endpoint = format!("{}/v1/traces", base.as_str().trim_end_matches('/'));
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpJson)
