@@ -572,9 +572,9 @@ else
 fi
 
 section "CLI and routes the deployment files rely on"
-cli=crates/guichet/src/cli.rs
+cli=crates/guichet/src/cli
 for pattern in 'pub log_format:' '^    Serve,' '^    Migrate,' '^    NewEncryptionKey,' 'env = "GUICHET_CONFIG"'; do
-  if grep -qE "$pattern" "$cli"; then ok "$cli has ${pattern#^    }"; else fail "$cli lacks $pattern"; fi
+  if grep -rqE "$pattern" "$cli"; then ok "$cli/ has ${pattern#^    }"; else fail "$cli/ lacks $pattern"; fi
 done
 for route in /healthz /readyz; do
   if grep -q "\"$route\"" crates/server/src/http/mod.rs; then ok "route $route"; else fail "no route $route in crates/server/src/http/mod.rs"; fi
