@@ -174,7 +174,9 @@ print(f"{name}: {len(rows)} requests in {span:.1f} s ({len(rows)/span:.0f}/s), {
       f"latency in the 5 s after the fault p50 {pct(window, .5)} ms, p99 {pct(window, .99)} ms, max {max(window or [0])} ms")
 late = [r for r in bad if after is not None and r[0] >= after]
 inflight = [r for r in bad if r[0] < fault]
-print(f"{name}: failed among those sent before the fault: {len(inflight)}; sent after it: {len(late)}")
+window_bad = len(bad) - len(late) - len(inflight)
+grace = f" ({window_bad} in the {sys.argv[3]} ms after it, counted in flight)" if after is not None and after > fault else ""
+print(f"{name}: failed among those sent before the fault: {len(inflight)}{grace}; sent after it: {len(late)}")
 sys.exit(1 if late else 0)
 PY
 }
@@ -193,7 +195,13 @@ if scenario_wanted kill; then
   kill -KILL "${REPLICA_PID[1]}"
   FAULT=$(now_ms)
   wait "$LOADER"
-  summarize "$WORK/kill.txt" "$FAULT" 0 kill | tee -a "$REPORT" || die "kill: a request sent after the kill failed"
+  # In flight includes the first 100 ms after the kill: nginx learns that
+  # its kept-alive connections to the dead replica are closed only when its
+  # event loop reads their FIN, and a POST it has already written to one of
+  # them is not retried (it may have been processed: retrying a refresh or
+  # a code redemption elsewhere would be a replay). One CI run saw 3 of
+  # 53,389 requests fail that way, sent within that window.
+  summarize "$WORK/kill.txt" "$FAULT" 100 kill | tee -a "$REPORT" || die "kill: a request sent more than 100 ms after the kill failed"
   start_replica 1
 fi
 
