@@ -49,7 +49,7 @@ pub struct App {
     /// Two-factor methods and emergency codes.
     pub mfa: mfa::Mfa,
     /// Where back-channel logout tokens are sent from.
-    pub backchannel: Arc<dyn crate::backchannel::BackChannel>,
+    pub backchannel: Arc<dyn crate::ports::BackChannel>,
 }
 
 impl App {
@@ -61,7 +61,7 @@ impl App {
         config: ServerConfig,
         keys: oauth::KeyRing,
         mfa: mfa::Mfa,
-        backchannel: Arc<dyn crate::backchannel::BackChannel>,
+        backchannel: Arc<dyn crate::ports::BackChannel>,
     ) -> Self {
         let store = store.into();
         let sessions = Sessions::new(store.clone(), config.session.clone());
