@@ -12,20 +12,19 @@ use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent, current_lang};
-use super::pages;
 use crate::metrics::LoginOutcome;
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
+use views::routes;
 
 /// Where to go after login: only a path on this site, never another origin.
 pub(crate) fn safe_next(next: &str) -> &str {
     let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
+        && !matches!(next.as_bytes().get(1), Some(b'/' | b'\\'))
         && next.len() <= 2048
         && !next.chars().any(|c| c.is_control() || c == '\\');
-    if ok { next } else { "/account" }
+    if ok { next } else { routes::ACCOUNT }
 }
 
 #[derive(Deserialize, Default)]
@@ -52,9 +51,9 @@ pub async fn page(
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let hint: String = q.login_hint.chars().take(254).collect();
     let page = if reauth {
-        pages::reauth_form(current_lang(), &hint, next, &token)
+        views::pages::login::reauth_form(current_lang(), &hint, next, &token)
     } else {
-        pages::login_form(current_lang(), &hint, next, &token, None)
+        views::pages::login::login_form(current_lang(), &hint, next, &token, None)
     };
     let mut resp = Html(page.into_string()).into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
@@ -117,15 +116,21 @@ pub async fn submit(
             // The language never comes from the account here: the answer must
             // not tell whether the identifier exists.
             let msg = crate::i18n::format(
-                pages::tr(current_lang(), "page.error.throttled"),
+                views::text::tr(current_lang(), "page.error.throttled"),
                 &[("n", &secs.to_string())],
             );
             let token = csrf_token(&headers, &state);
             let mut resp = (
                 StatusCode::TOO_MANY_REQUESTS,
                 Html(
-                    pages::login_form(current_lang(), &identifier, &next, &token, Some(&msg))
-                        .into_string(),
+                    views::pages::login::login_form(
+                        current_lang(),
+                        &identifier,
+                        &next,
+                        &token,
+                        Some(&msg),
+                    )
+                    .into_string(),
                 ),
             )
                 .into_response();
@@ -244,14 +249,14 @@ pub async fn submit(
             Ok((
                 StatusCode::UNAUTHORIZED,
                 Html(
-                    pages::login_form(
+                    views::pages::login::login_form(
                         current_lang(),
                         &identifier,
                         &next,
                         &token,
                         // One message for every credential failure: unknown
                         // identifier, wrong password and disabled account alike.
-                        Some(pages::tr(current_lang(), "page.login.failed")),
+                        Some(views::text::tr(current_lang(), "page.login.failed")),
                     )
                     .into_string(),
                 ),
@@ -309,10 +314,7 @@ pub(crate) async fn finish(
         }
     }
     let target = if account.must_set_backup && is_holder {
-        format!(
-            "/account/backup-email?next={}",
-            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        )
+        routes::then(routes::BACKUP_EMAIL, next)
     } else {
         next.to_owned()
     };
@@ -364,7 +366,7 @@ pub async fn logout(
         csrf::matches(&data.csrf, &input.csrf)?;
         app::backchannel::end_session(&state, &id, &data).await?;
     }
-    let mut resp = Redirect::to("/login").into_response();
+    let mut resp = Redirect::to(routes::LOGIN).into_response();
     let cfg = &state.config;
     if let Ok(v) = cookies::clear(cfg, cookies::session_name(cfg)).parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
