@@ -10,13 +10,7 @@ use crate::components::Role;
 
 /// The classes the stylesheet's selectors name.
 fn defined(css: &str) -> BTreeSet<String> {
-    let mut s = strip_comments(css);
-    // Dropping the innermost blocks, then again, leaves only selectors (the
-    // second pass empties `@media` blocks once their rules are gone).
-    while let Some(open) = innermost_block(&s) {
-        let close = open + s[open..].find('}').unwrap_or(s.len() - open - 1);
-        s.replace_range(open..=close, " ");
-    }
+    let s = selectors(&strip_comments(css));
     let mut out = BTreeSet::new();
     let bytes = s.as_bytes();
     for (i, _) in s.match_indices('.') {
@@ -24,6 +18,34 @@ fn defined(css: &str) -> BTreeSet<String> {
         let after_digit = i > 0 && bytes[i - 1].is_ascii_digit();
         if !name.is_empty() && !after_digit {
             out.insert(name.to_owned());
+        }
+    }
+    out
+}
+
+/// The stylesheet without its declaration blocks (the blocks holding no
+/// other block), so that selectors remain, those inside `@media` included.
+fn selectors(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    // Open blocks: where each starts in `out`, and whether it holds a block.
+    let mut open: Vec<(usize, bool)> = Vec::new();
+    for c in css.chars() {
+        match c {
+            '{' => {
+                if let Some(parent) = open.last_mut() {
+                    parent.1 = true;
+                }
+                open.push((out.len(), false));
+                out.push(c);
+            }
+            '}' => match open.pop() {
+                Some((start, false)) => {
+                    out.truncate(start);
+                    out.push(' ');
+                }
+                _ => out.push(c),
+            },
+            _ => out.push(c),
         }
     }
     out
@@ -40,19 +62,6 @@ fn strip_comments(css: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// The byte offset of a `{` whose block holds no other block.
-fn innermost_block(s: &str) -> Option<usize> {
-    let mut open = None;
-    for (i, c) in s.char_indices() {
-        match c {
-            '{' => open = Some(i),
-            '}' if open.is_some() => return open,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The class-name characters starting at `at`.

@@ -19,7 +19,7 @@ use super::panel::{Need, Panel};
 use super::panel_api;
 use super::problem::ProblemType;
 use super::security::{is_recent, to_reauth};
-use crate::i18n::{self, Lang, t};
+use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
 use crate::state::AppState;
 use crate::{api_panel_or_return, panel_or_return};

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{EventKind, Events};
+use accounts::Events;
 
 use super::csrf;
 use super::error::AppError;
@@ -18,7 +18,7 @@ use super::panel::{Need, Panel};
 use super::panel_api;
 use super::problem::ProblemType;
 use crate::access;
-use crate::i18n::{self, Lang, t};
+use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
 use crate::state::AppState;
 use crate::{api_panel_or_return, panel_or_return};
@@ -62,7 +62,6 @@ pub async fn sessions_page(
 ) -> Result<Response, AppError> {
     let p = panel_or_return!(state, session, routes::SESSIONS);
     p.require(Need::Own)?;
-    let l = p.lang;
     let list = access::sessions(&state, p.whom(), &p.data.sid).await?;
     Ok(page(sp::sessions(&frame(&p), &q.done, &list)))
 }
@@ -228,7 +227,6 @@ pub async fn apps_page(
 ) -> Result<Response, AppError> {
     let p = panel_or_return!(state, session, routes::APPS);
     p.require(Need::Own)?;
-    let l = p.lang;
     let apps = access::connected_apps(&state, p.whom()).await?;
     Ok(page(sp::apps(&frame(&p), &q.done, &apps)))
 }

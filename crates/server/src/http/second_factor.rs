@@ -257,7 +257,7 @@ pub async fn page(
         // Nothing to ask: a signed-in user is led to enrol a method first.
         return Ok(match step {
             Step::StepUp { .. } => {
-                Redirect::to(&routes::then(routes::SECURITY, next)).into_response()
+                Redirect::to(&routes::then(routes::SECURITY, &next)).into_response()
             }
             Step::Login { .. } => Redirect::to(routes::LOGIN).into_response(),
         });

@@ -22,7 +22,6 @@ use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, current_lang};
 use crate::state::AppState;
 use app::backchannel::Delivery;
-use views::routes;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
