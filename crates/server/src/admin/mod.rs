@@ -31,6 +31,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use tower_http::limit::RequestBodyLimitLayer;
+use views::routes;
 
 use crate::state::AppState;
 pub use error::AdminError;
@@ -157,53 +158,38 @@ pub fn admin_router(state: AppState, operators: Vec<Operator>) -> Router {
     };
     Router::new()
         .route(
-            "/admin/v1/clients",
+            routes::ADMIN_CLIENTS,
             get(clients::list).post(clients::create),
         )
         .route(
-            "/admin/v1/clients/{client_id}",
+            routes::ADMIN_CLIENT,
             get(clients::show)
                 .put(clients::update)
                 .delete(clients::delete),
         )
+        .route(routes::ADMIN_CLIENT_ROTATE, post(clients::rotate_secret))
+        .route(routes::ADMIN_KEYS_ROTATE, post(keys::rotate))
+        .route(routes::ADMIN_MAIL, get(mail::list))
+        .route(routes::ADMIN_MAIL_RETRY, post(mail::retry))
         .route(
-            "/admin/v1/clients/{client_id}/rotate-secret",
-            post(clients::rotate_secret),
-        )
-        .route("/admin/v1/keys/rotate", post(keys::rotate))
-        .route("/admin/v1/mail", get(mail::list))
-        .route("/admin/v1/mail/{message_id}/retry", post(mail::retry))
-        .route(
-            "/admin/v1/accounts/{account}/promote-backup-email",
+            routes::ADMIN_PROMOTE_BACKUP,
             post(support::promote_backup_email),
         )
         .route(
-            "/admin/v1/accounts/{account}/replace-primary-email",
+            routes::ADMIN_REPLACE_PRIMARY,
             post(support::replace_primary_email),
         )
+        .route(routes::ADMIN_DISABLE_2FA, post(support::disable_two_factor))
+        .route(routes::ADMIN_SEND_RESET, post(support::send_password_reset))
+        .route(routes::ADMIN_END_SESSIONS, post(support::end_sessions))
+        .route(routes::ADMIN_SUPPORT_ACTIONS, get(support::support_actions))
+        .route(routes::ADMIN_HOLDS, get(holds::list))
         .route(
-            "/admin/v1/accounts/{account}/disable-2fa",
-            post(support::disable_two_factor),
-        )
-        .route(
-            "/admin/v1/accounts/{account}/send-password-reset",
-            post(support::send_password_reset),
-        )
-        .route(
-            "/admin/v1/accounts/{account}/end-sessions",
-            post(support::end_sessions),
-        )
-        .route(
-            "/admin/v1/accounts/{account}/support-actions",
-            get(support::support_actions),
-        )
-        .route("/admin/v1/accounts/{account}/holds", get(holds::list))
-        .route(
-            "/admin/v1/accounts/{account}/holds/{kind}",
+            routes::ADMIN_HOLD,
             axum::routing::put(holds::put).delete(holds::delete),
         )
-        .route("/admin/v1/contacts", get(holds::contacts))
-        .route("/metrics", get(metrics::scrape))
+        .route(routes::ADMIN_CONTACTS, get(holds::contacts))
+        .route(routes::METRICS, get(metrics::scrape))
         .fallback(not_found)
         .layer(crate::http::middleware::catch_panics())
         .layer(DefaultBodyLimit::max(limit))

@@ -5,16 +5,19 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::error::AppError;
 use super::extract::CurrentSession;
-use super::pages;
 use super::panel::Need;
 use crate::panel_or_return;
 use crate::state::AppState;
+use views::routes;
 
 pub async fn page(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account");
+    let p = panel_or_return!(state, session, routes::ACCOUNT);
     p.require(Need::Read)?;
-    Ok(Html(pages::account_page(p.lang, &p.account, &p.data.csrf).into_string()).into_response())
+    Ok(
+        Html(views::pages::account::account_page(p.lang, &p.account, &p.data.csrf).into_string())
+            .into_response(),
+    )
 }

@@ -11,17 +11,15 @@ use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::contacts::{Asked, ContactRole, Delegation};
-use accounts::{AccountError, DelegationStatus, EventKind, FieldError};
+use accounts::contacts::{Asked, Delegation};
+use accounts::{AccountError, EventKind, FieldError};
 
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
-use super::pages::{self, Who};
 use super::panel::{Need, Panel};
 use super::panel_api;
 use super::problem::ProblemType;
@@ -30,18 +28,12 @@ use crate::limits::{self, Purpose};
 use crate::seclog::{self, Origin};
 use crate::state::AppState;
 use crate::{api_panel_or_return, panel_or_return};
+use views::components::Who;
+use views::pages::contacts::problem_text;
+use views::routes;
 
 fn tr(lang: Lang, key: &str) -> &'static str {
     t(lang, &format!("page.contacts.{key}"))
-}
-
-fn problem_text(lang: Lang, e: &FieldError) -> &'static str {
-    match e.problem.code() {
-        c @ ("required" | "too_long" | "bad_characters" | "unknown_handle" | "handle_mismatch") => {
-            tr(lang, &format!("problem_{c}"))
-        }
-        _ => tr(lang, "problem_unknown_kind"),
-    }
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -66,98 +58,16 @@ fn render(
     errors: &[FieldError],
     done: &str,
 ) -> String {
-    let l = p.lang;
-    let err = |f: &str| {
-        errors
-            .iter()
-            .find(|e| e.field == f)
-            .map(|e| problem_text(l, e))
-    };
-    let me = p.account.handle.as_str();
-    let role_text = |r: &str| match ContactRole::parse(r) {
-        Some(r) => tr(l, &format!("role_{}", r.as_str())),
-        None => "",
-    };
-    pages::layout(
-        l,
-        tr(l, "title"),
-        Some(Who::of(&p.account)),
-        html! {
-            h1 { (tr(l, "title")) }
-            p.hint { (tr(l, "intro")) }
-            @match done {
-                "asked" => p.notice role="status" { (tr(l, "done_asked")) },
-                "answered" => p.notice role="status" { (tr(l, "done_answered")) },
-                "cancelled" => p.notice role="status" { (tr(l, "done_cancelled")) },
-                _ => {},
-            }
-            @if list.is_empty() {
-                p { (tr(l, "none")) }
-            } @else {
-                table {
-                    thead { tr {
-                        th scope="col" { (tr(l, "col_service")) }
-                        th scope="col" { (tr(l, "col_role")) }
-                        th scope="col" { (tr(l, "col_from")) }
-                        th scope="col" { (tr(l, "col_to")) }
-                        th scope="col" { (tr(l, "col_status")) }
-                        th scope="col" { (tr(l, "col_action")) }
-                    } }
-                    tbody { @for d in list {
-                        tr.delegation {
-                            td { (d.service) }
-                            td { (role_text(&d.role)) }
-                            td { (d.from_handle) }
-                            td { (d.to_handle) }
-                            td { (if d.status == DelegationStatus::Pending { tr(l, "status_pending") } else { tr(l, "status_accepted") }) }
-                            td {
-                                @if d.status == DelegationStatus::Pending && d.to_handle == me {
-                                    form method="post" action={ "/account/contacts/" (d.id) "/answer" } {
-                                        input type="hidden" name="csrf" value=(p.data.csrf);
-                                        button type="submit" name="decision" value="accept" { (tr(l, "accept")) }
-                                        " "
-                                        button.link type="submit" name="decision" value="refuse" { (tr(l, "refuse")) }
-                                    }
-                                }
-                                @if d.from_handle == me {
-                                    form method="post" action={ "/account/contacts/" (d.id) "/cancel" } {
-                                        input type="hidden" name="csrf" value=(p.data.csrf);
-                                        button.link type="submit" { (tr(l, "cancel")) }
-                                    }
-                                }
-                            }
-                        }
-                    } }
-                }
-            }
-            h2 { (tr(l, "new_title")) }
-            form method="post" action="/account/contacts" novalidate {
-                input type="hidden" name="csrf" value=(p.data.csrf);
-                label for="service" { (tr(l, "service_label")) }
-                @if let Some(e) = err("service") {
-                    input id="service" name="service" type="text" maxlength="100" value=(input.service) aria-invalid="true" aria-describedby="service-error";
-                    p.field-error id="service-error" { (e) }
-                } @else {
-                    input id="service" name="service" type="text" maxlength="100" value=(input.service);
-                }
-                label for="role" { (tr(l, "role_label")) }
-                select id="role" name="role" aria-describedby=[err("role").map(|_| "role-error")] {
-                    @for r in ContactRole::ALL {
-                        option value=(r.as_str()) selected[input.role == r.as_str()] { (tr(l, &format!("role_{}", r.as_str()))) }
-                    }
-                }
-                @if let Some(e) = err("role") { p.field-error id="role-error" { (e) } }
-                label for="handle" { (tr(l, "handle_label")) }
-                @if let Some(e) = err("handle") {
-                    input id="handle" name="handle" type="text" maxlength="32" value=(input.handle) aria-invalid="true" aria-describedby="handle-error";
-                    p.field-error id="handle-error" { (e) }
-                } @else {
-                    input id="handle" name="handle" type="text" maxlength="32" value=(input.handle);
-                }
-                button type="submit" { (tr(l, "ask")) }
-            }
-        },
-    )
+    views::pages::contacts::page(&views::pages::contacts::ContactsView {
+        lang: p.lang,
+        who: Who::of(&p.account),
+        csrf: &p.data.csrf,
+        me: &p.account.handle,
+        list,
+        typed: (&input.service, &input.role, &input.handle),
+        errors,
+        done,
+    })
     .into_string()
 }
 
@@ -167,7 +77,7 @@ pub async fn page(
     session: CurrentSession,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/contacts");
+    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Read)?;
     let list = state.accounts.contacts_of(p.account.id).await?;
     Ok(Html(render(&p, &list, &RequestInput::default(), &[], &q.done)).into_response())
@@ -182,7 +92,7 @@ pub async fn request(
     form: Result<Form<RequestInput>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, "/account/contacts");
+    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     limits::admit(
@@ -200,7 +110,10 @@ pub async fn request(
     {
         Ok(asked) => {
             logged_ask(&state, &p, &asked, &Origin::new(ip, &ua)).await;
-            Ok(Redirect::to("/account/contacts?done=asked").into_response())
+            Ok(
+                Redirect::to(&routes::with_query(routes::CONTACTS, &[("done", "asked")]))
+                    .into_response(),
+            )
         }
         Err(AccountError::Invalid(errors)) => {
             let list = state.accounts.contacts_of(p.account.id).await?;
@@ -250,7 +163,7 @@ pub async fn answer(
     form: Result<Form<AnswerInput>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, "/account/contacts");
+    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     let accept = match input.decision.as_str() {
@@ -267,7 +180,11 @@ pub async fn answer(
         .accounts
         .answer_delegation(p.account.id, id, accept)
         .await?;
-    Ok(Redirect::to("/account/contacts?done=answered").into_response())
+    Ok(Redirect::to(&routes::with_query(
+        routes::CONTACTS,
+        &[("done", "answered")],
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -284,11 +201,15 @@ pub async fn cancel(
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, "/account/contacts");
+    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     state.accounts.cancel_delegation(p.account.id, id).await?;
-    Ok(Redirect::to("/account/contacts?done=cancelled").into_response())
+    Ok(Redirect::to(&routes::with_query(
+        routes::CONTACTS,
+        &[("done", "cancelled")],
+    ))
+    .into_response())
 }
 
 /// `GET /api/v1/account/contacts`

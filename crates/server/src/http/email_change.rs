@@ -16,17 +16,18 @@ use accounts::{AccountError, EmailChangeStage, EmailChangeStep, FieldError};
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
-use super::pages::Who;
 use super::panel::{Need, Panel};
 use super::panel_json;
-use super::panel_pages::{self, EmailView};
 use super::security::{is_recent, to_reauth};
 use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::panel_or_return;
 use crate::seclog::{self, Origin};
 use crate::state::AppState;
+use views::components::Who;
+use views::pages::panel::{self as panel_pages, EmailView};
+use views::routes;
 
-const BACK: &str = "/account/email";
+const BACK: &str = routes::EMAIL;
 
 /// `?done=<address>` after a completed change.
 #[derive(Deserialize, Default)]

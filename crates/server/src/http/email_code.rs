@@ -19,12 +19,13 @@ use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, current_lang, negotiate};
-use super::recovery_pages;
 use crate::config::EmailCodePolicy;
 use crate::i18n::Lang;
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
+use views::pages::recovery as recovery_pages;
+use views::routes;
 
 /// How long the code (and the pending login) lives.
 const CODE_TTL_SECS: i64 = 600;
@@ -211,7 +212,7 @@ pub async fn begin(
     send(state, account, &mut p).await?;
     let token = random_token();
     save(state, &token, &p).await?;
-    let mut resp = Redirect::to("/login/email-code").into_response();
+    let mut resp = Redirect::to(routes::LOGIN_EMAIL_CODE).into_response();
     let cookie = cookies::set(&state.config, cookie_name(state), &token, "Lax");
     if let Ok(v) = cookie.parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -264,7 +265,7 @@ async fn account_of(state: &AppState, p: &Pending) -> Result<Option<Account>, Ap
 }
 
 fn msg(key: &str) -> &'static str {
-    super::pages::tr(current_lang(), key)
+    views::text::tr(current_lang(), key)
 }
 
 /// Why no code can come for this login any more, and what to do: wait for
@@ -334,11 +335,11 @@ fn mask(email: &str) -> String {
 /// `GET /login/email-code`
 pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let Some((_, p)) = current(&state, &headers).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     // An account gone since the password step has no code to ask for.
     if account_of(&state, &p).await?.is_none() {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     }
     Ok(page(&p, None, None, StatusCode::OK))
 }
@@ -359,11 +360,11 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some((token, mut p)) = current(&state, &headers).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     csrf::matches(&p.csrf, &f.csrf)?;
     let Some(account) = account_of(&state, &p).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     let subject = match p.user_id {
         None => Subject::EmailCode(account.id),
@@ -394,7 +395,7 @@ pub async fn submit(
         // missing.
         let Some(json) = state.store.take(&key(&token)).await? else {
             reservation.give_back().await?;
-            return Ok(Redirect::to("/login").into_response());
+            return Ok(Redirect::to(routes::LOGIN).into_response());
         };
         match serde_json::from_str::<Pending>(&json) {
             Ok(taken) if right(&taken) => p = taken,
@@ -452,7 +453,7 @@ pub async fn submit(
         // This code is void; the pending login stays so a new one can be sent.
         p.code = String::new();
         if !update(&state, &token, &p).await? {
-            return Ok(Redirect::to("/login").into_response());
+            return Ok(Redirect::to(routes::LOGIN).into_response());
         }
         return Ok(page(
             &p,
@@ -462,7 +463,7 @@ pub async fn submit(
         ));
     }
     if !update(&state, &token, &p).await? {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     }
     Ok(page(
         &p,
@@ -486,16 +487,16 @@ pub async fn resend(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some((token, mut p)) = current(&state, &headers).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     csrf::matches(&p.csrf, &f.csrf)?;
     let Some(account) = account_of(&state, &p).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     let sent = send(&state, &account, &mut p).await?;
     if !update(&state, &token, &p).await? {
         // The login ended meanwhile (its code was entered, or it expired).
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     }
     if sent == Sent::Yes {
         return Ok(page(

@@ -6,7 +6,6 @@ use axum::response::{Html, IntoResponse, Response};
 use accounts::AccountError;
 
 use super::extract::current_lang;
-use super::pages;
 use crate::i18n::Lang;
 use app::store::StoreError;
 
@@ -206,7 +205,7 @@ impl IntoResponse for AppError {
         let title = crate::i18n::t(lang, title);
         let mut resp = (
             status,
-            Html(pages::message(lang, title, &message).into_string()),
+            Html(views::components::message(lang, title, &message).into_string()),
         )
             .into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {

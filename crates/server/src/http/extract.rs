@@ -10,6 +10,7 @@ use super::error::AppError;
 use crate::i18n::Lang;
 use crate::session::SessionData;
 use crate::state::AppState;
+use views::routes;
 
 /// The live session of the request, if its cookie names one and it still
 /// counts ([`crate::authz::signed_in`]: account active, local user active
@@ -217,7 +218,7 @@ pub async fn with_hints<F: std::future::Future>(
 pub fn switcher_back() -> String {
     REQUEST_LANG
         .try_with(|r| r.back.clone())
-        .unwrap_or_else(|_| "/".to_owned())
+        .unwrap_or_else(|_| routes::HOME.to_owned())
 }
 
 /// Finishes the choice once the account (if any) is known, and remembers it

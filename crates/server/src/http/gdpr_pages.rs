@@ -7,7 +7,6 @@ use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,15 +15,16 @@ use accounts::AccountError;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
-use super::pages::{self, Who};
 use super::panel::{Need, Panel};
 use super::panel_api;
 use super::problem::ProblemType;
 use super::security::{is_recent, to_reauth};
-use crate::i18n::{self, Lang, t};
+use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
 use crate::state::AppState;
 use crate::{api_panel_or_return, panel_or_return};
+use views::components::Who;
+use views::routes;
 
 fn tr(lang: Lang, key: &str) -> &'static str {
     t(lang, &format!("page.gdpr.{key}"))
@@ -34,62 +34,21 @@ fn form_error(r: FormRejection) -> AppError {
     AppError::unreadable(r.status())
 }
 
-fn hold_text(lang: Lang, kind: &str) -> String {
-    match kind {
-        "open_services" | "unpaid_invoices" => tr(lang, &format!("hold_{kind}")).to_owned(),
-        other => i18n::format(tr(lang, "hold_other"), &[("kind", other)]),
-    }
-}
-
 async fn data_page_markup(
     state: &AppState,
     p: &Panel,
     confirm_error: Option<&str>,
-) -> Result<Markup, AppError> {
-    let l = p.lang;
+) -> Result<maud::Markup, AppError> {
     let holds = state.accounts.holds(p.account.id).await?;
-    Ok(pages::layout(
-        l,
-        tr(l, "title"),
-        Some(Who::of(&p.account)),
-        html! {
-            h1 { (tr(l, "title")) }
-            section {
-                h2 { (tr(l, "export_title")) }
-                p { (tr(l, "export_intro")) }
-                p { a.button id="download-data" href="/account/data-export" download { (tr(l, "export_button")) } }
-            }
-            section {
-                h2 { (tr(l, "erase_title")) }
-                p { (tr(l, "erase_intro")) }
-                @if !holds.is_empty() {
-                    div.alert role="alert" id="holds" {
-                        p { (tr(l, "erase_held")) }
-                        ul { @for h in &holds {
-                            li {
-                                (hold_text(l, &h.kind))
-                                @if !h.reference.is_empty() { " (" (h.reference) ")" }
-                                @if !h.note.is_empty() { ": " (h.note) }
-                            }
-                        } }
-                    }
-                } @else if p.require(Need::Holder).is_ok() {
-                    form method="post" action="/account/erase" {
-                        input type="hidden" name="csrf" value=(p.data.csrf);
-                        label for="confirm" { (i18n::format(tr(l, "erase_confirm_label"), &[("handle", &p.account.handle)])) }
-                        @if let Some(e) = confirm_error {
-                            input id="confirm" name="confirm" type="text" autocomplete="off" required aria-invalid="true" aria-describedby="confirm-error";
-                            p.field-error id="confirm-error" { (e) }
-                        } @else {
-                            input id="confirm" name="confirm" type="text" autocomplete="off" required;
-                        }
-                        p.warning { (tr(l, "erase_warning")) }
-                        button type="submit" { (tr(l, "erase_button")) }
-                    }
-                } @else {
-                    p.hint { (tr(l, "erase_holder_only")) }
-                }
-            }
+    Ok(views::pages::gdpr::data_page(
+        &views::pages::gdpr::DataView {
+            lang: p.lang,
+            who: Who::of(&p.account),
+            csrf: &p.data.csrf,
+            handle: &p.account.handle,
+            holds: &holds,
+            may_erase: p.require(Need::Holder).is_ok(),
+            confirm_error,
         },
     ))
 }
@@ -99,7 +58,7 @@ pub async fn data_page(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/data");
+    let p = panel_or_return!(state, session, routes::DATA);
     p.require(Need::Read)?;
     Ok(Html(data_page_markup(&state, &p, None).await?.into_string()).into_response())
 }
@@ -127,7 +86,7 @@ pub async fn export(
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/data");
+    let p = panel_or_return!(state, session, routes::DATA);
     p.require(Need::Holder)?;
     let body = crate::gdpr::export(&state, &p.account, &p.data.sid, &Origin::new(ip, &ua)).await?;
     Ok(attachment(&p, body))
@@ -156,13 +115,15 @@ pub struct EraseInput {
 /// `GET /account/erase`: the same page as "my data".
 pub async fn erase_page(session: CurrentSession) -> Response {
     let _ = session;
-    Redirect::to("/account/data").into_response()
+    Redirect::to(routes::DATA).into_response()
 }
 
 fn erased_response(state: &AppState, lang: Lang) -> Response {
-    let mut resp =
-        Html(pages::message(lang, tr(lang, "erased_title"), tr(lang, "erased_text")).into_string())
-            .into_response();
+    let mut resp = Html(
+        views::components::message(lang, tr(lang, "erased_title"), tr(lang, "erased_text"))
+            .into_string(),
+    )
+    .into_response();
     let cfg = &state.config;
     if let Ok(v) = super::cookies::clear(cfg, super::cookies::session_name(cfg)).parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -177,11 +138,11 @@ pub async fn erase(
     form: Result<Form<EraseInput>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/data");
+    let p = panel_or_return!(state, session, routes::DATA);
     p.require(Need::Holder)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     if !is_recent(&state, &p.data, &p.identity()).await? {
-        return Ok(to_reauth("/account/data"));
+        return Ok(to_reauth(routes::DATA));
     }
     let l = p.lang;
     if !input.confirm.trim().eq_ignore_ascii_case(&p.account.handle) {

@@ -11,6 +11,7 @@ use super::extract::{LANG_COOKIE, UI_LOCALES_COOKIE, supported};
 use super::sign_in::safe_next;
 use crate::i18n::Lang;
 use crate::state::AppState;
+use views::routes;
 
 /// `?back=` of the switcher's links.
 #[derive(Deserialize, Default)]
@@ -40,7 +41,7 @@ pub async fn switch(
         lang.code()
     );
     let back = if q.back.is_empty() {
-        "/"
+        routes::HOME
     } else {
         safe_next(&q.back)
     };

@@ -12,12 +12,12 @@ use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent, current_lang};
-use super::pages;
 use super::sign_in::{finish, safe_next};
 use crate::metrics::LoginOutcome;
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
+use views::routes;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -43,9 +43,9 @@ pub async fn page(
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let hint: String = q.login_hint.chars().take(254).collect();
     let page = if reauth {
-        pages::reauth_form(current_lang(), &hint, next, &token)
+        views::pages::login::reauth_form(current_lang(), &hint, next, &token)
     } else {
-        pages::login_form(current_lang(), &hint, next, &token, None)
+        views::pages::login::login_form(current_lang(), &hint, next, &token, None)
     };
     let mut resp = Html(page.into_string()).into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
@@ -108,15 +108,21 @@ pub async fn submit(
             // The language never comes from the account here: the answer must
             // not tell whether the identifier exists.
             let msg = crate::i18n::format(
-                pages::tr(current_lang(), "page.error.throttled"),
+                views::text::tr(current_lang(), "page.error.throttled"),
                 &[("n", &secs.to_string())],
             );
             let token = csrf_token(&headers, &state);
             let mut resp = (
                 StatusCode::TOO_MANY_REQUESTS,
                 Html(
-                    pages::login_form(current_lang(), &identifier, &next, &token, Some(&msg))
-                        .into_string(),
+                    views::pages::login::login_form(
+                        current_lang(),
+                        &identifier,
+                        &next,
+                        &token,
+                        Some(&msg),
+                    )
+                    .into_string(),
                 ),
             )
                 .into_response();
@@ -235,14 +241,14 @@ pub async fn submit(
             Ok((
                 StatusCode::UNAUTHORIZED,
                 Html(
-                    pages::login_form(
+                    views::pages::login::login_form(
                         current_lang(),
                         &identifier,
                         &next,
                         &token,
                         // One message for every credential failure: unknown
                         // identifier, wrong password and disabled account alike.
-                        Some(pages::tr(current_lang(), "page.login.failed")),
+                        Some(views::text::tr(current_lang(), "page.login.failed")),
                     )
                     .into_string(),
                 ),
@@ -273,7 +279,7 @@ pub async fn logout(
         csrf::matches(&data.csrf, &input.csrf)?;
         app::backchannel::end_session(&state, &id, &data).await?;
     }
-    let mut resp = Redirect::to("/login").into_response();
+    let mut resp = Redirect::to(routes::LOGIN).into_response();
     let cfg = &state.config;
     if let Ok(v) = cookies::clear(cfg, cookies::session_name(cfg)).parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);

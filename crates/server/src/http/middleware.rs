@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::error::AppError;
 use crate::metrics::Metrics;
 use crate::state::AppState;
+use views::routes;
 
 /// The header carrying a request's id, in both directions.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -328,12 +329,12 @@ fn cross_site_refusal(state: &AppState, req: &Request) -> Option<Response> {
     // and changes nothing by itself.
     let cookieless = matches!(
         req.uri().path(),
-        "/oauth2/token"
-            | "/oauth2/introspect"
-            | "/oauth2/revoke"
-            | "/oauth2/userinfo"
-            | "/oauth2/authorize"
-            | "/oauth2/logout"
+        routes::TOKEN
+            | routes::INTROSPECT
+            | routes::REVOKE
+            | routes::USERINFO
+            | routes::AUTHORIZE
+            | routes::OAUTH_LOGOUT
     );
     if safe || cookieless {
         return None;
@@ -369,7 +370,7 @@ fn language_hints(req: &Request) -> (super::extract::LangHints, String) {
     let back = if req.method() == Method::GET {
         req.uri()
             .path_and_query()
-            .map_or("/", |p| p.as_str())
+            .map_or(routes::HOME, |p| p.as_str())
             .to_owned()
     } else {
         req.uri().path().to_owned()

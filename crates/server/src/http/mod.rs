@@ -1,4 +1,5 @@
-//! The HTTP surface: routes, middleware, extractors, pages.
+//! The HTTP surface: routes, middleware, extractors and handlers; the pages
+//! they answer with are the `views` crate's.
 //!
 //! Handlers stay thin: they extract, call one domain function, and render.
 
@@ -16,21 +17,17 @@ mod health;
 mod hostile_tests;
 pub(crate) mod language;
 mod login;
-mod mfa_pages;
 pub(crate) mod middleware;
 pub(crate) mod oauth;
 pub(crate) mod outage;
-pub mod pages;
 pub(crate) mod panel;
 pub(crate) mod panel_api;
 mod panel_json;
-mod panel_pages;
 mod panel_security;
 mod password;
 pub(crate) mod problem;
 mod profile;
 pub(crate) mod recovery;
-mod recovery_pages;
 mod second_factor;
 mod security;
 mod sign_in;
@@ -44,6 +41,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, put};
 use tower_http::limit::RequestBodyLimitLayer;
+use views::routes;
 
 pub use error::AppError;
 
@@ -52,172 +50,156 @@ use extract::CurrentSession;
 
 /// Builds the public router.
 pub fn router(state: AppState) -> Router {
+    // The language switcher of every page links back to the page itself.
+    views::context::install_back_provider(extract::switcher_back);
     let limit = state.config.max_body_bytes;
     let limits = state.config.limits.clone();
     Router::new()
-        .route("/", get(home))
-        .route("/signup", get(signup::page).post(signup::submit))
-        .route("/signup/done", get(signup::done))
-        .route("/api/v1/signup", post(signup::api))
-        .route("/problems/{slug}", get(problem::describe))
-        .route("/login", get(login::page).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/account", get(account::page))
-        .route("/account/profile", get(profile::show).post(profile::save))
+        .route(routes::HOME, get(home))
+        .route(routes::SIGNUP, get(signup::page).post(signup::submit))
+        .route(routes::SIGNUP_DONE, get(signup::done))
+        .route(routes::API_SIGNUP, post(signup::api))
+        .route(routes::PROBLEM, get(problem::describe))
+        .route(routes::LOGIN, get(login::page).post(login::submit))
+        .route(routes::LOGOUT, post(login::logout))
+        .route(routes::ACCOUNT, get(account::page))
+        .route(routes::PROFILE, get(profile::show).post(profile::save))
         .route(
-            "/api/v1/account/profile",
+            routes::API_PROFILE,
             get(profile::api_show).put(profile::api_save),
         )
         .route(
-            "/account/email",
+            routes::EMAIL,
             get(email_change::show).post(email_change::submit),
         )
-        .route("/account/email/confirm", post(email_change::confirm))
-        .route("/account/email/cancel", post(email_change::cancel))
+        .route(routes::EMAIL_CONFIRM, post(email_change::confirm))
+        .route(routes::EMAIL_CANCEL, post(email_change::cancel))
         .route(
-            "/api/v1/account/email",
+            routes::API_EMAIL,
             get(email_change::api_show).post(email_change::api_start),
         )
+        .route(routes::API_EMAIL_CONFIRM, post(email_change::api_confirm))
+        .route(routes::PASSWORD, get(password::show).post(password::submit))
+        .route(routes::API_PASSWORD, put(password::api_change))
+        .route(routes::USERS, get(users::page).post(users::create))
         .route(
-            "/api/v1/account/email/confirm",
-            post(email_change::api_confirm),
-        )
-        .route(
-            "/account/password",
-            get(password::show).post(password::submit),
-        )
-        .route("/api/v1/account/password", put(password::api_change))
-        .route("/account/users", get(users::page).post(users::create))
-        .route(
-            "/account/users/me/password",
+            routes::MY_PASSWORD,
             get(users::my_password_page).post(users::my_password),
         )
-        .route("/account/users/{id}", get(users::edit).post(users::update))
-        .route("/account/users/{id}/status", post(users::set_status))
-        .route("/account/users/{id}/delete", post(users::delete))
-        .route("/account/groups", post(users::create_group))
-        .route("/account/groups/{name}/delete", post(users::delete_group))
+        .route(routes::USER, get(users::edit).post(users::update))
+        .route(routes::USER_STATUS, post(users::set_status))
+        .route(routes::USER_DELETE, post(users::delete))
+        .route(routes::GROUPS, post(users::create_group))
+        .route(routes::GROUP_DELETE, post(users::delete_group))
         .route(
-            "/api/v1/account/users",
+            routes::API_USERS,
             get(users::api_list).post(users::api_create),
         )
-        .route("/api/v1/account/users/me", get(users::api_me))
+        .route(routes::API_USERS_ME, get(users::api_me))
+        .route(routes::API_MY_PASSWORD, post(users::api_my_password))
         .route(
-            "/api/v1/account/users/me/password",
-            post(users::api_my_password),
-        )
-        .route(
-            "/api/v1/account/users/{id}",
+            routes::API_USER,
             get(users::api_get)
                 .patch(users::api_update)
                 .delete(users::api_delete),
         )
         .route(
-            "/api/v1/account/groups",
+            routes::API_GROUPS,
             get(users::api_groups).post(users::api_create_group),
         )
         .route(
-            "/api/v1/account/groups/{name}",
+            routes::API_GROUP,
             axum::routing::delete(users::api_delete_group),
         )
         .route(
-            "/login/2fa",
+            routes::LOGIN_2FA,
             get(second_factor::page).post(second_factor::submit),
         )
-        .route("/login/2fa/sms", post(second_factor::send_sms))
+        .route(routes::LOGIN_2FA_SMS, post(second_factor::send_sms))
         .route(
-            "/login/2fa/webauthn/begin",
+            routes::LOGIN_2FA_WEBAUTHN_BEGIN,
             post(second_factor::webauthn_begin),
         )
         .route(
-            "/login/2fa/webauthn/finish",
+            routes::LOGIN_2FA_WEBAUTHN_FINISH,
             post(second_factor::webauthn_finish),
         )
         .route(
-            "/account/reauth",
+            routes::REAUTH,
             get(security::reauth_page).post(security::reauth),
         )
-        .route("/account/security", get(security::page))
-        .route("/account/security/codes", get(security::show_codes))
+        .route(routes::SECURITY, get(security::page))
+        .route(routes::SECURITY_CODES, get(security::show_codes))
         .route(
-            "/account/security/totp",
+            routes::SECURITY_TOTP,
             get(security::totp_page).post(security::totp_begin),
         )
+        .route(routes::SECURITY_TOTP_CONFIRM, post(security::totp_confirm))
         .route(
-            "/account/security/totp/confirm",
-            post(security::totp_confirm),
-        )
-        .route(
-            "/account/security/sms",
+            routes::SECURITY_SMS,
             get(security::sms_page).post(security::sms_begin),
         )
-        .route("/account/security/sms/confirm", post(security::sms_confirm))
-        .route("/account/security/webauthn", get(security::webauthn_page))
+        .route(routes::SECURITY_SMS_CONFIRM, post(security::sms_confirm))
+        .route(routes::SECURITY_WEBAUTHN, get(security::webauthn_page))
         .route(
-            "/account/security/webauthn/begin",
+            routes::SECURITY_WEBAUTHN_BEGIN,
             post(security::webauthn_begin),
         )
         .route(
-            "/account/security/webauthn/finish",
+            routes::SECURITY_WEBAUTHN_FINISH,
             post(security::webauthn_finish),
         )
-        .route("/account/security/methods/rename", post(security::rename))
-        .route("/account/security/methods/remove", post(security::remove))
+        .route(routes::SECURITY_RENAME, post(security::rename))
+        .route(routes::SECURITY_REMOVE, post(security::remove))
         .route(
-            "/account/security/recovery/regenerate",
+            routes::SECURITY_CODES_REGENERATE,
             post(security::regenerate),
         )
-        .route(
-            "/account/security/recovery/delete",
-            post(security::delete_codes),
-        )
-        .route("/account/security/disable", post(security::disable))
+        .route(routes::SECURITY_CODES_DELETE, post(security::delete_codes))
+        .route(routes::SECURITY_DISABLE, post(security::disable))
         .merge(panel_security_routes())
-        .route("/verify-email", get(verify::page).post(verify::submit))
+        .route(routes::VERIFY_EMAIL, get(verify::page).post(verify::submit))
         .route(
-            "/login/email-code",
+            routes::LOGIN_EMAIL_CODE,
             get(email_code::show).post(email_code::submit),
         )
-        .route("/login/email-code/resend", post(email_code::resend))
+        .route(routes::LOGIN_EMAIL_CODE_RESEND, post(email_code::resend))
         .route(
-            "/forgot-handle",
+            routes::FORGOT_HANDLE,
             get(recovery::handle_page).post(recovery::handle_submit),
         )
         .route(
-            "/forgot-password",
+            routes::FORGOT_PASSWORD,
             get(recovery::password_page).post(recovery::password_submit),
         )
         .route(
-            "/reset-password",
+            routes::RESET_PASSWORD,
             get(recovery::reset_page).post(recovery::reset_submit),
         )
-        .route("/reset-password/done", get(recovery::reset_done))
+        .route(routes::RESET_PASSWORD_DONE, get(recovery::reset_done))
         .route(
-            "/account/backup-email",
+            routes::BACKUP_EMAIL,
             get(recovery::backup_page).post(recovery::backup_submit),
         )
+        .route(routes::BACKUP_EMAIL_CONFIRM, post(recovery::backup_confirm))
+        .route(routes::NOTIFICATIONS, post(recovery::notifications))
+        .route(routes::LANG, get(language::switch))
+        .route(routes::HEALTHZ, get(health::healthz))
+        .route(routes::READYZ, get(health::readyz))
+        .route(routes::STYLESHEET, get(stylesheet))
+        .route(routes::WEBAUTHN_JS, get(webauthn_script))
         .route(
-            "/account/backup-email/confirm",
-            post(recovery::backup_confirm),
-        )
-        .route("/account/notifications", post(recovery::notifications))
-        .route("/lang/{code}", get(language::switch))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/static/guichet.css", get(stylesheet))
-        .route("/static/webauthn.js", get(webauthn_script))
-        .route(
-            "/oauth2/authorize",
+            routes::AUTHORIZE,
             get(oauth::authorize_get).post(oauth::authorize_post),
         )
-        .route("/oauth2/authorize/resume", get(oauth::resume))
-        .route("/oauth2/consent", post(oauth::consent))
+        .route(routes::AUTHORIZE_RESUME, get(oauth::resume))
+        .route(routes::CONSENT, post(oauth::consent))
         .route(
-            "/oauth2/logout",
+            routes::OAUTH_LOGOUT,
             get(oauth::logout_get).post(oauth::logout_post),
         )
-        .route("/oauth2/introspect", post(oauth::introspect))
-        .route("/oauth2/revoke", post(oauth::revoke))
+        .route(routes::INTROSPECT, post(oauth::introspect))
+        .route(routes::REVOKE, post(oauth::revoke))
         .merge(for_browser_clients())
         .fallback(not_found)
         // One stack, so that the router boxes it once per route rather than
@@ -253,44 +235,38 @@ pub fn router(state: AppState) -> Router {
 fn panel_security_routes() -> Router<AppState> {
     use panel_security as ps;
     Router::new()
-        .route("/account/security/sessions", get(ps::sessions_page))
-        .route("/account/security/sessions/end", post(ps::end_session))
-        .route("/account/security/sessions/end-all", post(ps::end_all))
-        .route("/api/v1/account/sessions", get(ps::sessions_api))
-        .route("/api/v1/account/sessions/end", post(ps::end_session_api))
-        .route("/api/v1/account/sessions/end-all", post(ps::end_all_api))
-        .route("/account/security/apps", get(ps::apps_page))
-        .route("/account/security/apps/withdraw", post(ps::withdraw))
-        .route("/api/v1/account/apps", get(ps::apps_api))
-        .route("/api/v1/account/apps/withdraw", post(ps::withdraw_api))
-        .route("/account/security/log", get(ps::log_page))
-        .route("/api/v1/account/security-log", get(ps::log_api))
-        .route("/account/data", get(gdpr_pages::data_page))
-        .route("/account/data-export", get(gdpr_pages::export))
-        .route("/api/v1/account/export", get(gdpr_pages::export_api))
+        .route(routes::SESSIONS, get(ps::sessions_page))
+        .route(routes::SESSIONS_END, post(ps::end_session))
+        .route(routes::SESSIONS_END_ALL, post(ps::end_all))
+        .route(routes::API_SESSIONS, get(ps::sessions_api))
+        .route(routes::API_SESSIONS_END, post(ps::end_session_api))
+        .route(routes::API_SESSIONS_END_ALL, post(ps::end_all_api))
+        .route(routes::APPS, get(ps::apps_page))
+        .route(routes::APPS_WITHDRAW, post(ps::withdraw))
+        .route(routes::API_APPS, get(ps::apps_api))
+        .route(routes::API_APPS_WITHDRAW, post(ps::withdraw_api))
+        .route(routes::SECURITY_LOG, get(ps::log_page))
+        .route(routes::API_SECURITY_LOG, get(ps::log_api))
+        .route(routes::DATA, get(gdpr_pages::data_page))
+        .route(routes::DATA_EXPORT, get(gdpr_pages::export))
+        .route(routes::API_EXPORT, get(gdpr_pages::export_api))
         .route(
-            "/account/erase",
+            routes::ERASE,
             get(gdpr_pages::erase_page).post(gdpr_pages::erase),
         )
-        .route("/api/v1/account/erase", post(gdpr_pages::erase_api))
+        .route(routes::API_ERASE, post(gdpr_pages::erase_api))
         .route(
-            "/account/contacts",
+            routes::CONTACTS,
             get(contacts::page).post(contacts::request),
         )
-        .route("/account/contacts/{id}/answer", post(contacts::answer))
-        .route("/account/contacts/{id}/cancel", post(contacts::cancel))
+        .route(routes::CONTACT_ANSWER, post(contacts::answer))
+        .route(routes::CONTACT_CANCEL, post(contacts::cancel))
         .route(
-            "/api/v1/account/contacts",
+            routes::API_CONTACTS,
             get(contacts::list_api).post(contacts::request_api),
         )
-        .route(
-            "/api/v1/account/contacts/{id}/answer",
-            post(contacts::answer_api),
-        )
-        .route(
-            "/api/v1/account/contacts/{id}/cancel",
-            post(contacts::cancel_api),
-        )
+        .route(routes::API_CONTACT_ANSWER, post(contacts::answer_api))
+        .route(routes::API_CONTACT_CANCEL, post(contacts::cancel_api))
 }
 
 /// The endpoints a single-page application calls from its own origin: token,
@@ -299,18 +275,15 @@ fn panel_security_routes() -> Router<AppState> {
 /// request), so no origin is ever reflected and no browser sends cookies along.
 fn for_browser_clients() -> Router<AppState> {
     Router::new()
+        .route(routes::USERINFO, get(oauth::userinfo).post(oauth::userinfo))
         .route(
-            "/oauth2/userinfo",
-            get(oauth::userinfo).post(oauth::userinfo),
-        )
-        .route(
-            "/.well-known/openid-configuration",
+            routes::OPENID_CONFIGURATION,
             get(oauth::openid_configuration),
         )
-        .route("/oauth2/token", post(oauth::token))
-        .route("/oauth2/jwks", get(oauth::jwks))
+        .route(routes::TOKEN, post(oauth::token))
+        .route(routes::JWKS, get(oauth::jwks))
         .route(
-            "/.well-known/oauth-authorization-server",
+            routes::AUTHORIZATION_SERVER_METADATA,
             get(oauth::authorization_server_metadata),
         )
         .layer(tower::layer::layer_fn(middleware::BrowserCors))
@@ -318,9 +291,9 @@ fn for_browser_clients() -> Router<AppState> {
 
 async fn home(session: CurrentSession) -> Redirect {
     if session.0.is_some() {
-        Redirect::to("/account")
+        Redirect::to(routes::ACCOUNT)
     } else {
-        Redirect::to("/login")
+        Redirect::to(routes::LOGIN)
     }
 }
 
@@ -330,7 +303,7 @@ async fn stylesheet() -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("guichet.css"),
+        views::assets::STYLESHEET,
     )
         .into_response()
 }
@@ -341,7 +314,7 @@ async fn webauthn_script() -> Response {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("webauthn.js"),
+        views::assets::WEBAUTHN_JS,
     )
         .into_response()
 }

@@ -24,6 +24,7 @@ use super::error::AppError;
 use super::extract::current_lang;
 use crate::db_health::DatabaseHealth;
 use crate::i18n::t;
+use views::routes;
 
 /// Seconds a client is told to wait before retrying.
 pub const RETRY_AFTER_SECS: u64 = 5;
@@ -55,22 +56,20 @@ pub enum Surface {
 /// The surface of a public path.
 pub fn surface_of(path: &str) -> Surface {
     match path {
-        "/healthz"
-        | "/readyz"
-        | "/oauth2/jwks"
-        | "/.well-known/openid-configuration"
-        | "/.well-known/oauth-authorization-server" => Surface::NoDatabase,
-        "/oauth2/token" | "/oauth2/introspect" | "/oauth2/revoke" | "/oauth2/userinfo" => {
-            Surface::OAuth
-        }
-        "/oauth2/authorize" => Surface::Authorize,
-        p if p.starts_with("/static/")
-            || p.starts_with("/lang/")
-            || p.starts_with("/problems/") =>
+        routes::HEALTHZ
+        | routes::READYZ
+        | routes::JWKS
+        | routes::OPENID_CONFIGURATION
+        | routes::AUTHORIZATION_SERVER_METADATA => Surface::NoDatabase,
+        routes::TOKEN | routes::INTROSPECT | routes::REVOKE | routes::USERINFO => Surface::OAuth,
+        routes::AUTHORIZE => Surface::Authorize,
+        p if p.starts_with(routes::STATIC_PREFIX)
+            || p.starts_with(routes::LANG_PREFIX)
+            || p.starts_with(routes::PROBLEMS_PREFIX) =>
         {
             Surface::NoDatabase
         }
-        p if p.starts_with("/api/") => Surface::Api,
+        p if p.starts_with(routes::API_PREFIX) => Surface::Api,
         _ => Surface::Page,
     }
 }

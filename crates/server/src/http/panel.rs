@@ -12,11 +12,11 @@ use accounts::{Account, Role};
 
 use super::error::AppError;
 use super::extract::{CurrentSession, negotiate};
-use super::mfa_pages::urlencode;
 use crate::i18n::Lang;
 use crate::session::SessionData;
 use crate::state::AppState;
 use crate::twofactor;
+use views::routes;
 
 /// The person acting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Panel {
         back: &str,
     ) -> Result<Result<Panel, Response>, AppError> {
         let Some((id, data)) = session.0 else {
-            let to = format!("/login?next={}", urlencode(back));
+            let to = routes::then(routes::LOGIN, back);
             return Ok(Err(Redirect::to(&to).into_response()));
         };
         match state.accounts.find_by_id(data.account_id).await? {
@@ -85,8 +85,7 @@ impl Panel {
             {
                 Ok(Err(
                     // Support promoted the backup address: a new one comes first.
-                    Redirect::to(&format!("/account/backup-email?next={}", urlencode(back)))
-                        .into_response(),
+                    Redirect::to(&routes::then(routes::BACKUP_EMAIL, back)).into_response(),
                 ))
             }
             Some(account) if account.status == accounts::AccountStatus::Active => {
@@ -112,7 +111,7 @@ impl Panel {
                             }
                             _ => {
                                 state.sessions.destroy(&id).await?;
-                                return Ok(Err(Redirect::to("/login").into_response()));
+                                return Ok(Err(Redirect::to(routes::LOGIN).into_response()));
                             }
                         }
                     }
@@ -128,7 +127,7 @@ impl Panel {
             _ => {
                 // Disabled or erased since login: the session ends here.
                 state.sessions.destroy(&id).await?;
-                Ok(Err(Redirect::to("/login").into_response()))
+                Ok(Err(Redirect::to(routes::LOGIN).into_response()))
             }
         }
     }

@@ -12,6 +12,7 @@ use super::panel::{Need, Panel};
 use super::problem::{FieldProblem, Problem, ProblemType};
 use crate::i18n::t;
 use crate::state::AppState;
+use views::routes;
 
 /// A problem response.
 pub fn error(status: StatusCode, kind: ProblemType, message: &str) -> Response {
@@ -53,7 +54,7 @@ pub async fn panel(
             t(current_lang(), "page.error.log_in_again"),
         )));
     }
-    let p = match Panel::load(state, session, "/account").await? {
+    let p = match Panel::load(state, session, routes::ACCOUNT).await? {
         Ok(p) => p,
         Err(_) => {
             return Ok(Err(error(

@@ -10,11 +10,12 @@ use accounts::FieldError;
 use super::csrf;
 use super::error::AppError;
 use super::extract::CurrentSession;
-use super::pages::{field_message, tr};
 use super::panel::Panel;
 use super::problem::{FieldProblem, Problem, ProblemType};
 use crate::i18n::Lang;
 use crate::state::AppState;
+use views::text::field_message;
+use views::text::tr;
 
 /// A problem response.
 pub fn error(status: StatusCode, kind: ProblemType, message: &str) -> Response {

@@ -6,76 +6,50 @@ use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{EventKind, Events};
+use accounts::Events;
 
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
-use super::pages::{self, Who};
 use super::panel::{Need, Panel};
 use super::panel_api;
 use super::problem::ProblemType;
 use crate::access;
-use crate::i18n::{self, Lang, t};
+use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
 use crate::state::AppState;
 use crate::{api_panel_or_return, panel_or_return};
+use views::components::Who;
+use views::pages::security_panel as sp;
+use views::routes;
 
 fn tr(lang: Lang, key: &str) -> &'static str {
     t(lang, &format!("page.security_panel.{key}"))
-}
-
-/// A Unix time in the page's language.
-fn when_unix(lang: Lang, secs: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0)
-        .map(|d| when(lang, d))
-        .unwrap_or_default()
-}
-
-fn when(lang: Lang, d: chrono::DateTime<chrono::Utc>) -> String {
-    d.format(tr(lang, "when")).to_string()
 }
 
 fn form_error(r: FormRejection) -> AppError {
     AppError::unreadable(r.status())
 }
 
-fn page(p: &Panel, title: &str, body: Markup) -> Response {
-    Html(pages::layout(p.lang, title, Some(Who::of(&p.account)), body).into_string())
-        .into_response()
+fn frame(p: &Panel) -> sp::Frame<'_> {
+    sp::Frame {
+        lang: p.lang,
+        who: Who::of(&p.account),
+        csrf: &p.data.csrf,
+    }
 }
 
-/// Links between the security and data pages.
-pub(super) fn nav(lang: Lang) -> Markup {
-    html! {
-        nav.links aria-label=(tr(lang, "nav_label")) {
-            a href="/account/security" { (tr(lang, "nav_security")) } " · "
-            a href="/account/security/sessions" { (tr(lang, "nav_sessions")) } " · "
-            a href="/account/security/apps" { (tr(lang, "nav_apps")) } " · "
-            a href="/account/security/log" { (tr(lang, "nav_log")) } " · "
-            a href="/account/data" { (tr(lang, "nav_data")) } " · "
-            a href="/account/contacts" { (tr(lang, "nav_contacts")) }
-        }
-    }
+fn page(markup: maud::Markup) -> Response {
+    Html(markup.into_string()).into_response()
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct DoneQuery {
     done: String,
-}
-
-fn done_notice(lang: Lang, done: &str) -> Option<&'static str> {
-    match done {
-        "ended" => Some(tr(lang, "done_ended")),
-        "withdrawn" => Some(tr(lang, "done_withdrawn")),
-        "gone" => Some(tr(lang, "done_gone")),
-        _ => None,
-    }
 }
 
 // ---- sessions ----
@@ -86,52 +60,10 @@ pub async fn sessions_page(
     session: CurrentSession,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/security/sessions");
+    let p = panel_or_return!(state, session, routes::SESSIONS);
     p.require(Need::Own)?;
-    let l = p.lang;
     let list = access::sessions(&state, p.whom(), &p.data.sid).await?;
-    let body = html! {
-        h1 { (tr(l, "sessions_title")) }
-        (nav(l))
-        @if let Some(n) = done_notice(l, &q.done) { p.notice role="status" { (n) } }
-        p.hint { (tr(l, "sessions_intro")) }
-        table {
-            caption.hint { (tr(l, "sessions_caption")) }
-            thead { tr {
-                th scope="col" { (tr(l, "col_device")) }
-                th scope="col" { (tr(l, "col_ip")) }
-                th scope="col" { (tr(l, "col_opened")) }
-                th scope="col" { (tr(l, "col_last_seen")) }
-                th scope="col" { span.visually-hidden { (tr(l, "col_action")) } }
-            } }
-            tbody {
-                @for s in &list {
-                    tr {
-                        td {
-                            span title=(s.user_agent) { (s.device) }
-                            @if s.current { " " strong.current { (tr(l, "this_session")) } }
-                        }
-                        td { (s.ip) }
-                        td { (when_unix(l, s.opened)) }
-                        td { (when_unix(l, s.last_seen)) }
-                        td {
-                            form method="post" action="/account/security/sessions/end" {
-                                input type="hidden" name="csrf" value=(p.data.csrf);
-                                input type="hidden" name="handle" value=(s.handle);
-                                button.link type="submit" { (tr(l, "end_session")) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        form method="post" action="/account/security/sessions/end-all" {
-            input type="hidden" name="csrf" value=(p.data.csrf);
-            p.hint { (tr(l, "end_all_hint")) }
-            button type="submit" { (tr(l, "end_all")) }
-        }
-    };
-    Ok(page(&p, tr(l, "sessions_title"), body))
+    Ok(page(sp::sessions(&frame(&p), &q.done, &list)))
 }
 
 #[derive(Deserialize, Default)]
@@ -150,22 +82,25 @@ pub async fn end_session(
     form: Result<Form<EndInput>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/security/sessions");
+    let p = panel_or_return!(state, session, routes::SESSIONS);
     p.require(Need::Own)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     let origin = Origin::new(ip, &ua);
     let own = input.handle == p.data.sid;
     if !access::end_session(&state, p.whom(), &input.handle, &origin).await? {
-        return Ok(Redirect::to("/account/security/sessions?done=gone").into_response());
+        return Ok(
+            Redirect::to(&routes::with_query(routes::SESSIONS, &[("done", "gone")]))
+                .into_response(),
+        );
     }
     if own {
         return Ok(to_login(&state));
     }
-    Ok(Redirect::to("/account/security/sessions?done=ended").into_response())
+    Ok(Redirect::to(&routes::with_query(routes::SESSIONS, &[("done", "ended")])).into_response())
 }
 
 fn to_login(state: &AppState) -> Response {
-    let mut resp = Redirect::to("/login").into_response();
+    let mut resp = Redirect::to(routes::LOGIN).into_response();
     let cfg = &state.config;
     if let Ok(v) = super::cookies::clear(cfg, super::cookies::session_name(cfg)).parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -189,7 +124,7 @@ pub async fn end_all(
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/security/sessions");
+    let p = panel_or_return!(state, session, routes::SESSIONS);
     p.require(Need::Own)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     access::sign_out_everywhere(&state, p.whom(), &Origin::new(ip, &ua)).await?;
@@ -284,49 +219,16 @@ pub async fn end_all_api(
 
 // ---- connected applications ----
 
-/// Plain words for a scope, in the page's language.
-pub fn scope_words(lang: Lang, scope: &str) -> String {
-    match scope {
-        "openid" | "profile" | "email" | "offline_access" | "customer" => {
-            tr(lang, &format!("scope_{scope}")).to_owned()
-        }
-        other => i18n::format(tr(lang, "scope_other"), &[("scope", other)]),
-    }
-}
-
 /// `GET /account/security/apps`
 pub async fn apps_page(
     State(state): State<AppState>,
     session: CurrentSession,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/security/apps");
+    let p = panel_or_return!(state, session, routes::APPS);
     p.require(Need::Own)?;
-    let l = p.lang;
     let apps = access::connected_apps(&state, p.whom()).await?;
-    let body = html! {
-        h1 { (tr(l, "apps_title")) }
-        (nav(l))
-        @if let Some(n) = done_notice(l, &q.done) { p.notice role="status" { (n) } }
-        @if apps.is_empty() {
-            p { (tr(l, "apps_none")) }
-        } @else {
-            p.hint { (tr(l, "apps_intro")) }
-            @for a in &apps {
-                section.app {
-                    h2 { (a.name) }
-                    p.hint { (i18n::format(tr(l, "granted_at"), &[("when", &when(l, a.granted_at))])) }
-                    ul { @for s in &a.scopes { li { (scope_words(l, s)) } } }
-                    form method="post" action="/account/security/apps/withdraw" {
-                        input type="hidden" name="csrf" value=(p.data.csrf);
-                        input type="hidden" name="client_id" value=(a.client_id);
-                        button type="submit" { (tr(l, "withdraw")) }
-                    }
-                }
-            }
-        }
-    };
-    Ok(page(&p, tr(l, "apps_title"), body))
+    Ok(page(sp::apps(&frame(&p), &q.done, &apps)))
 }
 
 #[derive(Deserialize, Default)]
@@ -345,7 +247,7 @@ pub async fn withdraw(
     form: Result<Form<WithdrawInput>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/security/apps");
+    let p = panel_or_return!(state, session, routes::APPS);
     p.require(Need::Own)?;
     csrf::matches(&p.data.csrf, &input.csrf)?;
     let done =
@@ -354,7 +256,7 @@ pub async fn withdraw(
         } else {
             "gone"
         };
-    Ok(Redirect::to(&format!("/account/security/apps?done={done}")).into_response())
+    Ok(Redirect::to(&routes::with_query(routes::APPS, &[("done", done)])).into_response())
 }
 
 /// `GET /api/v1/account/apps`
@@ -413,20 +315,13 @@ pub struct PageQuery {
     page: Option<u64>,
 }
 
-fn kind_text(lang: Lang, kind: &str) -> String {
-    match EventKind::parse(kind) {
-        Some(k) => tr(lang, &format!("event_{}", k.as_str())).to_owned(),
-        None => kind.to_owned(),
-    }
-}
-
 /// `GET /account/security/log?page=N`
 pub async fn log_page(
     State(state): State<AppState>,
     session: CurrentSession,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/security/log");
+    let p = panel_or_return!(state, session, routes::SECURITY_LOG);
     p.require(Need::Read)?;
     let l = p.lang;
     let n = q.page.unwrap_or(1).clamp(1, 10_000);
@@ -442,51 +337,7 @@ pub async fn log_page(
             .map(|u| u.login.clone())
             .unwrap_or_else(|| tr(l, "by_deleted").to_owned()),
     };
-    let body = html! {
-        h1 { (tr(l, "log_title")) }
-        (nav(l))
-        p.hint { (tr(l, "log_intro")) }
-        @if page_.events.is_empty() {
-            p { (tr(l, "log_none")) }
-        } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (tr(l, "col_when")) }
-                    th scope="col" { (tr(l, "col_event")) }
-                    th scope="col" { (tr(l, "col_detail")) }
-                    th scope="col" { (tr(l, "col_by")) }
-                    th scope="col" { (tr(l, "col_ip")) }
-                    th scope="col" { (tr(l, "col_device")) }
-                } }
-                tbody {
-                    @for e in &page_.events {
-                        tr.event data-kind=(e.kind) {
-                            td { (when(l, e.at)) }
-                            td { (kind_text(l, &e.kind)) }
-                            td { (e.detail) }
-                            td.by { (by(e.user_id)) }
-                            td { (e.ip) }
-                            td { @if !e.user_agent.is_empty() { (access::device_of(&e.user_agent)) } }
-                        }
-                    }
-                }
-            }
-        }
-        // Pagination only when there is somewhere to go: an empty paragraph
-        // is noise to a screen reader.
-        @if page_.page > 1 || page_.has_more {
-            p.links {
-                @if page_.page > 1 {
-                    a rel="prev" href={ "/account/security/log?page=" (page_.page - 1) } { (tr(l, "newer")) }
-                    " "
-                }
-                @if page_.has_more {
-                    a rel="next" href={ "/account/security/log?page=" (page_.page + 1) } { (tr(l, "older")) }
-                }
-            }
-        }
-    };
-    Ok(page(&p, tr(l, "log_title"), body))
+    Ok(page(sp::log(&frame(&p), &page_, by)))
 }
 
 /// `GET /api/v1/account/security-log?page=N`

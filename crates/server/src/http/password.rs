@@ -17,16 +17,18 @@ use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
-use super::pages::Who;
 use super::panel::{Need, Panel};
-use super::{panel_json, panel_pages};
+use super::panel_json;
 use crate::notify::{self, SecurityChange};
 use crate::panel_or_return;
 use crate::seclog::{self, Origin};
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
+use views::components::Who;
+use views::pages::panel as panel_pages;
+use views::routes;
 
-const BACK: &str = "/account/password";
+const BACK: &str = routes::PASSWORD;
 
 /// `?done=1` after a change.
 #[derive(Deserialize, Default)]

@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use views::routes;
 
 /// Every kind of failure a JSON API answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +94,7 @@ impl ProblemType {
     /// The `type` member: a path on this instance (a URI reference,
     /// resolved against the request's URL).
     pub fn uri(self) -> String {
-        format!("/problems/{}", self.slug())
+        routes::problem(self.slug())
     }
 
     /// The stable summary (`title`), the same for every occurrence.
@@ -284,8 +285,11 @@ pub async fn describe(Path(slug): Path<String>) -> Response {
     let Some(kind) = ProblemType::from_slug(&slug) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    Html(super::pages::problem_type(kind.title(), kind.uri().as_str(), kind.advice()).into_string())
-        .into_response()
+    Html(
+        views::pages::problem::problem_type(kind.title(), kind.uri().as_str(), kind.advice())
+            .into_string(),
+    )
+    .into_response()
 }
 
 #[cfg(test)]

@@ -15,12 +15,14 @@ use accounts::{Account, AccountError, EventKind, FieldError, Profile, ProfileInp
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
-use super::pages::Who;
 use super::panel::{Need, Panel};
-use super::{panel_json, panel_pages};
+use super::panel_json;
 use crate::panel_or_return;
 use crate::seclog::{self, Origin};
 use crate::state::AppState;
+use views::components::Who;
+use views::pages::panel as panel_pages;
+use views::routes;
 
 /// The form's values for what the account holds now.
 fn values_of(a: &Account) -> ProfileInput {
@@ -90,7 +92,7 @@ pub async fn show(
     session: CurrentSession,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/profile");
+    let p = panel_or_return!(state, session, routes::PROFILE);
     p.require(Need::Read)?;
     let v = values_of(&p.account);
     Ok(Html(page(&p, &v, &[], q.saved == "1").into_string()).into_response())
@@ -115,7 +117,7 @@ pub async fn save(
     form: Result<Form<ProfileForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, "/account/profile");
+    let p = panel_or_return!(state, session, routes::PROFILE);
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &f.csrf)?;
     match Profile::parse(&f.fields) {
@@ -125,7 +127,10 @@ pub async fn save(
                 .update_profile(p.account.id, &profile)
                 .await?;
             logged(&state, &p, Origin::new(ip, &ua)).await;
-            Ok(Redirect::to("/account/profile?saved=1").into_response())
+            Ok(
+                Redirect::to(&routes::with_query(routes::PROFILE, &[("saved", "1")]))
+                    .into_response(),
+            )
         }
         Err(errors) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -170,7 +175,7 @@ fn bounded(v: &ProfileInput) -> ProfileInput {
 
 /// `GET /api/v1/account/profile`
 pub async fn api_show(State(state): State<AppState>, session: CurrentSession) -> Response {
-    let p = match panel_json::panel(&state, session, "/account/profile").await {
+    let p = match panel_json::panel(&state, session, routes::PROFILE).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -190,7 +195,7 @@ pub async fn api_save(
     headers: HeaderMap,
     body: Result<Json<ProfileInput>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, "/account/profile").await {
+    let p = match panel_json::panel(&state, session, routes::PROFILE).await {
         Ok(p) => p,
         Err(r) => return r,
     };

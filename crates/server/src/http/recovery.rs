@@ -19,10 +19,9 @@ use mfa::OneTimeCode;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, current_lang, negotiate};
-use super::pages::Who;
 use super::sign_in::safe_next;
+use views::components::Who;
 
-use super::recovery_pages as rp;
 use super::security::{is_recent, to_reauth};
 use crate::i18n::Lang;
 use crate::limits::{self, Purpose};
@@ -30,10 +29,12 @@ use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
 use app::support::SupportDesk;
+use views::pages::recovery as rp;
+use views::routes;
 
 /// The text `key` in the request's language.
 fn msg(key: &str) -> &'static str {
-    super::pages::tr(current_lang(), key)
+    views::text::tr(current_lang(), key)
 }
 
 /// Password-reset requests per client IP per window (the forgotten-handle
@@ -201,7 +202,7 @@ pub async fn handle_submit(
             notify::send_later(&bg, mail);
         }
     });
-    Ok(Redirect::to("/forgot-handle?sent=1").into_response())
+    Ok(Redirect::to(&routes::with_query(routes::FORGOT_HANDLE, &[("sent", "1")])).into_response())
 }
 
 /// `GET /forgot-password`
@@ -278,7 +279,11 @@ pub async fn password_submit(
         }
         patiently("reset link", || send_reset_link(&bg, &id)).await;
     });
-    Ok(Redirect::to("/forgot-password?sent=1").into_response())
+    Ok(Redirect::to(&routes::with_query(
+        routes::FORGOT_PASSWORD,
+        &[("sent", "1")],
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -400,7 +405,7 @@ pub async fn reset_submit(
                 )
                 .into());
             }
-            Ok(Redirect::to("/reset-password/done").into_response())
+            Ok(Redirect::to(routes::RESET_PASSWORD_DONE).into_response())
         }
         Err(AccountError::InvalidLink) => {
             reservation.failed();
@@ -472,10 +477,7 @@ async fn signed(
     back: &str,
 ) -> Result<Result<(crate::session::SessionData, Account), Response>, AppError> {
     let Some((id, data)) = session.0 else {
-        let to = format!(
-            "/login?next={}",
-            url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
-        );
+        let to = routes::then(routes::LOGIN, back);
         return Ok(Err(Redirect::to(&to).into_response()));
     };
     if data.user_id.is_some() {
@@ -490,7 +492,7 @@ async fn signed(
         }
         _ => {
             state.sessions.destroy(&id).await?;
-            Ok(Err(Redirect::to("/login").into_response()))
+            Ok(Err(Redirect::to(routes::LOGIN).into_response()))
         }
     }
 }
@@ -507,7 +509,7 @@ pub async fn backup_page(
     session: CurrentSession,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
-    let (data, account) = match signed(&state, session, "/account/backup-email").await? {
+    let (data, account) = match signed(&state, session, routes::BACKUP_EMAIL).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
@@ -539,14 +541,14 @@ pub async fn backup_submit(
     form: Result<Form<BackupForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (data, account) = match signed(&state, session, "/account/backup-email").await? {
+    let (data, account) = match signed(&state, session, routes::BACKUP_EMAIL).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
     csrf::matches(&data.csrf, &f.csrf)?;
     let next = safe_next(&f.next).to_owned();
     if !is_recent(&state, &data, &crate::twofactor::identity(account.id)).await? {
-        return Ok(to_reauth("/account/backup-email"));
+        return Ok(to_reauth(routes::BACKUP_EMAIL));
     }
     let email = match state.accounts.check_backup_email(&account, &f.backup_email) {
         Ok(e) => e,
@@ -635,7 +637,7 @@ pub async fn backup_confirm(
     form: Result<Form<BackupCodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (data, account) = match signed(&state, session, "/account/backup-email").await? {
+    let (data, account) = match signed(&state, session, routes::BACKUP_EMAIL).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
@@ -643,10 +645,10 @@ pub async fn backup_confirm(
     let next = safe_next(&f.next).to_owned();
     // Taken, so two parallel submissions cannot both use it.
     let Some(json) = state.store.take(&backup_key(account.id)).await? else {
-        return Ok(Redirect::to("/account/backup-email").into_response());
+        return Ok(Redirect::to(routes::BACKUP_EMAIL).into_response());
     };
     let Ok(mut pending) = serde_json::from_str::<PendingBackup>(&json) else {
-        return Ok(Redirect::to("/account/backup-email").into_response());
+        return Ok(Redirect::to(routes::BACKUP_EMAIL).into_response());
     };
     let now = chrono::Utc::now().timestamp();
     let stored = OneTimeCode::decode(&pending.code);
@@ -729,7 +731,7 @@ pub async fn notifications(
     form: Result<Form<NotificationsForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (data, account) = match signed(&state, session, "/account").await? {
+    let (data, account) = match signed(&state, session, routes::ACCOUNT).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
@@ -748,5 +750,5 @@ pub async fn notifications(
         .accounts
         .set_login_notifications(account.id, on)
         .await?;
-    Ok(Redirect::to("/account").into_response())
+    Ok(Redirect::to(routes::ACCOUNT).into_response())
 }

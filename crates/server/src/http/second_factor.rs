@@ -24,14 +24,15 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession};
 use super::extract::{current_lang, negotiate};
-use super::mfa_pages::{self, StepView};
-use super::pages::tr;
 use super::sign_in::safe_next;
 use crate::i18n::Lang;
 use crate::session::throttle::{Reservation, Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
 use crate::twofactor::{self, Proof};
+use views::pages::mfa::{self as mfa_pages, StepView};
+use views::routes;
+use views::text::tr;
 
 /// How long the second step may take.
 const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(600);
@@ -87,7 +88,7 @@ pub async fn begin(
         .store
         .set(&pending_key(&token), &json, PENDING_TTL)
         .await?;
-    let mut resp = Redirect::to("/login/2fa").into_response();
+    let mut resp = Redirect::to(routes::LOGIN_2FA).into_response();
     let cookie = cookies::set(&state.config, cookie_name(state), &token, "Lax");
     if let Ok(v) = cookie.parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -225,7 +226,7 @@ async fn render(
     };
     let view = StepView {
         lang: current_lang(),
-        who: matches!(step, Step::StepUp { .. }).then(|| super::pages::Who::of(account)),
+        who: matches!(step, Step::StepUp { .. }).then(|| views::components::Who::of(account)),
         method,
         methods: &methods,
         recovery_left: remaining,
@@ -246,21 +247,19 @@ pub async fn page(
     Query(q): Query<StepQuery>,
 ) -> Result<Response, AppError> {
     let Some(step) = current(&state, &headers, session).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     let Some(account) = load_account(&state, step.account_id()).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     let next = step.next(&q.next);
     if !state.mfa.is_enabled(&step.identity()).await? {
         // Nothing to ask: a signed-in user is led to enrol a method first.
         return Ok(match step {
-            Step::StepUp { .. } => Redirect::to(&format!(
-                "/account/security?next={}",
-                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-            ))
-            .into_response(),
-            Step::Login { .. } => Redirect::to("/login").into_response(),
+            Step::StepUp { .. } => {
+                Redirect::to(&routes::then(routes::SECURITY, &next)).into_response()
+            }
+            Step::Login { .. } => Redirect::to(routes::LOGIN).into_response(),
         });
     }
     let notice = (q.sent == "1").then_some(msg("page.security.sms_sent_login"));
@@ -319,11 +318,11 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(step) = current(&state, &headers, session).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     csrf::matches(step.csrf(), &f.csrf)?;
     let Some(account) = load_account(&state, step.account_id()).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     let next = step.next(&f.next);
     let reservation = match reserve(&state, &step.subject(), ip).await? {
@@ -470,7 +469,7 @@ async fn complete(
     if is_login {
         // A login ends like every other one: device, notification, detours.
         let Some(account) = load_account(state, account_id).await? else {
-            return Ok(Redirect::to("/login").into_response());
+            return Ok(Redirect::to(routes::LOGIN).into_response());
         };
         return super::sign_in::finish(
             state,
@@ -519,11 +518,11 @@ pub async fn send_sms(
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let Some(step) = current(&state, &headers, session).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     csrf::matches(step.csrf(), &f.csrf)?;
     let Some(account) = load_account(&state, step.account_id()).await? else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok(Redirect::to(routes::LOGIN).into_response());
     };
     let next = step.next(&f.next);
     let identity = step.identity();
@@ -534,7 +533,7 @@ pub async fn send_sms(
                 .append_pair("next", &next)
                 .append_pair("sent", "1")
                 .finish();
-            Ok(Redirect::to(&format!("/login/2fa?{q}")).into_response())
+            Ok(Redirect::to(&format!("{}?{q}", routes::LOGIN_2FA)).into_response())
         }
         Err(mfa::MfaError::TooManySends) => {
             render(

@@ -18,8 +18,6 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::current_lang;
 use super::extract::{ClientIp, CurrentSession};
-use super::mfa_pages::{self, SecurityView, TotpView, mfa_message, urlencode};
-use super::pages::{Who, tr};
 use super::panel::Panel;
 use super::sign_in::safe_next;
 use crate::i18n::Lang;
@@ -28,6 +26,10 @@ use crate::seclog::Origin;
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
+use views::components::Who;
+use views::pages::mfa::{self as mfa_pages, SecurityView, TotpView, mfa_message};
+use views::routes;
+use views::text::tr;
 
 /// How long freshly made emergency codes wait to be shown.
 const CODES_TTL: std::time::Duration = std::time::Duration::from_secs(300);
@@ -95,7 +97,7 @@ pub(super) async fn is_recent(
 }
 
 pub(super) fn to_reauth(back: &str) -> Response {
-    Redirect::to(&format!("/account/reauth?next={}", urlencode(back))).into_response()
+    Redirect::to(&routes::then(routes::REAUTH, back)).into_response()
 }
 
 macro_rules! recent_or_reauth {
@@ -177,7 +179,7 @@ pub async fn page(
     session: CurrentSession,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     let next = next_of(&q.next);
     security_page(
         &state,
@@ -204,7 +206,7 @@ pub async fn reauth_page(
     session: CurrentSession,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     let next = safe_next(&q.next);
     Ok(
         Html(
@@ -223,7 +225,7 @@ pub async fn reauth(
     form: Result<Form<ReauthForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
     let next = safe_next(&f.next).to_owned();
     let subject = match s.user_id {
@@ -283,7 +285,7 @@ pub async fn reauth(
                 ..s.data.clone()
             };
             let target = if on {
-                format!("/login/2fa?next={}", urlencode(&next))
+                routes::then(routes::LOGIN_2FA, &next)
             } else {
                 next
             };
@@ -365,7 +367,7 @@ async fn enrolled(
         let codes = state.mfa.recovery_generate(&s.identity).await?;
         stash_codes(state, &data, &codes, next).await?
     } else if next.is_empty() {
-        "/account/security?done=added".to_owned()
+        routes::with_query(routes::SECURITY, &[("done", "added")])
     } else {
         next.to_owned()
     };
@@ -395,9 +397,9 @@ async fn stash_codes(
         .store
         .set(&format!("codes:{key}"), &json, CODES_TTL)
         .await?;
-    Ok(format!(
-        "/account/security/codes?show={key}&next={}",
-        urlencode(next)
+    Ok(routes::with_query(
+        routes::SECURITY_CODES,
+        &[("show", &key), ("next", next)],
     ))
 }
 
@@ -424,7 +426,7 @@ pub async fn show_codes(
     session: CurrentSession,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     let stored = if q.show.len() == 43 {
         state.store.take(&format!("codes:{}", q.show)).await?
     } else {
@@ -435,7 +437,7 @@ pub async fn show_codes(
         .filter(|v| v["sid"] == s.data.sid.as_str())
         .and_then(|v| serde_json::from_value(v["codes"].clone()).ok());
     let Some(codes) = codes else {
-        return Ok(Redirect::to("/account/security").into_response());
+        return Ok(Redirect::to(routes::SECURITY).into_response());
     };
     let next = next_of(&q.next);
     Ok(
@@ -451,11 +453,7 @@ async fn new_method(
     q: NextQuery,
     kind: MethodKind,
 ) -> Result<Response, AppError> {
-    let back = format!(
-        "/account/security/{}?next={}",
-        kind.as_str(),
-        urlencode(&q.next)
-    );
+    let back = routes::then(&format!("{}/{}", routes::SECURITY, kind.as_str()), &q.next);
     let s = signed_or_return!(state, session, &back);
     recent_or_reauth!(state, s, &back);
     let next = next_of(&q.next);
@@ -518,9 +516,9 @@ pub async fn totp_begin(
     form: Result<Form<NewForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security/totp");
+    recent_or_reauth!(state, s, routes::SECURITY_TOTP);
     let next = next_of(&f.next);
     match state
         .mfa
@@ -571,9 +569,9 @@ pub async fn totp_confirm(
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security/totp");
+    recent_or_reauth!(state, s, routes::SECURITY_TOTP);
     let next = next_of(&f.next);
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let code: String = f
@@ -609,7 +607,7 @@ pub async fn totp_confirm(
             )
                 .into_response())
         }
-        Err(MfaError::NotFound) => Ok(Redirect::to("/account/security/totp").into_response()),
+        Err(MfaError::NotFound) => Ok(Redirect::to(routes::SECURITY_TOTP).into_response()),
         Err(e) => Err(e.into()),
     }
 }
@@ -621,9 +619,9 @@ pub async fn sms_begin(
     form: Result<Form<NewForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security/sms");
+    recent_or_reauth!(state, s, routes::SECURITY_SMS);
     let next = next_of(&f.next);
     match state.mfa.sms_begin(&s.identity, &f.label, &f.phone).await {
         Ok(method_id) => Ok(Html(
@@ -653,9 +651,9 @@ pub async fn sms_confirm(
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security/sms");
+    recent_or_reauth!(state, s, routes::SECURITY_SMS);
     let next = next_of(&f.next);
     let code: String = f
         .code
@@ -683,7 +681,7 @@ pub async fn sms_confirm(
             ),
         )
             .into_response()),
-        Err(MfaError::NotFound) => Ok(Redirect::to("/account/security/sms").into_response()),
+        Err(MfaError::NotFound) => Ok(Redirect::to(routes::SECURITY_SMS).into_response()),
         Err(e) => Err(e.into()),
     }
 }
@@ -704,7 +702,7 @@ pub async fn webauthn_begin(
     body: Result<Json<RegisterBegin>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-    let Some(s) = signed(&state, session, "/account/security").await?.ok() else {
+    let Some(s) = signed(&state, session, routes::SECURITY).await?.ok() else {
         return Ok(json_error(
             StatusCode::UNAUTHORIZED,
             tr(current_lang(), "page.error.log_in_again"),
@@ -743,7 +741,7 @@ pub async fn webauthn_finish(
     body: Result<Json<RegisterFinish>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-    let Some(s) = signed(&state, session, "/account/security").await?.ok() else {
+    let Some(s) = signed(&state, session, routes::SECURITY).await?.ok() else {
         return Ok(json_error(
             StatusCode::UNAUTHORIZED,
             tr(current_lang(), "page.error.log_in_again"),
@@ -798,10 +796,14 @@ pub async fn rename(
     form: Result<Form<MethodForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
     match state.mfa.rename(&s.identity, &f.method, &f.label).await {
-        Ok(()) => Ok(Redirect::to("/account/security?done=renamed").into_response()),
+        Ok(()) => Ok(Redirect::to(&routes::with_query(
+            routes::SECURITY,
+            &[("done", "renamed")],
+        ))
+        .into_response()),
         Err(e @ MfaError::InvalidLabel) => {
             security_page(
                 &state,
@@ -826,9 +828,9 @@ pub async fn remove(
     form: Result<Form<MethodForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security");
+    recent_or_reauth!(state, s, routes::SECURITY);
     let methods = state.mfa.methods(&s.identity).await?;
     let Some(m) = methods.iter().find(|m| m.id == f.method) else {
         return Err(AppError::NotFound);
@@ -839,7 +841,11 @@ pub async fn remove(
         label: m.label.clone(),
     };
     notice(&state, &s, &origin, change);
-    Ok(Redirect::to("/account/security?done=removed").into_response())
+    Ok(Redirect::to(&routes::with_query(
+        routes::SECURITY,
+        &[("done", "removed")],
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -856,9 +862,9 @@ pub async fn regenerate(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security");
+    recent_or_reauth!(state, s, routes::SECURITY);
     if !state.mfa.is_enabled(&s.identity).await? {
         return security_page(
             &state,
@@ -889,9 +895,9 @@ pub async fn delete_codes(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security");
+    recent_or_reauth!(state, s, routes::SECURITY);
     state.mfa.recovery_delete(&s.identity).await?;
     notice(
         &state,
@@ -899,7 +905,11 @@ pub async fn delete_codes(
         &origin,
         notify::SecurityChange::RecoveryCodesDeleted,
     );
-    Ok(Redirect::to("/account/security?done=codes-deleted").into_response())
+    Ok(Redirect::to(&routes::with_query(
+        routes::SECURITY,
+        &[("done", "codes-deleted")],
+    ))
+    .into_response())
 }
 
 /// `POST /account/security/disable`: every method and code goes.
@@ -910,9 +920,9 @@ pub async fn disable(
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let s = signed_or_return!(state, session, "/account/security");
+    let s = signed_or_return!(state, session, routes::SECURITY);
     csrf::matches(&s.data.csrf, &f.csrf)?;
-    recent_or_reauth!(state, s, "/account/security");
+    recent_or_reauth!(state, s, routes::SECURITY);
     state.mfa.disable(&s.identity).await?;
     notice(
         &state,
@@ -920,5 +930,9 @@ pub async fn disable(
         &origin,
         notify::SecurityChange::TwoFactorDisabled,
     );
-    Ok(Redirect::to("/account/security?done=disabled").into_response())
+    Ok(Redirect::to(&routes::with_query(
+        routes::SECURITY,
+        &[("done", "disabled")],
+    ))
+    .into_response())
 }

@@ -12,15 +12,15 @@ use super::csrf;
 use super::error::AppError;
 use crate::session::SessionData;
 use crate::state::AppState;
+use views::routes;
 
 /// Where to go after login: only a path on this site, never another origin.
 pub(crate) fn safe_next(next: &str) -> &str {
     let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
+        && !matches!(next.as_bytes().get(1), Some(b'/' | b'\\'))
         && next.len() <= 2048
         && !next.chars().any(|c| c.is_control() || c == '\\');
-    if ok { next } else { "/account" }
+    if ok { next } else { routes::ACCOUNT }
 }
 
 /// Completes a sign-in whose every step is done (password, then a second
@@ -40,10 +40,7 @@ pub(crate) async fn finish(
     let device = cookies::read(headers, cookies::device_name(cfg));
     let done = app::sign_in::complete(state, account, data, device).await?;
     let target = if done.must_set_backup {
-        format!(
-            "/account/backup-email?next={}",
-            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        )
+        routes::then(routes::BACKUP_EMAIL, next)
     } else {
         next.to_owned()
     };

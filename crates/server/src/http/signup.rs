@@ -20,11 +20,12 @@ use accounts::{AccountError, Secret, Signup, SignupRequest, SignupWarning};
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, current_lang};
-use super::pages::{self, SignupValues};
 use super::problem::{Problem, ProblemType};
 use crate::limits::{self, Purpose};
 use crate::notify;
 use crate::state::AppState;
+use views::pages::signup::SignupValues;
+use views::routes;
 
 /// The sign-up fields, as the form and the JSON API send them. Missing fields are
 /// empty, so that they are reported as required like any other problem.
@@ -74,7 +75,7 @@ impl SignupInput {
 
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (token, cookie) = csrf::issue(&headers, &state.config);
-    let body = pages::signup_form(
+    let body = views::pages::signup::signup_form(
         current_lang(),
         &SignupValues::default(),
         &[],
@@ -146,14 +147,14 @@ pub async fn submit(
                 .warnings()
                 .contains(&SignupWarning::BackupSameDomain);
             let to = if warn {
-                "/signup/done?warning=backup_same_domain"
+                routes::with_query(routes::SIGNUP_DONE, &[("warning", "backup_same_domain")])
             } else {
-                "/signup/done"
+                routes::SIGNUP_DONE.to_owned()
             };
-            Ok(Redirect::to(to).into_response())
+            Ok(Redirect::to(&to).into_response())
         }
         Err(AccountError::Invalid(errors)) => {
-            let body = pages::signup_form(
+            let body = views::pages::signup::signup_form(
                 current_lang(),
                 &values,
                 &errors,
@@ -178,7 +179,10 @@ pub struct DoneQuery {
 /// `GET /signup/done`: the handle and the link that confirms the address are
 /// in the mailbox.
 pub async fn done(Query(q): Query<DoneQuery>) -> Html<String> {
-    Html(pages::signup_done(current_lang(), q.warning == "backup_same_domain").into_string())
+    Html(
+        views::pages::signup::signup_done(current_lang(), q.warning == "backup_same_domain")
+            .into_string(),
+    )
 }
 
 /// `POST /api/v1/signup`: the JSON twin of the form. No CSRF token: a browser
@@ -214,7 +218,7 @@ pub async fn api(
                 StatusCode::ACCEPTED,
                 Json(json!({
                     "status": "accepted",
-                    "message": pages::tr(current_lang(), "page.signup_done.check_mail"),
+                    "message": views::text::tr(current_lang(), "page.signup_done.check_mail"),
                     "primary_email": outcome.primary_email(),
                     "warnings": warnings,
                 })),
@@ -227,7 +231,7 @@ pub async fn api(
             Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ProblemType::Internal,
-                pages::tr(current_lang(), "page.signup.nothing_created"),
+                views::text::tr(current_lang(), "page.signup.nothing_created"),
             )
             .into_response()
         }
@@ -236,6 +240,8 @@ pub async fn api(
 
 fn warning_text(w: SignupWarning) -> &'static str {
     match w {
-        SignupWarning::BackupSameDomain => pages::tr(current_lang(), "page.signup.same_domain"),
+        SignupWarning::BackupSameDomain => {
+            views::text::tr(current_lang(), "page.signup.same_domain")
+        }
     }
 }

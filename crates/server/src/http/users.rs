@@ -12,12 +12,10 @@ use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use accounts::events::EventKind;
-use accounts::users::DEFAULT_GROUPS;
 use accounts::{
     AccountError, Acting, FieldError, FieldProblem, Group, LocalUser, NewUser, Refusal, Role,
     Secret, UserChanges, UserStatus,
@@ -26,7 +24,6 @@ use accounts::{
 use super::csrf;
 use super::error::AppError;
 use super::extract::CurrentSession;
-use super::pages::{self, Who};
 use super::panel::{Actor, Need, Panel};
 use super::problem::{Problem, ProblemType};
 use crate::i18n::{self, Lang, t};
@@ -35,6 +32,9 @@ use crate::panel_or_return;
 use crate::seclog::{self, Origin};
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::state::AppState;
+use views::components::Who;
+use views::pages::users::{self as vu, CreateValues, ListView, problem_text};
+use views::routes;
 
 /// Longest text accepted in any field of these forms, before the domain's
 /// own limits: a bounded copy is all that is ever shown back.
@@ -45,51 +45,6 @@ fn acting(p: &Panel) -> Acting {
         role: p.role(),
         user_id: p.user_id(),
     }
-}
-
-fn role_text(lang: Lang, role: Role) -> &'static str {
-    t(lang, &format!("page.users.role.{}", role.as_str()))
-}
-
-/// The text of one refused field, in `lang`.
-fn problem_text(lang: Lang, p: &FieldProblem) -> String {
-    const KNOWN: [&str; 18] = [
-        "required",
-        "too_long",
-        "bad_characters",
-        "invalid_email",
-        "password_too_short",
-        "password_too_long",
-        "password_common",
-        "password_personal",
-        "password_mismatch",
-        "password_reused",
-        "invalid_login",
-        "login_taken",
-        "invalid_group_name",
-        "group_taken",
-        "unknown_group",
-        "unknown_role",
-        "group_in_use",
-        "wrong_password",
-    ];
-    let code = if KNOWN.contains(&p.code()) {
-        p.code()
-    } else {
-        "invalid"
-    };
-    let (max, min, max_bytes) = match p {
-        FieldProblem::TooLong { max } => (max.to_string(), String::new(), String::new()),
-        FieldProblem::PasswordTooShort { min } => (String::new(), min.to_string(), String::new()),
-        FieldProblem::PasswordTooLong { max_bytes } => {
-            (String::new(), String::new(), max_bytes.to_string())
-        }
-        _ => Default::default(),
-    };
-    i18n::format(
-        t(lang, &format!("page.users.problem.{code}")),
-        &[("max", &max), ("min", &min), ("max_bytes", &max_bytes)],
-    )
 }
 
 fn refusal_key(r: Refusal) -> &'static str {
@@ -112,19 +67,23 @@ fn need_key(need: Need) -> &'static str {
     }
 }
 
-/// A refusal on a page: the 403 frame with the reason in the user's language.
+/// What every users page knows about the person acting.
+fn frame(p: &Panel) -> vu::Frame<'_> {
+    vu::Frame {
+        lang: p.lang,
+        who: Who::of(&p.account),
+        csrf: &p.data.csrf,
+        role: p.role(),
+        own_login: match &p.actor {
+            Actor::User { login, .. } => Some(login),
+            _ => None,
+        },
+    }
+}
+
+/// A refusal on a page: the reason in the user's language, with `status`.
 fn page_refusal(p: &Panel, status: StatusCode, key: &str) -> Response {
-    let title = t(p.lang, "page.users.title");
-    let body = html! {
-        h1 { (title) }
-        p.error role="alert" { (t(p.lang, key)) }
-        p { a href="/account/users" { (t(p.lang, "page.users.back")) } }
-    };
-    (
-        status,
-        Html(pages::layout(p.lang, title, Some(Who::of(&p.account)), body).into_string()),
-    )
-        .into_response()
+    (status, Html(vu::refusal(&frame(p), key).into_string())).into_response()
 }
 
 /// The 403 page when the person acting may not do what `need` says.
@@ -222,7 +181,7 @@ impl IntoResponse for ApiError {
 
 /// The signed-in panel for an API call: 401 in JSON instead of a redirect.
 async fn api_panel(state: &AppState, session: CurrentSession) -> Result<Panel, ApiError> {
-    match Panel::load(state, session, "/account/users").await? {
+    match Panel::load(state, session, routes::USERS).await? {
         Ok(p) => Ok(p),
         Err(_) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -742,73 +701,8 @@ pub struct DoneQuery {
     name: String,
 }
 
-/// What a refused create form shows back (never the password).
-#[derive(Default)]
-struct CreateValues {
-    login: String,
-    email: String,
-    group: String,
-    description: String,
-}
-
 fn clip(s: &str) -> String {
     s.chars().take(MAX_FIELD).collect()
-}
-
-fn field_err<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a FieldError> {
-    errors.iter().find(|e| e.field == field)
-}
-
-/// One labelled field with its error tied to it.
-#[allow(clippy::too_many_arguments)]
-fn field(
-    lang: Lang,
-    errors: &[FieldError],
-    id: &str,
-    name: &str,
-    label: &str,
-    kind: &str,
-    value: &str,
-    autocomplete: &str,
-) -> Markup {
-    let err = field_err(errors, name).map(|e| problem_text(lang, &e.problem));
-    let err_id = format!("{id}-error");
-    html! {
-        label for=(id) { (label) }
-        input type=(kind) id=(id) name=(name) value=(value) autocomplete=(autocomplete)
-            aria-invalid=[err.as_ref().map(|_| "true")]
-            aria-describedby=[err.as_ref().map(|_| err_id.as_str())];
-        @if let Some(e) = err {
-            p.field-error id=(err_id) { (e) }
-        }
-    }
-}
-
-fn group_select(
-    lang: Lang,
-    errors: &[FieldError],
-    id: &str,
-    groups: &[Group],
-    chosen: &str,
-    max: Role,
-) -> Markup {
-    let err = field_err(errors, "group").map(|e| problem_text(lang, &e.problem));
-    let err_id = format!("{id}-error");
-    html! {
-        label for=(id) { (t(lang, "page.users.field_group")) }
-        select id=(id) name="group"
-            aria-invalid=[err.as_ref().map(|_| "true")]
-            aria-describedby=[err.as_ref().map(|_| err_id.as_str())] {
-            @for g in groups.iter().filter(|g| g.role <= max) {
-                option value=(g.name) selected[g.name == chosen] {
-                    (g.name) " — " (role_text(lang, g.role))
-                }
-            }
-        }
-        @if let Some(e) = err {
-            p.field-error id=(err_id) { (e) }
-        }
-    }
 }
 
 fn done_text(lang: Lang, q: &DoneQuery, code: &str) -> Option<String> {
@@ -829,149 +723,6 @@ fn done_text(lang: Lang, q: &DoneQuery, code: &str) -> Option<String> {
     ))
 }
 
-struct ListView<'a> {
-    users: &'a [LocalUser],
-    groups: &'a [Group],
-    notice: Option<String>,
-    values: CreateValues,
-    errors: &'a [FieldError],
-    group_errors: &'a [FieldError],
-    group_values: (String, String),
-}
-
-fn list_page(p: &Panel, v: ListView<'_>) -> Markup {
-    let lang = p.lang;
-    let can_manage = p.role().can_manage_users();
-    let title = t(lang, "page.users.title");
-    let csrf = p.data.csrf.as_str();
-    let body = html! {
-        h1 { (title) }
-        @if let Some(n) = &v.notice {
-            p.notice role="status" { (n) }
-        }
-        p { (i18n::format(t(lang, "page.users.intro"), &[("code", &p.account.customer_code), ("handle", &p.account.handle)])) }
-        @if let Actor::User { login, .. } = &p.actor {
-            p { (i18n::format(t(lang, "page.users.you_are"), &[("login", login), ("role", role_text(lang, p.role()))])) }
-            p { a href="/account/users/me/password" { (t(lang, "page.users.my_password_link")) } }
-        }
-        @if !can_manage {
-            p.note { (t(lang, "page.users.read_only_note")) }
-        }
-        h2 { (t(lang, "page.users.list_heading")) }
-        @if v.users.is_empty() {
-            p { (t(lang, "page.users.none_yet")) }
-        } @else {
-            div.table-scroll {
-                table.users {
-                    thead { tr {
-                        th scope="col" { (t(lang, "page.users.col_login")) }
-                        th scope="col" { (t(lang, "page.users.col_email")) }
-                        th scope="col" { (t(lang, "page.users.col_group")) }
-                        th scope="col" { (t(lang, "page.users.col_description")) }
-                        th scope="col" { (t(lang, "page.users.col_status")) }
-                        @if can_manage { th scope="col" { (t(lang, "page.users.col_actions")) } }
-                    } }
-                    tbody {
-                        @for u in v.users {
-                            tr {
-                                td.login { (u.login) }
-                                td { (u.email) }
-                                td { (u.group_name) }
-                                td { (u.description) }
-                                td { @if u.status == UserStatus::Active { (t(lang, "page.users.status_active")) } @else { (t(lang, "page.users.status_disabled")) } }
-                                @if can_manage {
-                                    td.actions {
-                                        a href=(format!("/account/users/{}", u.id)) { (t(lang, "page.users.edit")) }
-                                        form method="post" action=(format!("/account/users/{}/status", u.id)) {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            @if u.status == UserStatus::Active {
-                                                input type="hidden" name="status" value="disabled";
-                                                button.secondary type="submit" { (t(lang, "page.users.disable")) }
-                                            } @else {
-                                                input type="hidden" name="status" value="active";
-                                                button.secondary type="submit" { (t(lang, "page.users.enable")) }
-                                            }
-                                        }
-                                        form method="post" action=(format!("/account/users/{}/delete", u.id)) {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button.danger type="submit" { (t(lang, "page.users.delete")) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // The forms are shown to everyone who may read the page: a
-        // read-only user who submits one gets the 403 refusal, never a
-        // silent change.
-        h2 { (t(lang, "page.users.create_heading")) }
-        @if !v.errors.is_empty() {
-            p.error role="alert" { (t(lang, "page.users.errors_above")) }
-        }
-        form method="post" action="/account/users" novalidate {
-            input type="hidden" name="csrf" value=(csrf);
-            (field(lang, v.errors, "login", "login", t(lang, "page.users.field_login"), "text", &v.values.login, "off"))
-            (field(lang, v.errors, "email", "email", t(lang, "page.users.field_email"), "email", &v.values.email, "off"))
-            (field(lang, v.errors, "password", "password", t(lang, "page.users.field_password"), "password", "", "new-password"))
-            (group_select(lang, v.errors, "group", v.groups, if v.values.group.is_empty() { "UNPRIVILEGED" } else { &v.values.group }, p.role()))
-            (field(lang, v.errors, "description", "description", t(lang, "page.users.field_description"), "text", &v.values.description, "off"))
-            button type="submit" { (t(lang, "page.users.create_button")) }
-        }
-        h2 { (t(lang, "page.users.groups_heading")) }
-        div.table-scroll {
-            table.groups {
-                thead { tr {
-                    th scope="col" { (t(lang, "page.users.col_name")) }
-                    th scope="col" { (t(lang, "page.users.col_role")) }
-                    th scope="col" { (t(lang, "page.users.col_members")) }
-                    @if can_manage { th scope="col" { (t(lang, "page.users.col_actions")) } }
-                } }
-                tbody {
-                    @for g in v.groups {
-                        tr {
-                            td { (g.name) @if g.is_default { " (" (t(lang, "page.users.default_group")) ")" } }
-                            td { (role_text(lang, g.role)) }
-                            td { (g.members) }
-                            @if can_manage {
-                                td {
-                                    @if !g.is_default {
-                                        form method="post" action=(format!("/account/groups/{}/delete", g.name)) {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button.danger type="submit" { (t(lang, "page.users.delete")) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        h3 { (t(lang, "page.users.group_create_heading")) }
-        form method="post" action="/account/groups" novalidate {
-            input type="hidden" name="csrf" value=(csrf);
-            (field(lang, v.group_errors, "group-name", "name", t(lang, "page.users.field_group_name"), "text", &v.group_values.0, "off"))
-            @let role_err = field_err(v.group_errors, "role").map(|e| problem_text(lang, &e.problem));
-            label for="group-role" { (t(lang, "page.users.field_group_role")) }
-            select id="group-role" name="role"
-                aria-invalid=[role_err.as_ref().map(|_| "true")]
-                aria-describedby=[role_err.as_ref().map(|_| "group-role-error")] {
-                @for (_, r) in DEFAULT_GROUPS.iter().filter(|(_, r)| *r <= p.role()) {
-                    option value=(r.as_str()) selected[v.group_values.1 == r.as_str()] { (role_text(lang, *r)) }
-                }
-            }
-            @if let Some(e) = role_err {
-                p.field-error id="group-role-error" { (e) }
-            }
-            button type="submit" { (t(lang, "page.users.group_create_button")) }
-        }
-    };
-    pages::layout(p.lang, title, Some(Who::of(&p.account)), body)
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn render_list(
     state: &AppState,
@@ -985,9 +736,9 @@ async fn render_list(
 ) -> Result<Response, AppError> {
     let users = state.accounts.list_users(p.account.id).await?;
     let groups = state.accounts.list_groups(p.account.id).await?;
-    let page = list_page(
-        p,
-        ListView {
+    let page = vu::list(
+        &frame(p),
+        &ListView {
             users: &users,
             groups: &groups,
             notice,
@@ -1006,7 +757,7 @@ pub async fn page(
     session: CurrentSession,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = page_refused(&p, Need::Read) {
         return Ok(r);
     }
@@ -1103,7 +854,7 @@ fn back_to(done: &str, login: &str, name: &str) -> Response {
         .append_pair("login", login)
         .append_pair("name", name)
         .finish();
-    Redirect::to(&format!("/account/users?{q}")).into_response()
+    Redirect::to(&format!("{}?{q}", routes::USERS)).into_response()
 }
 
 /// The create form.
@@ -1126,7 +877,7 @@ pub async fn create(
     form: Result<Form<CreateForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
@@ -1171,39 +922,13 @@ pub async fn create(
     }
 }
 
-fn edit_page(
-    p: &Panel,
-    u: &LocalUser,
-    groups: &[Group],
-    errors: &[FieldError],
-    values: (&str, &str, &str),
-) -> Markup {
-    let lang = p.lang;
-    let title = i18n::format(t(lang, "page.users.edit_heading"), &[("login", &u.login)]);
-    let body = html! {
-        h1 { (title) }
-        @if !errors.is_empty() {
-            p.error role="alert" { (t(lang, "page.users.errors_above")) }
-        }
-        form method="post" action=(format!("/account/users/{}", u.id)) novalidate {
-            input type="hidden" name="csrf" value=(p.data.csrf);
-            (field(lang, errors, "email", "email", t(lang, "page.users.field_email"), "email", values.0, "off"))
-            (group_select(lang, errors, "group", groups, values.1, p.role()))
-            (field(lang, errors, "description", "description", t(lang, "page.users.field_description"), "text", values.2, "off"))
-            button type="submit" { (t(lang, "page.users.save_button")) }
-        }
-        p { a href="/account/users" { (t(lang, "page.users.back")) } }
-    };
-    pages::layout(p.lang, &title, Some(Who::of(&p.account)), body)
-}
-
 /// `GET /account/users/{id}`
 pub async fn edit(
     State(state): State<AppState>,
     session: CurrentSession,
     Path(id): Path<i32>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = page_refused(&p, Need::Read) {
         return Ok(r);
     }
@@ -1215,8 +940,8 @@ pub async fn edit(
         ));
     };
     let groups = state.accounts.list_groups(p.account.id).await?;
-    let page = edit_page(
-        &p,
+    let page = vu::edit(
+        &frame(&p),
         &u,
         &groups,
         &[],
@@ -1244,7 +969,7 @@ pub async fn update(
     form: Result<Form<EditForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
@@ -1273,8 +998,8 @@ pub async fn update(
                     ));
                 };
                 let groups = state.accounts.list_groups(p.account.id).await?;
-                let page = edit_page(
-                    &p,
+                let page = vu::edit(
+                    &frame(&p),
                     &u,
                     &groups,
                     &errors,
@@ -1304,7 +1029,7 @@ pub async fn set_status(
     form: Result<Form<StatusForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
@@ -1341,7 +1066,7 @@ pub async fn delete(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
@@ -1368,7 +1093,7 @@ pub async fn create_group(
     form: Result<Form<GroupForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
@@ -1405,7 +1130,7 @@ pub async fn delete_group(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/users");
+    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
@@ -1438,34 +1163,13 @@ pub async fn delete_group(
     }
 }
 
-fn password_page(p: &Panel, login: &str, errors: &[FieldError]) -> Markup {
-    let lang = p.lang;
-    let title = t(lang, "page.users.my_password_title");
-    let body = html! {
-        h1 { (title) }
-        p { (i18n::format(t(lang, "page.users.my_password_intro"), &[("login", login)])) }
-        @if !errors.is_empty() {
-            p.error role="alert" { (t(lang, "page.users.errors_above")) }
-        }
-        form method="post" action="/account/users/me/password" novalidate {
-            input type="hidden" name="csrf" value=(p.data.csrf);
-            (field(lang, errors, "current_password", "current_password", t(lang, "page.users.field_current_password"), "password", "", "current-password"))
-            (field(lang, errors, "password", "password", t(lang, "page.users.field_new_password"), "password", "", "new-password"))
-            (field(lang, errors, "password_confirm", "password_confirm", t(lang, "page.users.field_new_password_confirm"), "password", "", "new-password"))
-            button type="submit" { (t(lang, "page.users.my_password_button")) }
-        }
-        p { a href="/account/users" { (t(lang, "page.users.back")) } }
-    };
-    pages::layout(p.lang, title, Some(Who::of(&p.account)), body)
-}
-
 /// `GET /account/users/me/password`: a local user's own password. The
 /// holder has the account's password page instead.
 pub async fn my_password_page(
     State(state): State<AppState>,
     session: CurrentSession,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, "/account/users/me/password");
+    let p = panel_or_return!(state, session, routes::MY_PASSWORD);
     let Actor::User { login, .. } = &p.actor else {
         return Ok(page_refusal(
             &p,
@@ -1473,7 +1177,7 @@ pub async fn my_password_page(
             "page.users.refused.local_only",
         ));
     };
-    Ok(Html(password_page(&p, login, &[]).into_string()).into_response())
+    Ok(Html(vu::my_password(&frame(&p), login, &[]).into_string()).into_response())
 }
 
 /// The password form.
@@ -1494,7 +1198,7 @@ pub async fn my_password(
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, "/account/users/me/password");
+    let p = panel_or_return!(state, session, routes::MY_PASSWORD);
     csrf::matches(&p.data.csrf, &f.csrf)?;
     let Actor::User { id, login, .. } = &p.actor else {
         return Ok(page_refusal(
@@ -1517,7 +1221,7 @@ pub async fn my_password(
         Ok(new_id) => Ok(with_session(&state, back_to("password", login, ""), new_id)),
         Err(Ok(AccountError::Invalid(errors))) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(password_page(&p, login, &errors).into_string()),
+            Html(vu::my_password(&frame(&p), login, &errors).into_string()),
         )
             .into_response()),
         Err(Ok(e)) => match refused_page(&p, e)? {

@@ -11,7 +11,6 @@ use accounts::{AccountError, Secret};
 use super::csrf;
 use super::error::AppError;
 use super::extract::current_lang;
-use super::pages;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -34,8 +33,9 @@ pub async fn page(
         return Err(invalid());
     }
     let (csrf_token, cookie) = csrf::issue(&headers, &state.config);
-    let mut resp = Html(pages::verify_form(current_lang(), &q.token, &csrf_token).into_string())
-        .into_response();
+    let mut resp =
+        Html(views::pages::login::verify_form(current_lang(), &q.token, &csrf_token).into_string())
+            .into_response();
     if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -60,13 +60,13 @@ pub async fn submit(
         Ok(a) => {
             let email = a.primary_email.unwrap_or_default();
             let lang = current_lang();
-            let text = pages::tr_fmt(
+            let text = views::text::tr_fmt(
                 lang,
                 "page.verify.done",
                 &[("email", &email), ("handle", &a.handle)],
             );
-            let title = pages::tr(lang, "page.verify.done_title");
-            Ok(Html(pages::message(lang, title, &text).into_string()).into_response())
+            let title = views::text::tr(lang, "page.verify.done_title");
+            Ok(Html(views::components::message(lang, title, &text).into_string()).into_response())
         }
         Err(AccountError::InvalidLink) => Err(invalid()),
         Err(e) => Err(e.into()),

@@ -16,10 +16,10 @@ use crate::http::csrf;
 use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, current_lang, first_supported, negotiate_with};
 use crate::http::language::ui_locales_cookie;
-use crate::http::pages;
 use crate::i18n::Lang;
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
+use views::routes;
 
 /// How long a request may wait for the login and consent pages.
 const PENDING_TTL: Duration = Duration::from_secs(600);
@@ -195,7 +195,7 @@ async fn start(
         }
         Err(AuthorizeError::NoRedirect(why)) => rejected(
             StatusCode::BAD_REQUEST,
-            pages::tr_fmt(
+            views::text::tr_fmt(
                 current_lang(),
                 "page.authorize.cannot_process",
                 &[("why", why)],
@@ -265,7 +265,7 @@ async fn act(
     {
         return error_to_client(state, &pending, error, description);
     }
-    let next_of = |id: &str| format!("/oauth2/authorize/resume?request_id={id}");
+    let next_of = |id: &str| routes::with_query(routes::AUTHORIZE_RESUME, &[("request_id", id)]);
     match decided.step {
         Step::SignIn { again } => {
             // The session that could not satisfy the request never will:
@@ -293,7 +293,7 @@ async fn act(
             if again {
                 q.append_pair("reauth", "1");
             }
-            Redirect::to(&format!("/login?{}", q.finish())).into_response()
+            Redirect::to(&format!("{}?{}", routes::LOGIN, q.finish())).into_response()
         }
         Step::NewBackupAddress => {
             let id = match save(state, &pending, request_id).await {
@@ -303,7 +303,7 @@ async fn act(
             let q: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("next", &next_of(&id))
                 .finish();
-            Redirect::to(&format!("/account/backup-email?{q}")).into_response()
+            Redirect::to(&format!("{}?{q}", routes::BACKUP_EMAIL)).into_response()
         }
         Step::SecondFactor { enrolled } => {
             let id = match save(state, &pending, request_id).await {
@@ -311,9 +311,9 @@ async fn act(
                 Err(r) => return r,
             };
             let page = if enrolled {
-                "/login/2fa"
+                routes::LOGIN_2FA
             } else {
-                "/account/security"
+                routes::SECURITY
             };
             let q: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("next", &next_of(&id))
@@ -335,9 +335,9 @@ async fn act(
                 Some(Lang::parse(&w.account.language)),
                 pending.ui_locales.as_deref().and_then(first_supported),
             );
-            let page = pages::consent(
+            let page = views::pages::consent::consent(
                 lang,
-                pages::Who::of(&w.account),
+                views::components::Who::of(&w.account),
                 &decided.client.name,
                 &pending.scopes,
                 &id,
@@ -473,7 +473,7 @@ pub async fn consent(
         Err(r) => return AppError::unreadable(r.status()).into_response(),
     };
     let Some((_, data)) = session.0 else {
-        return Redirect::to("/login").into_response();
+        return Redirect::to(routes::LOGIN).into_response();
     };
     if let Err(e) = csrf::matches(&data.csrf, &f.csrf) {
         return e.into_response();

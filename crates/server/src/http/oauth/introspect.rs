@@ -10,6 +10,7 @@ use super::client_auth;
 use super::error::OAuthHttpError;
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
+use views::routes;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -37,7 +38,7 @@ pub async fn introspect(
             assertion: f.client_assertion.as_deref(),
         },
     )?;
-    let client = client_auth::authenticate(&state, presented, ip, "/oauth2/introspect").await?;
+    let client = client_auth::authenticate(&state, presented, ip, routes::INTROSPECT).await?;
     if client.kind != "confidential" {
         // Only resource servers and back ends introspect; a public client cannot
         // prove who it is.

@@ -9,7 +9,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use maud::html;
 use oauth::SigningAlg;
 use oauth::clients::list;
 use serde::Deserialize;
@@ -19,7 +18,6 @@ use crate::http::cookies;
 use crate::http::csrf;
 use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, current_lang};
-use crate::http::pages;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default, Clone)]
@@ -52,7 +50,11 @@ async fn hint_claims(state: &AppState, token: &str) -> Option<Value> {
 /// A message page; `title` and `text` are translation keys.
 fn page(title: &str, text: &str, status: StatusCode) -> Response {
     let lang = current_lang();
-    let page = pages::message(lang, pages::tr(lang, title), pages::tr(lang, text));
+    let page = views::components::message(
+        lang,
+        views::text::tr(lang, title),
+        views::text::tr(lang, text),
+    );
     (status, Html(page.into_string())).into_response()
 }
 
@@ -192,19 +194,10 @@ async fn logout(
     }
     // No proof that the relying party speaks for this user: ask the user.
     let lang = current_lang();
-    let t = |k: &str| pages::tr(lang, k);
-    let body = html! {
-        h1 { (t("page.logout.confirm_heading")) }
-        p { (t("page.logout.confirm_text")) }
-        form method="post" action="/oauth2/logout" {
-            input type="hidden" name="csrf" value=(data.csrf);
-            input type="hidden" name="confirm" value="yes";
-            @if let Some(c) = &client_id { input type="hidden" name="client_id" value=(c); }
-            @if let Some(u) = &redirect { input type="hidden" name="post_logout_redirect_uri" value=(u); }
-            @if let Some(s) = &p.state { input type="hidden" name="state" value=(s); }
-            button type="submit" { (t("page.logout.submit")) }
-        }
-        p { a href="/account" { (t("page.logout.stay")) } }
+    let carried = views::pages::logout::LogoutRequest {
+        client_id: client_id.as_deref(),
+        post_logout_redirect_uri: redirect.as_deref(),
+        state: p.state.as_deref(),
     };
-    Html(pages::layout(lang, t("page.logout.title"), None, body).into_string()).into_response()
+    Html(views::pages::logout::confirm(lang, &data.csrf, &carried).into_string()).into_response()
 }

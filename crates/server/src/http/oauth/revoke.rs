@@ -9,6 +9,7 @@ use super::client_auth;
 use super::error::OAuthHttpError;
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
+use views::routes;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -38,7 +39,7 @@ pub async fn revoke(
             assertion: f.client_assertion.as_deref(),
         },
     )?;
-    let client = client_auth::authenticate(&state, presented, ip, "/oauth2/revoke").await?;
+    let client = client_auth::authenticate(&state, presented, ip, routes::REVOKE).await?;
     let token = f
         .token
         .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;

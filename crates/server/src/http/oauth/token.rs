@@ -23,6 +23,7 @@ use super::client_auth;
 use super::error::OAuthHttpError;
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
+use views::routes;
 
 /// The token request's fields; all optional so that a missing one is reported
 /// as `invalid_request` naming it, not as a generic form error.
@@ -57,7 +58,7 @@ pub async fn token(
             assertion: f.client_assertion.as_deref(),
         },
     )?;
-    let client = client_auth::authenticate(&state, presented, ip, "/oauth2/token").await?;
+    let client = client_auth::authenticate(&state, presented, ip, routes::TOKEN).await?;
     let grant = f
         .grant_type
         .as_deref()

@@ -4,40 +4,48 @@
 use accounts::{FieldError, PendingEmailChange, ProfileInput, names};
 use maud::{Markup, html};
 
-use super::pages::{Who, field_error, input, layout, tr, tr_html};
-use crate::i18n::Lang;
+use app::i18n::Lang;
+
+use crate::components::{Button, Field, Form, Notice, Radio, Select, Who, layout, notice};
+use crate::routes;
+use crate::text::{field_error, tr, tr_html};
 
 /// A general alert above a form, when some field was refused.
 fn refused_banner(lang: Lang, errors: &[FieldError]) -> Markup {
     html! {
         @if !errors.is_empty() {
-            div.alert role="alert" { (tr(lang, "page.panel.fix_fields")) }
+            (notice(Notice::Error, None, html! { (tr(lang, "page.panel.fix_fields")) }))
         }
     }
 }
 
-/// A `<select>` with its label and error.
-fn select(
+/// A labelled input whose error comes from `errors`.
+fn input<'a>(
     lang: Lang,
     errors: &[FieldError],
-    name: &str,
-    label: &str,
-    options: &[(&str, &str)],
-    chosen: &str,
-) -> Markup {
-    let err = field_error(lang, errors, name);
-    let err_id = format!("{name}-error");
-    html! {
-        label for=(name) { (label) }
-        select id=(name) name=(name)
-            aria-invalid=[err.as_ref().map(|_| "true")]
-            aria-describedby=[err.as_ref().map(|_| err_id.as_str())] {
-            @for (value, text) in options {
-                option value=(value) selected[*value == chosen] { (text) }
-            }
-        }
-        @if let Some(e) = err { p.field-error id=(err_id) { (e) } }
-    }
+    name: &'a str,
+    label: &'a str,
+    kind: &'a str,
+    value: &'a str,
+    auto: &'a str,
+) -> Field<'a> {
+    Field::new(name, label)
+        .kind(kind)
+        .value(value)
+        .autocomplete(auto)
+        .error(field_error(lang, errors, name))
+}
+
+/// A choice whose error comes from `errors`.
+fn select<'a>(
+    lang: Lang,
+    errors: &[FieldError],
+    name: &'a str,
+    label: &'a str,
+    options: &'a [(&'a str, &'a str)],
+    chosen: &'a str,
+) -> Select<'a> {
+    Select::new(name, label, options, chosen).error(field_error(lang, errors, name))
 }
 
 /// The profile form. `can_write` hides the save button of a read-only user.
@@ -67,10 +75,9 @@ pub fn profile(
         Some(who),
         html! {
             h1 { (t("page.profile.title")) }
-            @if saved { div.notice role="status" { (t("page.profile.saved")) } }
+            @if saved { (notice(Notice::Success, None, html! { (t("page.profile.saved")) })) }
             (refused_banner(lang, errors))
-            form method="post" action="/account/profile" novalidate {
-                input type="hidden" name="csrf" value=(csrf);
+            (Form::post(routes::PROFILE, csrf).novalidate().with(html! {
                 fieldset {
                     legend { (t("page.profile.who")) }
                     (input(lang, errors, "first_name", t("page.signup.first_name"), "text", &v.first_name, "given-name"))
@@ -78,10 +85,8 @@ pub fn profile(
                 }
                 fieldset {
                     legend { (t("page.signup.you_are")) }
-                    input type="radio" id="kind-individual" name="kind" value="individual" checked[kind == "individual"];
-                    label for="kind-individual" { (t("page.signup.individual")) }
-                    input type="radio" id="kind-company" name="kind" value="company" checked[kind == "company"];
-                    label for="kind-company" { (t("page.signup.company")) }
+                    (Radio { id: "kind-individual", name: "kind", value: "individual", label: t("page.signup.individual"), checked: kind == "individual" })
+                    (Radio { id: "kind-company", name: "kind", value: "company", label: t("page.signup.company"), checked: kind == "company" })
                     @if let Some(e) = field_error(lang, errors, "kind") { p.field-error { (e) } }
                     (input(lang, errors, "company_name", t("page.signup.company_name"), "text", &v.company_name, "organization"))
                 }
@@ -96,17 +101,16 @@ pub fn profile(
                 }
                 fieldset {
                     legend { (t("page.profile.contact")) }
-                    (input(lang, errors, "phone", t("page.profile.phone"), "tel", &v.phone, "tel"))
-                    p.hint { (t("page.profile.phone_hint")) }
+                    (input(lang, errors, "phone", t("page.profile.phone"), "tel", &v.phone, "tel").hint(t("page.profile.phone_hint")))
                     (select(lang, errors, "language", t("page.signup.language"), &langs, &v.language))
                 }
                 @if can_write {
-                    button type="submit" { (t("page.common.save")) }
+                    (Button::primary(t("page.common.save")))
                 } @else {
                     p.hint { (t("page.error.need_write")) }
                 }
-            }
-            p { a href="/account" { (t("page.common.back_account")) } }
+            }))
+            p { a href=(routes::ACCOUNT) { (t("page.common.back_account")) } }
         },
     )
 }
@@ -149,7 +153,7 @@ pub fn email(v: &EmailView<'_>) -> Markup {
         html! {
             h1 { (t("page.email_change.title")) }
             @if let Some(d) = v.done {
-                div.notice role="status" { (tr_html(lang, "page.email_change.done", &[("email", d)])) }
+                (notice(Notice::Success, None, html! { (tr_html(lang, "page.email_change.done", &[("email", d)])) }))
             }
             p { (tr_html(lang, "page.email_change.current", &[("email", v.current)])) }
             @match v.pending {
@@ -162,32 +166,26 @@ pub fn email(v: &EmailView<'_>) -> Markup {
                         p { (tr_html(lang, "page.email_change.sent_new", &[("new", &p.new_email)])) }
                     }
                     p.hint { (t("page.email_change.nothing_yet")) }
-                    form method="post" action="/account/email/confirm" {
-                        input type="hidden" name="csrf" value=(v.csrf);
-                        label for="code" { (if step_current { t("page.email_change.code_current") } else { t("page.email_change.code_new") }) }
-                        input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code"
-                            maxlength="16" required autofocus
-                            aria-invalid=[code_err.as_ref().map(|_| "true")]
-                            aria-describedby=[code_err.as_ref().map(|_| "code-error")];
-                        @if let Some(e) = &code_err { p.field-error id="code-error" { (e) } }
-                        button type="submit" { (t("page.common.confirm")) }
-                    }
-                    form method="post" action="/account/email/cancel" {
-                        input type="hidden" name="csrf" value=(v.csrf);
-                        button.secondary type="submit" { (t("page.email_change.cancel")) }
-                    }
+                    (Form::post(routes::EMAIL_CONFIRM, v.csrf).with(html! {
+                        (Field::new("code", if step_current { t("page.email_change.code_current") } else { t("page.email_change.code_new") })
+                            .inputmode("numeric").autocomplete("one-time-code").maxlength(16)
+                            .required().autofocus().error(code_err.clone()))
+                        (Button::primary(t("page.common.confirm")))
+                    }))
+                    (Form::post(routes::EMAIL_CANCEL, v.csrf).with(html! {
+                        (Button::secondary(t("page.email_change.cancel")))
+                    }))
                 }
                 None => {
-                    @if let Some(e) = &code_err { div.alert role="alert" { (e) } }
+                    @if let Some(e) = &code_err { (notice(Notice::Error, None, html! { (e) })) }
                     p { (t("page.email_change.explain")) }
-                    form method="post" action="/account/email" novalidate {
-                        input type="hidden" name="csrf" value=(v.csrf);
+                    (Form::post(routes::EMAIL, v.csrf).novalidate().with(html! {
                         (input(lang, v.errors, "new_email", t("page.email_change.new"), "email", v.typed, "email"))
-                        button type="submit" { (t("page.email_change.submit")) }
-                    }
+                        (Button::primary(t("page.email_change.submit")))
+                    }))
                 }
             }
-            p { a href="/account" { (t("page.common.back_account")) } }
+            p { a href=(routes::ACCOUNT) { (t("page.common.back_account")) } }
         },
     )
 }
@@ -202,25 +200,26 @@ pub fn password(
     done: bool,
 ) -> Markup {
     let t = |k: &str| tr(lang, k);
-    let min = min_chars.to_string();
+    let hint = app::i18n::format(
+        t("page.reset.password_hint"),
+        &[("n", &min_chars.to_string())],
+    );
     layout(
         lang,
         t("page.password_change.title"),
         Some(who),
         html! {
             h1 { (t("page.password_change.title")) }
-            @if done { div.notice role="status" { (t("page.password_change.done")) } }
+            @if done { (notice(Notice::Success, None, html! { (t("page.password_change.done")) })) }
             (refused_banner(lang, errors))
             p { (t("page.password_change.explain")) }
-            form method="post" action="/account/password" novalidate {
-                input type="hidden" name="csrf" value=(csrf);
+            (Form::post(routes::PASSWORD, csrf).novalidate().with(html! {
                 (input(lang, errors, "current_password", t("page.password_change.current"), "password", "", "current-password"))
-                (input(lang, errors, "password", t("page.reset.new_password"), "password", "", "new-password"))
-                p.hint { (crate::i18n::format(t("page.reset.password_hint"), &[("n", &min)])) }
+                (input(lang, errors, "password", t("page.reset.new_password"), "password", "", "new-password").hint(&hint))
                 (input(lang, errors, "password_confirm", t("page.reset.new_password_again"), "password", "", "new-password"))
-                button type="submit" { (t("page.reset.submit")) }
-            }
-            p { a href="/account" { (t("page.common.back_account")) } }
+                (Button::primary(t("page.reset.submit")))
+            }))
+            p { a href=(routes::ACCOUNT) { (t("page.common.back_account")) } }
         },
     )
 }

@@ -1,11 +1,13 @@
 //! Pages of two-factor authentication: the second login step, the security
 //! page and the enrolment of each kind of method.
 
+use app::i18n::Lang;
 use maud::{Markup, html};
 use mfa::{MethodInfo, MethodKind};
 
-use super::pages::{Who, layout, tr, tr_fmt};
-use crate::i18n::Lang;
+use crate::components::{Button, Field, Form, Notice, Role, Who, layout, link_button, notice};
+use crate::routes;
+use crate::text::{tr, tr_fmt, urlencode};
 
 /// Plain words for a kind of method.
 pub fn kind_text(lang: Lang, k: MethodKind) -> &'static str {
@@ -44,25 +46,19 @@ pub struct StepView<'a> {
 
 fn alerts(notice: Option<&str>, error: Option<&str>) -> Markup {
     html! {
-        @if let Some(n) = notice { div.notice role="status" { (n) } }
-        @if let Some(e) = error { div.alert role="alert" id="step-error" { (e) } }
+        @if let Some(n) = notice { (crate::components::notice(Notice::Success, None, html! { (n) })) }
+        @if let Some(e) = error { (crate::components::notice(Notice::Error, Some("step-error"), html! { (e) })) }
     }
 }
 
 fn code_form(v: &StepView<'_>, method: &str, label: &str, hint: &str) -> Markup {
     let t = |k: &str| tr(v.lang, k);
     html! {
-        form method="post" action="/login/2fa" {
-            input type="hidden" name="csrf" value=(v.csrf);
-            input type="hidden" name="method" value=(method);
-            input type="hidden" name="next" value=(v.next);
-            label for="code" { (label) }
-            input type="text" id="code" name="code" inputmode="numeric"
-                autocomplete="one-time-code" autocapitalize="none" spellcheck="false"
-                required autofocus aria-describedby=[v.error.map(|_| "step-error")];
-            p.hint { (hint) }
-            button type="submit" { (t("page.common.continue")) }
-        }
+        (Form::post(routes::LOGIN_2FA, v.csrf).hidden("method", method).hidden("next", v.next).with(html! {
+            (Field::new("code", label).inputmode("numeric").autocomplete("one-time-code").verbatim()
+                .required().autofocus().described_by(v.error.map(|_| "step-error")).hint(hint))
+            (Button::primary(t("page.common.continue")))
+        }))
     }
 }
 
@@ -91,21 +87,18 @@ pub fn second_step(v: &StepView<'_>) -> Markup {
                 }
                 Some(m) if m.kind == MethodKind::Sms => {
                     p { (tr_fmt(lang, "page.mfa.sms_prompt", &[("phone", m.phone_hint.as_deref().unwrap_or(t("page.mfa.your_phone"))), ("label", &m.label)])) }
-                    form method="post" action="/login/2fa/sms" {
-                        input type="hidden" name="csrf" value=(v.csrf);
-                        input type="hidden" name="method" value=(m.id);
-                        input type="hidden" name="next" value=(v.next);
-                        button.secondary type="submit" { (t("page.mfa.send_code")) }
-                    }
+                    (Form::post(routes::LOGIN_2FA_SMS, v.csrf).hidden("method", &m.id).hidden("next", v.next).with(html! {
+                        (Button::secondary(t("page.mfa.send_code")))
+                    }))
                     (code_form(v, &m.id, t("page.mfa.code_by_sms"), t("page.mfa.sms_hint")))
                 }
                 Some(m) => {
                     p { (tr_fmt(lang, "page.mfa.key_prompt", &[("label", &m.label)])) }
                     div #webauthn-login data-csrf=(v.csrf) data-next=(v.next) {
-                        button type="button" #webauthn-login-button { (t("page.mfa.use_key")) }
+                        (Button::primary(t("page.mfa.use_key")).scripted().id("webauthn-login-button"))
                         p.alert role="alert" #webauthn-error hidden {}
                     }
-                    script src="/static/webauthn.js" {}
+                    script src=(routes::WEBAUTHN_JS) {}
                 }
                 None => {
                     p { (t("page.mfa.recovery_prompt")) }
@@ -116,12 +109,12 @@ pub fn second_step(v: &StepView<'_>) -> Markup {
                 summary { (t("page.mfa.other_method")) }
                 ul {
                     @for m in v.methods.iter().filter(|m| m.id != current) {
-                        li { a href=(format!("/login/2fa?method={}&next={}", m.id, urlencode(v.next))) {
+                        li { a href=(routes::with_query(routes::LOGIN_2FA, &[("method", &m.id.to_string()), ("next", v.next)])) {
                             (kind_text(lang, m.kind)) ": " (m.label)
                         } }
                     }
                     @if v.recovery_left > 0 && current != "recovery" {
-                        li { a href=(format!("/login/2fa?method=recovery&next={}", urlencode(v.next))) {
+                        li { a href=(routes::with_query(routes::LOGIN_2FA, &[("method", "recovery"), ("next", v.next)])) {
                             (tr_fmt(lang, "page.mfa.recovery_left", &[("n", &left)]))
                         } }
                     }
@@ -133,7 +126,7 @@ pub fn second_step(v: &StepView<'_>) -> Markup {
 }
 
 fn tr_html_(lang: Lang, key: &str) -> maud::PreEscaped<String> {
-    super::pages::tr_html(lang, key, &[])
+    crate::text::tr_html(lang, key, &[])
 }
 
 fn clone_who<'a>(w: &Who<'a>) -> Who<'a> {
@@ -142,11 +135,6 @@ fn clone_who<'a>(w: &Who<'a>) -> Who<'a> {
         handle: w.handle,
         code: w.code,
     }
-}
-
-/// Percent-encodes a query value.
-pub fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// What the security page shows.
@@ -174,10 +162,6 @@ fn fmt_time(lang: Lang, t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         .unwrap_or_else(|| tr(lang, "page.common.never").into())
 }
 
-fn hidden(csrf: &str) -> Markup {
-    html! { input type="hidden" name="csrf" value=(csrf); }
-}
-
 /// The security page: two-factor methods and emergency codes.
 pub fn security(v: &SecurityView<'_>) -> Markup {
     let on = !v.methods.is_empty();
@@ -190,10 +174,10 @@ pub fn security(v: &SecurityView<'_>) -> Markup {
         html! {
             h1 { (t("page.mfa.security_title")) }
             // Sessions, applications, log, data and contacts (their own pages).
-            (super::panel_security::nav(lang))
+            (crate::components::security_nav(lang))
             (alerts(v.notice, v.error))
             @if !v.next.is_empty() && !on {
-                div.notice role="status" { (t("page.mfa.client_asks")) }
+                (notice(Notice::Success, None, html! { (t("page.mfa.client_asks")) }))
             }
             h2 { (t("page.mfa.step_title")) }
             @if on {
@@ -208,18 +192,14 @@ pub fn security(v: &SecurityView<'_>) -> Markup {
                                 td { (fmt_time(lang, Some(m.created_at))) }
                                 td { (fmt_time(lang, m.last_used_at)) }
                                 td {
-                                    form.inline method="post" action="/account/security/methods/rename" {
-                                        (hidden(v.csrf))
-                                        input type="hidden" name="method" value=(m.id);
-                                        label.visually-hidden for=(format!("label-{}", m.id)) { (t("page.mfa.new_label")) }
-                                        input type="text" id=(format!("label-{}", m.id)) name="label" value=(m.label) maxlength="64" required;
-                                        button.secondary type="submit" { (t("page.mfa.rename")) }
-                                    }
-                                    form.inline method="post" action="/account/security/methods/remove" {
-                                        (hidden(v.csrf))
-                                        input type="hidden" name="method" value=(m.id);
-                                        button.danger type="submit" { (t("page.mfa.remove")) }
-                                    }
+                                    @let label_id = format!("label-{}", m.id);
+                                    (Form::post(routes::SECURITY_RENAME, v.csrf).class("inline").hidden("method", &m.id).with(html! {
+                                        (Field::new("label", t("page.mfa.new_label")).id(&label_id).hide_label().value(&m.label).maxlength(64).required())
+                                        (Button::secondary(t("page.mfa.rename")))
+                                    }))
+                                    (Form::post(routes::SECURITY_REMOVE, v.csrf).class("inline").hidden("method", &m.id).with(html! {
+                                        (Button::danger(t("page.mfa.remove")))
+                                    }))
                                 }
                             }
                         }
@@ -230,29 +210,26 @@ pub fn security(v: &SecurityView<'_>) -> Markup {
             }
             h3 { (t("page.mfa.add_method")) }
             ul.add-methods {
-                li { a href=(format!("/account/security/totp?next={}", urlencode(v.next))) { (t("page.mfa.add_totp")) } }
-                li { a href=(format!("/account/security/sms?next={}", urlencode(v.next))) { (t("page.mfa.add_sms")) } }
-                li { a href=(format!("/account/security/webauthn?next={}", urlencode(v.next))) { (t("page.mfa.add_webauthn")) } }
+                li { a href=(routes::then(routes::SECURITY_TOTP, v.next)) { (t("page.mfa.add_totp")) } }
+                li { a href=(routes::then(routes::SECURITY_SMS, v.next)) { (t("page.mfa.add_sms")) } }
+                li { a href=(routes::then(routes::SECURITY_WEBAUTHN, v.next)) { (t("page.mfa.add_webauthn")) } }
             }
             @if on {
                 h2 { (t("page.mfa.codes_title")) }
                 p { (t("page.mfa.codes_left")) " " strong #recovery-left { (v.recovery_left) } " " (t("page.mfa.codes_explain")) }
-                form.inline method="post" action="/account/security/recovery/regenerate" {
-                    (hidden(v.csrf))
-                    button.secondary type="submit" { (t("page.mfa.regenerate")) }
-                }
-                form.inline method="post" action="/account/security/recovery/delete" {
-                    (hidden(v.csrf))
-                    button.danger type="submit" { (t("page.mfa.delete_codes")) }
-                }
+                (Form::post(routes::SECURITY_CODES_REGENERATE, v.csrf).class("inline").with(html! {
+                    (Button::secondary(t("page.mfa.regenerate")))
+                }))
+                (Form::post(routes::SECURITY_CODES_DELETE, v.csrf).class("inline").with(html! {
+                    (Button::danger(t("page.mfa.delete_codes")))
+                }))
                 h2 { (t("page.mfa.off_title")) }
-                form method="post" action="/account/security/disable" {
-                    (hidden(v.csrf))
+                (Form::post(routes::SECURITY_DISABLE, v.csrf).with(html! {
                     p.hint { (t("page.mfa.off_explain")) }
-                    button.danger type="submit" { (t("page.mfa.off_submit")) }
-                }
+                    (Button::danger(t("page.mfa.off_submit")))
+                }))
             }
-            p { a href="/account" { (t("page.common.back_account")) } }
+            p { a href=(routes::ACCOUNT) { (t("page.common.back_account")) } }
         },
     )
 }
@@ -271,7 +248,7 @@ pub fn recovery_codes(lang: Lang, who: Who<'_>, codes: &[String], next: &str) ->
         urlencode(&format!("{heading}\n\n{text}\n")).replace('+', "%20")
     );
     let go_on = if next.is_empty() {
-        "/account/security"
+        routes::SECURITY
     } else {
         next
     };
@@ -286,7 +263,7 @@ pub fn recovery_codes(lang: Lang, who: Who<'_>, codes: &[String], next: &str) ->
                 @for c in codes { li { code { (c) } } }
             }
             p { a download="guichet-emergency-codes.txt" href=(download) { (t("page.mfa.download")) } }
-            p { a.button href=(go_on) { (t("page.mfa.saved")) } }
+            p { (link_button(Role::Primary, go_on, t("page.mfa.saved"))) }
         },
     )
 }
@@ -340,20 +317,17 @@ pub fn totp_confirm(v: &TotpView<'_>) -> Markup {
                 }
                 li { (t("page.mfa.enter_code")) }
             }
-            form method="post" action="/account/security/totp/confirm" {
-                (hidden(v.csrf))
-                input type="hidden" name="method" value=(v.method_id);
-                input type="hidden" name="next" value=(v.next);
-                // Shown again if the code is wrong; never trusted for checking,
-                // which uses the sealed copy on the server.
-                input type="hidden" name="secret" value=(v.secret);
-                input type="hidden" name="uri" value=(v.uri);
-                input type="hidden" name="qr" value=(v.qr_png_base64);
-                label for="code" { (t("page.mfa.code_from_app")) }
-                input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required
-                    aria-describedby=[v.error.map(|_| "step-error")];
-                button type="submit" { (t("page.mfa.turn_on")) }
-            }
+            // The secret, URI and QR code come back to show again if the code
+            // is wrong; never trusted for checking, which uses the sealed copy
+            // on the server.
+            (Form::post(routes::SECURITY_TOTP_CONFIRM, v.csrf)
+                .hidden("method", v.method_id).hidden("next", v.next)
+                .hidden("secret", v.secret).hidden("uri", v.uri).hidden("qr", v.qr_png_base64)
+                .with(html! {
+                    (Field::new("code", t("page.mfa.code_from_app")).inputmode("numeric").autocomplete("one-time-code")
+                        .required().described_by(v.error.map(|_| "step-error")))
+                    (Button::primary(t("page.mfa.turn_on")))
+                }))
         },
     )
 }
@@ -369,9 +343,9 @@ pub fn new_method_form(
 ) -> Markup {
     let t = |k: &str| tr(lang, k);
     let (title, action) = match kind {
-        MethodKind::Totp => (t("page.mfa.add_totp_title"), "/account/security/totp"),
-        MethodKind::Sms => (t("page.mfa.add_sms_title"), "/account/security/sms"),
-        MethodKind::WebAuthn => (t("page.mfa.add_key_title"), "/account/security/webauthn"),
+        MethodKind::Totp => (t("page.mfa.add_totp_title"), routes::SECURITY_TOTP),
+        MethodKind::Sms => (t("page.mfa.add_sms_title"), routes::SECURITY_SMS),
+        MethodKind::WebAuthn => (t("page.mfa.add_key_title"), routes::SECURITY_WEBAUTHN),
     };
     layout(
         lang,
@@ -382,28 +356,23 @@ pub fn new_method_form(
             (alerts(None, error))
             @if kind == MethodKind::WebAuthn {
                 div #webauthn-register data-csrf=(csrf) data-next=(next) {
-                    label for="label" { (t("page.mfa.col_label")) }
-                    input type="text" id="label" name="label" maxlength="64" required placeholder=(t("page.mfa.key_placeholder"));
-                    button type="button" #webauthn-register-button { (t("page.mfa.register_key")) }
+                    (Field::new("label", t("page.mfa.col_label")).maxlength(64).required().placeholder(t("page.mfa.key_placeholder")))
+                    (Button::primary(t("page.mfa.register_key")).scripted().id("webauthn-register-button"))
                     p.alert role="alert" #webauthn-error hidden {}
                 }
                 p.hint { (t("page.mfa.key_hint")) }
-                script src="/static/webauthn.js" {}
+                script src=(routes::WEBAUTHN_JS) {}
             } @else {
-                form method="post" action=(action) {
-                    (hidden(csrf))
-                    input type="hidden" name="next" value=(next);
-                    label for="label" { (t("page.mfa.col_label")) }
-                    input type="text" id="label" name="label" maxlength="64" required
-                        placeholder=(if kind == MethodKind::Sms { t("page.mfa.sms_placeholder") } else { t("page.mfa.totp_placeholder") })
-                        aria-describedby=[error.map(|_| "step-error")];
+                (Form::post(action, csrf).hidden("next", next).with(html! {
+                    (Field::new("label", t("page.mfa.col_label")).maxlength(64).required()
+                        .placeholder(if kind == MethodKind::Sms { t("page.mfa.sms_placeholder") } else { t("page.mfa.totp_placeholder") })
+                        .described_by(error.map(|_| "step-error")))
                     @if kind == MethodKind::Sms {
-                        label for="phone" { (t("page.mfa.phone")) }
-                        input type="tel" id="phone" name="phone" autocomplete="tel" required placeholder="+44 7700 900123";
-                        p.hint { (t("page.mfa.phone_hint")) }
+                        (Field::new("phone", t("page.mfa.phone")).kind("tel").autocomplete("tel").required()
+                            .placeholder("+44 7700 900123").hint(t("page.mfa.phone_hint")))
                     }
-                    button type="submit" { (t("page.common.continue")) }
-                }
+                    (Button::primary(t("page.common.continue")))
+                }))
             }
         },
     )
@@ -426,15 +395,11 @@ pub fn sms_confirm(
         html! {
             h1 { (t("page.mfa.confirm_phone")) }
             (alerts(Some(t("page.mfa.sms_sent")), error))
-            form method="post" action="/account/security/sms/confirm" {
-                (hidden(csrf))
-                input type="hidden" name="method" value=(method_id);
-                input type="hidden" name="next" value=(next);
-                label for="code" { (t("page.mfa.code_by_sms")) }
-                input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required
-                    aria-describedby=[error.map(|_| "step-error")];
-                button type="submit" { (t("page.mfa.turn_on")) }
-            }
+            (Form::post(routes::SECURITY_SMS_CONFIRM, csrf).hidden("method", method_id).hidden("next", next).with(html! {
+                (Field::new("code", t("page.mfa.code_by_sms")).inputmode("numeric").autocomplete("one-time-code")
+                    .required().described_by(error.map(|_| "step-error")))
+                (Button::primary(t("page.mfa.turn_on")))
+            }))
         },
     )
 }
@@ -450,14 +415,11 @@ pub fn reauth(lang: Lang, who: Who<'_>, csrf: &str, next: &str, error: Option<&s
             h1 { (t("page.mfa.reauth_title")) }
             p { (t("page.mfa.reauth_explain")) }
             (alerts(None, error))
-            form method="post" action="/account/reauth" {
-                (hidden(csrf))
-                input type="hidden" name="next" value=(next);
-                label for="password" { (t("page.login.password")) }
-                input type="password" id="password" name="password" autocomplete="current-password" required autofocus
-                    aria-describedby=[error.map(|_| "step-error")];
-                button type="submit" { (t("page.common.confirm")) }
-            }
+            (Form::post(routes::REAUTH, csrf).hidden("next", next).with(html! {
+                (Field::new("password", t("page.login.password")).kind("password").autocomplete("current-password")
+                    .required().autofocus().described_by(error.map(|_| "step-error")))
+                (Button::primary(t("page.common.confirm")))
+            }))
         },
     )
 }
