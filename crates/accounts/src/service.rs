@@ -239,7 +239,7 @@ pub struct Accounts {
     pub(crate) hasher: PasswordHasher,
     pub(crate) policy: PasswordPolicy,
     suffix: HandleSuffix,
-    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    clock: clock::Clock,
 }
 
 impl Accounts {
@@ -255,12 +255,12 @@ impl Accounts {
             hasher,
             policy,
             suffix,
-            clock: Arc::new(Utc::now),
+            clock: clock::Clock::system(),
         }
     }
 
     /// Replaces the clock, so tests can move time without sleeping.
-    pub fn with_clock(mut self, clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) -> Self {
+    pub fn with_clock(mut self, clock: clock::Clock) -> Self {
         self.clock = clock;
         self
     }
@@ -276,7 +276,12 @@ impl Accounts {
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
+    }
+
+    /// The clock this service reads, for the services built beside it.
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
     }
 
     /// Signs up: checks every field, then creates the account, unless its

@@ -96,7 +96,7 @@ pub async fn decide(
         None => None,
     };
     let (Some(data), Some(w)) = (session, who.as_ref()) else {
-        let facts = facts_without_session(&client);
+        let facts = facts_without_session(&client, state.clock.now_secs());
         return Ok(Decided {
             step: decision::decide(pending, &facts),
             who: None,
@@ -120,7 +120,7 @@ pub async fn decide(
         .await
         .map_err(internal)?;
     let facts = Facts {
-        now: chrono::Utc::now().timestamp(),
+        now: state.clock.now_secs(),
         session: Some(SessionFacts {
             sid: &data.sid,
             auth_time: data.auth_time,
@@ -138,9 +138,9 @@ pub async fn decide(
     Ok(Decided { step, who, client })
 }
 
-fn facts_without_session(client: &Client) -> Facts<'static> {
+fn facts_without_session(client: &Client, now: i64) -> Facts<'static> {
     Facts {
-        now: chrono::Utc::now().timestamp(),
+        now,
         session: None,
         must_set_backup: false,
         client_requires_2fa: client.requires_2fa,

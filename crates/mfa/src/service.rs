@@ -20,8 +20,7 @@ use crate::text::{check_identity, parse_label};
 use crate::transport::SmsTransport;
 use crate::webauthn::build_webauthn;
 
-/// Where the service reads the time. Tests move it forward instead of sleeping.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use clock::Clock;
 
 /// What the server tells the service about itself.
 #[derive(Clone, Debug)]
@@ -184,7 +183,7 @@ impl Mfa {
                 sms,
                 webauthn,
             }),
-            clock: Arc::new(Utc::now),
+            clock: Clock::system(),
         })
     }
 
@@ -195,7 +194,13 @@ impl Mfa {
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
+    }
+
+    /// The clock the service reads: callers that pass the time in (TOTP
+    /// checks) take it from here, so that both agree.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub(crate) fn db(&self) -> &DatabaseConnection {

@@ -29,8 +29,7 @@ use tokio::sync::Notify;
 use crate::{MailError, MailTransport, OutgoingMail, parse_mailbox};
 use entity::{ActiveModel, Column, Entity};
 
-/// The queue's source of the current time; tests move it without sleeping.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use clock::Clock;
 
 /// The waits after the 1st, 2nd, … failed attempt; the last one repeats.
 const BACKOFF_SECS: [u64; 7] = [5, 15, 60, 300, 900, 1800, 3600];
@@ -230,7 +229,7 @@ impl MailQueue {
             db,
             settings: Arc::new(settings),
             wake: Arc::new(Notify::new()),
-            clock: Arc::new(Utc::now),
+            clock: Clock::system(),
         }
     }
 
@@ -241,7 +240,7 @@ impl MailQueue {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
     }
 
     /// Queues a message for sending now and returns its id. This is the only

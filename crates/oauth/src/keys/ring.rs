@@ -43,6 +43,8 @@ pub struct KeyRing {
     db: DatabaseConnection,
     encryptor: KeyEncryptor,
     refresh_interval: Duration,
+    /// Tells how old the cache is; tests move it past the refresh interval.
+    clock: clock::Clock,
     cache: Arc<RwLock<Cache>>,
     /// Serializes reloads, so a slow old query never overwrites a newer result.
     reload_lock: Arc<tokio::sync::Mutex<()>>,
@@ -73,8 +75,12 @@ impl fmt::Debug for KeyRing {
 /// What the process knows of the table.
 #[derive(Default)]
 struct Cache {
-    /// When the keys were last read; `None` before the first read.
+    /// When the keys were last read; `None` before the first read. Also the
+    /// version stamp of the served JWKS document: unique per read.
     loaded_at: Option<Instant>,
+    /// The same moment on the ring's clock, in Unix milliseconds: what the
+    /// cache's age is measured by.
+    loaded_ms: i64,
     /// Every stored key, by kid.
     keys: HashMap<String, Arc<CachedKey>>,
 }
@@ -220,10 +226,17 @@ impl KeyRing {
             db,
             encryptor,
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            clock: clock::Clock::system(),
             cache: Arc::default(),
             reload_lock: Arc::default(),
             jwks_doc: Arc::default(),
         }
+    }
+
+    /// Measures the cache's age on `clock`.
+    pub fn with_clock(mut self, clock: clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Changes how long the cached key list is trusted (default 30 s).
@@ -498,7 +511,9 @@ impl KeyRing {
 
     fn is_younger_than(&self, max_age: Duration) -> bool {
         let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-        cache.loaded_at.is_some_and(|t| t.elapsed() < max_age)
+        let age_ms = self.clock.now_ms() - cache.loaded_ms;
+        cache.loaded_at.is_some()
+            && u128::try_from(age_ms).is_ok_and(|age| age < max_age.as_millis())
     }
 
     /// Reads every key again, unless `max_age` is given and the cache is younger.
@@ -535,6 +550,7 @@ impl KeyRing {
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         *cache = Cache {
             loaded_at: Some(Instant::now()),
+            loaded_ms: self.clock.now_ms(),
             keys,
         };
         Ok(())
@@ -945,7 +961,10 @@ mod tests {
     #[tokio::test]
     async fn another_process_sees_a_rotation_within_its_refresh_interval() {
         let db = database().await;
-        let a = KeyRing::new(db.clone(), encryptor()).with_refresh_interval(Duration::from_secs(3));
+        let (clock, hand) = clock::Clock::manual(t0());
+        let a = KeyRing::new(db.clone(), encryptor())
+            .with_refresh_interval(Duration::from_secs(3))
+            .with_clock(clock);
         let b = KeyRing::new(db, encryptor());
         a.ensure(t0()).await.unwrap();
         let alg = SigningAlg::EdDsa;
@@ -961,7 +980,9 @@ mod tests {
             .unwrap();
         // `a` trusts its cache for a while, then follows.
         assert_eq!(a.signing_key(alg, t0()).await.unwrap().kid(), old);
-        tokio::time::sleep(Duration::from_millis(3100)).await;
+        hand.advance(Duration::from_millis(2999));
+        assert_eq!(a.signing_key(alg, t0()).await.unwrap().kid(), old);
+        hand.advance(Duration::from_millis(1));
         assert_eq!(a.signing_key(alg, t0()).await.unwrap().kid(), new);
         assert!(a.verify_jwt(&token, &[alg], t0()).await.is_ok());
     }
@@ -969,7 +990,8 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_kid_triggers_a_reload() {
         let db = database().await;
-        let a = KeyRing::new(db.clone(), encryptor());
+        let (clock, hand) = clock::Clock::manual(t0());
+        let a = KeyRing::new(db.clone(), encryptor()).with_clock(clock);
         let b = KeyRing::new(db, encryptor());
         a.ensure(t0()).await.unwrap();
         b.rotate(SigningAlg::Rs256, t0(), Duration::ZERO, TEN_MINUTES)
@@ -980,7 +1002,7 @@ mod tests {
             .await
             .unwrap();
         // Past the miss gap, `a` reloads on the unknown kid despite its 30 s interval.
-        tokio::time::sleep(MISS_REFRESH_GAP + Duration::from_millis(50)).await;
+        hand.advance(MISS_REFRESH_GAP);
         assert!(
             a.verify_jwt(&token, &[SigningAlg::Rs256], t0())
                 .await

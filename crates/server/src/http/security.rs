@@ -86,7 +86,7 @@ pub(super) async fn is_recent(
     data: &SessionData,
     identity: &str,
 ) -> Result<bool, AppError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     if now - data.auth_time > state.config.login.recent_auth.as_secs() as i64 {
         return Ok(false);
     }
@@ -230,7 +230,7 @@ pub async fn reauth(
         None => Subject::Account(s.account.id),
         Some(u) => Subject::User(u),
     };
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
         Ok(r) => r,
         Err(wait) => {
@@ -271,7 +271,7 @@ pub async fn reauth(
     match checked {
         Ok(_) => {
             reservation.succeeded().await?;
-            let now = chrono::Utc::now().timestamp();
+            let now = state.clock.now_secs();
             let on = state.mfa.is_enabled(&s.identity).await?;
             // The password is fresh; the second factor, if any, is asked next
             // and adds itself back to the session.
@@ -575,7 +575,7 @@ pub async fn totp_confirm(
     csrf::matches(&s.data.csrf, &f.csrf)?;
     recent_or_reauth!(state, s, "/account/security/totp");
     let next = next_of(&f.next);
-    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let now = state.clock.now_secs().max(0) as u64;
     let code: String = f
         .code
         .chars()

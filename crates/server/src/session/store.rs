@@ -31,6 +31,8 @@ pub enum Store {
 pub struct RedisStore {
     conn: RedisConn,
     prefix: Arc<str>,
+    /// Business time, for the deadlines of index members.
+    clock: clock::Clock,
 }
 
 /// One Redis server (reconnecting by itself), or a Redis Cluster, whose
@@ -170,6 +172,15 @@ impl Store {
         Self::Memory(Arc::new(MemoryStore::default()))
     }
 
+    /// The same store reading business time from `clock`. A memory store
+    /// starts empty again: this is meant for start-up, before any use.
+    pub fn with_clock(self, clock: clock::Clock) -> Self {
+        match self {
+            Self::Memory(_) => Self::Memory(Arc::new(MemoryStore::with_clock(clock))),
+            Self::Redis(r) => Self::Redis(RedisStore { clock, ..r }),
+        }
+    }
+
     /// Connects to Redis and checks it answers. Keys are prefixed with `prefix`
     /// so that several deployments (or test runs) can share one Redis.
     pub async fn redis(
@@ -211,6 +222,7 @@ impl Store {
         let store = Self::Redis(RedisStore {
             conn,
             prefix: prefix.into(),
+            clock: clock::Clock::system(),
         });
         store.ping().await?;
         Ok(store)
@@ -219,6 +231,13 @@ impl Store {
 
 #[async_trait::async_trait]
 impl StateStore for Store {
+    fn now_ms(&self) -> i64 {
+        match self {
+            Self::Memory(m) => m.now_ms(),
+            Self::Redis(r) => r.clock.now_ms(),
+        }
+    }
+
     /// Checks the store answers.
     async fn ping(&self) -> Result<(), StoreError> {
         match self {
@@ -494,10 +513,10 @@ impl StateStore for Store {
         deadline_ms: i64,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
         match self {
             Self::Memory(m) => m.index_add(key, member, deadline_ms, ttl).await,
             Self::Redis(r) => {
+                let now_ms = r.clock.now_ms();
                 let mut c = r.conn.clone();
                 INDEX_ADD_SCRIPT
                     .key(r.key(key))
@@ -515,14 +534,13 @@ impl StateStore for Store {
 
     /// The members whose deadline has not passed.
     async fn index_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
         match self {
             Self::Memory(m) => m.index_members(key).await,
             Self::Redis(r) => Ok(r
                 .query_again::<Vec<String>>(
                     redis::cmd("ZRANGEBYSCORE")
                         .arg(r.key(key))
-                        .arg(format!("({now_ms}"))
+                        .arg(format!("({}", r.clock.now_ms()))
                         .arg("+inf"),
                 )
                 .await

@@ -66,7 +66,7 @@ pub async fn token(
         "client_credentials" => {
             tokens::check_grant(&client, grant)?;
             let scopes = tokens::client_credentials_scopes(&client, f.scope.as_deref())?;
-            let now = chrono::Utc::now();
+            let now = state.clock.now();
             let issued = tokens::issue_access_token(
                 &state.oauth.keys,
                 AccessTokenRequest {
@@ -153,7 +153,7 @@ async fn replayed(state: &AppState, client: &Client, key: &str) -> Result<(), OA
         let (jti, family) = used.split_once(' ').unwrap_or((used.as_str(), ""));
         crate::revocation::revoke_jti(&*state.store, jti, crate::revocation::kept_for()).await?;
         if !family.is_empty() {
-            refresh::revoke_family(state.accounts.db(), family, chrono::Utc::now())
+            refresh::revoke_family(state.accounts.db(), family, state.clock.now())
                 .await
                 .map_err(OAuthHttpError::from)?;
         }
@@ -233,7 +233,7 @@ async fn redeem_code(
             OAuthError::InvalidGrant("access was cut off since the code was issued").into(),
         );
     }
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let issued = tokens::issue_access_token(
         &state.oauth.keys,
         AccessTokenRequest {
@@ -415,7 +415,7 @@ async fn refresh(
         .refresh_token
         .as_deref()
         .ok_or_else(|| OAuthHttpError::invalid_request("refresh_token is required"))?;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     // Check the narrowed scopes before rotating, so a bad request burns nothing.
     if let Some(asked) = f.scope.as_deref()
         && let Some(live) = refresh::find_live(state.accounts.db(), presented, now).await?
