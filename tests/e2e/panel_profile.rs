@@ -657,7 +657,7 @@ async fn a_code_past_its_ten_minutes_cancels_the_change_even_when_right() {
         .unwrap();
     db.execute_unprepared(&format!(
         "UPDATE email_changes SET code_expires_at = '{}'",
-        (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S%:z")
+        (app.clock.now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S%:z")
     ))
     .await
     .unwrap();

@@ -414,7 +414,7 @@ async fn lines_past_retention_are_swept_even_from_accounts_that_no_longer_write(
             "INSERT INTO security_events (account_id, user_id, kind, detail, ip, user_agent, at) \
              SELECT account_id, user_id, kind, '{detail}', ip, user_agent, '{}' \
              FROM security_events LIMIT 1",
-            (chrono::Utc::now() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S%:z")
+            (app.clock.now() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S%:z")
         ))
         .await
         .unwrap();

@@ -261,10 +261,16 @@ mod tests {
 
     #[tokio::test]
     async fn memory_values_expire() {
-        let s = crate::store::memory();
+        let (clock, hand) = Clock::manual(chrono::Utc::now());
+        let s = crate::store::memory_with_clock(clock);
         s.set("a", "1", Duration::from_millis(30)).await.unwrap();
+        hand.advance(Duration::from_millis(29));
         assert_eq!(s.get("a").await.unwrap().as_deref(), Some("1"));
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            s.time_left("a").await.unwrap(),
+            Some(Duration::from_millis(1))
+        );
+        hand.advance(Duration::from_millis(1));
         assert_eq!(s.get("a").await.unwrap(), None);
     }
 

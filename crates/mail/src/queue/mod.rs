@@ -212,6 +212,9 @@ pub struct MailQueue {
     settings: Arc<QueueSettings>,
     wake: Arc<Notify>,
     clock: Clock,
+    /// How many times this process's worker found nothing due: once it
+    /// moves, every send the worker had begun before is finished.
+    idle_passes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for MailQueue {
@@ -230,6 +233,7 @@ impl MailQueue {
             settings: Arc::new(settings),
             wake: Arc::new(Notify::new()),
             clock: Clock::system(),
+            idle_passes: Arc::default(),
         }
     }
 
@@ -299,6 +303,8 @@ impl MailQueue {
                 }
                 continue;
             }
+            self.idle_passes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.wake.notified() => {}
@@ -306,6 +312,11 @@ impl MailQueue {
             }
         }
         tracing::debug!("mail queue worker stopped");
+    }
+
+    /// How many times this process's worker found nothing due to send.
+    pub fn idle_passes(&self) -> u64 {
+        self.idle_passes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Claims one due message, sends it and records the outcome. Returns

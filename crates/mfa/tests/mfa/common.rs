@@ -193,6 +193,11 @@ impl World {
         self.now.advance(Duration::from_secs(secs as u64));
     }
 
+    /// Puts the service's clock at `unix` seconds, forward or back.
+    pub fn set(&self, unix: i64) {
+        self.now.set(DateTime::<Utc>::from_timestamp(unix, 0).unwrap());
+    }
+
     /// Every SMS written so far, oldest first: (recipient, text).
     pub fn sms(&self) -> Vec<(String, String)> {
         read_outbox(&self.outbox.0)
