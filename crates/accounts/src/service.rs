@@ -1,7 +1,5 @@
 //! Sign-up, credential checks and operator actions on accounts.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{

@@ -193,6 +193,13 @@ async fn redeem_code(
     };
     let grant: CodeGrant = serde_json::from_str(&json)
         .map_err(|_| OAuthHttpError::from(OAuthError::InvalidGrant("the code is invalid")))?;
+    // The store's TTL lets go of the code in the end; the clock says when
+    // it died, the same on every store.
+    if state.clock.now_secs() > grant.issued_at + state.config.code_ttl.as_secs() as i64 {
+        return Err(
+            OAuthError::InvalidGrant("the code is invalid, expired or already used").into(),
+        );
+    }
     let verifier = f.code_verifier.as_deref().unwrap_or("");
     let bad = grant.client_id != client.client_id
         || grant.redirect_uri != redirect_uri
