@@ -271,10 +271,16 @@ async fn two_replicas_on_one_database_send_each_message_once() {
     // A duplicate, if any, was being sent by a worker that has not yet
     // found the queue empty since: wait for each worker's next idle pass.
     let idle = |q: &Value| q["worker"]["idle_passes"].as_u64().unwrap();
-    let before = [idle(&mail_queue(&first).await), idle(&mail_queue(&second).await)];
+    let before = [
+        idle(&mail_queue(&first).await),
+        idle(&mail_queue(&second).await),
+    ];
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now = [idle(&mail_queue(&first).await), idle(&mail_queue(&second).await)];
+        let now = [
+            idle(&mail_queue(&first).await),
+            idle(&mail_queue(&second).await),
+        ];
         if now[0] > before[0] && now[1] > before[1] {
             break;
         }

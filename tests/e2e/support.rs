@@ -356,7 +356,8 @@ async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> Totp {
     // Far enough from the end of a 30-second step for the code to stay valid.
     let into = app.clock.now_secs() % 30;
     if into > 25 {
-        app.clock.advance(std::time::Duration::from_secs((31 - into) as u64));
+        app.clock
+            .advance(std::time::Duration::from_secs((31 - into) as u64));
     }
     let form = web
         .get(app.url("/account/security/totp"))
@@ -379,9 +380,7 @@ async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> Totp {
     let uri = hidden(&html, "uri").unwrap().replace("&amp;", "&");
     let totp = Totp::from_url(&uri).unwrap();
     let method = hidden(&html, "method").unwrap();
-    let code = totp
-        .generate(app.clock.now_secs() as u64)
-        .to_string();
+    let code = totp.generate(app.clock.now_secs() as u64).to_string();
     let r = web
         .post(app.url("/account/security/totp/confirm"))
         .form(&[

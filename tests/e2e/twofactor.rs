@@ -26,7 +26,8 @@ fn location(r: &reqwest::Response) -> String {
 pub(crate) async fn early_in_a_step(app: &TestApp) {
     let into = app.clock.now_secs() % 30;
     if into > 20 {
-        app.clock.advance(Duration::from_secs((30 - into) as u64 + 1));
+        app.clock
+            .advance(Duration::from_secs((30 - into) as u64 + 1));
     }
 }
 

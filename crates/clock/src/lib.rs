@@ -45,7 +45,10 @@ impl Clock {
     /// jumps over delays, windows and lifetimes instead of waiting them out.
     pub fn shifted() -> (Self, ManualClock) {
         let offset = Arc::new(AtomicI64::new(0));
-        (Self(Source::Shifted(offset.clone())), ManualClock(offset, true))
+        (
+            Self(Source::Shifted(offset.clone())),
+            ManualClock(offset, true),
+        )
     }
 
     /// The current time.

@@ -132,7 +132,10 @@ mod tests {
         let (clock, hand) = Clock::manual(chrono::Utc::now());
         let store = MemoryEphemeral::with_clock(clock);
         store.put("k", "v", Duration::from_secs(300)).await.unwrap();
-        store.put("late", "v", Duration::from_secs(300)).await.unwrap();
+        store
+            .put("late", "v", Duration::from_secs(300))
+            .await
+            .unwrap();
         hand.advance(Duration::from_millis(299_999));
         assert_eq!(store.take("k").await.unwrap().as_deref(), Some("v"));
         hand.advance(Duration::from_millis(1));

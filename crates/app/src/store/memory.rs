@@ -99,7 +99,8 @@ impl StateStore for MemoryStore {
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
         let mut g = self.lock();
-        g.map.insert(key.to_owned(), (value.to_owned(), after(now, ttl)));
+        g.map
+            .insert(key.to_owned(), (value.to_owned(), after(now, ttl)));
         g.wrote(now);
         Ok(())
     }
@@ -110,7 +111,8 @@ impl StateStore for MemoryStore {
         if g.live(key, now).is_none() {
             return Ok(false);
         }
-        g.map.insert(key.to_owned(), (value.to_owned(), after(now, ttl)));
+        g.map
+            .insert(key.to_owned(), (value.to_owned(), after(now, ttl)));
         g.wrote(now);
         Ok(true)
     }
@@ -246,7 +248,8 @@ impl StateStore for MemoryStore {
                 n
             }
             None => {
-                g.map.insert(key.to_owned(), ("1".to_owned(), after(now, ttl)));
+                g.map
+                    .insert(key.to_owned(), ("1".to_owned(), after(now, ttl)));
                 1
             }
         };

@@ -164,8 +164,7 @@ impl World {
         let (db, pg) = fresh_database().await;
         Migrator::up(&db, None).await.unwrap();
         let outbox = TempDir::new();
-        let (clock, now) =
-            clock::Clock::manual(DateTime::<Utc>::from_timestamp(T0, 0).unwrap());
+        let (clock, now) = clock::Clock::manual(DateTime::<Utc>::from_timestamp(T0, 0).unwrap());
         let mfa = Mfa::new(
             db.clone(),
             cfg,
@@ -195,7 +194,8 @@ impl World {
 
     /// Puts the service's clock at `unix` seconds, forward or back.
     pub fn set(&self, unix: i64) {
-        self.now.set(DateTime::<Utc>::from_timestamp(unix, 0).unwrap());
+        self.now
+            .set(DateTime::<Utc>::from_timestamp(unix, 0).unwrap());
     }
 
     /// Every SMS written so far, oldest first: (recipient, text).

@@ -247,8 +247,7 @@ async fn refuses_what_it_did_not_sign() {
     );
     let just = json!({"sub": "s", "exp": t0().timestamp() - 60});
     assert!(check(forge(&es, header.clone(), &just)).await.is_ok());
-    let future =
-        json!({"sub": "s", "exp": t0().timestamp() + 900, "nbf": t0().timestamp() + 120});
+    let future = json!({"sub": "s", "exp": t0().timestamp() + 900, "nbf": t0().timestamp() + 120});
     assert_eq!(
         refusal(check(forge(&es, header.clone(), &future)).await),
         "not yet valid"
@@ -270,10 +269,9 @@ async fn any_single_character_change_is_refused_without_panic() {
         let bytes = token.as_bytes();
         for i in 0..bytes.len() {
             let mut changed = bytes.to_vec();
-            changed[i] = alphabet[(alphabet.iter().position(|c| *c == bytes[i]).unwrap_or(0)
-                + 1
-                + i % 7)
-                % alphabet.len()];
+            changed[i] =
+                alphabet[(alphabet.iter().position(|c| *c == bytes[i]).unwrap_or(0) + 1 + i % 7)
+                    % alphabet.len()];
             if changed == bytes {
                 continue;
             }
