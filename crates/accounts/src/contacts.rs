@@ -9,6 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
+use crate::entity::contact_delegation::DelegationStatus;
 use crate::entity::{account, contact_delegation};
 use crate::error::{AccountError, FieldError, FieldProblem};
 use crate::handle::CustomerHandle;
@@ -56,8 +57,8 @@ pub struct Delegation {
     pub service: String,
     /// `administrative`, `technical` or `billing`.
     pub role: String,
-    /// `pending` or `accepted` (refused and cancelled ones are not listed).
-    pub status: String,
+    /// Pending or accepted (refused and cancelled ones are not listed).
+    pub status: DelegationStatus,
     /// The handle of the account handing the contact over.
     pub from_handle: String,
     /// The handle of the account asked to be the contact.
@@ -85,7 +86,7 @@ pub fn parse_service(input: &str) -> Result<String, FieldProblem> {
     Ok(s.to_owned())
 }
 
-const LISTED: [&str; 2] = ["pending", "accepted"];
+const LISTED: [DelegationStatus; 2] = [DelegationStatus::Pending, DelegationStatus::Accepted];
 
 /// A contact request as the requester may know it: what was asked of which
 /// handle, and the delegation when an account holds that handle (never to be
@@ -183,7 +184,7 @@ impl Accounts {
                     to_account_id: Set(holder.id),
                     service: Set(service.clone()),
                     role: Set(role.as_str().to_owned()),
-                    status: Set("pending".to_owned()),
+                    status: Set(DelegationStatus::Pending),
                     created_at: Set(self.now()),
                     answered_at: Set(None),
                     ..Default::default()
@@ -218,7 +219,7 @@ impl Accounts {
                     .add(
                         Condition::all()
                             .add(contact_delegation::Column::FromAccountId.eq(account_id))
-                            .add(contact_delegation::Column::Status.eq("accepted")),
+                            .add(contact_delegation::Column::Status.eq(DelegationStatus::Accepted)),
                     ),
             )
             .order_by_desc(contact_delegation::Column::Id)
@@ -235,11 +236,15 @@ impl Accounts {
         id: i32,
         accept: bool,
     ) -> Result<(), AccountError> {
-        let status = if accept { "accepted" } else { "refused" };
+        let status = if accept {
+            DelegationStatus::Accepted
+        } else {
+            DelegationStatus::Refused
+        };
         self.move_delegation(
             id,
             contact_delegation::Column::ToAccountId.eq(account_id),
-            &["pending"],
+            &[DelegationStatus::Pending],
             status,
         )
         .await
@@ -251,7 +256,7 @@ impl Accounts {
             id,
             contact_delegation::Column::FromAccountId.eq(account_id),
             &LISTED,
-            "cancelled",
+            DelegationStatus::Cancelled,
         )
         .await
     }
@@ -260,8 +265,8 @@ impl Accounts {
         &self,
         id: i32,
         owner: sea_orm::sea_query::SimpleExpr,
-        from: &[&str],
-        to: &str,
+        from: &[DelegationStatus],
+        to: DelegationStatus,
     ) -> Result<(), AccountError> {
         // One conditional UPDATE: of an accept and a cancel racing, one wins.
         let res = contact_delegation::Entity::update_many()

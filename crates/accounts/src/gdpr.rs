@@ -12,6 +12,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
+use crate::entity::account::AccountStatus;
 use crate::entity::{
     account, account_hold, contact_delegation, email_verification, known_device, local_user,
     password_history, password_reset, user_group,
@@ -22,9 +23,6 @@ use crate::service::{Account, Accounts};
 
 /// A hold on an account.
 pub type Hold = account_hold::Model;
-
-/// The status of an erased account.
-pub const ERASED: &str = "erased";
 
 /// What an operator sends to set a hold, as received.
 #[derive(Clone, Debug, Default)]
@@ -136,7 +134,7 @@ impl Accounts {
         let Some(a) = account::Entity::find_by_id(account_id).one(&txn).await? else {
             return Err(AccountError::NotFound);
         };
-        if a.status == ERASED {
+        if a.status == AccountStatus::Erased {
             return Err(AccountError::NotFound);
         }
         let holds = account_hold::Entity::find()
@@ -165,7 +163,7 @@ impl Accounts {
         row.region = Set(None);
         row.phone = Set(None);
         row.country = Set(String::new());
-        row.status = Set(ERASED.to_owned());
+        row.status = Set(AccountStatus::Erased);
         row.login_notifications = Set(false);
         row.must_set_backup = Set(false);
         row.updated_at = Set(now);

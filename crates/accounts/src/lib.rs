@@ -14,6 +14,7 @@ mod error;
 pub mod events;
 pub mod gdpr;
 pub mod handle;
+pub mod identifier;
 pub mod names;
 pub mod password;
 pub mod profile;
@@ -27,16 +28,19 @@ pub mod verification;
 pub use changes::{EmailChangeStage, EmailChangeStep, PendingEmailChange};
 pub use code::CustomerCode;
 pub use email::EmailAddress;
+pub use entity::account::AccountStatus;
+pub use entity::contact_delegation::DelegationStatus;
+pub use entity::local_user::UserStatus;
 pub use error::{AccountError, FieldError, FieldProblem, Refusal};
 pub use events::{EventKind, Events, SecurityEvent};
 pub use handle::{CustomerHandle, HandleSuffix};
+pub use identifier::{Identifier, LoginId};
 pub use password::{PasswordHasher, PasswordPolicy};
 pub use profile::{Profile, ProfileInput};
 pub use recovery::{ResetLink, SupportAction, SupportCase};
 pub use roles::Role;
 pub use secret::Secret;
 pub use service::{
-    Account, AccountStatus, Accounts, AddressTaken, Identifier, Language, Signup, SignupOutcome,
-    SignupRequest, SignupWarning,
+    Account, Accounts, AddressTaken, Language, Signup, SignupOutcome, SignupRequest, SignupWarning,
 };
-pub use users::{Acting, Group, LocalUser, LoginId, NewUser, UserChanges};
+pub use users::{Acting, Group, LocalUser, NewUser, UserChanges};

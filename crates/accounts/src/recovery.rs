@@ -10,10 +10,12 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::entity::account::AccountStatus;
 use crate::entity::{account, known_device, password_history, password_reset, support_action};
 use crate::error::{AccountError, FieldProblem, is_unique_violation};
+use crate::identifier::Identifier;
 use crate::secret::Secret;
-use crate::service::{Account, AccountStatus, Accounts, Identifier};
+use crate::service::{Account, Accounts};
 use crate::verification::{new_token, token_hash};
 use crate::{CustomerHandle, EmailAddress};
 
@@ -88,7 +90,7 @@ impl Accounts {
         let Some(account) = self.find(id).await? else {
             return Ok(None);
         };
-        if account.status != AccountStatus::Active.as_str() || account.primary_email.is_none() {
+        if account.status != AccountStatus::Active || account.primary_email.is_none() {
             return Ok(None);
         }
         let now = self.now();
@@ -144,7 +146,7 @@ impl Accounts {
         let Some(account) = self.find_by_id(link.account_id).await? else {
             return Err(AccountError::InvalidLink);
         };
-        if account.status != AccountStatus::Active.as_str() {
+        if account.status != AccountStatus::Active {
             return Err(AccountError::InvalidLink);
         }
         let named = CustomerHandle::parse(handle);
@@ -490,7 +492,7 @@ impl Accounts {
 
     async fn find_live(&self, id: &Identifier) -> Result<Account, AccountError> {
         match self.find(id).await? {
-            Some(a) if a.status != "erased" => Ok(a),
+            Some(a) if a.status != AccountStatus::Erased => Ok(a),
             _ => Err(AccountError::NotFound),
         }
     }

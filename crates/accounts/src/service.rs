@@ -10,12 +10,15 @@ use sea_orm::{
 use crate::code::CustomerCode;
 use crate::email::EmailAddress;
 use crate::entity::account;
+use crate::entity::account::AccountStatus;
 use crate::error::{AccountError, FieldError, FieldProblem};
 use crate::handle::{CustomerHandle, HandleSuffix};
 use crate::names::{MAX_COMPANY_CHARS, MAX_NAME_CHARS, parse_country, parse_text};
 use crate::password::{PasswordHasher, PasswordPolicy};
 use crate::secret::Secret;
 use crate::verification;
+
+use crate::identifier::Identifier;
 
 /// An account as stored.
 pub type Account = account::Model;
@@ -54,71 +57,6 @@ impl Language {
             Self::Fr => "fr",
             Self::It => "it",
         }
-    }
-}
-
-/// Whether an account may log in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountStatus {
-    /// Normal.
-    Active,
-    /// Blocked by an operator; login fails like a wrong password.
-    Disabled,
-}
-
-impl AccountStatus {
-    /// The value stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Disabled => "disabled",
-        }
-    }
-}
-
-/// How a person names their account at login.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Identifier {
-    /// A customer handle.
-    Handle(CustomerHandle),
-    /// A primary email address.
-    Email(EmailAddress),
-    /// A customer code (operators look accounts up by it).
-    Code(CustomerCode),
-    /// A local user: `<customer code>/<ID>` or `<handle>/<ID>`.
-    User {
-        /// The account, by handle or customer code.
-        account: Box<Identifier>,
-        /// The user's ID within it.
-        login: crate::users::LoginId,
-    },
-}
-
-impl Identifier {
-    /// Reads what a person typed. Returns `None` when it cannot name any account;
-    /// callers must then fail exactly as for an unknown account.
-    pub fn parse(input: &str) -> Option<Self> {
-        let s = input.trim();
-        if let Some((account, login)) = s.split_once('/') {
-            // `<code>/<ID>` or `<handle>/<ID>` names a local user; an email
-            // cannot name the account here, since users are the account's.
-            let account = match Self::parse(account)? {
-                a @ (Self::Handle(_) | Self::Code(_)) => a,
-                _ => return None,
-            };
-            let login = crate::users::LoginId::parse(login).ok()?;
-            return Some(Self::User {
-                account: Box::new(account),
-                login,
-            });
-        }
-        if s.contains('@') {
-            return EmailAddress::parse(s).map(Self::Email);
-        }
-        if let Some(h) = CustomerHandle::parse(s) {
-            return Some(Self::Handle(h));
-        }
-        CustomerCode::parse(s).map(Self::Code)
     }
 }
 
@@ -382,7 +320,7 @@ impl Accounts {
                 language: Set(v.language.as_str().to_owned()),
                 kind: Set(v.kind.to_owned()),
                 company_name: Set(v.company_name.clone()),
-                status: Set(AccountStatus::Active.as_str().to_owned()),
+                status: Set(AccountStatus::Active),
                 login_notifications: Set(true),
                 must_set_backup: Set(false),
                 created_at: Set(now),
@@ -465,7 +403,7 @@ impl Accounts {
         let stored = account.as_ref().and_then(|a| a.password_hash.as_deref());
         let ok = self.hasher.verify(password, stored).await?;
         match account {
-            Some(a) if ok && a.status == AccountStatus::Active.as_str() => Ok(a),
+            Some(a) if ok && a.status == AccountStatus::Active => Ok(a),
             _ => Err(AccountError::InvalidCredentials),
         }
     }
@@ -479,11 +417,11 @@ impl Accounts {
         let Some(a) = self.find(id).await? else {
             return Err(AccountError::NotFound);
         };
-        if a.status == "erased" {
+        if a.status == AccountStatus::Erased {
             return Err(AccountError::NotFound);
         }
         let mut row: account::ActiveModel = a.into();
-        row.status = Set(status.as_str().to_owned());
+        row.status = Set(status);
         row.updated_at = Set(self.now());
         Ok(row.update(&self.db).await?)
     }

@@ -14,17 +14,19 @@ use sea_orm::{
 };
 
 use crate::email::EmailAddress;
+use crate::entity::account::AccountStatus;
+use crate::entity::local_user::UserStatus;
 use crate::entity::{account, local_user, user_group};
 use crate::error::{AccountError, FieldError, FieldProblem, Refusal, is_unique_violation};
+use crate::identifier::LoginId;
+pub use crate::identifier::MAX_LOGIN_CHARS;
 use crate::roles::Role;
 use crate::secret::Secret;
-use crate::service::{Account, AccountStatus, Accounts};
+use crate::service::{Account, Accounts};
 
 /// A local user as stored.
 pub type LocalUser = local_user::Model;
 
-/// Longest local user ID and group name, in characters.
-pub const MAX_LOGIN_CHARS: usize = 32;
 /// Longest description of a user, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 
@@ -36,35 +38,6 @@ pub const DEFAULT_GROUPS: [(&str, Role); 4] = [
     ("DEFAULT", Role::Restricted),
     ("ADMIN", Role::Admin),
 ];
-
-/// A local user's ID within an account: 1–32 characters of `a-z 0-9 . _ -`,
-/// read in any case and kept lowercase, so `John` and `john` are one user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoginId(String);
-
-impl LoginId {
-    /// Parses an ID as typed.
-    pub fn parse(input: &str) -> Result<Self, FieldProblem> {
-        let s = input.trim().to_ascii_lowercase();
-        if s.is_empty() {
-            return Err(FieldProblem::Required);
-        }
-        let ok = s.len() <= MAX_LOGIN_CHARS
-            && s.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-            });
-        if ok {
-            Ok(Self(s))
-        } else {
-            Err(FieldProblem::InvalidLogin)
-        }
-    }
-
-    /// The lowercase ID.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// Reads a group name in any case into its uppercase form.
 pub fn parse_group_name(input: &str) -> Result<String, FieldProblem> {
@@ -165,7 +138,7 @@ pub struct UserChanges {
     /// New description.
     pub description: Option<String>,
     /// Enabled or disabled.
-    pub status: Option<AccountStatus>,
+    pub status: Option<UserStatus>,
 }
 
 fn parse_description(input: &str) -> Result<String, FieldProblem> {
@@ -459,7 +432,7 @@ impl Accounts {
             password_hash: Set(hash),
             group_name: Set(group),
             description: Set(description),
-            status: Set(AccountStatus::Active.as_str().to_owned()),
+            status: Set(UserStatus::Active),
             subject: Set(uuid::Uuid::new_v4().simple().to_string()),
             session_epoch_ms: Set(0),
             created_at: Set(now),
@@ -566,7 +539,7 @@ impl Accounts {
         }
         if let Some(s) = changes.status
             && by.user_id == Some(u.id)
-            && s.as_str() != u.status
+            && s != u.status
         {
             return Err(AccountError::NotPermitted(Refusal::OwnUser));
         }
@@ -581,7 +554,7 @@ impl Accounts {
             row.description = Set(d);
         }
         if let Some(s) = changes.status {
-            row.status = Set(s.as_str().to_owned());
+            row.status = Set(s);
         }
         row.updated_at = Set(self.now());
         Ok(row.update(&self.db).await?)
@@ -594,7 +567,7 @@ impl Accounts {
         by: Acting,
         account_id: i32,
         user_id: i32,
-        status: AccountStatus,
+        status: UserStatus,
     ) -> Result<LocalUser, AccountError> {
         let changes = UserChanges {
             status: Some(status),
@@ -634,10 +607,12 @@ impl Accounts {
     ) -> Result<(Account, LocalUser), AccountError> {
         let stored = user.as_ref().map(|u| u.password_hash.as_str());
         let ok = self.hasher.verify(password, stored).await?;
-        let active = AccountStatus::Active.as_str();
         match (account, user) {
             (Some(a), Some(u))
-                if ok && a.status == active && u.status == active && u.account_id == a.id =>
+                if ok
+                    && a.status == AccountStatus::Active
+                    && u.status == UserStatus::Active
+                    && u.account_id == a.id =>
             {
                 Ok((a, u))
             }

@@ -4,7 +4,8 @@
 //! panics. A plain `cargo test` runs proptest's default number of cases;
 //! `scripts/bench-fuzz.sh` sets `PROPTEST_CASES` to a million.
 
-use accounts::service::{Identifier, Language};
+use accounts::Identifier;
+use accounts::service::Language;
 use accounts::users::{parse_group_name, parse_group_role};
 use accounts::{CustomerCode, CustomerHandle, EmailAddress, LoginId, PasswordPolicy, Secret};
 use proptest::prelude::*;

@@ -7,29 +7,13 @@
 
 use std::sync::Arc;
 
-use accounts::{AccountError, EventKind};
+use accounts::EventKind;
 use chrono::Utc;
 
+use crate::error::AppError;
 use crate::seclog::{self, Origin};
 use crate::services::App;
 use crate::session::ListedSession;
-
-/// Why an access change failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    /// The session store could not be reached.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// The database failed.
-    #[error(transparent)]
-    Account(#[from] AccountError),
-}
-
-impl From<oauth::OAuthError> for AccessError {
-    fn from(e: oauth::OAuthError) -> Self {
-        Self::Account(AccountError::Internal(e.to_string()))
-    }
-}
 
 /// A live session as the security page shows it.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -120,7 +104,7 @@ impl Whom {
     }
 }
 
-async fn listed(state: &App, whom: Whom) -> Result<Vec<ListedSession>, AccessError> {
+async fn listed(state: &App, whom: Whom) -> Result<Vec<ListedSession>, AppError> {
     Ok(state
         .sessions
         .list(whom.account_id, state.clock.now_secs())
@@ -144,7 +128,7 @@ pub async fn cut_off(
     state: &App,
     whom: Whom,
     keep: Option<&crate::session::SessionData>,
-) -> Result<Option<String>, AccessError> {
+) -> Result<Option<String>, AppError> {
     let now = state.clock.now();
     let db = state.accounts.db();
     let kept = match whom.user_id {
@@ -187,7 +171,7 @@ pub async fn sessions(
     state: &App,
     whom: Whom,
     current: &str,
-) -> Result<Vec<SessionView>, AccessError> {
+) -> Result<Vec<SessionView>, AppError> {
     let mut out: Vec<SessionView> = listed(state, whom)
         .await?
         .into_iter()
@@ -212,7 +196,7 @@ pub async fn end_session(
     whom: Whom,
     handle: &str,
     origin: &Origin,
-) -> Result<bool, AccessError> {
+) -> Result<bool, AppError> {
     if handle.is_empty() {
         return Ok(false);
     }
@@ -244,7 +228,7 @@ pub async fn sign_out_everywhere(
     state: &Arc<App>,
     whom: Whom,
     origin: &Origin,
-) -> Result<(), AccessError> {
+) -> Result<(), AppError> {
     let all = listed(state, whom).await?;
     // The cut-off first: even a session the index missed dies now.
     cut_off(state, whom, None).await?;
@@ -278,7 +262,7 @@ pub struct AppView {
 }
 
 /// The account's consents, newest first.
-pub async fn connected_apps(state: &App, whom: Whom) -> Result<Vec<AppView>, AccessError> {
+pub async fn connected_apps(state: &App, whom: Whom) -> Result<Vec<AppView>, AppError> {
     let db = state.accounts.db();
     let mut out = Vec::new();
     for c in oauth::consents::list_for_account(db, whom.account_id).await? {
@@ -307,7 +291,7 @@ pub async fn withdraw(
     whom: Whom,
     client_id: &str,
     origin: &Origin,
-) -> Result<bool, AccessError> {
+) -> Result<bool, AppError> {
     let db = state.accounts.db();
     if client_id.is_empty() || client_id.len() > 128 {
         return Ok(false);

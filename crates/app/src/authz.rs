@@ -9,16 +9,13 @@
 //! [`oauth::decision::decide`], which judges; [`later_grant`] does the same
 //! for grants that come after (refresh).
 
-use accounts::{Account, AccountError, LocalUser};
+use accounts::{Account, AccountError, AccountStatus, LocalUser, UserStatus};
 use oauth::authorize::PendingAuthorization;
 use oauth::clients::Client;
 use oauth::decision::{self, Facts, SessionFacts, Step};
 
 use crate::services::App;
 use crate::session::SessionData;
-
-/// The status of an account or local user that may sign in.
-const ACTIVE: &str = "active";
 
 /// The person a live session signs in.
 #[derive(Clone, Debug)]
@@ -38,14 +35,16 @@ pub async fn signed_in(state: &App, data: &SessionData) -> Result<Option<SignedI
         .accounts
         .find_by_id(data.account_id)
         .await?
-        .filter(|a| a.status == ACTIVE)
+        .filter(|a| a.status == AccountStatus::Active)
     else {
         return Ok(None);
     };
     let user = match data.user_id {
         None => None,
         Some(uid) => match state.accounts.find_user(account.id, uid).await? {
-            Some(u) if u.status == ACTIVE && data.opened_ms > u.session_epoch_ms => Some(u),
+            Some(u) if u.status == UserStatus::Active && data.opened_ms > u.session_epoch_ms => {
+                Some(u)
+            }
             _ => return Ok(None),
         },
     };
@@ -171,13 +170,13 @@ pub async fn later_grant(
         .accounts
         .find_by_id(account_id)
         .await?
-        .filter(|a| a.status == ACTIVE)
+        .filter(|a| a.status == AccountStatus::Active)
     else {
         return Ok(Err("the account is no longer active"));
     };
     if let Some(uid) = user_id {
         let user = state.accounts.find_user(account.id, uid).await?;
-        if user.is_none_or(|u| u.status != ACTIVE) {
+        if user.is_none_or(|u| u.status != UserStatus::Active) {
             return Ok(Err("the account is no longer active"));
         }
     }
@@ -222,7 +221,7 @@ pub async fn subject_of(state: &App, account_id: i32, user_id: Option<i32>) -> O
 pub async fn access_token_counts(
     state: &App,
     claims: &serde_json::Value,
-) -> Result<bool, crate::access::AccessError> {
+) -> Result<bool, crate::error::AppError> {
     if crate::revocation::is_revoked(&*state.store, claims).await? {
         return Ok(false);
     }
@@ -232,10 +231,10 @@ pub async fn access_token_counts(
         return Ok(true);
     }
     if let Some(a) = state.accounts.find_by_subject(sub).await? {
-        return Ok(a.status == ACTIVE);
+        return Ok(a.status == AccountStatus::Active);
     }
     Ok(match state.accounts.find_user_by_subject(sub).await? {
-        Some((a, u)) => a.status == ACTIVE && u.status == ACTIVE,
+        Some((a, u)) => a.status == AccountStatus::Active && u.status == UserStatus::Active,
         None => false,
     })
 }

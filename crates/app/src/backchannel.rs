@@ -9,27 +9,10 @@ use std::time::Duration;
 use oauth::SigningAlg;
 use serde_json::json;
 
+use crate::ports::Delivery;
 use crate::services::App;
 use crate::session::SessionData;
 use crate::store::StoreError;
-
-/// How one POST of a logout token went.
-#[derive(Debug)]
-pub enum Delivery {
-    /// The client answered with a success status.
-    Delivered,
-    /// The client answered with another status (as text, for the log).
-    Refused(String),
-    /// No answer: connection, timeout, or the client could not be built.
-    Failed(String),
-}
-
-/// Sends one logout token to a client's back-channel URI.
-#[async_trait::async_trait]
-pub trait BackChannel: Send + Sync {
-    /// POSTs `logout_token` as a form to `uri`, once.
-    async fn post(&self, uri: &str, logout_token: &str) -> Delivery;
-}
 
 /// The event a logout token carries.
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";

@@ -3,20 +3,62 @@
 
 use std::time::Duration;
 
+use accounts::AccountError;
+use mail::MailError;
+use mfa::MfaError;
+use oauth::OAuthError;
+
 use crate::store::StoreError;
 
-/// What an application service could not do.
+/// What an application service could not do: the outcomes an adapter must
+/// tell apart, and one `Internal` for the rest.
 #[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
+pub enum AppError {
     /// Over a request limit ([`crate::limits`]): try again after this wait.
     #[error("too many requests; retry in {0:?}")]
     RateLimited(Duration),
     /// The short-lived state store could not be reached; nothing changed.
     #[error(transparent)]
     Unavailable(#[from] StoreError),
+    /// No such account, an invalid field, a refused change, or the accounts
+    /// database failed (the domain error says which).
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// The two-factor store failed.
+    #[error("two-factor: {0}")]
+    Mfa(#[from] MfaError),
+    /// Tokens or clients could not be read or revoked.
+    #[error("oauth: {0}")]
+    OAuth(#[from] OAuthError),
+    /// The mail queue failed: nothing was sent.
+    #[error("mail queue: {0}")]
+    Mail(#[from] MailError),
+    /// Promotion asked of an account without a backup address.
+    #[error("the account has no usable backup email to promote")]
+    NoBackupEmail,
+    /// The backup address is already another account's primary address.
+    #[error("the backup email is the primary email of another account")]
+    BackupEmailTaken,
+    /// A reset link asked for an account that is not active or has no
+    /// primary address.
+    #[error("the account is not active or has no primary email: no reset link can be sent")]
+    CannotReset,
     /// Anything else: a bug or a backend failure, logged by the caller.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl AppError {
+    /// Whether the failure is a backend that cannot be reached right now
+    /// (state store or database), which adapters answer as "try again
+    /// shortly" rather than as a fault.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Account(AccountError::Database(e)) => database_unavailable(e),
+            _ => false,
+        }
+    }
 }
 
 /// Whether a database error means the database cannot be reached right now

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use accounts::{Account, AccountError, EventKind, Events};
+use accounts::{Account, EventKind, Events};
 use serde_json::{Value, json};
 
-use crate::access::{self, AccessError};
+use crate::access;
+use crate::error::AppError;
 use crate::seclog::{self, Origin};
 use crate::services::App;
 use crate::twofactor;
@@ -19,14 +20,14 @@ pub async fn export(
     account: &Account,
     current_sid: &str,
     origin: &Origin,
-) -> Result<Value, AccessError> {
+) -> Result<Value, AppError> {
     let db = state.accounts.db();
     let id = account.id;
     let methods = state
         .mfa
         .methods(&twofactor::identity(id))
         .await
-        .map_err(|e| AccessError::Account(AccountError::Internal(e.to_string())))?;
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let sessions = access::sessions(state, access::Whom::holder(id), current_sid).await?;
     let apps = access::connected_apps(state, access::Whom::holder(id)).await?;
     let contacts = state.accounts.contacts_of(id).await?;
@@ -121,7 +122,7 @@ pub async fn export(
 /// exist; otherwise personal data go, the row stays as a tombstone, every
 /// second factor, consent, session, refresh and access token goes, and every relying
 /// party of a live session gets a back-channel logout.
-pub async fn erase(state: &Arc<App>, account_id: i32) -> Result<(), AccessError> {
+pub async fn erase(state: &Arc<App>, account_id: i32) -> Result<(), AppError> {
     let db = state.accounts.db();
     let sessions = state
         .sessions

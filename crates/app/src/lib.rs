@@ -16,15 +16,17 @@ pub mod housekeeping;
 pub mod i18n;
 pub mod limits;
 pub mod notify;
+pub mod ports;
 pub mod revocation;
 pub mod seclog;
 pub mod services;
 pub mod session;
+pub mod sign_in;
 pub mod store;
 pub mod support;
 pub mod twofactor;
 
 pub use config::{ConnectionLimits, LoginConfig, RequestLimits, ServerConfig, SessionConfig};
-pub use error::ServiceError;
+pub use error::AppError;
 pub use services::{App, OAuthState};
 pub use store::{StateStore, Store, StoreError};

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::ServiceError;
+use crate::error::AppError;
 use crate::store::StateStore;
 
 /// At most `count` requests per `window`.
@@ -99,7 +99,7 @@ impl Purpose {
 
 /// Counts one request for `purpose` from `ip` about `target` (as typed; it
 /// is trimmed and lowercased here so that case does not dodge the limit),
-/// and refuses it with [`ServiceError::RateLimited`] when either count is over
+/// and refuses it with [`AppError::RateLimited`] when either count is over
 /// its limit. Call it before any work the request starts.
 pub async fn admit(
     store: &dyn StateStore,
@@ -107,17 +107,17 @@ pub async fn admit(
     purpose: Purpose,
     ip: IpAddr,
     target: &str,
-) -> Result<(), ServiceError> {
+) -> Result<(), AppError> {
     let (per_ip, per_target) = purpose.rates(limits);
     let now_ms = store.now_ms();
     let by_ip = format!("limit:{}:ip:{}", purpose.name(), client_key(ip));
     if let Some(wait) = count(store, &by_ip, per_ip, now_ms).await? {
-        return Err(ServiceError::RateLimited(wait));
+        return Err(AppError::RateLimited(wait));
     }
     let digest = Sha256::digest(target.trim().to_lowercase().as_bytes());
     let by_target = format!("limit:{}:to:{}", purpose.name(), hex::encode(digest));
     if let Some(wait) = count(store, &by_target, per_target, now_ms).await? {
-        return Err(ServiceError::RateLimited(wait));
+        return Err(AppError::RateLimited(wait));
     }
     Ok(())
 }
@@ -146,7 +146,7 @@ async fn count(
     key: &str,
     rate: Rate,
     now_ms: i64,
-) -> Result<Option<Duration>, ServiceError> {
+) -> Result<Option<Duration>, AppError> {
     let (index, left_ms) = window(rate.window, now_ms);
     let n = store
         .incr(&format!("{key}:{index}"), Duration::from_millis(left_ms))
@@ -215,7 +215,7 @@ mod tests {
             .unwrap();
         }
         match admit(&store, &limits, Purpose::Signup, ip, "z@x.test").await {
-            Err(ServiceError::RateLimited(wait)) => assert!(wait <= Duration::from_secs(3600)),
+            Err(AppError::RateLimited(wait)) => assert!(wait <= Duration::from_secs(3600)),
             other => panic!("expected a refusal, got {other:?}"),
         }
         // Another purpose, another address: counted apart.
@@ -250,7 +250,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             admit(&store, &limits, Purpose::ForgotHandle, ip(3), "ADA@x.TEST").await,
-            Err(ServiceError::RateLimited(_))
+            Err(AppError::RateLimited(_))
         ));
     }
 }

@@ -535,7 +535,7 @@ mod tests {
             language: language.into(),
             kind: "individual".into(),
             company_name: None,
-            status: "active".into(),
+            status: accounts::AccountStatus::Active,
             login_notifications: true,
             must_set_backup: false,
             address_line1: None,

@@ -49,7 +49,7 @@ pub struct App {
     /// Two-factor methods and emergency codes.
     pub mfa: mfa::Mfa,
     /// Where back-channel logout tokens are sent from.
-    pub backchannel: Arc<dyn crate::backchannel::BackChannel>,
+    pub backchannel: Arc<dyn crate::ports::BackChannel>,
     /// Business time, the accounts service's: every expiry, delay and
     /// window is read from it.
     pub clock: clock::Clock,
@@ -64,7 +64,7 @@ impl App {
         config: ServerConfig,
         keys: oauth::KeyRing,
         mfa: mfa::Mfa,
-        backchannel: Arc<dyn crate::backchannel::BackChannel>,
+        backchannel: Arc<dyn crate::ports::BackChannel>,
     ) -> Self {
         let store = store.into();
         let clock = accounts.clock().clone();

@@ -12,16 +12,15 @@ use std::sync::Arc;
 use accounts::{
     Account, AccountError, Accounts, FieldProblem, Identifier, SupportAction, SupportCase,
 };
-use mail::{MailError, MailQueue, OutgoingMail};
-use mfa::{Mfa, MfaError};
-use oauth::OAuthError;
+use mail::{MailQueue, OutgoingMail};
+use mfa::Mfa;
 use serde_json::{Value, json};
 
 use crate::config::ServerConfig;
+use crate::error::AppError;
 use crate::notify::{self, SecurityChange};
 use crate::services::App;
 use crate::session::Sessions;
-use crate::store::StoreError;
 use crate::twofactor;
 
 /// The support flows over the services they touch. The server builds one from
@@ -52,36 +51,6 @@ pub struct SupportOutcome {
     /// Follow-up steps that failed after the change was stored (logged);
     /// empty when everything was done.
     pub incomplete: Vec<String>,
-}
-
-/// Why a support flow was refused or failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SupportError {
-    /// No such account, an invalid field, or the accounts database failed.
-    #[error(transparent)]
-    Account(#[from] AccountError),
-    /// Promotion asked of an account without a backup address.
-    #[error("the account has no usable backup email to promote")]
-    NoBackupEmail,
-    /// The backup address is already another account's primary address.
-    #[error("the backup email is the primary email of another account")]
-    BackupEmailTaken,
-    /// A reset link asked for an account that is not active or has no
-    /// primary address.
-    #[error("the account is not active or has no primary email: no reset link can be sent")]
-    CannotReset,
-    /// The two-factor store failed.
-    #[error("two-factor: {0}")]
-    Mfa(#[from] MfaError),
-    /// The session store failed.
-    #[error(transparent)]
-    Sessions(#[from] StoreError),
-    /// Revoking refresh tokens failed.
-    #[error("refresh tokens: {0}")]
-    Tokens(#[from] OAuthError),
-    /// The mail queue failed.
-    #[error("mail queue: {0}")]
-    Mail(#[from] MailError),
 }
 
 impl SupportDesk {
@@ -123,17 +92,17 @@ impl SupportDesk {
         &self,
         id: &Identifier,
         case: &SupportCase,
-    ) -> Result<SupportOutcome, SupportError> {
+    ) -> Result<SupportOutcome, AppError> {
         let (account, old) = self
             .accounts
             .promote_backup_email(id, case)
             .await
             .map_err(|e| match field_problem(&e, "backup_email") {
                 Some(FieldProblem::Required | FieldProblem::InvalidEmail) => {
-                    SupportError::NoBackupEmail
+                    AppError::NoBackupEmail
                 }
-                Some(FieldProblem::EmailTaken) => SupportError::BackupEmailTaken,
-                _ => SupportError::Account(e),
+                Some(FieldProblem::EmailTaken) => AppError::BackupEmailTaken,
+                _ => AppError::Account(e),
             })?;
         let mut out = self.end_everything(account).await;
         let change = SecurityChange::BackupPromotedBySupport {
@@ -163,7 +132,7 @@ impl SupportDesk {
         id: &Identifier,
         new_email: &str,
         case: &SupportCase,
-    ) -> Result<SupportOutcome, SupportError> {
+    ) -> Result<SupportOutcome, AppError> {
         let (account, old) = self
             .accounts
             .replace_primary_email(id, new_email, case)
@@ -189,7 +158,7 @@ impl SupportDesk {
         &self,
         id: &Identifier,
         case: &SupportCase,
-    ) -> Result<SupportOutcome, SupportError> {
+    ) -> Result<SupportOutcome, AppError> {
         let account = self.find_live(id).await?;
         let identity = twofactor::identity(account.id);
         let had = self.mfa.is_enabled(&identity).await?;
@@ -221,14 +190,14 @@ impl SupportDesk {
         &self,
         id: &Identifier,
         case: &SupportCase,
-    ) -> Result<SupportOutcome, SupportError> {
+    ) -> Result<SupportOutcome, AppError> {
         self.find_live(id).await?;
         let link = self
             .accounts
             .request_password_reset(id)
             .await?
-            .ok_or(SupportError::CannotReset)?;
-        let mail = notify::reset_link(&self.config, &link).ok_or(SupportError::CannotReset)?;
+            .ok_or(AppError::CannotReset)?;
+        let mail = notify::reset_link(&self.config, &link).ok_or(AppError::CannotReset)?;
         let to = mail.to.clone();
         // Unlike a notice, the mail is the whole point: failing to queue it
         // fails the request, before the trail says it was sent.
@@ -254,7 +223,7 @@ impl SupportDesk {
         &self,
         id: &Identifier,
         case: &SupportCase,
-    ) -> Result<SupportOutcome, SupportError> {
+    ) -> Result<SupportOutcome, AppError> {
         let account = self.find_live(id).await?;
         let sessions_ended = match &self.sessions {
             Some(s) => {
@@ -287,7 +256,7 @@ impl SupportDesk {
     pub async fn actions(
         &self,
         id: &Identifier,
-    ) -> Result<(Account, Vec<SupportAction>), SupportError> {
+    ) -> Result<(Account, Vec<SupportAction>), AppError> {
         let account = self.find_live(id).await?;
         let trail = self.accounts.support_actions(account.id).await?;
         Ok((account, trail))
@@ -295,7 +264,7 @@ impl SupportDesk {
 
     /// Every access token of the account issued so far stops counting at
     /// introspection and userinfo (see [`crate::revocation`]).
-    async fn cut_access_tokens(&self, account_id: i32) -> Result<(), SupportError> {
+    async fn cut_access_tokens(&self, account_id: i32) -> Result<(), AppError> {
         let Some(s) = &self.sessions else {
             return Ok(());
         };
@@ -305,9 +274,9 @@ impl SupportDesk {
         Ok(())
     }
 
-    async fn find_live(&self, id: &Identifier) -> Result<Account, SupportError> {
+    async fn find_live(&self, id: &Identifier) -> Result<Account, AppError> {
         match self.accounts.find(id).await? {
-            Some(a) if a.status != "erased" => Ok(a),
+            Some(a) if a.status != accounts::AccountStatus::Erased => Ok(a),
             _ => Err(AccountError::NotFound.into()),
         }
     }

@@ -12,13 +12,15 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use webauthn_rs::prelude::{Webauthn, WebauthnBuilder};
+
 use crate::MfaError;
+use crate::entity::method::MethodStatus;
 use crate::entity::{method, recovery_code};
 use crate::ephemeral::Ephemeral;
-use crate::sms::PhoneNumber;
+use crate::phone::PhoneNumber;
 use crate::text::{check_identity, parse_label};
 use crate::transport::SmsTransport;
-use crate::webauthn::build_webauthn;
 
 pub use clock::Clock;
 
@@ -98,11 +100,6 @@ impl MethodKind {
         }
     }
 }
-
-/// `mfa_methods.status` of a method still proving possession.
-pub(crate) const PENDING: &str = "pending";
-/// `mfa_methods.status` of a method that counts for login.
-pub(crate) const ACTIVE: &str = "active";
 
 /// An active method, as the holder's security page lists it. Carries no secret.
 #[derive(Clone, Debug, Serialize)]
@@ -212,7 +209,7 @@ impl Mfa {
         let identity = check_identity(identity)?;
         let rows = method::Entity::find()
             .filter(method::Column::Identity.eq(identity))
-            .filter(method::Column::Status.eq(ACTIVE))
+            .filter(method::Column::Status.eq(MethodStatus::Active))
             .order_by_asc(method::Column::CreatedAt)
             .order_by_asc(method::Column::Id)
             .all(self.db())
@@ -312,7 +309,7 @@ impl Mfa {
         identity: &str,
         method_id: &str,
         kind: MethodKind,
-        status: Option<&str>,
+        status: Option<MethodStatus>,
     ) -> Result<method::Model, MfaError> {
         let mut q = method::Entity::find()
             .filter(method::Column::Id.eq(method_id))
@@ -329,7 +326,7 @@ impl Mfa {
         &self,
         identity: &str,
         kind: MethodKind,
-        status: &str,
+        status: MethodStatus,
     ) -> Result<Vec<method::Model>, MfaError> {
         Ok(method::Entity::find()
             .filter(method::Column::Identity.eq(identity))
@@ -351,7 +348,7 @@ impl Mfa {
         method::Entity::delete_many()
             .filter(method::Column::Identity.eq(identity))
             .filter(method::Column::Kind.eq(kind.as_str()))
-            .filter(method::Column::Status.eq(PENDING))
+            .filter(method::Column::Status.eq(MethodStatus::Pending))
             .exec(self.db())
             .await?;
         Ok(())
@@ -365,15 +362,15 @@ impl Mfa {
         method_id: &str,
         last_step: Option<i64>,
     ) -> Result<bool, MfaError> {
-        let mut q =
-            method::Entity::update_many().col_expr(method::Column::Status, Expr::value(ACTIVE));
+        let mut q = method::Entity::update_many()
+            .col_expr(method::Column::Status, Expr::value(MethodStatus::Active));
         if let Some(step) = last_step {
             q = q.col_expr(method::Column::LastStep, Expr::value(step));
         }
         let res = q
             .filter(method::Column::Id.eq(method_id))
             .filter(method::Column::Identity.eq(identity))
-            .filter(method::Column::Status.eq(PENDING))
+            .filter(method::Column::Status.eq(MethodStatus::Pending))
             .exec(self.db())
             .await?;
         Ok(res.rows_affected == 1)
@@ -393,7 +390,7 @@ impl Mfa {
 async fn count_active(db: &impl ConnectionTrait, identity: &str) -> Result<u64, MfaError> {
     Ok(method::Entity::find()
         .filter(method::Column::Identity.eq(identity))
-        .filter(method::Column::Status.eq(ACTIVE))
+        .filter(method::Column::Status.eq(MethodStatus::Active))
         .count(db)
         .await?)
 }
@@ -407,6 +404,30 @@ pub(crate) async fn delete_recovery_codes(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Builds the relying party, or `None` when the public URL's host is an IP
+/// address: WebAuthn requires a domain name (browsers refuse IP addresses as
+/// relying-party ids), and the other methods must work on such a host too.
+fn build_webauthn(cfg: &MfaConfig) -> Result<Option<Webauthn>, MfaError> {
+    if cfg.rp_origin.domain().is_none() {
+        tracing::warn!(
+            origin = %cfg.rp_origin,
+            "the public URL has no domain name; security keys are unavailable"
+        );
+        return Ok(None);
+    }
+    let webauthn = WebauthnBuilder::new(&cfg.rp_id, &cfg.rp_origin)
+        .map_err(|_| {
+            MfaError::InvalidConfig(
+                "rp_id must be the host of rp_origin or one of its parent domains".into(),
+            )
+        })?
+        .rp_name(&cfg.rp_name)
+        .timeout(cfg.challenge_ttl)
+        .build()
+        .map_err(|e| MfaError::InvalidConfig(format!("WebAuthn: {e}")))?;
+    Ok(Some(webauthn))
 }
 
 #[cfg(test)]

@@ -7,81 +7,14 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::MfaError;
 use crate::entity::method;
+use crate::entity::method::MethodStatus;
 use crate::onetime::{OneTimeCode as StoredCode, normalise_code};
-use crate::service::{ACTIVE, MethodKind, Mfa, PENDING, SMS_SEND_WINDOW};
+use crate::phone::PhoneNumber;
+use crate::service::{MethodKind, Mfa, SMS_SEND_WINDOW};
 use crate::text::{check_identity, identity_tag, parse_label};
 
 /// Wrong tries after which a code is void, whatever its age.
 const MAX_WRONG_TRIES: i64 = 5;
-
-/// A phone number in E.164 form: `+` then 8 to 15 digits, the first not zero.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PhoneNumber(String);
-
-impl std::fmt::Debug for PhoneNumber {
-    // A phone number is personal data: debug output shows the hint only.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("PhoneNumber").field(&self.hint()).finish()
-    }
-}
-
-impl PhoneNumber {
-    /// Reads a number as typed: spaces, dots and dashes are dropped, then it
-    /// must be `+` and 8 to 15 digits. National forms (`07700 900123`) are
-    /// refused: without a country the number is ambiguous.
-    pub fn parse(input: &str) -> Result<Self, MfaError> {
-        let compact: String = input
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}'))
-            .collect();
-        let digits = compact.strip_prefix('+').ok_or(MfaError::InvalidPhone)?;
-        let ok = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
-        if ok {
-            Ok(Self(compact))
-        } else {
-            Err(MfaError::InvalidPhone)
-        }
-    }
-
-    /// Reads a number from the database, where only parsed numbers go.
-    pub(crate) fn from_stored(s: &str) -> Option<Self> {
-        Self::parse(s).ok()
-    }
-
-    /// The number in E.164, e.g. `+447700900123`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The number with its middle hidden, for lists and messages:
-    /// `+44 ••• ••• 0123`.
-    pub fn hint(&self) -> String {
-        let digits = &self.0[1..];
-        let cc = &digits[..country_code_len(digits)];
-        let last = &digits[digits.len() - 4..];
-        format!("+{cc} ••• ••• {last}")
-    }
-}
-
-/// The length of the country calling code at the start of `digits` (ITU-T
-/// E.164 assignments): 1 and 7 are one digit, a fixed list is two, the rest three.
-fn country_code_len(digits: &str) -> usize {
-    const TWO: &[&str] = &[
-        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
-        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
-        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
-    ];
-    if digits.starts_with('1') || digits.starts_with('7') {
-        1
-    } else if TWO.iter().any(|p| digits.starts_with(p)) {
-        2
-    } else {
-        3
-    }
-}
 
 fn code_key(method_id: &str) -> String {
     format!("sms:code:{method_id}")
@@ -122,7 +55,7 @@ impl Mfa {
             identity: Set(identity.to_owned()),
             kind: Set(MethodKind::Sms.as_str().to_owned()),
             label: Set(label),
-            status: Set(PENDING.to_owned()),
+            status: Set(MethodStatus::Pending),
             secret: Set(None),
             phone: Set(Some(phone.as_str().to_owned())),
             credential: Set(None),
@@ -172,8 +105,13 @@ impl Mfa {
         code: &str,
     ) -> Result<(), MfaError> {
         let identity = check_identity(identity)?;
-        self.find_method(identity, method_id, MethodKind::Sms, Some(PENDING))
-            .await?;
+        self.find_method(
+            identity,
+            method_id,
+            MethodKind::Sms,
+            Some(MethodStatus::Pending),
+        )
+        .await?;
         if !self.check_code(method_id, code).await? {
             return Err(MfaError::WrongCode);
         }
@@ -195,8 +133,13 @@ impl Mfa {
         code: &str,
     ) -> Result<bool, MfaError> {
         let identity = check_identity(identity)?;
-        self.find_method(identity, method_id, MethodKind::Sms, Some(ACTIVE))
-            .await?;
+        self.find_method(
+            identity,
+            method_id,
+            MethodKind::Sms,
+            Some(MethodStatus::Active),
+        )
+        .await?;
         if !self.check_code(method_id, code).await? {
             return Ok(false);
         }

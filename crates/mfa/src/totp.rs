@@ -9,7 +9,8 @@ use totp_rs::{Algorithm, Builder, Totp};
 
 use crate::MfaError;
 use crate::entity::method;
-use crate::service::{ACTIVE, MethodKind, Mfa, PENDING};
+use crate::entity::method::MethodStatus;
+use crate::service::{MethodKind, Mfa};
 use crate::text::{check_identity, parse_label};
 
 /// Seed length: 160 bits, as RFC 4226 recommends for HMAC-SHA1.
@@ -124,7 +125,7 @@ impl Mfa {
             identity: Set(identity.to_owned()),
             kind: Set(MethodKind::Totp.as_str().to_owned()),
             label: Set(label),
-            status: Set(PENDING.to_owned()),
+            status: Set(MethodStatus::Pending),
             secret: Set(Some(sealed)),
             phone: Set(None),
             credential: Set(None),
@@ -158,7 +159,12 @@ impl Mfa {
     ) -> Result<(), MfaError> {
         let identity = check_identity(identity)?;
         let row = self
-            .find_method(identity, method_id, MethodKind::Totp, Some(PENDING))
+            .find_method(
+                identity,
+                method_id,
+                MethodKind::Totp,
+                Some(MethodStatus::Pending),
+            )
             .await?;
         let totp = self.open_totp(&row)?;
         let step = totp
@@ -187,7 +193,7 @@ impl Mfa {
         let identity = check_identity(identity)?;
         let code = normalise_code(code);
         for row in self
-            .find_methods(identity, MethodKind::Totp, ACTIVE)
+            .find_methods(identity, MethodKind::Totp, MethodStatus::Active)
             .await?
         {
             let totp = self.open_totp(&row)?;
@@ -201,7 +207,7 @@ impl Mfa {
                 .col_expr(method::Column::LastStep, Expr::value(step))
                 .col_expr(method::Column::LastUsedAt, Expr::value(Some(self.now())))
                 .filter(method::Column::Id.eq(&row.id))
-                .filter(method::Column::Status.eq(ACTIVE))
+                .filter(method::Column::Status.eq(MethodStatus::Active))
                 .filter(
                     Condition::any()
                         .add(method::Column::LastStep.is_null())

@@ -15,37 +15,14 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
     PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
-    SecurityKeyRegistration, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+    SecurityKeyRegistration, Uuid, Webauthn, WebauthnError,
 };
 
 use crate::MfaError;
 use crate::entity::method;
-use crate::service::{ACTIVE, MethodKind, Mfa, MfaConfig};
+use crate::entity::method::MethodStatus;
+use crate::service::{MethodKind, Mfa};
 use crate::text::{check_identity, identity_tag, parse_label};
-
-/// Builds the relying party, or `None` when the public URL's host is an IP
-/// address: WebAuthn requires a domain name (browsers refuse IP addresses as
-/// relying-party ids), and the other methods must work on such a host too.
-pub(crate) fn build_webauthn(cfg: &MfaConfig) -> Result<Option<Webauthn>, MfaError> {
-    if cfg.rp_origin.domain().is_none() {
-        tracing::warn!(
-            origin = %cfg.rp_origin,
-            "the public URL has no domain name; security keys are unavailable"
-        );
-        return Ok(None);
-    }
-    let webauthn = WebauthnBuilder::new(&cfg.rp_id, &cfg.rp_origin)
-        .map_err(|_| {
-            MfaError::InvalidConfig(
-                "rp_id must be the host of rp_origin or one of its parent domains".into(),
-            )
-        })?
-        .rp_name(&cfg.rp_name)
-        .timeout(cfg.challenge_ttl)
-        .build()
-        .map_err(|e| MfaError::InvalidConfig(format!("WebAuthn: {e}")))?;
-    Ok(Some(webauthn))
-}
 
 /// What is stored for a ceremony: the identity it belongs to and
 /// webauthn-rs's state (challenge, allowed credentials).
@@ -185,7 +162,7 @@ impl Mfa {
             name => name,
         };
         let exclude: Vec<_> = self
-            .find_methods(identity, MethodKind::WebAuthn, ACTIVE)
+            .find_methods(identity, MethodKind::WebAuthn, MethodStatus::Active)
             .await?
             .iter()
             .map(|row| parse_key(row).map(|k| k.cred_id().clone()))
@@ -256,7 +233,7 @@ impl Mfa {
             identity: Set(identity.to_owned()),
             kind: Set(MethodKind::WebAuthn.as_str().to_owned()),
             label: Set(label),
-            status: Set(ACTIVE.to_owned()),
+            status: Set(MethodStatus::Active),
             secret: Set(None),
             phone: Set(None),
             credential: Set(Some(serde_json::to_string(&key).map_err(internal)?)),
@@ -290,7 +267,7 @@ impl Mfa {
         let identity = check_identity(identity)?;
         let webauthn = self.webauthn()?;
         let keys: Vec<SecurityKey> = self
-            .find_methods(identity, MethodKind::WebAuthn, ACTIVE)
+            .find_methods(identity, MethodKind::WebAuthn, MethodStatus::Active)
             .await?
             .iter()
             .map(parse_key)
@@ -328,7 +305,7 @@ impl Mfa {
         let row = method::Entity::find()
             .filter(method::Column::Identity.eq(identity))
             .filter(method::Column::Kind.eq(MethodKind::WebAuthn.as_str()))
-            .filter(method::Column::Status.eq(ACTIVE))
+            .filter(method::Column::Status.eq(MethodStatus::Active))
             .filter(method::Column::CredentialId.eq(encode_cred_id(&response.raw_id)))
             .one(self.db())
             .await?
@@ -355,7 +332,7 @@ impl Mfa {
             .col_expr(method::Column::Credential, Expr::value(Some(credential)))
             .col_expr(method::Column::LastUsedAt, Expr::value(Some(self.now())))
             .filter(method::Column::Id.eq(&row.id))
-            .filter(method::Column::Status.eq(ACTIVE));
+            .filter(method::Column::Status.eq(MethodStatus::Active));
         // Keys without a counter always say zero; there is nothing to compare.
         let counted = counter > 0 || row.last_step.unwrap_or(0) > 0;
         if counted {

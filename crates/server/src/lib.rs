@@ -7,6 +7,8 @@
 //! turns the outcomes into responses.
 
 pub mod admin;
+pub mod back_channel;
+pub mod db_health;
 pub mod http;
 mod listen;
 pub mod metrics;

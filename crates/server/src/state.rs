@@ -37,7 +37,7 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Whether the database answers, as last seen: while it does not,
     /// requests that need it are answered 503 at once.
-    pub database: Arc<crate::http::outage::DatabaseHealth>,
+    pub database: Arc<crate::db_health::DatabaseHealth>,
 }
 
 impl std::ops::Deref for Shared {
@@ -58,10 +58,8 @@ impl AppState {
         keys: oauth::KeyRing,
         mfa: mfa::Mfa,
     ) -> Self {
-        let database = crate::http::outage::DatabaseHealth::new(
-            accounts.db().clone(),
-            config.database_timeout,
-        );
+        let database =
+            crate::db_health::DatabaseHealth::new(accounts.db().clone(), config.database_timeout);
         Self(Arc::new(Shared {
             app: Arc::new(App::new(
                 accounts,
@@ -70,7 +68,7 @@ impl AppState {
                 config,
                 keys,
                 mfa,
-                Arc::new(crate::http::oauth::logout::ReqwestBackChannel),
+                Arc::new(crate::back_channel::ReqwestBackChannel),
             )),
             metrics: Arc::new(crate::metrics::Metrics::new()),
             database,

@@ -3,6 +3,34 @@
 
 use sea_orm::entity::prelude::*;
 
+/// Whether an account may log in. Stored as its lowercase name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    /// Normal.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Blocked by an operator; login fails like a wrong password.
+    #[sea_orm(string_value = "disabled")]
+    Disabled,
+    /// Erased (GDPR): personal data gone, handle and code kept so that they
+    /// are never given out again. No way back.
+    #[sea_orm(string_value = "erased")]
+    Erased,
+}
+
+impl AccountStatus {
+    /// The stored name, for logs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+            Self::Erased => "erased",
+        }
+    }
+}
+
 /// A row of `accounts`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "accounts")]
@@ -42,8 +70,8 @@ pub struct Model {
     pub kind: String,
     /// Company name when `kind` is `company`.
     pub company_name: Option<String>,
-    /// `active`, `disabled` or `erased`.
-    pub status: String,
+    /// Whether the account may log in, or is a tombstone.
+    pub status: AccountStatus,
     /// Whether a mail tells the holder of each login from a new device.
     pub login_notifications: bool,
     /// Support promoted the backup address to primary: the holder must name a

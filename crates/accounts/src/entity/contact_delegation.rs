@@ -3,6 +3,25 @@
 
 use sea_orm::entity::prelude::*;
 
+/// Where a hand-over stands. Stored as its lowercase name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "lowercase")]
+pub enum DelegationStatus {
+    /// Asked, not yet answered.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// The other customer is the contact.
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    /// The other customer said no.
+    #[sea_orm(string_value = "refused")]
+    Refused,
+    /// Withdrawn by the customer who asked, or ended.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
 /// A row of `contact_delegations`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "contact_delegations")]
@@ -18,8 +37,8 @@ pub struct Model {
     pub service: String,
     /// `administrative`, `technical` or `billing`.
     pub role: String,
-    /// `pending`, `accepted`, `refused` or `cancelled`.
-    pub status: String,
+    /// Where the hand-over stands.
+    pub status: DelegationStatus,
     /// When asked.
     pub created_at: DateTimeUtc,
     /// When accepted, refused or cancelled.

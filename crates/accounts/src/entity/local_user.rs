@@ -3,6 +3,38 @@
 
 use sea_orm::entity::prelude::*;
 
+/// Whether a local user may log in. Stored as its lowercase name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    /// Normal.
+    #[sea_orm(string_value = "active")]
+    Active,
+    /// Blocked by the holder or an administrator of the account.
+    #[sea_orm(string_value = "disabled")]
+    Disabled,
+}
+
+impl UserStatus {
+    /// Reads a status as a form or an API names it.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+
+    /// The stored name, for logs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
 /// A row of `local_users`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "local_users")]
@@ -22,8 +54,8 @@ pub struct Model {
     pub group_name: String,
     /// Free text from whoever created the user.
     pub description: String,
-    /// `active` or `disabled`.
-    pub status: String,
+    /// Whether the user may log in.
+    pub status: UserStatus,
     /// Opaque, stable identifier given to relying parties (`sub`).
     #[sea_orm(unique)]
     pub subject: String,

@@ -2,7 +2,8 @@
 
 use std::io::BufRead;
 
-use accounts::service::{AccountStatus, SignupRequest};
+use accounts::AccountStatus;
+use accounts::service::SignupRequest;
 use accounts::{Account, AccountError, Secret};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -102,7 +103,7 @@ fn print_account(a: &Account, as_json: bool) {
             "backup email:  {}",
             a.backup_email.as_deref().unwrap_or("-")
         );
-        println!("status:        {}", a.status);
+        println!("status:        {}", a.status.as_str());
         println!("created:       {}", a.created_at.to_rfc3339());
     }
 }

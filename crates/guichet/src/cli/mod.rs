@@ -13,10 +13,9 @@ pub mod support;
 use std::path::PathBuf;
 
 use accounts::AccountError;
-use accounts::service::Identifier;
+use accounts::Identifier;
 use clap::{Parser, Subcommand};
 use oauth::OAuthError;
-use server::admin::support::SupportError;
 
 pub use account::{AccountCommand, CreateArgs, TargetArgs, run_account};
 pub use client::{ClientArgs, ClientCommand, ClientTarget, run_client};
@@ -119,8 +118,8 @@ impl From<AccountError> for CliError {
     }
 }
 
-impl From<SupportError> for CliError {
-    fn from(e: SupportError) -> Self {
+impl From<app::AppError> for CliError {
+    fn from(e: app::AppError) -> Self {
         Self::Refused(e.to_string())
     }
 }

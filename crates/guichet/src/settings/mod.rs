@@ -7,6 +7,7 @@
 //! this must not exceed that) is [`Settings::validate`].
 
 pub mod accounts;
+mod error;
 pub mod limits;
 pub mod mail;
 pub mod mfa;
@@ -24,6 +25,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use self::accounts::{AccountsSection, EmailCode, LoginSection, PasswordSection};
+pub use self::error::ConfigError;
+use self::error::bad;
 pub use self::limits::{LimitsSection, RateSection};
 pub use self::mail::{MailFrom, MailSection, MailTransportKind, SmtpSection, SmtpTlsMode};
 pub use self::mfa::{Issuer, MfaSection, SmsSection, SmsTransportKind};
@@ -35,42 +38,6 @@ pub use self::storage::{DatabaseSection, DatabaseUrl, RedisMode, SessionsSection
 
 /// The built-in defaults, identical to `config/default.toml`.
 pub const DEFAULT_TOML: &str = include_str!("../../../../config/default.toml");
-
-/// A configuration problem, naming the key.
-#[derive(Debug)]
-pub struct ConfigError {
-    /// The dotted key, or the source that failed.
-    pub key: String,
-    /// What is wrong: the value given and what was expected.
-    pub problem: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "configuration error: {}", self.key)?;
-        // A dotted key is also an environment variable: name it as the
-        // operator may have written it.
-        let is_key = self.key.contains('.')
-            && self
-                .key
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
-        if is_key {
-            let var = self.key.to_ascii_uppercase().replace('.', "__");
-            write!(f, " (GUICHET__{var})")?;
-        }
-        write!(f, ": {}", self.problem)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-pub(crate) fn bad(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_owned(),
-        problem: problem.into(),
-    }
-}
 
 /// Names the key a loading error is about, as `config` reports it (the path
 /// of the field whose value was refused).

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+use super::error::{ConfigError, bad};
 use super::parse;
-use super::{ConfigError, bad};
 
 /// `[operator]`
 #[derive(Clone, Deserialize)]

@@ -3,6 +3,18 @@
 
 use sea_orm::entity::prelude::*;
 
+/// Whether a method counts for login. Stored as its lowercase name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum MethodStatus {
+    /// Possession not yet proven (a code from the new app or phone awaited).
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Proven: counts for login.
+    #[sea_orm(string_value = "active")]
+    Active,
+}
+
 /// A row of `mfa_methods`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "mfa_methods")]
@@ -16,9 +28,9 @@ pub struct Model {
     pub kind: String,
     /// The holder's name for it ("Phone", "Blue key").
     pub label: String,
-    /// `pending` until possession is proven, then `active`. Pending methods
+    /// Pending until possession is proven, then active. Pending methods
     /// never count for login.
-    pub status: String,
+    pub status: MethodStatus,
     /// The TOTP seed, sealed by the server's [`crate::Sealer`] under
     /// `totp:<id>`; never stored in clear.
     pub secret: Option<String>,

@@ -29,7 +29,7 @@ fn account_error(e: AccountError) -> AdminError {
 async fn account_id(s: &AdminState, account: &str) -> Result<(i32, String), AdminError> {
     let id = Identifier::parse(account).ok_or(AdminError::NotFound)?;
     match s.app.accounts.find(&id).await.map_err(account_error)? {
-        Some(a) if a.status != accounts::gdpr::ERASED => Ok((a.id, a.handle)),
+        Some(a) if a.status != accounts::AccountStatus::Erased => Ok((a.id, a.handle)),
         _ => Err(AdminError::NotFound),
     }
 }

@@ -10,25 +10,25 @@ use oauth::OAuthError;
 use serde::Deserialize;
 use serde_json::json;
 
-pub use app::support::{SupportDesk, SupportError, SupportOutcome, account_summary, action_json};
+pub use app::support::{SupportDesk, SupportOutcome, account_summary, action_json};
 
 use super::error::{AdminError, JsonBody};
 use super::{AdminState, AuditNote, OperatorName};
 
-impl From<SupportError> for AdminError {
-    fn from(e: SupportError) -> Self {
+impl From<app::AppError> for AdminError {
+    fn from(e: app::AppError) -> Self {
         match e {
-            SupportError::Account(AccountError::NotFound) => Self::NotFound,
-            SupportError::Account(AccountError::Invalid(errs)) => Self::Invalid(
+            app::AppError::Account(AccountError::NotFound) => Self::NotFound,
+            app::AppError::Account(AccountError::Invalid(errs)) => Self::Invalid(
                 errs.into_iter()
                     .map(|f| (f.field, f.problem.to_string()))
                     .collect(),
             ),
-            SupportError::NoBackupEmail
-            | SupportError::BackupEmailTaken
-            | SupportError::CannotReset => Self::BadRequest(StatusCode::CONFLICT, e.to_string()),
-            SupportError::Tokens(e) => Self::Internal(e),
-            SupportError::Mail(e) => Self::MailInternal(e),
+            app::AppError::NoBackupEmail
+            | app::AppError::BackupEmailTaken
+            | app::AppError::CannotReset => Self::BadRequest(StatusCode::CONFLICT, e.to_string()),
+            app::AppError::OAuth(e) => Self::Internal(e),
+            app::AppError::Mail(e) => Self::MailInternal(e),
             // The operator API has one generic internal error; the cause goes
             // with it into the log line it writes.
             other => Self::Internal(OAuthError::Internal(error_chain(&other))),
@@ -114,7 +114,7 @@ fn support_case(
             fields.append(&mut extra);
             Err(AdminError::Invalid(fields))
         }
-        Err(e) => Err(SupportError::Account(e).into()),
+        Err(e) => Err(app::AppError::Account(e).into()),
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use accounts::contacts::{Asked, ContactRole, Delegation};
-use accounts::{AccountError, EventKind, FieldError};
+use accounts::{AccountError, DelegationStatus, EventKind, FieldError};
 
 use super::csrf;
 use super::error::AppError;
@@ -109,9 +109,9 @@ fn render(
                             td { (role_text(&d.role)) }
                             td { (d.from_handle) }
                             td { (d.to_handle) }
-                            td { (if d.status == "pending" { tr(l, "status_pending") } else { tr(l, "status_accepted") }) }
+                            td { (if d.status == DelegationStatus::Pending { tr(l, "status_pending") } else { tr(l, "status_accepted") }) }
                             td {
-                                @if d.status == "pending" && d.to_handle == me {
+                                @if d.status == DelegationStatus::Pending && d.to_handle == me {
                                     form method="post" action={ "/account/contacts/" (d.id) "/answer" } {
                                         input type="hidden" name="csrf" value=(p.data.csrf);
                                         button type="submit" name="decision" value="accept" { (tr(l, "accept")) }

@@ -114,7 +114,7 @@ pub async fn is_due(
             let device = cookies::read(headers, cookies::device_name(&state.config));
             let known = match device {
                 Some(d) => {
-                    let key = super::login::device_key(d, user.map(|u| u.id));
+                    let key = app::sign_in::device_key(d, user.map(|u| u.id));
                     state.accounts.is_known_device(account.id, &key).await?
                 }
                 None => false,
@@ -256,7 +256,7 @@ async fn account_of(state: &AppState, p: &Pending) -> Result<Option<Account>, Ap
         .accounts
         .find_by_id(p.account_id)
         .await?
-        .filter(|a| a.status == "active");
+        .filter(|a| a.status == accounts::AccountStatus::Active);
     if let Some(a) = &account {
         negotiate(Some(Lang::parse(&a.language)));
     }
@@ -434,7 +434,7 @@ pub async fn submit(
             opened_ms: 0,
             user_id: p.user_id,
         };
-        return super::login::finish(
+        return super::sign_in::finish(
             &state,
             &headers,
             &account,

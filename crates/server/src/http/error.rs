@@ -48,23 +48,16 @@ pub enum AppError {
     RateLimited(std::time::Duration),
 }
 
-impl From<app::ServiceError> for AppError {
-    /// The application layer's outcomes, each to the variant that answers it.
-    fn from(e: app::ServiceError) -> Self {
+impl From<app::AppError> for AppError {
+    /// The application layer's outcomes, each to the variant that answers it;
+    /// what no page tells apart is an internal failure.
+    fn from(e: app::AppError) -> Self {
         match e {
-            app::ServiceError::RateLimited(wait) => Self::RateLimited(wait),
-            app::ServiceError::Unavailable(e) => Self::Unavailable(e),
-            app::ServiceError::Internal(m) => Self::Account(AccountError::Internal(m)),
-        }
-    }
-}
-
-impl From<app::access::AccessError> for AppError {
-    /// Store outages answer 503; the rest is an accounts failure.
-    fn from(e: app::access::AccessError) -> Self {
-        match e {
-            app::access::AccessError::Store(s) => Self::Unavailable(s),
-            app::access::AccessError::Account(a) => Self::Account(a),
+            app::AppError::RateLimited(wait) => Self::RateLimited(wait),
+            app::AppError::Unavailable(e) => Self::Unavailable(e),
+            app::AppError::Account(a) => Self::Account(a),
+            app::AppError::Mfa(m) => Self::Mfa(m),
+            other => Self::Account(AccountError::Internal(other.to_string())),
         }
     }
 }

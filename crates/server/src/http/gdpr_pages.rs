@@ -190,7 +190,7 @@ pub async fn erase(
     }
     match crate::gdpr::erase(&state, p.account.id).await {
         Ok(()) => Ok(erased_response(&state, l)),
-        Err(crate::access::AccessError::Account(AccountError::Held(_))) => {
+        Err(app::AppError::Account(AccountError::Held(_))) => {
             let page = data_page_markup(&state, &p, None).await?;
             Ok((StatusCode::CONFLICT, Html(page.into_string())).into_response())
         }
@@ -240,15 +240,13 @@ pub async fn erase_api(
     }
     match crate::gdpr::erase(&state, p.account.id).await {
         Ok(()) => Ok(Json(json!({ "erased": true })).into_response()),
-        Err(crate::access::AccessError::Account(AccountError::Held(kinds))) => {
-            Ok(super::problem::Problem::new(
-                StatusCode::CONFLICT,
-                ProblemType::Held,
-                tr(l, "erase_held"),
-            )
-            .with("holds", serde_json::json!(kinds))
-            .into_response())
-        }
+        Err(app::AppError::Account(AccountError::Held(kinds))) => Ok(super::problem::Problem::new(
+            StatusCode::CONFLICT,
+            ProblemType::Held,
+            tr(l, "erase_held"),
+        )
+        .with("holds", serde_json::json!(kinds))
+        .into_response()),
         Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::extract::{LANG_COOKIE, UI_LOCALES_COOKIE, supported};
-use super::login::safe_next;
+use super::sign_in::safe_next;
 use crate::i18n::Lang;
 use crate::state::AppState;
 

@@ -6,27 +6,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use accounts::{Account, AccountError, Identifier, Secret};
+use accounts::{AccountError, Identifier, Secret};
 
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent, current_lang};
 use super::pages;
+use super::sign_in::{finish, safe_next};
 use crate::metrics::LoginOutcome;
 use crate::session::throttle::{Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
 use crate::state::AppState;
-
-/// Where to go after login: only a path on this site, never another origin.
-pub(crate) fn safe_next(next: &str) -> &str {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && next.len() <= 2048
-        && !next.chars().any(|c| c.is_control() || c == '\\');
-    if ok { next } else { "/account" }
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -139,7 +130,7 @@ pub async fn submit(
     // accounts, which keep nothing personal (an IP is personal).
     let logged_account = account
         .as_ref()
-        .filter(|a| a.status != "erased")
+        .filter(|a| a.status != accounts::AccountStatus::Erased)
         .map(|a| a.id);
     let logged_user = user.as_ref().map(|u| u.id);
     let checked = if user_login.is_some() {
@@ -262,88 +253,6 @@ pub async fn submit(
     }
 }
 
-/// Opens the session once every step of a login is done (password, then a
-/// second factor or a mailed code when due), the same way for all of them: a
-/// new session id (fixation), the device cookie, the device remembered, a
-/// login notification from a new device, and the detour to naming a new
-/// backup address when support promoted the old one. `clear` names a
-/// pending-step cookie to delete.
-pub(crate) async fn finish(
-    state: &AppState,
-    headers: &HeaderMap,
-    account: &Account,
-    data: &SessionData,
-    next: &str,
-    clear: Option<&str>,
-) -> Result<Response, AppError> {
-    let cfg = &state.config;
-    let id = state.sessions.create(data).await?;
-    crate::seclog::record(
-        state,
-        account.id,
-        data.user_id,
-        accounts::EventKind::Login,
-        &data.amr.join(" "),
-        &crate::seclog::Origin::new(&data.ip, &data.user_agent),
-    )
-    .await;
-    let device = cookies::read(headers, cookies::device_name(cfg))
-        .filter(|d| d.len() == 43)
-        .map(str::to_owned)
-        .unwrap_or_else(random_token);
-    let is_new = state
-        .accounts
-        .remember_device(
-            account.id,
-            &device_key(&device, data.user_id),
-            &data.user_agent,
-        )
-        .await?;
-    let is_holder = data.user_id.is_none();
-    if is_new && account.login_notifications && is_holder {
-        let when = state.clock.now();
-        if let Some(mail) =
-            crate::notify::new_device_login(cfg, account, when, &data.ip, &data.user_agent)
-        {
-            crate::notify::send_later(state, mail);
-        }
-    }
-    let target = if account.must_set_backup && is_holder {
-        format!(
-            "/account/backup-email?next={}",
-            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-        )
-    } else {
-        next.to_owned()
-    };
-    let mut resp = Redirect::to(&target).into_response();
-    let h = resp.headers_mut();
-    let mut set = vec![
-        cookies::set(cfg, cookies::session_name(cfg), &id, "Lax"),
-        csrf::rotate(cfg),
-        cookies::set_device(cfg, &device),
-    ];
-    if let Some(name) = clear {
-        set.push(cookies::clear(cfg, name));
-    }
-    for c in set {
-        if let Ok(v) = c.parse() {
-            h.append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(resp)
-}
-
-/// What a device is remembered under: the cookie for the holder; for a
-/// local user, the cookie tied to that user, so that a local user's login
-/// never makes the device known for the holder (nor for another user).
-pub(crate) fn device_key(device: &str, user_id: Option<i32>) -> String {
-    match user_id {
-        None => device.to_owned(),
-        Some(uid) => format!("{device}/user:{uid}"),
-    }
-}
-
 fn csrf_token(headers: &HeaderMap, state: &AppState) -> String {
     csrf::issue(headers, &state.config).0
 }
@@ -370,26 +279,4 @@ pub async fn logout(
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_never_leaves_the_site() {
-        assert_eq!(safe_next("/account"), "/account");
-        assert_eq!(safe_next("/account?x=1"), "/account?x=1");
-        for bad in [
-            "https://evil.com",
-            "//evil.com",
-            "/\\evil.com",
-            "evil.com",
-            "",
-            "/a\r\nSet-Cookie: x",
-            "javascript:alert(1)",
-        ] {
-            assert_eq!(safe_next(bad), "/account", "{bad:?}");
-        }
-    }
 }

@@ -114,7 +114,7 @@ pub struct Frame {
     /// Whether the public URL is `https`, so that HSTS is sent.
     pub https: bool,
     /// Whether the database answers, for [`super::outage::gate`].
-    pub database: Arc<super::outage::DatabaseHealth>,
+    pub database: Arc<crate::db_health::DatabaseHealth>,
 }
 
 /// The outer frame of every public request, in this order: request id, span

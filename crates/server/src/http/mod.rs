@@ -33,6 +33,7 @@ pub(crate) mod recovery;
 mod recovery_pages;
 mod second_factor;
 mod security;
+mod sign_in;
 mod signup;
 mod users;
 mod verify;

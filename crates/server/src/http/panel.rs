@@ -79,7 +79,7 @@ impl Panel {
         };
         match state.accounts.find_by_id(data.account_id).await? {
             Some(account)
-                if account.status == "active"
+                if account.status == accounts::AccountStatus::Active
                     && account.must_set_backup
                     && data.user_id.is_none() =>
             {
@@ -89,7 +89,7 @@ impl Panel {
                         .into_response(),
                 ))
             }
-            Some(account) if account.status == "active" => {
+            Some(account) if account.status == accounts::AccountStatus::Active => {
                 let lang = negotiate(Some(Lang::parse(&account.language)));
                 let actor = match data.user_id {
                     None => Actor::Holder,
@@ -100,7 +100,8 @@ impl Panel {
                         let user = state.accounts.find_user(account.id, uid).await?;
                         match user {
                             Some(u)
-                                if u.status == "active" && data.opened_ms > u.session_epoch_ms =>
+                                if u.status == accounts::UserStatus::Active
+                                    && data.opened_ms > u.session_epoch_ms =>
                             {
                                 let role = state.accounts.user_role(&u).await?;
                                 Actor::User {

@@ -19,8 +19,8 @@ use mfa::OneTimeCode;
 use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, current_lang, negotiate};
-use super::login::safe_next;
 use super::pages::Who;
+use super::sign_in::safe_next;
 
 use super::recovery_pages as rp;
 use super::security::{is_recent, to_reauth};
@@ -194,7 +194,7 @@ pub async fn handle_submit(
         let id = Identifier::Email(email);
         let found = patiently("handle reminder lookup", || bg.accounts.find(&id)).await;
         if let Some(Some(a)) = found
-            && a.status == "active"
+            && a.status == accounts::AccountStatus::Active
             && account_allows(&bg, a.id).await
             && let Some(mail) = notify::handle_reminder(&bg.config, &a)
         {
@@ -484,7 +484,7 @@ async fn signed(
         return Err(AppError::Forbidden("page.error.need_holder"));
     }
     match state.accounts.find_by_id(data.account_id).await? {
-        Some(a) if a.status == "active" => {
+        Some(a) if a.status == accounts::AccountStatus::Active => {
             negotiate(Some(Lang::parse(&a.language)));
             Ok(Ok((data, a)))
         }

@@ -24,9 +24,9 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession};
 use super::extract::{current_lang, negotiate};
-use super::login::safe_next;
 use super::mfa_pages::{self, StepView};
 use super::pages::tr;
+use super::sign_in::safe_next;
 use crate::i18n::Lang;
 use crate::session::throttle::{Reservation, Subject, retry_after_secs};
 use crate::session::{SessionData, random_token};
@@ -189,7 +189,7 @@ async fn load_account(state: &AppState, id: i32) -> Result<Option<Account>, AppE
         .accounts
         .find_by_id(id)
         .await?
-        .filter(|a| a.status == "active");
+        .filter(|a| a.status == accounts::AccountStatus::Active);
     if let Some(a) = &account {
         negotiate(Some(Lang::parse(&a.language)));
     }
@@ -472,7 +472,7 @@ async fn complete(
         let Some(account) = load_account(state, account_id).await? else {
             return Ok(Redirect::to("/login").into_response());
         };
-        return super::login::finish(
+        return super::sign_in::finish(
             state,
             headers,
             &account,

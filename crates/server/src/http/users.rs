@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use accounts::events::EventKind;
 use accounts::users::DEFAULT_GROUPS;
 use accounts::{
-    AccountError, AccountStatus, Acting, FieldError, FieldProblem, Group, LocalUser, NewUser,
-    Refusal, Role, Secret, UserChanges,
+    AccountError, Acting, FieldError, FieldProblem, Group, LocalUser, NewUser, Refusal, Role,
+    Secret, UserChanges, UserStatus,
 };
 
 use super::csrf;
@@ -319,15 +319,15 @@ async fn notice(state: &AppState, p: &Panel, origin: &Origin, kind: EventKind, u
         // user's sessions and refresh tokens died with the row, its access
         // tokens must stop counting too.
         let cut = match kind {
-            EventKind::UserChanged if user.status == "active" => {
+            EventKind::UserChanged if user.status == UserStatus::Active => {
                 crate::revocation::cut_off(&*state.store, &user.subject, None)
                     .await
-                    .map_err(crate::access::AccessError::from)
+                    .map_err(app::AppError::from)
             }
             EventKind::UserDeleted => {
                 crate::revocation::cut_off(&*state.store, &user.subject, None)
                     .await
-                    .map_err(crate::access::AccessError::from)
+                    .map_err(app::AppError::from)
             }
             // Disabled: every session, refresh token and access token.
             _ => {
@@ -484,8 +484,7 @@ pub async fn api_update(
     let b = json_body(&p, body)?;
     let status = match b.status.as_deref() {
         None => None,
-        Some("active") => Some(AccountStatus::Active),
-        Some("disabled") => Some(AccountStatus::Disabled),
+        Some(s) if UserStatus::parse(s).is_some() => UserStatus::parse(s),
         Some(_) => {
             return Err(ApiError::from_account(
                 p.lang,
@@ -879,13 +878,13 @@ fn list_page(p: &Panel, v: ListView<'_>) -> Markup {
                                 td { (u.email) }
                                 td { (u.group_name) }
                                 td { (u.description) }
-                                td { @if u.status == "active" { (t(lang, "page.users.status_active")) } @else { (t(lang, "page.users.status_disabled")) } }
+                                td { @if u.status == UserStatus::Active { (t(lang, "page.users.status_active")) } @else { (t(lang, "page.users.status_disabled")) } }
                                 @if can_manage {
                                     td.actions {
                                         a href=(format!("/account/users/{}", u.id)) { (t(lang, "page.users.edit")) }
                                         form method="post" action=(format!("/account/users/{}/status", u.id)) {
                                             input type="hidden" name="csrf" value=(csrf);
-                                            @if u.status == "active" {
+                                            @if u.status == UserStatus::Active {
                                                 input type="hidden" name="status" value="disabled";
                                                 button.secondary type="submit" { (t(lang, "page.users.disable")) }
                                             } @else {
@@ -1309,10 +1308,9 @@ pub async fn set_status(
     if let Some(r) = manage_refused(&p, &f.csrf)? {
         return Ok(r);
     }
-    let status = match f.status.as_str() {
-        "active" => AccountStatus::Active,
-        "disabled" => AccountStatus::Disabled,
-        _ => {
+    let status = match UserStatus::parse(&f.status) {
+        Some(s) => s,
+        None => {
             return Ok(page_refusal(
                 &p,
                 StatusCode::UNPROCESSABLE_ENTITY,

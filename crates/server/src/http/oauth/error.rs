@@ -131,11 +131,12 @@ impl From<OAuthError> for OAuthHttpError {
     }
 }
 
-impl From<crate::access::AccessError> for OAuthHttpError {
-    fn from(e: crate::access::AccessError) -> Self {
+impl From<app::AppError> for OAuthHttpError {
+    fn from(e: app::AppError) -> Self {
         match e {
-            crate::access::AccessError::Store(s) => s.into(),
-            crate::access::AccessError::Account(a) => OAuthError::Internal(a.to_string()).into(),
+            app::AppError::Unavailable(s) => s.into(),
+            app::AppError::OAuth(o) => o.into(),
+            other => OAuthError::Internal(other.to_string()).into(),
         }
     }
 }

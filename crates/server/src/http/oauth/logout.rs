@@ -1,9 +1,7 @@
 //! Logout: RP-initiated (`/oauth2/logout`, OIDC RP-Initiated Logout 1.0).
 //! The back-channel notices to every client that took part in the session
 //! (OIDC Back-Channel Logout 1.0) are `app::backchannel`'s; this adapter
-//! only POSTs them ([`ReqwestBackChannel`]).
-
-use std::time::Duration;
+//! only POSTs them ([`crate::back_channel::ReqwestBackChannel`]).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
@@ -23,7 +21,6 @@ use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, current_lang};
 use crate::http::pages;
 use crate::state::AppState;
-use app::backchannel::Delivery;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -210,32 +207,4 @@ async fn logout(
         p { a href="/account" { (t("page.logout.stay")) } }
     };
     Html(pages::layout(lang, t("page.logout.title"), None, body).into_string()).into_response()
-}
-
-/// Sends logout tokens over HTTP: a POST of the form, no redirects followed,
-/// five seconds at most.
-pub struct ReqwestBackChannel;
-
-#[async_trait::async_trait]
-impl app::backchannel::BackChannel for ReqwestBackChannel {
-    async fn post(&self, uri: &str, logout_token: &str) -> Delivery {
-        let http = match reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-        {
-            Ok(c) => c,
-            Err(e) => return Delivery::Failed(e.to_string()),
-        };
-        let sent = http
-            .post(uri)
-            .form(&[("logout_token", logout_token)])
-            .send()
-            .await;
-        match sent {
-            Ok(r) if r.status().is_success() => Delivery::Delivered,
-            Ok(r) => Delivery::Refused(r.status().to_string()),
-            Err(e) => Delivery::Failed(e.to_string()),
-        }
-    }
 }

@@ -385,7 +385,7 @@ pub(super) async fn principal(
         .accounts
         .find_by_id(account_id)
         .await?
-        .filter(|a| a.status == "active")
+        .filter(|a| a.status == accounts::AccountStatus::Active)
     else {
         return Ok(None);
     };
@@ -396,7 +396,7 @@ pub(super) async fn principal(
                 .accounts
                 .find_user(account.id, uid)
                 .await?
-                .filter(|u| u.status == "active")
+                .filter(|u| u.status == accounts::UserStatus::Active)
             else {
                 return Ok(None);
             };

@@ -1,5 +1,6 @@
 //! `GET|POST /oauth2/userinfo` (OIDC Core §5.3).
 
+use accounts::{AccountStatus, UserStatus};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -106,12 +107,12 @@ async fn person_by_subject(
     subject: &str,
 ) -> Result<Option<oauth::id_token::Person>, accounts::AccountError> {
     if let Some(a) = state.accounts.find_by_subject(subject).await? {
-        return Ok((a.status == "active").then(|| person_of(&a)));
+        return Ok((a.status == AccountStatus::Active).then(|| person_of(&a)));
     }
     let Some((a, u)) = state.accounts.find_user_by_subject(subject).await? else {
         return Ok(None);
     };
-    if a.status != "active" || u.status != "active" {
+    if a.status != AccountStatus::Active || u.status != UserStatus::Active {
         return Ok(None);
     }
     let role = state.accounts.user_role(&u).await?;
