@@ -104,6 +104,11 @@ pub struct TestApp {
     /// The directory its mail lands in as `.eml` files: the outbox, or the
     /// SMTP sink's directory when it sends through one.
     pub mailbox: PathBuf,
+    /// Moves the instance's business clock: tests jump over delays, TOTP
+    /// steps and lifetimes with `app.clock.advance(..)` instead of sleeping.
+    /// The clock runs with real time otherwise. An instance that runs
+    /// elsewhere has a clock of its own that this one does not move.
+    pub clock: clock::ManualClock,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -122,6 +127,7 @@ impl TestApp {
             operator_base,
             mailbox: settings.server.data_dir.join("outbox"),
             settings,
+            clock: clock::Clock::shifted().1,
             task: tokio::spawn(std::future::pending()),
         }
     }
@@ -134,7 +140,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts an instance with the given settings.
 pub async fn spawn_with(settings: Settings) -> TestApp {
-    let app = Application::build(settings.clone())
+    let (clock, hand) = clock::Clock::shifted();
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .expect("application starts");
     let base = format!("http://127.0.0.1:{}", app.port());
@@ -147,6 +154,7 @@ pub async fn spawn_with(settings: Settings) -> TestApp {
         operator_base,
         mailbox: settings.server.data_dir.join("outbox"),
         settings,
+        clock: hand,
         task,
     }
 }
@@ -259,10 +267,47 @@ impl TestApp {
         let db = guichet::app::connect_database(&self.settings, false)
             .await
             .expect("database");
-        let (c, secret) = oauth::clients::create(&db, spec, chrono::Utc::now())
+        let (c, secret) = oauth::clients::create(&db, spec, self.clock.now())
             .await
             .expect("client created");
         (c.client_id, secret)
+    }
+
+    /// Waits until the mail worker has had its go at every message queued
+    /// so far: none is being sent and each pending one has been tried. What
+    /// it could send is then in the mailbox, and what it could not will not
+    /// come before its next retry, so a test can check that something was
+    /// *not* sent without a long fixed sleep. Polls every 50 ms, for at most
+    /// 15 s.
+    pub async fn mail_settled(&self) {
+        let db = guichet::app::connect_database(&self.settings, false)
+            .await
+            .expect("database");
+        let queue = mail::MailQueue::new(db, mail::QueueSettings::new(1, Duration::from_secs(1)));
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let listed = queue.list(None, 10_000).await.expect("mail queue");
+            let busy = listed.iter().any(|m| {
+                m.state == mail::MailState::Sending
+                    || (m.state == mail::MailState::Pending && m.attempts == 0)
+            });
+            if !busy {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the mail worker never settled"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// [`Self::mail_settled`], after a short grace for notices that
+    /// requests queue from a task of their own once they have answered:
+    /// their INSERT is local and takes well under the grace.
+    pub async fn mail_quiet(&self) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.mail_settled().await;
     }
 
     /// An absolute URL on this instance.

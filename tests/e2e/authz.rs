@@ -210,7 +210,7 @@ async fn prompt_login_and_max_age_show_the_form_then_continue_with_a_fresh_auth_
         ("prompt", "select_account"),
     ] {
         let (verifier, challenge) = pkce();
-        let asked_at = chrono::Utc::now().timestamp();
+        let asked_at = app.clock.now_secs();
         let r = web
             .get(authorize_url(&app, &id, &challenge, &[extra]))
             .send()

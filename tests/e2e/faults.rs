@@ -144,8 +144,12 @@ async fn a_postgres_restart_under_refreshes_never_gives_two_token_sets_and_heals
 
     // The same refresh token, sent again and again while the database goes
     // down and comes back.
+    // What the attempts saw so far: answers, and whether one was a 503.
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let saw_outage = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let attempts = {
         let (app_url, id, secret, rt) = (app.base.clone(), id.clone(), secret.clone(), rt.clone());
+        let (answered, saw_outage) = (answered.clone(), saw_outage.clone());
         tokio::spawn(async move {
             let mut statuses = Vec::new();
             let c = bare_client();
@@ -160,13 +164,18 @@ async fn a_postgres_restart_under_refreshes_never_gives_two_token_sets_and_heals
                     let status = r.status().as_u16();
                     let body: Value = r.json().await.unwrap_or(Value::Null);
                     statuses.push((status, body));
+                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if status == 503 {
+                        saw_outage.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
             statuses
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A few answers before the outage, then the database goes.
+    wait_until(|| answered.load(std::sync::atomic::Ordering::SeqCst) >= 3).await;
     pg.stop();
     let ready = bare_client().get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503, "the load balancer drains the replica");
@@ -174,7 +183,8 @@ async fn a_postgres_restart_under_refreshes_never_gives_two_token_sets_and_heals
         ready.json::<Value>().await.unwrap()["database"],
         "unavailable"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Down until the attempts have run into it.
+    wait_until(|| saw_outage.load(std::sync::atomic::Ordering::SeqCst)).await;
     pg.start();
     let statuses = attempts.await.unwrap();
 
@@ -200,12 +210,12 @@ async fn a_postgres_restart_under_refreshes_never_gives_two_token_sets_and_heals
 
     // Guichet reconnects by itself: a new login and a new token set work.
     let mut healed = false;
-    for _ in 0..50 {
+    for _ in 0..100 {
         if app.login(&browser(), &handle, &p.password).await.status() == 303 {
             healed = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(healed, "logins work again without restarting Guichet");
     let web = browser();
@@ -692,4 +702,13 @@ async fn userinfo_and_the_json_apis_answer_every_error_in_json() {
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.expect("a JSON body");
     assert_eq!(problem(&v), "not-found");
+}
+
+/// Polls `done` every 20 ms until it holds; gives up after 10 s, after which
+/// the assertions that follow say what was missing.
+async fn wait_until(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

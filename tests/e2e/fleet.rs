@@ -330,12 +330,12 @@ async fn three_replicas_behind_a_round_robin_proxy_act_as_one() {
         .to_owned();
     for r in &replicas {
         let mut seen = false;
-        for _ in 0..90 {
+        for _ in 0..450 {
             if jwks_kids(&r.base).await.contains(&kid) {
                 seen = true;
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(seen, "{} publishes the key rotated elsewhere", r.base);
     }

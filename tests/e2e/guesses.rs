@@ -247,13 +247,13 @@ async fn of_150_parallel_wrong_authenticator_codes_exactly_one_is_checked() {
     let half = password_step(&app, &handle, &p.password).await;
     let (_, html) = page(&app, &half, "/login/2fa").await;
     let method = hidden(&html, "method").unwrap();
-    let live: Vec<String> = (-1..=1).map(|o| code_at(&totp, o)).collect();
+    let live: Vec<String> = (-1..=1).map(|o| code_at(&app, &totp, o)).collect();
     let seen = second_step_burst(&app, &half, &method, |i| wrong_code(i, &live)).await;
     assert_eq!(counts(&seen), BTreeMap::from([(401, 1), (429, N - 1)]));
     let refusal = first_refusal(&seen);
     assert!(refusal.body.contains("Too many wrong codes"));
     // Even the right code now waits: one failure was counted, one delay.
-    let r = second_step_burst(&app, &half, &method, |_| code_at(&totp, 0)).await;
+    let r = second_step_burst(&app, &half, &method, |_| code_at(&app, &totp, 0)).await;
     assert_eq!(counts(&r), BTreeMap::from([(429, N)]));
     assert!((DELAYS[0] - 5..=DELAYS[0]).contains(&first_refusal(&r).retry_after()));
 }

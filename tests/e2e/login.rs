@@ -131,7 +131,7 @@ async fn failures_slow_the_account_across_fresh_login_attempts() {
         assert!((1..=1).contains(&wait), "{wait}");
         assert!(r.text().await.unwrap().contains("Too many failed attempts"));
     }
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let r = app.login(&browser(), &handle, &p.password).await;
     assert_eq!(r.status(), 303);
 }

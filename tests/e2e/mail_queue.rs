@@ -268,8 +268,25 @@ async fn two_replicas_on_one_database_send_each_message_once() {
     for (p, _) in &people {
         wait_for_message(&second, &p.email, |m| m["state"] == "sent").await;
     }
-    // Both workers had their chance; give a duplicate time to show up.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A duplicate, if any, was being sent by a worker that has not yet
+    // found the queue empty since: wait for each worker's next idle pass.
+    let idle = |q: &Value| q["worker"]["idle_passes"].as_u64().unwrap();
+    let before = [
+        idle(&mail_queue(&first).await),
+        idle(&mail_queue(&second).await),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = [
+            idle(&mail_queue(&first).await),
+            idle(&mail_queue(&second).await),
+        ];
+        if now[0] > before[0] && now[1] > before[1] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the workers never went idle");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for (p, handle) in &people {
         assert_eq!(
             sink.messages_to(&p.email, handle).len(),

@@ -31,7 +31,7 @@ async fn logins_and_tokens_are_counted_on_the_operator_listener_only() {
     // Within the one-second delay after a failure: throttled.
     let r = app.login(&b, &handle, &p.password).await;
     assert_eq!(r.status(), 429);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(std::time::Duration::from_millis(1100));
     let r = app.login(&b, &handle, &p.password).await;
     assert!(r.status().is_redirection(), "{}", r.status());
 

@@ -692,7 +692,7 @@ async fn a_code_past_its_lifetime_is_refused() {
     let (web, _, _) = signed_in(&app).await;
 
     let (code, verifier) = code_for(&app, &web, &id).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.clock.advance(std::time::Duration::from_millis(2100));
     let r = redeem(&app, &id, &secret, &code, &verifier).await;
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();

@@ -545,7 +545,7 @@ async fn a_password_change_closes_the_other_sessions_and_keeps_this_one() {
     )
     .await;
     assert_eq!(r.status(), 429, "throttled right after a failure");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(std::time::Duration::from_millis(1100));
     assert_eq!(
         other
             .get(app.url("/account"))
@@ -622,7 +622,7 @@ async fn the_password_json_twin_needs_the_token_and_keeps_the_session() {
         [("current_password".into(), "wrong_password".into())]
     );
     // The failure counts like a login failure: the next try waits a second.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(std::time::Duration::from_millis(1100));
     let r = web
         .put(app.url("/api/v1/account/password"))
         .header("x-csrf-token", &csrf)
@@ -657,7 +657,7 @@ async fn a_code_past_its_ten_minutes_cancels_the_change_even_when_right() {
         .unwrap();
     db.execute_unprepared(&format!(
         "UPDATE email_changes SET code_expires_at = '{}'",
-        (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S%:z")
+        (app.clock.now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S%:z")
     ))
     .await
     .unwrap();

@@ -357,7 +357,7 @@ async fn failed_logins_appear_in_the_log_of_that_account_only() {
     let r = app.login(&web, &handle, "not the password at all").await;
     assert_eq!(r.status(), 401);
     // One failure delays the next attempt by a second.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(std::time::Duration::from_millis(1100));
     let web = logged_in(&app, &handle, &p, FIREFOX).await;
     let kinds = log_kinds(&app, &web, "login_failed").await;
     assert_eq!(kinds[0], "login", "newest first: {kinds:?}");
@@ -414,7 +414,7 @@ async fn lines_past_retention_are_swept_even_from_accounts_that_no_longer_write(
             "INSERT INTO security_events (account_id, user_id, kind, detail, ip, user_agent, at) \
              SELECT account_id, user_id, kind, '{detail}', ip, user_agent, '{}' \
              FROM security_events LIMIT 1",
-            (chrono::Utc::now() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S%:z")
+            (app.clock.now() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S%:z")
         ))
         .await
         .unwrap();

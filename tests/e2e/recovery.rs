@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use guichet_tests::smtp::SmtpSink;
 use guichet_tests::{Person, TestApp, browser, fresh_settings, hidden, set_cookie, spawn_with};
-use sea_orm::ConnectionTrait;
 
 use crate::oidc::{REDIRECT, authorize_url, follow_to_client, param, pkce, redeem, web_app};
 use crate::twofactor::enrol_totp;
@@ -161,7 +160,7 @@ async fn a_forgotten_handle_is_mailed_and_the_page_says_the_same_for_anyone() {
     .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("valid email"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.mail_quiet().await;
     assert!(sink.messages_to("nobody@example.com", "").is_empty());
 }
 
@@ -359,7 +358,7 @@ async fn a_reset_link_works_once_ends_every_session_and_token_and_tells_both_add
     );
     p.password = new_password.into();
     // Past the one-second delay the old password earned.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     assert_eq!(
         app.login(&browser(), &handle, &p.password).await.status(),
         303
@@ -409,16 +408,16 @@ async fn an_expired_reset_link_fails_and_unknown_identifiers_look_the_same() {
 
     let mail = sink.wait_for(&p.email, "reset-password").await;
     let token = token_of(&link_in(&mail, "/reset-password?token="));
-    // An hour and a minute later (moved in the database, not waited for).
-    let db = guichet::app::connect_database(&app.settings, false)
+    // The link lives an hour: on the app's clock, still live a few seconds
+    // before (the mail took less than that to come), dead a few after.
+    app.clock.advance(Duration::from_secs(3600 - 5));
+    let r = browser()
+        .get(app.url(&format!("/reset-password?token={token}")))
+        .send()
         .await
         .unwrap();
-    db.execute_unprepared(&format!(
-        "UPDATE password_resets SET expires_at = '{}'",
-        (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S%:z")
-    ))
-    .await
-    .unwrap();
+    assert_eq!(r.status(), 200, "live until its hour is up");
+    app.clock.advance(Duration::from_secs(10));
     let r = browser()
         .get(app.url(&format!("/reset-password?token={token}")))
         .send()
@@ -474,9 +473,11 @@ async fn with_smtp_down_a_reset_answers_as_fast_and_the_mail_arrives_once_it_is_
         down < quick + Duration::from_millis(500),
         "SMTP down: {down:?}, up: {quick:?}"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.mail_settled().await;
     assert!(sink.messages_to(&p.email, "reset-password").is_empty());
     sink.restart();
+    // Straight to the first retry instead of waiting out its back-off.
+    app.clock.advance(mail::backoff(1));
     let mail = sink
         .wait_for_within(&p.email, "reset-password", Duration::from_secs(60))
         .await;
@@ -601,7 +602,7 @@ async fn a_risky_login_code_works_once_and_only_for_its_attempt() {
     let r = enter_code(&app, &b, &code_a).await;
     assert_eq!(r.status(), 401, "A's code does not open B's login");
     // Wrong codes count per account: past the one-second delay B earned.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let r = enter_code(&app, &a, &code_a).await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
     assert_eq!(location(&r), "/account");
@@ -622,7 +623,7 @@ async fn a_risky_login_code_works_once_and_only_for_its_attempt() {
     log_out(&app, &a).await;
     let r = app.login(&a, &handle, "wrong password, surely").await;
     assert_eq!(r.status(), 401);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let r = app.login(&a, &handle, &p.password).await;
     assert_eq!(location(&r), "/login/email-code");
 }
@@ -648,7 +649,7 @@ async fn wrong_login_codes_are_slowed_and_void_the_code_after_five() {
     let r = enter_code(&app, &web, &code).await;
     assert_eq!(r.status(), 429, "a delay after a wrong code");
     assert!(r.headers().contains_key("retry-after"));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let r = enter_code(&app, &web, &code).await;
     assert_eq!(r.status(), 303);
 }
@@ -801,7 +802,7 @@ async fn a_login_from_a_new_device_is_notified_once_and_can_be_switched_off() {
     // The same device again: no new notice.
     log_out(&app, &web).await;
     assert_eq!(app.login(&web, &handle, &p.password).await.status(), 303);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.mail_quiet().await;
     assert_eq!(count(), 1);
 
     // Switched off on the account page: a new device sends nothing.
@@ -828,7 +829,7 @@ async fn a_login_from_a_new_device_is_notified_once_and_can_be_switched_off() {
         .build()
         .unwrap();
     assert_eq!(app.login(&other, &handle, &p.password).await.status(), 303);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    app.mail_quiet().await;
     assert!(sink.messages_to(&p.email, "OtherBrowser/2.0").is_empty());
     // Bad input changes nothing.
     let r = web

@@ -191,12 +191,12 @@ async fn redis_down_answers_503_and_recovers_without_a_restart() {
     let mut redis = start_redis(port);
     wait_for_port(port).await;
     let mut recovered = false;
-    for _ in 0..50 {
+    for _ in 0..100 {
         if app.login(&browser(), &handle, &p.password).await.status() == 303 {
             recovered = true;
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(
         recovered,

@@ -354,9 +354,10 @@ async fn a_replaced_primary_email_is_confirmed_by_a_code_at_the_next_login() {
 /// Adds an authenticator app through the security pages; returns its generator.
 async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> Totp {
     // Far enough from the end of a 30-second step for the code to stay valid.
-    let into = chrono::Utc::now().timestamp() % 30;
+    let into = app.clock.now_secs() % 30;
     if into > 25 {
-        tokio::time::sleep(std::time::Duration::from_secs((31 - into) as u64)).await;
+        app.clock
+            .advance(std::time::Duration::from_secs((31 - into) as u64));
     }
     let form = web
         .get(app.url("/account/security/totp"))
@@ -379,9 +380,7 @@ async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> Totp {
     let uri = hidden(&html, "uri").unwrap().replace("&amp;", "&");
     let totp = Totp::from_url(&uri).unwrap();
     let method = hidden(&html, "method").unwrap();
-    let code = totp
-        .generate(chrono::Utc::now().timestamp() as u64)
-        .to_string();
+    let code = totp.generate(app.clock.now_secs() as u64).to_string();
     let r = web
         .post(app.url("/account/security/totp/confirm"))
         .form(&[

@@ -20,18 +20,20 @@ fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
-/// Waits, if needed, so that the next few seconds stay within one 30-second
-/// TOTP step: the tests below reason about "this step" and "the next one".
-pub(crate) async fn early_in_a_step() {
-    let now = chrono::Utc::now().timestamp();
-    let into = now % 30;
+/// Moves the app's clock, if needed, so that the next few seconds stay
+/// within one 30-second TOTP step: the tests below reason about "this step"
+/// and "the next one".
+pub(crate) async fn early_in_a_step(app: &TestApp) {
+    let into = app.clock.now_secs() % 30;
     if into > 20 {
-        tokio::time::sleep(Duration::from_secs((30 - into) as u64 + 1)).await;
+        app.clock
+            .advance(Duration::from_secs((30 - into) as u64 + 1));
     }
 }
 
-pub(crate) fn code_at(totp: &Totp, offset_steps: i64) -> String {
-    let t = chrono::Utc::now().timestamp() + offset_steps * 30;
+/// The code `offset_steps` steps away from the app's current one.
+pub(crate) fn code_at(app: &TestApp, totp: &Totp, offset_steps: i64) -> String {
+    let t = app.clock.now_secs() + offset_steps * 30;
     totp.generate(t as u64).to_string()
 }
 
@@ -54,7 +56,7 @@ pub(crate) async fn page(app: &TestApp, web: &reqwest::Client, path: &str) -> (u
 
 /// Adds an authenticator app; returns the generator and the emergency codes shown.
 pub(crate) async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> (Totp, Vec<String>) {
-    early_in_a_step().await;
+    early_in_a_step(app).await;
     let (status, form) = page(app, web, "/account/security/totp").await;
     assert_eq!(status, 200, "{form}");
     let csrf = hidden(&form, "csrf").unwrap();
@@ -96,7 +98,7 @@ pub(crate) async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> (Totp, V
     let (_, security) = page(app, web, "/account/security").await;
     assert!(security.contains("is <strong>off</strong>"), "{security}");
 
-    let code = code_at(&totp, 0);
+    let code = code_at(app, &totp, 0);
     let r = web
         .post(app.url("/account/security/totp/confirm"))
         .form(&[
@@ -194,13 +196,13 @@ async fn an_authenticator_app_code_logs_in_once_and_never_two_steps_off() {
 
     // A code two steps away is refused.
     let web = password_step(&app, &handle, &p.password).await;
-    let r = second_step(&app, &web, None, &code_at(&totp, 2)).await;
+    let r = second_step(&app, &web, None, &code_at(&app, &totp, 2)).await;
     assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("not right"));
     // The next step's code (within the ±1 window) works: the enrolment used
     // this step's code, which is spent.
-    tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s delay
-    let code = code_at(&totp, 1);
+    app.clock.advance(Duration::from_millis(1100)); // past the 1 s delay
+    let code = code_at(&app, &totp, 1);
     let r = second_step(&app, &web, None, &code).await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/account");
@@ -210,7 +212,7 @@ async fn an_authenticator_app_code_logs_in_once_and_never_two_steps_off() {
     assert!(account.contains(&handle));
 
     // The same code again, in a fresh login: refused.
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    app.clock.advance(Duration::from_millis(3100));
     let again = password_step(&app, &handle, &p.password).await;
     let r = second_step(&app, &again, None, &code).await;
     assert_eq!(r.status(), 401, "a TOTP code works once per account");
@@ -307,7 +309,7 @@ async fn emergency_codes_work_once_and_a_new_set_voids_the_old() {
     assert!(security.contains(r#"id="recovery-left">9<"#), "{security}");
 
     // The used code is spent.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let again = password_step(&app, &handle, &p.password).await;
     assert_eq!(
         second_step(&app, &again, Some("recovery"), &codes[0])
@@ -329,7 +331,7 @@ async fn emergency_codes_work_once_and_a_new_set_voids_the_old() {
     let fresh = emergency_codes(&shown);
     assert_eq!(fresh.len(), 10);
     assert!(fresh.iter().all(|c| !codes.contains(c)));
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    app.clock.advance(Duration::from_millis(3100));
     let old = password_step(&app, &handle, &p.password).await;
     assert_eq!(
         second_step(&app, &old, Some("recovery"), &codes[1])
@@ -337,7 +339,7 @@ async fn emergency_codes_work_once_and_a_new_set_voids_the_old() {
             .status(),
         401
     );
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    app.clock.advance(Duration::from_millis(3_100));
     let new = password_step(&app, &handle, &p.password).await;
     assert_eq!(
         second_step(&app, &new, Some("recovery"), &fresh[0])
@@ -439,7 +441,7 @@ async fn an_sms_phone_is_confirmed_then_receives_login_codes_once() {
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/account");
     // Single use.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let again = password_step(&app, &handle, &p.password).await;
     assert_eq!(
         second_step(&app, &again, Some(&method), &login_code)
@@ -523,9 +525,9 @@ async fn amr_and_acr_tell_the_factors_used_and_acr_values_steps_up() {
     let (totp, _) = enrol_totp_then(&app, &web, &next).await;
 
     // Now a fresh login goes through both steps; the ID token says so.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.clock.advance(Duration::from_millis(500));
     let half = password_step(&app, &handle, &p.password).await;
-    let r = second_step(&app, &half, None, &code_at(&totp, 1)).await;
+    let r = second_step(&app, &half, None, &code_at(&app, &totp, 1)).await;
     assert_eq!(r.status(), 303);
     let c = id_token_after(&app, &half, &client, &[("acr_values", "mfa")]).await;
     assert_eq!(c["acr"], "mfa");
@@ -550,7 +552,7 @@ async fn amr_and_acr_tell_the_factors_used_and_acr_values_steps_up() {
 /// Enrolment reached from an authorization request: after the codes page, the
 /// request resumes and the client gets its code, with `acr` = `mfa`.
 async fn enrol_totp_then(app: &TestApp, web: &reqwest::Client, next: &str) -> (Totp, String) {
-    early_in_a_step().await;
+    early_in_a_step(app).await;
     let path = format!("/account/security/totp?next={}", urlencode(next));
     let (status, form) = page(app, web, &path).await;
     assert_eq!(status, 200, "{form}");
@@ -572,7 +574,7 @@ async fn enrol_totp_then(app: &TestApp, web: &reqwest::Client, next: &str) -> (T
         .form(&[
             ("csrf", csrf.as_str()),
             ("method", method.as_str()),
-            ("code", code_at(&totp, 0).as_str()),
+            ("code", code_at(app, &totp, 0).as_str()),
             ("next", next),
         ])
         .send()
@@ -688,7 +690,7 @@ async fn a_security_key_registers_and_logs_in_and_its_challenge_works_once() {
     assert_eq!(status, 200);
 
     // The same answer replayed in another login: the challenge is spent.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let other = password_step(&app, &handle, &p.password).await;
     let (_, step) = page(&app, &other, "/login/2fa").await;
     let csrf = step
@@ -712,10 +714,10 @@ async fn security_changes_ask_for_recent_authentication() {
     let app = spawn_with(s).await;
     // Early in a TOTP step, so that sign-up, login and enrolment all fit in
     // the 5 s during which the login counts as recent.
-    early_in_a_step().await;
+    early_in_a_step(&app).await;
     let (web, p, _) = signed_in(&app).await;
     let (totp, _) = enrol_totp(&app, &web).await;
-    tokio::time::sleep(Duration::from_millis(6100)).await;
+    app.clock.advance(Duration::from_millis(6100));
     let (_, security) = page(&app, &web, "/account/security").await;
     let csrf = hidden(&security, "csrf").unwrap();
     let r = web
@@ -745,7 +747,7 @@ async fn security_changes_ask_for_recent_authentication() {
         .unwrap();
     assert_eq!(r.status(), 401);
     // Past the one-second delay that the wrong password earned.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let r = web
         .post(app.url("/account/reauth"))
         .form(&[
@@ -759,7 +761,7 @@ async fn security_changes_ask_for_recent_authentication() {
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert!(to.starts_with("/login/2fa?next="), "{to}");
-    let r = second_step_at(&app, &web, &to, None, &code_at(&totp, 1)).await;
+    let r = second_step_at(&app, &web, &to, None, &code_at(&app, &totp, 1)).await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/account/security");
     let (_, security) = page(&app, &web, "/account/security").await;

@@ -170,7 +170,7 @@ async fn wrong_password_unknown_user_and_unknown_account_give_one_answer() {
     ] {
         // Each failure of one user delays that user's next attempt by a
         // second: wait it out, so every answer is a plain refusal.
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        app.clock.advance(std::time::Duration::from_millis(1100));
         let web = browser();
         let r = app.login(&web, &who, pw).await;
         let status = r.status();
@@ -214,7 +214,7 @@ async fn a_disabled_user_is_refused_like_a_wrong_password_and_loses_open_session
     let wrong = app
         .login(&browser(), &ident, "not the password at all")
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(std::time::Duration::from_millis(1100));
     let disabled = app.login(&browser(), &ident, USER_PASSWORD).await;
     assert_eq!(disabled.status(), wrong.status());
     assert_eq!(
@@ -234,7 +234,7 @@ async fn a_disabled_user_is_refused_like_a_wrong_password_and_loses_open_session
     .await;
     assert_eq!(s, 200);
     // Two failures on record: the next attempt waits three seconds.
-    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    app.clock.advance(std::time::Duration::from_millis(3200));
     sign_in_as(&app, &ident).await;
 }
 

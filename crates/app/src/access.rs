@@ -107,7 +107,7 @@ impl Whom {
 async fn listed(state: &App, whom: Whom) -> Result<Vec<ListedSession>, AppError> {
     Ok(state
         .sessions
-        .list(whom.account_id, Utc::now().timestamp())
+        .list(whom.account_id, state.clock.now_secs())
         .await?
         .into_iter()
         .filter(|s| whom.reaches(&s.data))
@@ -129,7 +129,7 @@ pub async fn cut_off(
     whom: Whom,
     keep: Option<&crate::session::SessionData>,
 ) -> Result<Option<String>, AppError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let db = state.accounts.db();
     let kept = match whom.user_id {
         None => {
@@ -299,7 +299,7 @@ pub async fn withdraw(
     if !oauth::consents::delete(db, whom.account_id, whom.user_id, client_id).await? {
         return Ok(false);
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     match whom.user_id {
         None => {
             oauth::refresh::revoke_client(db, whom.account_id, client_id, now).await?;

@@ -51,6 +51,23 @@ pub async fn signed_in(state: &App, data: &SessionData) -> Result<Option<SignedI
     Ok(Some(SignedIn { account, user }))
 }
 
+/// Whether a session authenticated recently enough for a change of security
+/// or recovery data: a password within `login.recent_auth`, and a second
+/// factor as well when `identity` has two-factor. Every such change, on any
+/// page or API, asks this one question.
+pub async fn is_recent(
+    app: &App,
+    data: &SessionData,
+    identity: &str,
+) -> Result<bool, crate::error::AppError> {
+    let now = app.clock.now_secs();
+    if now - data.auth_time > app.config.login.recent_auth.as_secs() as i64 {
+        return Ok(false);
+    }
+    let on = app.mfa.is_enabled(identity).await?;
+    Ok(!on || data.amr.iter().any(|a| a == "mfa"))
+}
+
 /// The outcome of [`decide`] with what the caller needs to act on it.
 pub struct Decided {
     /// What must happen next.
@@ -95,7 +112,7 @@ pub async fn decide(
         None => None,
     };
     let (Some(data), Some(w)) = (session, who.as_ref()) else {
-        let facts = facts_without_session(&client);
+        let facts = facts_without_session(&client, state.clock.now_secs());
         return Ok(Decided {
             step: decision::decide(pending, &facts),
             who: None,
@@ -119,7 +136,7 @@ pub async fn decide(
         .await
         .map_err(internal)?;
     let facts = Facts {
-        now: chrono::Utc::now().timestamp(),
+        now: state.clock.now_secs(),
         session: Some(SessionFacts {
             sid: &data.sid,
             auth_time: data.auth_time,
@@ -137,9 +154,9 @@ pub async fn decide(
     Ok(Decided { step, who, client })
 }
 
-fn facts_without_session(client: &Client) -> Facts<'static> {
+fn facts_without_session(client: &Client, now: i64) -> Facts<'static> {
     Facts {
-        now: chrono::Utc::now().timestamp(),
+        now,
         session: None,
         must_set_backup: false,
         client_requires_2fa: client.requires_2fa,

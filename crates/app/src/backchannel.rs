@@ -94,7 +94,7 @@ async fn notify_client(state: &Arc<App>, client_id: &str, subject: &str, sid: &s
     let Some(uri) = client.backchannel_logout_uri.clone() else {
         return;
     };
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let claims = json!({
         "iss": state.oauth.issuer,
         "aud": client.client_id,

@@ -40,7 +40,7 @@ pub async fn export(
     let log = Events::all(db, id).await?;
     Ok(json!({
         "format": "guichet-account-export/1",
-        "exported_at": chrono::Utc::now(),
+        "exported_at": state.clock.now(),
         "profile": {
             "handle": account.handle,
             "customer_code": account.customer_code,
@@ -126,7 +126,7 @@ pub async fn erase(state: &Arc<App>, account_id: i32) -> Result<(), AppError> {
     let db = state.accounts.db();
     let sessions = state
         .sessions
-        .list(account_id, chrono::Utc::now().timestamp())
+        .list(account_id, state.clock.now_secs())
         .await?;
     // Listed before the erasure deletes them: each has second factors of its own.
     let users = state.accounts.list_users(account_id).await?;
@@ -147,7 +147,7 @@ pub async fn erase(state: &Arc<App>, account_id: i32) -> Result<(), AppError> {
             tracing::error!(error = %e, account_id, user = u.id, "second factors of an erased account's user not deleted");
         }
     }
-    oauth::refresh::revoke_account(db, account_id, chrono::Utc::now()).await?;
+    oauth::refresh::revoke_account(db, account_id, state.clock.now()).await?;
     for sub in &subjects {
         crate::revocation::cut_off(&*state.store, sub, None).await?;
     }

@@ -19,7 +19,7 @@ const EVERY: Duration = Duration::from_secs(3600);
 pub async fn run(state: Arc<App>, stop: impl std::future::Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
     loop {
-        match Events::purge(state.accounts.db(), chrono::Utc::now()).await {
+        match Events::purge(state.accounts.db(), state.clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(lines = n, "old security log lines deleted"),
             Err(e) => tracing::warn!(error = %e, "security log sweep failed; next one in an hour"),

@@ -109,7 +109,7 @@ pub async fn admit(
     target: &str,
 ) -> Result<(), AppError> {
     let (per_ip, per_target) = purpose.rates(limits);
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = store.now_ms();
     let by_ip = format!("limit:{}:ip:{}", purpose.name(), client_key(ip));
     if let Some(wait) = count(store, &by_ip, per_ip, now_ms).await? {
         return Err(AppError::RateLimited(wait));

@@ -44,7 +44,7 @@ pub async fn cut_off(
     sub: &str,
     client_id: Option<&str>,
 ) -> Result<(), StoreError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = store.now_ms().div_euclid(1000);
     store
         .set(&cut_key(sub, client_id), &now.to_string(), kept_for())
         .await

@@ -39,7 +39,7 @@ pub async fn record(
     detail: &str,
     origin: &Origin,
 ) {
-    if let Err(e) = Events::record(
+    if let Err(e) = Events::record_at(
         state.accounts.db(),
         account_id,
         user_id,
@@ -47,6 +47,7 @@ pub async fn record(
         detail,
         &origin.ip,
         &origin.user_agent,
+        state.clock.now(),
     )
     .await
     {

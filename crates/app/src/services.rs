@@ -50,6 +50,9 @@ pub struct App {
     pub mfa: mfa::Mfa,
     /// Where back-channel logout tokens are sent from.
     pub backchannel: Arc<dyn crate::ports::BackChannel>,
+    /// Business time, the accounts service's: every expiry, delay and
+    /// window is read from it.
+    pub clock: clock::Clock,
 }
 
 impl App {
@@ -64,7 +67,9 @@ impl App {
         backchannel: Arc<dyn crate::ports::BackChannel>,
     ) -> Self {
         let store = store.into();
-        let sessions = Sessions::new(store.clone(), config.session.clone());
+        let clock = accounts.clock().clone();
+        let sessions =
+            Sessions::new(store.clone(), config.session.clone()).with_clock(clock.clone());
         let throttle = Throttle::new(store.clone(), config.login.clone());
         Self {
             accounts,
@@ -92,6 +97,7 @@ impl App {
             config: Arc::new(config),
             mfa,
             backchannel,
+            clock,
         }
     }
 }

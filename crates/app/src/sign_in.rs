@@ -60,7 +60,7 @@ pub async fn complete(
         .await?;
     let is_holder = data.user_id.is_none();
     if is_new && account.login_notifications && is_holder {
-        let when = chrono::Utc::now();
+        let when = app.clock.now();
         if let Some(mail) =
             crate::notify::new_device_login(&app.config, account, when, &data.ip, &data.user_agent)
         {

@@ -232,7 +232,8 @@ impl SupportDesk {
             }
             None => false,
         };
-        oauth::refresh::revoke_account(self.accounts.db(), account.id, chrono::Utc::now()).await?;
+        oauth::refresh::revoke_account(self.accounts.db(), account.id, self.accounts.clock().now())
+            .await?;
         if sessions_ended {
             self.cut_access_tokens(account.id).await?;
         }
@@ -306,7 +307,8 @@ impl SupportDesk {
             None => false,
         });
         let revoked =
-            oauth::refresh::revoke_account(self.accounts.db(), id, chrono::Utc::now()).await;
+            oauth::refresh::revoke_account(self.accounts.db(), id, self.accounts.clock().now())
+                .await;
         out.refresh_tokens_revoked = Some(match revoked {
             Ok(()) => true,
             Err(e) => {

@@ -95,7 +95,7 @@ pub async fn verify(
     identity: &str,
     proof: Proof,
 ) -> Result<Option<&'static str>, MfaError> {
-    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let now = mfa.clock().now_secs().max(0) as u64;
     let outcome = match proof {
         Proof::Totp(code) => mfa
             .totp_verify(identity, &code, now)

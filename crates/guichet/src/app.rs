@@ -271,12 +271,16 @@ pub fn key_encryptor(settings: &Settings) -> Result<KeyEncryptor, StartError> {
 }
 
 /// The signing keys, with one key per algorithm created on first start.
-pub async fn key_ring(settings: &Settings, db: DatabaseConnection) -> Result<KeyRing, StartError> {
+pub async fn key_ring(
+    settings: &Settings,
+    db: DatabaseConnection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<KeyRing, StartError> {
     // Five seconds: a key rotated through one replica is served by every other
     // within that time, for one small query per replica every five seconds.
     let ring =
         KeyRing::new(db, key_encryptor(settings)?).with_refresh_interval(Duration::from_secs(5));
-    ring.ensure(chrono::Utc::now())
+    ring.ensure(now)
         .await
         .map_err(|e| StartError::Other(format!("signing keys: {e}")))?;
     Ok(ring)
@@ -426,12 +430,23 @@ impl Application {
     /// Validates the settings, connects every backend, binds the listener.
     /// Fails with one clear error naming the setting at fault.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, clock::Clock::system()).await
+    }
+
+    /// Like [`Self::build`], with every service reading business time
+    /// (expiry, delays, TOTP steps) from `clock`: tests move it.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: clock::Clock,
+    ) -> Result<Self, StartError> {
         settings.validate()?;
         let db = connect_database(&settings, settings.database.run_migrations).await?;
-        let store = session_store(&settings).await?;
+        let store = session_store(&settings).await?.with_clock(clock.clone());
         let mailer = mail_transport(&settings)?;
-        let keys = key_ring(&settings, db.clone()).await?;
-        let accounts = accounts_service(&settings, db.clone())?;
+        let keys = key_ring(&settings, db.clone(), clock.now())
+            .await?
+            .with_clock(clock.clone());
+        let accounts = accounts_service(&settings, db.clone())?.with_clock(clock.clone());
         let bind = settings.server.bind.to_string();
         let listener = listen(&bind, settings.server.listen_backlog)
             .await
@@ -487,8 +502,8 @@ impl Application {
             rates: settings.limits.rates(),
             database_timeout: settings.database.acquire_timeout_ms,
         };
-        let mail = mail_queue(&settings, db.clone());
-        let mfa = two_factor(&settings, &config.public_url, db, store.clone())?;
+        let mail = mail_queue(&settings, db.clone()).with_clock(clock.clone());
+        let mfa = two_factor(&settings, &config.public_url, db, store.clone())?.with_clock(clock);
         let state = AppState::new(accounts, store, mail, config, keys, mfa);
         Ok(Self {
             listener,

@@ -22,8 +22,7 @@ use crate::phone::PhoneNumber;
 use crate::text::{check_identity, parse_label};
 use crate::transport::SmsTransport;
 
-/// Where the service reads the time. Tests move it forward instead of sleeping.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use clock::Clock;
 
 /// What the server tells the service about itself.
 #[derive(Clone, Debug)]
@@ -181,7 +180,7 @@ impl Mfa {
                 sms,
                 webauthn,
             }),
-            clock: Arc::new(Utc::now),
+            clock: Clock::system(),
         })
     }
 
@@ -192,7 +191,13 @@ impl Mfa {
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
+    }
+
+    /// The clock the service reads: callers that pass the time in (TOTP
+    /// checks) take it from here, so that both agree.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub(crate) fn db(&self) -> &DatabaseConnection {

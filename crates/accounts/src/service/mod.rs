@@ -1,7 +1,5 @@
 //! Sign-up, credential checks and operator actions on accounts.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -177,7 +175,7 @@ pub struct Accounts {
     pub(crate) hasher: PasswordHasher,
     pub(crate) policy: PasswordPolicy,
     suffix: HandleSuffix,
-    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    clock: clock::Clock,
 }
 
 impl Accounts {
@@ -193,12 +191,12 @@ impl Accounts {
             hasher,
             policy,
             suffix,
-            clock: Arc::new(Utc::now),
+            clock: clock::Clock::system(),
         }
     }
 
     /// Replaces the clock, so tests can move time without sleeping.
-    pub fn with_clock(mut self, clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) -> Self {
+    pub fn with_clock(mut self, clock: clock::Clock) -> Self {
         self.clock = clock;
         self
     }
@@ -214,7 +212,12 @@ impl Accounts {
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
+    }
+
+    /// The clock this service reads, for the services built beside it.
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
     }
 
     /// Signs up: checks every field, then creates the account, unless its

@@ -65,6 +65,7 @@ pub fn random_token() -> String {
 pub struct Sessions {
     store: Store,
     cfg: SessionConfig,
+    clock: clock::Clock,
 }
 
 fn hashed(id: &str) -> String {
@@ -114,7 +115,15 @@ impl Sessions {
         Self {
             store: store.into(),
             cfg,
+            clock: clock::Clock::system(),
         }
+    }
+
+    /// Reads the time from `clock`: when sessions open and when every
+    /// session of an account was ended.
+    pub fn with_clock(mut self, clock: clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The store the sessions live in, shared with the other short-lived
@@ -145,7 +154,7 @@ impl Sessions {
             .ttl(data, data.last_seen)
             .unwrap_or(std::time::Duration::from_secs(1));
         let mut data = data.clone();
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = self.clock.now_ms();
         data.opened_ms = not_before_ms.map_or(now_ms, |n| n.max(now_ms));
         let json = serde_json::to_string(&data).map_err(|e| StoreError(e.to_string()))?;
         let hash = hashed(&id);
@@ -251,7 +260,7 @@ impl Sessions {
     /// everywhere", support): every session issued until now stops working on
     /// every replica. The epoch outlives the longest possible session.
     pub async fn end_all(&self, account_id: i32) -> Result<(), StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = self.clock.now_ms();
         let ttl = self.cfg.absolute_timeout + std::time::Duration::from_secs(60);
         self.store
             .set(&epoch_key(account_id), &now_ms.to_string(), ttl)
@@ -266,7 +275,7 @@ impl Sessions {
         account_id: i32,
         data: &SessionData,
     ) -> Result<String, StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = self.clock.now_ms();
         let ttl = self.cfg.absolute_timeout + std::time::Duration::from_secs(60);
         self.store
             .set(&epoch_key(account_id), &now_ms.to_string(), ttl)

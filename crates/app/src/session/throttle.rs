@@ -326,6 +326,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failure_holds_the_next_attempt_until_the_clock_passes_the_delay() {
+        let (clock, hand) = clock::Clock::manual(chrono::Utc::now());
+        let t = Throttle::new(
+            crate::store::memory_with_clock(clock.clone()),
+            LoginConfig::default(),
+        );
+        let who = Subject::Account(9);
+        allowed(&t, &who, OTHER_IP, clock.now_ms()).await.failed();
+        hand.advance(Duration::from_millis(999));
+        assert_eq!(
+            refused(&t, &who, OTHER_IP, clock.now_ms()).await,
+            Duration::from_millis(1)
+        );
+        hand.advance(Duration::from_millis(1));
+        allowed(&t, &who, OTHER_IP, clock.now_ms()).await.failed();
+        assert_eq!(t.failures(&who).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
     async fn of_many_parallel_attempts_the_schedule_lets_one_through() {
         let t = throttle();
         let who = Subject::Account(7);

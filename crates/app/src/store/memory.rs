@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use clock::Clock;
 
 use super::{Reserved, StateStore, StoreError, parse_attempts, scheduled_delay};
 
@@ -15,18 +17,21 @@ const SWEEP_EVERY: u64 = 1024;
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<MemoryInner>,
+    /// Deadlines are in this clock's milliseconds, so that a test moving the
+    /// application's clock past a lifetime sees the value gone.
+    clock: Clock,
 }
 
 #[derive(Default)]
 struct MemoryInner {
-    map: HashMap<String, (String, Instant)>,
+    map: HashMap<String, (String, i64)>,
     /// Indexes: members with their deadline (Unix ms), and the index's own end.
-    indexes: HashMap<String, (HashMap<String, i64>, Instant)>,
+    indexes: HashMap<String, (HashMap<String, i64>, i64)>,
     writes: u64,
 }
 
 impl MemoryInner {
-    fn live(&mut self, key: &str, now: Instant) -> Option<&mut (String, Instant)> {
+    fn live(&mut self, key: &str, now: i64) -> Option<&mut (String, i64)> {
         let expired = self.map.get(key).is_some_and(|(_, d)| *d <= now);
         if expired {
             self.map.remove(key);
@@ -34,7 +39,7 @@ impl MemoryInner {
         self.map.get_mut(key)
     }
 
-    fn wrote(&mut self, now: Instant) {
+    fn wrote(&mut self, now: i64) {
         self.writes += 1;
         if self.writes.is_multiple_of(SWEEP_EVERY) {
             self.map.retain(|_, (_, d)| *d > now);
@@ -43,7 +48,20 @@ impl MemoryInner {
     }
 }
 
+/// `now` plus `ttl`, in milliseconds.
+fn after(now: i64, ttl: Duration) -> i64 {
+    now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl MemoryStore {
+    /// An empty store whose values expire by `clock`.
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            inner: Mutex::default(),
+            clock,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
         // A panic while holding the lock cannot leave the map half-written (every
         // operation is one map call), so a poisoned lock is safe to reuse.
@@ -57,16 +75,20 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .lock()
-            .live(key, Instant::now())
+            .live(key, self.clock.now_ms())
             .map(|(v, _)| v.clone()))
     }
 
     /// Under one lock, as one pipeline is one round trip.
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
         Ok(keys
             .iter()
@@ -75,26 +97,28 @@ impl StateStore for MemoryStore {
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
-        g.map.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        g.map
+            .insert(key.to_owned(), (value.to_owned(), after(now, ttl)));
         g.wrote(now);
         Ok(())
     }
 
     async fn replace(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
         if g.live(key, now).is_none() {
             return Ok(false);
         }
-        g.map.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        g.map
+            .insert(key.to_owned(), (value.to_owned(), after(now, ttl)));
         g.wrote(now);
         Ok(true)
     }
 
     async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
         if g.live(key, now).is_none() {
             return Ok(None);
@@ -103,7 +127,7 @@ impl StateStore for MemoryStore {
     }
 
     async fn swap(&self, key: &str, value: &str) -> Result<Option<String>, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
         Ok(g.live(key, now)
             .map(|(v, _)| std::mem::replace(v, value.to_owned())))
@@ -121,8 +145,8 @@ impl StateStore for MemoryStore {
         deadline_ms: i64,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let now = Instant::now();
+        let now_ms = self.clock.now_ms();
+        let now = now_ms;
         let mut g = self.lock();
         let entry = g
             .indexes
@@ -133,14 +157,14 @@ impl StateStore for MemoryStore {
         }
         entry.0.retain(|_, d| *d > now_ms);
         entry.0.insert(member.to_owned(), deadline_ms);
-        entry.1 = entry.1.max(now + ttl);
+        entry.1 = entry.1.max(after(now, ttl));
         g.wrote(now);
         Ok(())
     }
 
     async fn index_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let now = Instant::now();
+        let now_ms = self.clock.now_ms();
+        let now = now_ms;
         let g = self.lock();
         Ok(match g.indexes.get(key) {
             Some((members, end)) if *end > now => members
@@ -160,11 +184,11 @@ impl StateStore for MemoryStore {
     }
 
     async fn time_left(&self, key: &str) -> Result<Option<Duration>, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         Ok(self
             .lock()
             .live(key, now)
-            .map(|(_, d)| d.saturating_duration_since(now)))
+            .map(|(_, d)| Duration::from_millis((*d - now).max(0) as u64)))
     }
 
     /// The schedule's judgement and the count, under the lock.
@@ -176,14 +200,14 @@ impl StateStore for MemoryStore {
         now_ms: i64,
         ttl: Duration,
     ) -> Result<Reserved, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
         let (count, last_ms, deadline) = match g.live(key, now) {
             Some((v, d)) => {
                 let (n, at) = parse_attempts(v);
                 (n, at, *d)
             }
-            None => (0, 0, now + ttl),
+            None => (0, 0, after(now, ttl)),
         };
         let delay = scheduled_delay(count, free, delays_ms);
         let wait_ms = last_ms + delay - now_ms;
@@ -199,7 +223,7 @@ impl StateStore for MemoryStore {
 
     /// The give-back, under the lock.
     async fn release(&self, key: &str, counted_ms: i64, last_ms: i64) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
         let Some((v, _)) = g.live(key, now) else {
             return Ok(());
@@ -215,7 +239,7 @@ impl StateStore for MemoryStore {
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut g = self.lock();
         let n = match g.live(key, now) {
             Some((v, _)) => {
@@ -224,7 +248,8 @@ impl StateStore for MemoryStore {
                 n
             }
             None => {
-                g.map.insert(key.to_owned(), ("1".to_owned(), now + ttl));
+                g.map
+                    .insert(key.to_owned(), ("1".to_owned(), after(now, ttl)));
                 1
             }
         };
@@ -239,10 +264,16 @@ mod tests {
 
     #[tokio::test]
     async fn memory_values_expire() {
-        let s = crate::store::memory();
+        let (clock, hand) = Clock::manual(chrono::Utc::now());
+        let s = crate::store::memory_with_clock(clock);
         s.set("a", "1", Duration::from_millis(30)).await.unwrap();
+        hand.advance(Duration::from_millis(29));
         assert_eq!(s.get("a").await.unwrap().as_deref(), Some("1"));
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            s.time_left("a").await.unwrap(),
+            Some(Duration::from_millis(1))
+        );
+        hand.advance(Duration::from_millis(1));
         assert_eq!(s.get("a").await.unwrap(), None);
     }
 

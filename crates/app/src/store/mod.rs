@@ -25,6 +25,11 @@ pub fn memory() -> Store {
     Arc::new(MemoryStore::default())
 }
 
+/// An in-memory store whose values expire by `clock`.
+pub fn memory_with_clock(clock: clock::Clock) -> Store {
+    Arc::new(MemoryStore::with_clock(clock))
+}
+
 /// What [`StateStore::reserve`] decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reserved {
@@ -42,6 +47,11 @@ pub enum Reserved {
 pub trait StateStore: Send + Sync {
     /// Checks the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The business time this store's deadlines follow, in Unix
+    /// milliseconds: what revocation stamps and rate windows are written
+    /// with, so that they agree with the tokens and sessions they judge.
+    fn now_ms(&self) -> i64;
 
     /// Reads a value.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -55,8 +55,8 @@ pub async fn run_keys(settings: &Settings, cmd: KeysCommand) -> Result<(), CliEr
                 })?]
             };
             let db = app::connect_database(settings, settings.database.run_migrations).await?;
-            let ring = app::key_ring(settings, db).await?;
             let now = chrono::Utc::now();
+            let ring = app::key_ring(settings, db, now).await?;
             let mut out = Vec::new();
             for a in algs {
                 let kid = ring

@@ -29,8 +29,7 @@ use tokio::sync::Notify;
 use crate::{MailError, MailTransport, OutgoingMail, parse_mailbox};
 use entity::{ActiveModel, Column, Entity};
 
-/// The queue's source of the current time; tests move it without sleeping.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use clock::Clock;
 
 /// The waits after the 1st, 2nd, … failed attempt; the last one repeats.
 const BACKOFF_SECS: [u64; 7] = [5, 15, 60, 300, 900, 1800, 3600];
@@ -213,6 +212,9 @@ pub struct MailQueue {
     settings: Arc<QueueSettings>,
     wake: Arc<Notify>,
     clock: Clock,
+    /// How many times this process's worker found nothing due: once it
+    /// moves, every send the worker had begun before is finished.
+    idle_passes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for MailQueue {
@@ -230,7 +232,8 @@ impl MailQueue {
             db,
             settings: Arc::new(settings),
             wake: Arc::new(Notify::new()),
-            clock: Arc::new(Utc::now),
+            clock: Clock::system(),
+            idle_passes: Arc::default(),
         }
     }
 
@@ -241,7 +244,7 @@ impl MailQueue {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        self.clock.now()
     }
 
     /// Queues a message for sending now and returns its id. This is the only
@@ -300,6 +303,8 @@ impl MailQueue {
                 }
                 continue;
             }
+            self.idle_passes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::select! {
                 () = &mut shutdown => break,
                 () = self.wake.notified() => {}
@@ -307,6 +312,11 @@ impl MailQueue {
             }
         }
         tracing::debug!("mail queue worker stopped");
+    }
+
+    /// How many times this process's worker found nothing due to send.
+    pub fn idle_passes(&self) -> u64 {
+        self.idle_passes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Claims one due message, sends it and records the outcome. Returns

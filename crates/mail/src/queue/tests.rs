@@ -61,27 +61,24 @@ impl MailTransport for FakeTransport {
 
 /// A clock that moves only when told to.
 #[derive(Clone)]
-struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+struct ManualClock(Clock, clock::ManualClock);
 
 impl ManualClock {
     fn new() -> Self {
-        Self(Arc::new(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
-        )))
+        let (clock, hand) = Clock::manual(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+        Self(clock, hand)
     }
 
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
+        self.1.now()
     }
 
     fn advance(&self, d: Duration) {
-        let mut t = self.0.lock().unwrap();
-        *t = later(*t, d);
+        self.1.advance(d);
     }
 
     fn clock(&self) -> Clock {
-        let me = self.clone();
-        Arc::new(move || me.now())
+        self.0.clone()
     }
 }
 

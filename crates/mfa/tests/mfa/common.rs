@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -149,7 +148,7 @@ pub struct World {
     pub mfa: Mfa,
     pub db: DatabaseConnection,
     pub outbox: TempDir,
-    now: Arc<AtomicI64>,
+    now: clock::ManualClock,
     /// Last field: dropped after the connections above.
     _pg: Option<PgDatabase>,
 }
@@ -165,19 +164,16 @@ impl World {
         let (db, pg) = fresh_database().await;
         Migrator::up(&db, None).await.unwrap();
         let outbox = TempDir::new();
-        let now = Arc::new(AtomicI64::new(T0));
-        let clock_now = now.clone();
+        let (clock, now) = clock::Clock::manual(DateTime::<Utc>::from_timestamp(T0, 0).unwrap());
         let mfa = Mfa::new(
             db.clone(),
             cfg,
             Arc::new(TestSealer),
-            Arc::new(MemoryEphemeral::new()),
+            Arc::new(MemoryEphemeral::with_clock(clock.clone())),
             Arc::new(SmsOutbox::new(outbox.0.clone())),
         )
         .unwrap()
-        .with_clock(Arc::new(move || {
-            DateTime::<Utc>::from_timestamp(clock_now.load(Ordering::SeqCst), 0).unwrap()
-        }));
+        .with_clock(clock);
         Self {
             mfa,
             db,
@@ -189,11 +185,17 @@ impl World {
 
     /// The service's clock, in Unix seconds.
     pub fn now(&self) -> u64 {
-        self.now.load(Ordering::SeqCst) as u64
+        self.now.now_secs() as u64
     }
 
     pub fn advance(&self, secs: i64) {
-        self.now.fetch_add(secs, Ordering::SeqCst);
+        self.now.advance(Duration::from_secs(secs as u64));
+    }
+
+    /// Puts the service's clock at `unix` seconds, forward or back.
+    pub fn set(&self, unix: i64) {
+        self.now
+            .set(DateTime::<Utc>::from_timestamp(unix, 0).unwrap());
     }
 
     /// Every SMS written so far, oldest first: (recipient, text).

@@ -151,6 +151,29 @@ async fn a_code_is_accepted_once() {
     );
 }
 
+/// The clock decides the window: a step's code holds through the last
+/// second of the next step, and not a second longer.
+#[tokio::test]
+async fn a_code_holds_until_the_clock_leaves_the_next_step() {
+    let w = World::new().await;
+    let (id, secret) = enrolled(&w, ID).await;
+    w.advance(300);
+    let step = (w.now() - w.now() % 30) as i64;
+    let code = code_at(&secret, step as u64);
+    w.set(step + 60);
+    assert_eq!(
+        w.mfa.totp_verify(ID, &code, w.now()).await.unwrap(),
+        None,
+        "two steps on"
+    );
+    w.set(step + 59);
+    assert_eq!(
+        w.mfa.totp_verify(ID, &code, w.now()).await.unwrap(),
+        Some(id),
+        "the last second of the next step"
+    );
+}
+
 #[tokio::test]
 async fn one_step_of_drift_is_accepted_two_are_not() {
     let w = World::new().await;

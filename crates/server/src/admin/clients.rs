@@ -32,7 +32,7 @@ pub(super) async fn create(
     State(s): State<AdminState>,
     JsonBody(spec): JsonBody<ClientSpec>,
 ) -> Result<Response, AdminError> {
-    let (c, secret) = clients::create(s.app.accounts.db(), &spec, chrono::Utc::now()).await?;
+    let (c, secret) = clients::create(s.app.accounts.db(), &spec, s.app.clock.now()).await?;
     let note = AuditNote {
         client_id: Some(c.client_id.clone()),
         detail: None,
@@ -69,7 +69,7 @@ pub(super) async fn update(
     JsonBody(spec): JsonBody<ClientSpec>,
 ) -> Result<Response, AdminError> {
     known_length(&client_id)?;
-    let c = clients::update(s.app.accounts.db(), &client_id, &spec, chrono::Utc::now()).await?;
+    let c = clients::update(s.app.accounts.db(), &client_id, &spec, s.app.clock.now()).await?;
     // This replica stops using the old settings at once; others within the
     // client cache's lifetime.
     s.app.oauth.clients.forget(&client_id);
@@ -95,7 +95,7 @@ pub(super) async fn rotate_secret(
 ) -> Result<Response, AdminError> {
     known_length(&client_id)?;
     let db = s.app.accounts.db();
-    let secret = clients::rotate_secret(db, &client_id, chrono::Utc::now()).await?;
+    let secret = clients::rotate_secret(db, &client_id, s.app.clock.now()).await?;
     s.app.oauth.clients.forget(&client_id);
     let c = clients::find(db, &client_id)
         .await?

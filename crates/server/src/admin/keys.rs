@@ -80,7 +80,7 @@ pub(super) async fn rotate(
     JsonBody(body): JsonBody<RotateKeys>,
 ) -> Result<Response, AdminError> {
     let algs = body.algorithms()?;
-    let now = chrono::Utc::now();
+    let now = s.app.clock.now();
     let mut rotated = Vec::new();
     for alg in algs {
         let kid = s

@@ -74,14 +74,14 @@ fn message_json(m: &QueuedMail) -> Value {
 }
 
 /// The counts by state and the age of the oldest message not yet sent.
-fn summary_json(s: &QueueSummary) -> Value {
+fn summary_json(s: &QueueSummary, now: chrono::DateTime<Utc>) -> Value {
     json!({
         "pending": s.pending,
         "sending": s.sending,
         "sent": s.sent,
         "failed": s.failed,
         "oldest_unsent_created_at": s.oldest_unsent_at.map(|t| t.to_rfc3339()),
-        "oldest_unsent_age_secs": s.oldest_unsent_age(Utc::now()).map(|d| d.as_secs()),
+        "oldest_unsent_age_secs": s.oldest_unsent_age(now).map(|d| d.as_secs()),
     })
 }
 
@@ -97,8 +97,9 @@ pub(super) async fn list(
     let summary = s.app.mail.summary().await?;
     let messages = s.app.mail.list(state, limit).await?;
     Ok(Json(json!({
-        "summary": summary_json(&summary),
+        "summary": summary_json(&summary, s.app.clock.now()),
         "messages": messages.iter().map(message_json).collect::<Vec<_>>(),
+        "worker": { "idle_passes": s.app.mail.idle_passes() },
     }))
     .into_response())
 }

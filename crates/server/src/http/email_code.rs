@@ -151,7 +151,7 @@ async fn send(state: &AppState, account: &Account, p: &mut Pending) -> Result<Se
         .store
         .incr(&counter, std::time::Duration::from_secs(3600))
         .await?;
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     if per_hour > MAX_SENDS_PER_HOUR {
         tracing::info!(account = account.id, "login code mail limit reached");
         let left = state
@@ -370,7 +370,7 @@ pub async fn submit(
         None => Subject::EmailCode(account.id),
         Some(uid) => Subject::UserEmailCode(uid),
     };
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     // Counted before the code is compared: of parallel guesses only as many
     // as the delays allow get that far.
     let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
@@ -385,7 +385,7 @@ pub async fn submit(
             return Ok(resp);
         }
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let stored = OneTimeCode::decode(&p.code);
     let right = |p: &Pending| OneTimeCode::decode(&p.code).is_some_and(|c| c.matches(&f.code, now));
     if right(&p) {
@@ -508,7 +508,7 @@ pub async fn resend(
     }
     // Say which limit, and what to do instead: the earlier code, if still
     // live, keeps working.
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let why = no_more_codes(&p, now).unwrap_or_default();
     Ok(page(&p, None, Some(&why), StatusCode::TOO_MANY_REQUESTS))
 }

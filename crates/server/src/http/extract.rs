@@ -26,7 +26,7 @@ impl FromRequestParts<AppState> for CurrentSession {
         let Some(id) = cookies::read(&parts.headers, name) else {
             return Ok(Self(None));
         };
-        let now = chrono::Utc::now().timestamp();
+        let now = state.clock.now_secs();
         let Some(data) = state.sessions.load(id, now).await? else {
             return Ok(Self(None));
         };

@@ -96,7 +96,7 @@ pub async fn submit(
         (Some(a), None) if user_login.is_none() => Subject::Account(a.id),
         _ => Subject::Unknown(identifier.clone()),
     };
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     // Counted before the password is checked: of parallel guesses only as
     // many as the delays allow get that far.
     let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
@@ -201,7 +201,7 @@ pub async fn submit(
                 )
                 .await;
             }
-            let now = chrono::Utc::now().timestamp();
+            let now = state.clock.now_secs();
             let data = SessionData {
                 account_id: account.id,
                 created_at: now,

@@ -25,6 +25,7 @@ pub(crate) mod panel_api;
 mod panel_json;
 mod panel_security;
 mod password;
+mod principal;
 pub(crate) mod problem;
 mod profile;
 pub(crate) mod recovery;

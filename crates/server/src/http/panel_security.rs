@@ -325,7 +325,7 @@ pub async fn log_page(
     p.require(Need::Read)?;
     let l = p.lang;
     let n = q.page.unwrap_or(1).clamp(1, 10_000);
-    let page_ = Events::page(state.accounts.db(), p.account.id, n, chrono::Utc::now()).await?;
+    let page_ = Events::page(state.accounts.db(), p.account.id, n, state.clock.now()).await?;
     // Who acted: the holder, or a local user named by their ID; a user since
     // deleted is still shown as such rather than passed off as the holder.
     let users = state.accounts.list_users(p.account.id).await?;
@@ -349,7 +349,7 @@ pub async fn log_api(
 ) -> Result<Response, AppError> {
     let p = api_panel_or_return!(state, session, headers, Need::Read, false);
     let n = q.page.unwrap_or(1).clamp(1, 10_000);
-    let page_ = Events::page(state.accounts.db(), p.account.id, n, chrono::Utc::now()).await?;
+    let page_ = Events::page(state.accounts.db(), p.account.id, n, state.clock.now()).await?;
     let events: Vec<_> = page_
         .events
         .iter()

@@ -81,7 +81,7 @@ async fn change(
     f: PasswordForm,
 ) -> Result<String, AppError> {
     let subject = Subject::Account(p.account.id);
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
         Ok(r) => r,
         Err(wait) => {

@@ -312,7 +312,7 @@ pub async fn reset_page(
 ) -> Result<Response, AppError> {
     let token = Secret::new(q.token.chars().take(128).collect::<String>());
     let min = state.accounts.policy().min_chars;
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     let reservation = match state.throttle.reserve_ip(ip, now_ms).await? {
         Ok(r) => r,
         Err(wait) => return Ok(reset_throttled(&token, "", min, wait)),
@@ -373,7 +373,7 @@ pub async fn reset_submit(
     let token = Secret::new(f.token.chars().take(128).collect::<String>());
     let handle: String = f.handle.chars().take(64).collect();
     let subject = Subject::ResetLink(token.expose().to_owned());
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
         Ok(r) => r,
         Err(wait) => {
@@ -585,7 +585,7 @@ pub async fn backup_submit(
             &[],
         )));
     }
-    let (code, stored) = OneTimeCode::issue(chrono::Utc::now().timestamp(), BACKUP_CODE_TTL_SECS);
+    let (code, stored) = OneTimeCode::issue(state.clock.now_secs(), BACKUP_CODE_TTL_SECS);
     let pending = PendingBackup {
         email: email.as_str().to_owned(),
         code: stored.encode(),
@@ -650,7 +650,7 @@ pub async fn backup_confirm(
     let Ok(mut pending) = serde_json::from_str::<PendingBackup>(&json) else {
         return Ok(Redirect::to(routes::BACKUP_EMAIL).into_response());
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let stored = OneTimeCode::decode(&pending.code);
     if !stored.as_ref().is_some_and(|c| c.matches(&f.code, now)) {
         pending.wrong += 1;

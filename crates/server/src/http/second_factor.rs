@@ -293,7 +293,7 @@ async fn reserve(
     subject: &Subject,
     ip: std::net::IpAddr,
 ) -> Result<Result<Reservation, u64>, AppError> {
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     Ok(state
         .throttle
         .reserve(subject, ip, now_ms)
@@ -426,7 +426,7 @@ async fn complete(
     next: &str,
     reservation: Reservation,
 ) -> Result<Response, AppError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let account_id = step.account_id();
     let is_login = matches!(step, Step::Login { .. });
     let data = match &step {

@@ -88,12 +88,7 @@ pub(super) async fn is_recent(
     data: &SessionData,
     identity: &str,
 ) -> Result<bool, AppError> {
-    let now = chrono::Utc::now().timestamp();
-    if now - data.auth_time > state.config.login.recent_auth.as_secs() as i64 {
-        return Ok(false);
-    }
-    let on = state.mfa.is_enabled(identity).await?;
-    Ok(!on || data.amr.iter().any(|a| a == "mfa"))
+    Ok(app::authz::is_recent(state, data, identity).await?)
 }
 
 pub(super) fn to_reauth(back: &str) -> Response {
@@ -232,7 +227,7 @@ pub async fn reauth(
         None => Subject::Account(s.account.id),
         Some(u) => Subject::User(u),
     };
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
         Ok(r) => r,
         Err(wait) => {
@@ -273,7 +268,7 @@ pub async fn reauth(
     match checked {
         Ok(_) => {
             reservation.succeeded().await?;
-            let now = chrono::Utc::now().timestamp();
+            let now = state.clock.now_secs();
             let on = state.mfa.is_enabled(&s.identity).await?;
             // The password is fresh; the second factor, if any, is asked next
             // and adds itself back to the session.
@@ -573,7 +568,7 @@ pub async fn totp_confirm(
     csrf::matches(&s.data.csrf, &f.csrf)?;
     recent_or_reauth!(state, s, routes::SECURITY_TOTP);
     let next = next_of(&f.next);
-    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let now = state.clock.now_secs().max(0) as u64;
     let code: String = f
         .code
         .chars()

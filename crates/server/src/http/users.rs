@@ -624,7 +624,7 @@ async fn change_my_password(
         .ip
         .parse()
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     let reservation = match state
         .throttle
         .reserve(&Subject::User(user.id), ip, now_ms)

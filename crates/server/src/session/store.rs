@@ -11,6 +11,9 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
+mod scripts;
+use scripts::{INCR_SCRIPT, INDEX_ADD_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT, SWAP_SCRIPT};
+
 /// A Redis failure, as the port reports it: the store is unavailable.
 fn down(e: redis::RedisError) -> StoreError {
     StoreError(e.to_string())
@@ -31,6 +34,8 @@ pub enum Store {
 pub struct RedisStore {
     conn: RedisConn,
     prefix: Arc<str>,
+    /// Business time, for the deadlines of index members.
+    clock: clock::Clock,
 }
 
 /// One Redis server (reconnecting by itself), or a Redis Cluster, whose
@@ -79,95 +84,19 @@ pub enum RedisMode {
     Cluster,
 }
 
-/// Counts one more and sets the expiry only on the first count, in one
-/// atomic step on one key (a script rather than MULTI, which Redis Cluster
-/// clients cannot always route).
-static INCR_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        "local n = redis.call('INCR', KEYS[1]) \
-         if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
-         return n",
-    )
-});
-
-/// Replaces a value that exists, keeping its expiry, and returns the old
-/// one, in one atomic step on one key.
-static SWAP_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        "local v = redis.call('GET', KEYS[1]) \
-         if v then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end \
-         return v",
-    )
-});
-
-/// Adds a member to an index with its deadline, drops members past theirs,
-/// and keeps the index alive as long as its newest member, in one atomic step
-/// on one key (so it routes in Redis Cluster too).
-static INDEX_ADD_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3]) \
-         redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) \
-         local ttl = redis.call('PTTL', KEYS[1]) \
-         if ttl < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end \
-         return 1",
-    )
-});
-
-/// Judges and counts an attempt in one atomic step on one key: refuses with
-/// the wait still due (changing nothing), or counts the attempt and records
-/// its time. ARGV: now (ms), free attempts, key lifetime (ms), then the delays
-/// (ms). Answers `{0, wait_ms}` or `{1, count_before, time_before}`.
-/// Parallel requests take their time before they reach Redis, so they may
-/// arrive out of order: only a scheduled delay refuses (a free attempt never
-/// waits on a neighbour stamped a millisecond later), and the recorded time
-/// never goes back.
-static RESERVE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        "local v = redis.call('GET', KEYS[1]) \
-         local n, at = 0, 0 \
-         if v then \
-           n = tonumber(string.match(v, '^(%d+)')) or 0 \
-           at = tonumber(string.match(v, ':(%-?%d+)$')) or 0 \
-         end \
-         local now = tonumber(ARGV[1]) \
-         local over = n - tonumber(ARGV[2]) \
-         local k = #ARGV - 3 \
-         local delay = 0 \
-         if over > 0 and k > 0 then \
-           if over > k then over = k end \
-           delay = tonumber(ARGV[3 + over]) \
-         end \
-         local wait = at + delay - now \
-         if delay > 0 and wait > 0 then return {0, wait} end \
-         local stamp = now \
-         if at > now then stamp = at end \
-         local value = tostring(n + 1) .. ':' .. string.format('%d', stamp) \
-         if v then redis.call('SET', KEYS[1], value, 'KEEPTTL') \
-         else redis.call('SET', KEYS[1], value, 'PX', ARGV[3]) end \
-         return {1, n, at}",
-    )
-});
-
-/// Gives one counted attempt back: one less, and the previous attempt's time
-/// again if no later attempt was recorded since. ARGV: the time the attempt
-/// recorded, the time it replaced.
-static RELEASE_SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        "local v = redis.call('GET', KEYS[1]) \
-         if not v then return 0 end \
-         local n = (tonumber(string.match(v, '^(%d+)')) or 0) - 1 \
-         local at = string.match(v, ':(%-?%d+)$') or '0' \
-         if at == ARGV[1] then at = ARGV[2] end \
-         if n <= 0 then redis.call('DEL', KEYS[1]) return 0 end \
-         redis.call('SET', KEYS[1], tostring(n) .. ':' .. at, 'KEEPTTL') \
-         return n",
-    )
-});
-
 impl Store {
     /// An empty in-memory store.
     pub fn memory() -> Self {
         Self::Memory(Arc::new(MemoryStore::default()))
+    }
+
+    /// The same store reading business time from `clock`. A memory store
+    /// starts empty again: this is meant for start-up, before any use.
+    pub fn with_clock(self, clock: clock::Clock) -> Self {
+        match self {
+            Self::Memory(_) => Self::Memory(Arc::new(MemoryStore::with_clock(clock))),
+            Self::Redis(r) => Self::Redis(RedisStore { clock, ..r }),
+        }
     }
 
     /// Connects to Redis and checks it answers. Keys are prefixed with `prefix`
@@ -211,6 +140,7 @@ impl Store {
         let store = Self::Redis(RedisStore {
             conn,
             prefix: prefix.into(),
+            clock: clock::Clock::system(),
         });
         store.ping().await?;
         Ok(store)
@@ -219,6 +149,13 @@ impl Store {
 
 #[async_trait::async_trait]
 impl StateStore for Store {
+    fn now_ms(&self) -> i64 {
+        match self {
+            Self::Memory(m) => m.now_ms(),
+            Self::Redis(r) => r.clock.now_ms(),
+        }
+    }
+
     /// Checks the store answers.
     async fn ping(&self) -> Result<(), StoreError> {
         match self {
@@ -494,10 +431,10 @@ impl StateStore for Store {
         deadline_ms: i64,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
         match self {
             Self::Memory(m) => m.index_add(key, member, deadline_ms, ttl).await,
             Self::Redis(r) => {
+                let now_ms = r.clock.now_ms();
                 let mut c = r.conn.clone();
                 INDEX_ADD_SCRIPT
                     .key(r.key(key))
@@ -515,14 +452,13 @@ impl StateStore for Store {
 
     /// The members whose deadline has not passed.
     async fn index_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
         match self {
             Self::Memory(m) => m.index_members(key).await,
             Self::Redis(r) => Ok(r
                 .query_again::<Vec<String>>(
                     redis::cmd("ZRANGEBYSCORE")
                         .arg(r.key(key))
-                        .arg(format!("({now_ms}"))
+                        .arg(format!("({}", r.clock.now_ms()))
                         .arg("+inf"),
                 )
                 .await

@@ -123,7 +123,7 @@ async fn client_of(
             Err(_) => {}
         }
     }
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let remembered = state.oauth.clients.remembered(id);
     Err(match authorize::validate(remembered.as_deref(), p, now) {
         Ok(pending) => unavailable_to_client(state, &pending),
@@ -168,7 +168,7 @@ async fn start(
         Ok(c) => c,
         Err(answer) => return answer,
     };
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     match authorize::validate(client.as_deref(), &p, now) {
         Ok(mut pending) => {
             let session = match session {
@@ -402,7 +402,7 @@ async fn issue_code(
         amr: data.amr.clone(),
         acr: authorize::acr_of(&data.amr).into(),
         sid: data.sid.clone(),
-        issued_at: chrono::Utc::now().timestamp(),
+        issued_at: state.clock.now_secs(),
     };
     let json = serde_json::to_string(&grant).unwrap_or_default();
     if let Err(e) = state
@@ -509,7 +509,7 @@ pub async fn consent(
             data.user_id,
             &pending.client_id,
             &pending.scopes,
-            chrono::Utc::now(),
+            state.clock.now(),
         )
         .await
     {

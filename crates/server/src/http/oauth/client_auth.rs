@@ -166,7 +166,7 @@ pub async fn authenticate(
         (Some(c), None, None) => c.auth_method == "none",
         _ => false,
     };
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now_ms = state.clock.now_ms();
     match client {
         Some(c) if ok => {
             let wait = state.throttle.ip_wait(ip, now_ms).await?;
@@ -198,7 +198,7 @@ async fn verify_assertion(
     jwt: &str,
     endpoint: &str,
 ) -> Result<bool, OAuthHttpError> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.clock.now_secs();
     let endpoint_url = format!("{}{endpoint}", state.oauth.issuer);
     let audiences = [state.oauth.issuer.as_str(), endpoint_url.as_str()];
     let Ok(v) = oauth::assertion::verify(client, jwt, &audiences, now) else {

@@ -47,7 +47,7 @@ pub async fn introspect(
     let token = f
         .token
         .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let inactive = || Json(json!({"active": false}));
     let Ok(claims) = state
         .oauth

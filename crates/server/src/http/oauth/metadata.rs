@@ -26,7 +26,7 @@ fn json_response(body: bytes::Bytes, max_age: &'static str) -> Response {
 
 /// `GET /oauth2/jwks`: every published public key (next, current, previous).
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, OAuthHttpError> {
-    let body = state.oauth.keys.jwks_json(chrono::Utc::now()).await?;
+    let body = state.oauth.keys.jwks_json(state.clock.now()).await?;
     Ok(json_response(body, "public, max-age=300"))
 }
 

@@ -43,7 +43,7 @@ pub async fn revoke(
     let token = f
         .token
         .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let Ok(claims) = state
         .oauth
         .verified

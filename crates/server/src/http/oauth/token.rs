@@ -67,7 +67,7 @@ pub async fn token(
         "client_credentials" => {
             tokens::check_grant(&client, grant)?;
             let scopes = tokens::client_credentials_scopes(&client, f.scope.as_deref())?;
-            let now = chrono::Utc::now();
+            let now = state.clock.now();
             let issued = tokens::issue_access_token(
                 &state.oauth.keys,
                 AccessTokenRequest {
@@ -154,7 +154,7 @@ async fn replayed(state: &AppState, client: &Client, key: &str) -> Result<(), OA
         let (jti, family) = used.split_once(' ').unwrap_or((used.as_str(), ""));
         crate::revocation::revoke_jti(&*state.store, jti, crate::revocation::kept_for()).await?;
         if !family.is_empty() {
-            refresh::revoke_family(state.accounts.db(), family, chrono::Utc::now())
+            refresh::revoke_family(state.accounts.db(), family, state.clock.now())
                 .await
                 .map_err(OAuthHttpError::from)?;
         }
@@ -194,6 +194,13 @@ async fn redeem_code(
     };
     let grant: CodeGrant = serde_json::from_str(&json)
         .map_err(|_| OAuthHttpError::from(OAuthError::InvalidGrant("the code is invalid")))?;
+    // The store's TTL lets go of the code in the end; the clock says when
+    // it died, the same on every store.
+    if state.clock.now_secs() > grant.issued_at + state.config.code_ttl.as_secs() as i64 {
+        return Err(
+            OAuthError::InvalidGrant("the code is invalid, expired or already used").into(),
+        );
+    }
     let verifier = f.code_verifier.as_deref().unwrap_or("");
     let bad = grant.client_id != client.client_id
         || grant.redirect_uri != redirect_uri
@@ -234,7 +241,7 @@ async fn redeem_code(
             OAuthError::InvalidGrant("access was cut off since the code was issued").into(),
         );
     }
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let issued = tokens::issue_access_token(
         &state.oauth.keys,
         AccessTokenRequest {
@@ -416,7 +423,7 @@ async fn refresh(
         .refresh_token
         .as_deref()
         .ok_or_else(|| OAuthHttpError::invalid_request("refresh_token is required"))?;
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     // Check the narrowed scopes before rotating, so a bad request burns nothing.
     if let Some(asked) = f.scope.as_deref()
         && let Some(live) = refresh::find_live(state.accounts.db(), presented, now).await?

@@ -55,7 +55,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     else {
         return unauthorized("invalid_request");
     };
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let Ok(claims) = state
         .oauth
         .verified

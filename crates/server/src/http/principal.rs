@@ -1,0 +1,272 @@
+//! Who is acting, read from the request before a handler runs: a handler
+//! names what it needs in its signature (a signed-in panel, a recent login,
+//! a JSON caller with a role, a form whose anti-CSRF field matched) and never
+//! starts with a check it could forget.
+//!
+//! Pages and their JSON twins refuse differently: a page sends the browser to
+//! log in (coming back to where it was) or to re-authenticate; a JSON call
+//! answers a problem (RFC 9457), never a redirect.
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+
+use super::csrf;
+use super::error::AppError;
+use super::extract::{CurrentSession, current_lang};
+use super::panel::{Need, Panel};
+use super::problem::{Problem, ProblemType};
+use crate::i18n::t;
+use crate::state::AppState;
+use views::routes;
+
+/// Where a browser sent to log in comes back to: the page it asked for; for a
+/// form it posted, the page the form belongs to ([`CsrfForm::PAGE`]).
+fn page_asked(parts: &Parts) -> String {
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| routes::ACCOUNT.to_owned(), |p| p.as_str().to_owned())
+    } else {
+        routes::ACCOUNT.to_owned()
+    }
+}
+
+async fn panel_back_to(parts: &mut Parts, state: &AppState, back: &str) -> Result<Panel, Response> {
+    let session = CurrentSession::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    match Panel::load(state, session, back).await {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(detour)) => Err(detour),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+impl FromRequestParts<AppState> for Panel {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let back = page_asked(parts);
+        panel_back_to(parts, state, &back).await
+    }
+}
+
+/// A panel whose login is recent enough for a change of security or recovery
+/// data: a password within the configured window, and a second factor as
+/// well when the person has two-factor ([`app::authz::is_recent`]).
+pub struct Recent(pub Panel);
+
+impl Deref for Recent {
+    type Target = Panel;
+
+    fn deref(&self) -> &Panel {
+        &self.0
+    }
+}
+
+async fn recent_back_to(
+    parts: &mut Parts,
+    state: &AppState,
+    back: &str,
+) -> Result<Recent, Response> {
+    let p = panel_back_to(parts, state, back).await?;
+    match app::authz::is_recent(state, &p.data, &p.identity()).await {
+        Ok(true) => Ok(Recent(p)),
+        Ok(false) => Err(to_reauth(back)),
+        Err(e) => Err(AppError::from(e).into_response()),
+    }
+}
+
+/// The re-authentication page, coming back to `back`.
+pub fn to_reauth(back: &str) -> Response {
+    Redirect::to(&routes::then(routes::REAUTH, back)).into_response()
+}
+
+impl FromRequestParts<AppState> for Recent {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let back = page_asked(parts);
+        recent_back_to(parts, state, &back).await
+    }
+}
+
+/// A form that carries the anti-CSRF token of the session, and the page it
+/// belongs to (where a browser whose session ended comes back to).
+pub trait CsrfForm: DeserializeOwned + Send {
+    /// The page the form is on.
+    const PAGE: &'static str;
+    /// The token the form repeated.
+    fn csrf(&self) -> &str;
+}
+
+/// A panel and a form posted from it whose anti-CSRF field matched the
+/// session's token.
+pub struct PanelForm<T> {
+    /// Who is acting.
+    pub panel: Panel,
+    /// What they sent.
+    pub form: T,
+}
+
+/// A recently authenticated panel and a form posted from it whose anti-CSRF
+/// field matched the session's token.
+pub struct RecentForm<T> {
+    /// Who is acting, recently authenticated.
+    pub panel: Recent,
+    /// What they sent.
+    pub form: T,
+}
+
+/// Reads the form, then checks its token against the session's.
+async fn verified_form<T: CsrfForm>(
+    body: Request,
+    state: &AppState,
+    p: &Panel,
+) -> Result<T, Response> {
+    let form: Result<Form<T>, FormRejection> = Form::from_request(body, state).await;
+    let Form(form) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
+    csrf::matches(&p.data.csrf, form.csrf()).map_err(IntoResponse::into_response)?;
+    Ok(form)
+}
+
+impl<T: CsrfForm> FromRequest<AppState> for PanelForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let panel = panel_back_to(&mut parts, state, T::PAGE).await?;
+        let form = verified_form(Request::from_parts(parts, body), state, &panel).await?;
+        Ok(Self { panel, form })
+    }
+}
+
+impl<T: CsrfForm> FromRequest<AppState> for RecentForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let panel = recent_back_to(&mut parts, state, T::PAGE).await?;
+        let form = verified_form(Request::from_parts(parts, body), state, &panel).await?;
+        Ok(Self { panel, form })
+    }
+}
+
+/// What a JSON call needs: a role, and for a write the session's anti-CSRF
+/// token in `X-CSRF-Token`.
+pub trait Requirement: Send + Sync {
+    /// The role check.
+    const NEED: Need;
+    /// Whether the call changes something (and must carry the token).
+    const WRITE: bool;
+}
+
+macro_rules! requirement {
+    ($(#[$doc:meta])* $name:ident, $need:expr, $write:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl Requirement for $name {
+            const NEED: Need = $need;
+            const WRITE: bool = $write;
+        }
+    };
+}
+
+requirement!(
+    /// Reading the account's data.
+    Read, Need::Read, false
+);
+requirement!(
+    /// Changing the account's data.
+    Write, Need::Write, true
+);
+requirement!(
+    /// Managing local users and groups.
+    ManageUsers, Need::ManageUsers, true
+);
+requirement!(
+    /// Reading one's own sessions, grants or log.
+    OwnRead, Need::Own, false
+);
+requirement!(
+    /// Ending one's own sessions or grants.
+    OwnWrite, Need::Own, true
+);
+requirement!(
+    /// Reading what only the holder may (their data export).
+    HolderRead, Need::Holder, false
+);
+requirement!(
+    /// What only the holder may do (erasing the account).
+    HolderWrite, Need::Holder, true
+);
+
+/// The signed-in panel of a JSON call that meets `R`.
+pub struct ApiPanel<R>(pub Panel, PhantomData<R>);
+
+impl<R> Deref for ApiPanel<R> {
+    type Target = Panel;
+
+    fn deref(&self) -> &Panel {
+        &self.0
+    }
+}
+
+fn problem(status: StatusCode, kind: ProblemType, message: &str) -> Response {
+    Problem::new(status, kind, message).into_response()
+}
+
+impl<R: Requirement> FromRequestParts<AppState> for ApiPanel<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let unauthenticated = || {
+            problem(
+                StatusCode::UNAUTHORIZED,
+                ProblemType::Unauthenticated,
+                t(current_lang(), "page.error.log_in_again"),
+            )
+        };
+        let session = CurrentSession::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if session.0.is_none() {
+            return Err(unauthenticated());
+        }
+        let p = match Panel::load(state, session, routes::ACCOUNT).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return Err(unauthenticated()),
+            Err(e) => return Err(e.into_response()),
+        };
+        if let Err(AppError::Forbidden(m)) = p.require(R::NEED) {
+            return Err(problem(
+                StatusCode::FORBIDDEN,
+                ProblemType::Forbidden,
+                t(p.lang, m),
+            ));
+        }
+        if R::WRITE {
+            let token = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if let Err(AppError::Forbidden(m)) = csrf::matches(&p.data.csrf, token) {
+                return Err(problem(
+                    StatusCode::FORBIDDEN,
+                    ProblemType::CsrfMismatch,
+                    t(p.lang, m),
+                ));
+            }
+        }
+        Ok(Self(p, PhantomData))
+    }
+}
