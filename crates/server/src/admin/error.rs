@@ -136,7 +136,7 @@ impl AdminError {
                 T::TemporarilyUnavailable,
                 "the database cannot be reached; nothing was done",
             )
-            .with_retry_after(crate::http::outage::RETRY_AFTER_SECS),
+            .with_retry_after(crate::http::error::RETRY_AFTER_SECS),
         }
     }
 }
@@ -150,7 +150,7 @@ impl IntoResponse for AdminError {
         }
         if matches!(self, Self::Unavailable) {
             resp.extensions_mut()
-                .insert(crate::http::outage::DatabaseWasDown);
+                .insert(crate::http::error::DatabaseWasDown);
         }
         resp
     }

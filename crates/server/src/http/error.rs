@@ -5,11 +5,20 @@ use axum::response::{Html, IntoResponse, Response};
 
 use accounts::AccountError;
 
-use super::extract::current_lang;
+use super::locale::current_lang;
 use crate::i18n::Lang;
 use app::store::StoreError;
 
 pub use app::error::database_unavailable;
+
+/// Seconds a client is told to wait before retrying after a backend outage.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// Put in a response's extensions by the error mappings when they answered
+/// 503 because the database could not be reached, so that the outage gate
+/// ([`super::outage::gate`]) marks it down without pinging it again.
+#[derive(Clone, Copy, Debug)]
+pub struct DatabaseWasDown;
 
 /// What a page handler can fail with. Internal causes are logged once, here, with
 /// their detail; the browser sees a short message that leaks nothing.
@@ -211,12 +220,12 @@ impl IntoResponse for AppError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(super::outage::RETRY_AFTER_SECS),
+                axum::http::HeaderValue::from(RETRY_AFTER_SECS),
             );
         }
         self.add_retry_after(&mut resp);
         if database_down {
-            resp.extensions_mut().insert(super::outage::DatabaseWasDown);
+            resp.extensions_mut().insert(DatabaseWasDown);
         }
         resp.extensions_mut().insert(ErrorMessage(message));
         resp

@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, header};
 use proptest::prelude::*;
 
-use super::{cookies, csrf, extract, middleware};
+use super::{cookies, csrf, extract, locale, middleware};
 
 /// Header bytes a client might send, mostly cookie-shaped.
 fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -113,7 +113,7 @@ proptest! {
     fn language_headers_and_request_ids_are_read_or_ignored(bytes in header_bytes(), text in any::<String>()) {
         let h = headers_with(header::ACCEPT_LANGUAGE, &bytes);
         let _ = extract::LangHints::from_headers(&h);
-        let _ = extract::best_accepted(&text);
+        let _ = locale::best_accepted(&text);
         let _ = extract::first_supported(&text);
         let _ = extract::supported(&text);
         let _ = middleware::is_trusted_request_id(&text);

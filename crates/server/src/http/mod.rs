@@ -16,6 +16,7 @@ mod health;
 #[cfg(test)]
 mod hostile_tests;
 pub(crate) mod language;
+mod locale;
 mod login;
 pub(crate) mod middleware;
 pub(crate) mod oauth;

@@ -20,20 +20,11 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::error::AppError;
-use super::extract::current_lang;
+use super::error::{AppError, DatabaseWasDown, RETRY_AFTER_SECS};
+use super::locale::current_lang;
 use crate::db_health::DatabaseHealth;
 use crate::i18n::t;
 use views::routes;
-
-/// Seconds a client is told to wait before retrying.
-pub const RETRY_AFTER_SECS: u64 = 5;
-
-/// Put in a response's extensions by the error mappings when they answered
-/// 503 because the database could not be reached, so that [`gate`] marks it
-/// down without pinging it again.
-#[derive(Clone, Copy, Debug)]
-pub struct DatabaseWasDown;
 
 /// Who reads the answer of a path, so that an outage answers in its shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -141,7 +141,7 @@ fn unavailable_to_client(state: &AppState, p: &PendingAuthorization) -> Response
         "the server cannot serve this request now; try again shortly",
     );
     resp.extensions_mut()
-        .insert(crate::http::outage::DatabaseWasDown);
+        .insert(crate::http::error::DatabaseWasDown);
     resp
 }
 

@@ -71,7 +71,7 @@ impl OAuthHttpError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "temporarily_unavailable",
             description: "try again shortly; nothing was issued".into(),
-            retry_after: Some(crate::http::outage::RETRY_AFTER_SECS),
+            retry_after: Some(crate::http::error::RETRY_AFTER_SECS),
             database_down: false,
         }
     }
@@ -148,7 +148,7 @@ impl From<crate::http::error::AppError> for OAuthHttpError {
     fn from(e: crate::http::error::AppError) -> Self {
         let database_down = matches!(&e, crate::http::error::AppError::DatabaseDown)
             || matches!(&e, crate::http::error::AppError::Account(accounts::AccountError::Database(d)) if crate::http::error::database_unavailable(d));
-        let (status, message) = e.status_and_message(crate::http::extract::current_lang());
+        let (status, message) = e.status_and_message(crate::http::locale::current_lang());
         if status == StatusCode::SERVICE_UNAVAILABLE {
             return Self {
                 database_down,
@@ -198,7 +198,7 @@ impl IntoResponse for OAuthHttpError {
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if database_down {
             resp.extensions_mut()
-                .insert(crate::http::outage::DatabaseWasDown);
+                .insert(crate::http::error::DatabaseWasDown);
         }
         resp
     }
