@@ -43,6 +43,10 @@ pub enum AppError {
     /// primary address.
     #[error("the account is not active or has no primary email: no reset link can be sent")]
     CannotReset,
+    /// A destructive action whose confirmation (the handle typed again) did
+    /// not match: nothing changed.
+    #[error("the confirmation does not match")]
+    NotConfirmed,
     /// Anything else: a bug or a backend failure, logged by the caller.
     #[error("internal error: {0}")]
     Internal(String),

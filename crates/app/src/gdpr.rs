@@ -158,3 +158,17 @@ pub async fn erase(state: &Arc<App>, account_id: i32) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// Erases the account when `confirm` is its handle typed again (in any case,
+/// spaces around it ignored): erasure cannot be undone, so a slip of the
+/// finger must not reach it.
+pub async fn erase_confirmed(
+    state: &Arc<App>,
+    account: &Account,
+    confirm: &str,
+) -> Result<(), AppError> {
+    if !confirm.trim().eq_ignore_ascii_case(&account.handle) {
+        return Err(AppError::NotConfirmed);
+    }
+    erase(state, account.id).await
+}

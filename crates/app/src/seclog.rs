@@ -113,3 +113,39 @@ pub fn change_later(state: &Arc<App>, account_id: i32, change: &SecurityChange, 
     let (kind, detail) = of_change(change);
     record_later(state, account_id, None, kind, detail, origin);
 }
+
+/// One page of an account's security log, with who did each thing.
+pub struct History {
+    /// The lines, newest first.
+    pub page: accounts::events::EventPage,
+    /// The account's local users as `(id, login)`, to name who acted.
+    users: Vec<(i32, String)>,
+}
+
+impl History {
+    /// Who made a line: `None` for the holder, `Some(Some(login))` for a
+    /// local user, `Some(None)` for a local user deleted since (never passed
+    /// off as the holder).
+    pub fn actor(&self, user_id: Option<i32>) -> Option<Option<&str>> {
+        user_id.map(|id| {
+            self.users
+                .iter()
+                .find(|(u, _)| *u == id)
+                .map(|(_, login)| login.as_str())
+        })
+    }
+}
+
+/// Page `page` (from 1, at most 10,000) of the account's security log.
+pub async fn history(app: &App, account_id: i32, page: u64) -> Result<History, crate::AppError> {
+    let n = page.clamp(1, 10_000);
+    let page = Events::page(app.accounts.db(), account_id, n, app.clock.now()).await?;
+    let users = app
+        .accounts
+        .list_users(account_id)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.login))
+        .collect();
+    Ok(History { page, users })
+}

@@ -3,35 +3,28 @@
 //! authentication and the handle typed again.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use accounts::AccountError;
 
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_api;
+use super::principal::{ApiPanel, CsrfForm, HolderRead, HolderWrite, RecentForm};
 use super::problem::ProblemType;
-use super::security::{is_recent, to_reauth};
 use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
 use crate::state::AppState;
-use crate::{api_panel_or_return, panel_or_return};
 use views::components::Who;
 use views::routes;
 
 fn tr(lang: Lang, key: &str) -> &'static str {
     t(lang, &format!("page.gdpr.{key}"))
-}
-
-fn form_error(r: FormRejection) -> AppError {
-    AppError::unreadable(r.status())
 }
 
 async fn data_page_markup(
@@ -54,11 +47,7 @@ async fn data_page_markup(
 }
 
 /// `GET /account/data`
-pub async fn data_page(
-    State(state): State<AppState>,
-    session: CurrentSession,
-) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::DATA);
+pub async fn data_page(State(state): State<AppState>, p: Panel) -> Result<Response, AppError> {
     p.require(Need::Read)?;
     Ok(Html(data_page_markup(&state, &p, None).await?.into_string()).into_response())
 }
@@ -82,26 +71,21 @@ fn attachment(p: &Panel, body: serde_json::Value) -> Response {
 /// `GET /account/data-export`: one JSON file, as an attachment.
 pub async fn export(
     State(state): State<AppState>,
-    session: CurrentSession,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
+    p: Panel,
+    origin: Origin,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::DATA);
     p.require(Need::Holder)?;
-    let body = crate::gdpr::export(&state, &p.account, &p.data.sid, &Origin::new(ip, &ua)).await?;
+    let body = crate::gdpr::export(&state, &p.account, &p.data.sid, &origin).await?;
     Ok(attachment(&p, body))
 }
 
 /// `GET /api/v1/account/export`
 pub async fn export_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
+    p: ApiPanel<HolderRead>,
+    origin: Origin,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Holder, false);
-    let body = crate::gdpr::export(&state, &p.account, &p.data.sid, &Origin::new(ip, &ua)).await?;
+    let body = crate::gdpr::export(&state, &p.account, &p.data.sid, &origin).await?;
     Ok(attachment(&p, body))
 }
 
@@ -112,10 +96,16 @@ pub struct EraseInput {
     confirm: String,
 }
 
+impl CsrfForm for EraseInput {
+    const PAGE: &'static str = routes::DATA;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `GET /account/erase`: the same page as "my data".
-pub async fn erase_page(session: CurrentSession) -> Response {
-    let _ = session;
-    Redirect::to(routes::DATA).into_response()
+pub async fn erase_page() -> Redirect {
+    Redirect::to(routes::DATA)
 }
 
 fn erased_response(state: &AppState, lang: Lang) -> Response {
@@ -134,23 +124,16 @@ fn erased_response(state: &AppState, lang: Lang) -> Response {
 /// `POST /account/erase`
 pub async fn erase(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<EraseInput>, FormRejection>,
+    RecentForm { panel: p, form }: RecentForm<EraseInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::DATA);
     p.require(Need::Holder)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
-    if !is_recent(&state, &p.data, &p.identity()).await? {
-        return Ok(to_reauth(routes::DATA));
-    }
     let l = p.lang;
-    if !input.confirm.trim().eq_ignore_ascii_case(&p.account.handle) {
-        let page = data_page_markup(&state, &p, Some(tr(l, "erase_confirm_wrong"))).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response());
-    }
-    match crate::gdpr::erase(&state, p.account.id).await {
+    match crate::gdpr::erase_confirmed(&state, &p.account, &form.confirm).await {
         Ok(()) => Ok(erased_response(&state, l)),
+        Err(app::AppError::NotConfirmed) => {
+            let page = data_page_markup(&state, &p, Some(tr(l, "erase_confirm_wrong"))).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.into_string())).into_response())
+        }
         Err(app::AppError::Account(AccountError::Held(_))) => {
             let page = data_page_markup(&state, &p, None).await?;
             Ok((StatusCode::CONFLICT, Html(page.into_string())).into_response())
@@ -168,11 +151,9 @@ pub struct EraseJson {
 /// `POST /api/v1/account/erase` (`{"confirm": "<handle>"}`)
 pub async fn erase_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<HolderWrite>,
     body: Result<Json<EraseJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Holder, true);
     let l = p.lang;
     let Ok(Json(input)) = body else {
         return Ok(panel_api::error(
@@ -181,15 +162,16 @@ pub async fn erase_api(
             "Send a JSON object with confirm.",
         ));
     };
-    if !is_recent(&state, &p.data, &p.identity()).await? {
+    if !app::authz::is_recent(&state, &p.data, &p.identity()).await? {
         return Ok(panel_api::error(
             StatusCode::FORBIDDEN,
             ProblemType::ReauthenticationRequired,
             tr(l, "reauth_needed"),
         ));
     }
-    if !input.confirm.trim().eq_ignore_ascii_case(&p.account.handle) {
-        return Ok(panel_api::fields_error(
+    match crate::gdpr::erase_confirmed(&state, &p.account, &input.confirm).await {
+        Ok(()) => Ok(Json(json!({ "erased": true })).into_response()),
+        Err(app::AppError::NotConfirmed) => Ok(panel_api::fields_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             tr(l, "erase_confirm_wrong"),
             &[(
@@ -197,10 +179,7 @@ pub async fn erase_api(
                 "handle_mismatch",
                 tr(l, "erase_confirm_wrong").into(),
             )],
-        ));
-    }
-    match crate::gdpr::erase(&state, p.account.id).await {
-        Ok(()) => Ok(Json(json!({ "erased": true })).into_response()),
+        )),
         Err(app::AppError::Account(AccountError::Held(kinds))) => Ok(super::problem::Problem::new(
             StatusCode::CONFLICT,
             ProblemType::Held,

@@ -2,36 +2,28 @@
 //! applications and the security log, each a page and a JSON twin.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::Events;
-
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_api;
+use super::principal::{ApiPanel, CsrfForm, OwnRead, OwnWrite, PanelForm, Read};
 use super::problem::ProblemType;
 use crate::access;
 use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
 use crate::state::AppState;
-use crate::{api_panel_or_return, panel_or_return};
 use views::components::Who;
 use views::pages::security_panel as sp;
 use views::routes;
 
 fn tr(lang: Lang, key: &str) -> &'static str {
     t(lang, &format!("page.security_panel.{key}"))
-}
-
-fn form_error(r: FormRejection) -> AppError {
-    AppError::unreadable(r.status())
 }
 
 fn frame(p: &Panel) -> sp::Frame<'_> {
@@ -46,6 +38,10 @@ fn page(markup: maud::Markup) -> Response {
     Html(markup.into_string()).into_response()
 }
 
+fn done(to: &str, what: &str) -> Response {
+    Redirect::to(&routes::with_query(to, &[("done", what)])).into_response()
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct DoneQuery {
@@ -57,11 +53,9 @@ pub struct DoneQuery {
 /// `GET /account/security/sessions`
 pub async fn sessions_page(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::SESSIONS);
-    p.require(Need::Own)?;
     let list = access::sessions(&state, p.whom(), &p.data.sid).await?;
     Ok(page(sp::sessions(&frame(&p), &q.done, &list)))
 }
@@ -73,30 +67,27 @@ pub struct EndInput {
     handle: String,
 }
 
+impl CsrfForm for EndInput {
+    const PAGE: &'static str = routes::SESSIONS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /account/security/sessions/end`: ending your own session logs you out.
 pub async fn end_session(
     State(state): State<AppState>,
-    session: CurrentSession,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
-    form: Result<Form<EndInput>, FormRejection>,
+    origin: Origin,
+    PanelForm { panel: p, form }: PanelForm<EndInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::SESSIONS);
-    p.require(Need::Own)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
-    let origin = Origin::new(ip, &ua);
-    let own = input.handle == p.data.sid;
-    if !access::end_session(&state, p.whom(), &input.handle, &origin).await? {
-        return Ok(
-            Redirect::to(&routes::with_query(routes::SESSIONS, &[("done", "gone")]))
-                .into_response(),
-        );
+    let own = form.handle == p.data.sid;
+    if !access::end_session(&state, p.whom(), &form.handle, &origin).await? {
+        return Ok(done(routes::SESSIONS, "gone"));
     }
     if own {
         return Ok(to_login(&state));
     }
-    Ok(Redirect::to(&routes::with_query(routes::SESSIONS, &[("done", "ended")])).into_response())
+    Ok(done(routes::SESSIONS, "ended"))
 }
 
 fn to_login(state: &AppState) -> Response {
@@ -110,34 +101,33 @@ fn to_login(state: &AppState) -> Response {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct CsrfOnly {
+pub struct EndAllInput {
     csrf: String,
+}
+
+impl CsrfForm for EndAllInput {
+    const PAGE: &'static str = routes::SESSIONS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `POST /account/security/sessions/end-all`: every session (this one
 /// too) and every refresh token.
 pub async fn end_all(
     State(state): State<AppState>,
-    session: CurrentSession,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    origin: Origin,
+    PanelForm { panel: p, .. }: PanelForm<EndAllInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::SESSIONS);
-    p.require(Need::Own)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
-    access::sign_out_everywhere(&state, p.whom(), &Origin::new(ip, &ua)).await?;
+    access::sign_out_everywhere(&state, p.whom(), &origin).await?;
     Ok(to_login(&state))
 }
 
 /// `GET /api/v1/account/sessions`
 pub async fn sessions_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<OwnRead>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Own, false);
     let list = access::sessions(&state, p.whom(), &p.data.sid).await?;
     Ok(Json(json!({ "sessions": list })).into_response())
 }
@@ -180,13 +170,10 @@ pub struct EndJson {
 /// `POST /api/v1/account/sessions/end` (`{"handle": "..."}`)
 pub async fn end_session_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
+    p: ApiPanel<OwnWrite>,
+    origin: Origin,
     body: Result<Json<EndJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Own, true);
     let input = match one_name(&p, body, "handle", 64, "handle_required", |i: &EndJson| {
         &i.handle
     }) {
@@ -194,7 +181,7 @@ pub async fn end_session_api(
         Err(refused) => return Ok(*refused),
     };
     let own = input.handle == p.data.sid;
-    if !access::end_session(&state, p.whom(), &input.handle, &Origin::new(ip, &ua)).await? {
+    if !access::end_session(&state, p.whom(), &input.handle, &origin).await? {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,
             ProblemType::NotFound,
@@ -207,13 +194,10 @@ pub async fn end_session_api(
 /// `POST /api/v1/account/sessions/end-all`
 pub async fn end_all_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
+    p: ApiPanel<OwnWrite>,
+    origin: Origin,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Own, true);
-    access::sign_out_everywhere(&state, p.whom(), &Origin::new(ip, &ua)).await?;
+    access::sign_out_everywhere(&state, p.whom(), &origin).await?;
     Ok(Json(json!({ "signed_out": true })).into_response())
 }
 
@@ -222,11 +206,9 @@ pub async fn end_all_api(
 /// `GET /account/security/apps`
 pub async fn apps_page(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::APPS);
-    p.require(Need::Own)?;
     let apps = access::connected_apps(&state, p.whom()).await?;
     Ok(page(sp::apps(&frame(&p), &q.done, &apps)))
 }
@@ -238,34 +220,28 @@ pub struct WithdrawInput {
     client_id: String,
 }
 
+impl CsrfForm for WithdrawInput {
+    const PAGE: &'static str = routes::APPS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /account/security/apps/withdraw`
 pub async fn withdraw(
     State(state): State<AppState>,
-    session: CurrentSession,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
-    form: Result<Form<WithdrawInput>, FormRejection>,
+    origin: Origin,
+    PanelForm { panel: p, form }: PanelForm<WithdrawInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::APPS);
-    p.require(Need::Own)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
-    let done =
-        if access::withdraw(&state, p.whom(), &input.client_id, &Origin::new(ip, &ua)).await? {
-            "withdrawn"
-        } else {
-            "gone"
-        };
-    Ok(Redirect::to(&routes::with_query(routes::APPS, &[("done", done)])).into_response())
+    let gone = !access::withdraw(&state, p.whom(), &form.client_id, &origin).await?;
+    Ok(done(routes::APPS, if gone { "gone" } else { "withdrawn" }))
 }
 
 /// `GET /api/v1/account/apps`
 pub async fn apps_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<OwnRead>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Own, false);
     let apps = access::connected_apps(&state, p.whom()).await?;
     Ok(Json(json!({ "apps": apps })).into_response())
 }
@@ -279,13 +255,10 @@ pub struct WithdrawJson {
 /// `POST /api/v1/account/apps/withdraw` (`{"client_id": "..."}`)
 pub async fn withdraw_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
-    ClientIp(ip): ClientIp,
-    UserAgent(ua): UserAgent,
+    p: ApiPanel<OwnWrite>,
+    origin: Origin,
     body: Result<Json<WithdrawJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Own, true);
     let input = match one_name(
         &p,
         body,
@@ -297,7 +270,7 @@ pub async fn withdraw_api(
         Ok(input) => input,
         Err(refused) => return Ok(*refused),
     };
-    if !access::withdraw(&state, p.whom(), &input.client_id, &Origin::new(ip, &ua)).await? {
+    if !access::withdraw(&state, p.whom(), &input.client_id, &origin).await? {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,
             ProblemType::NotFound,
@@ -318,38 +291,27 @@ pub struct PageQuery {
 /// `GET /account/security/log?page=N`
 pub async fn log_page(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::SECURITY_LOG);
     p.require(Need::Read)?;
-    let l = p.lang;
-    let n = q.page.unwrap_or(1).clamp(1, 10_000);
-    let page_ = Events::page(state.accounts.db(), p.account.id, n, state.clock.now()).await?;
-    // Who acted: the holder, or a local user named by their ID; a user since
-    // deleted is still shown as such rather than passed off as the holder.
-    let users = state.accounts.list_users(p.account.id).await?;
-    let by = |user_id: Option<i32>| match user_id {
+    let history = crate::seclog::history(&state, p.account.id, q.page.unwrap_or(1)).await?;
+    let by = |user_id: Option<i32>| match history.actor(user_id) {
         None => p.account.handle.clone(),
-        Some(id) => users
-            .iter()
-            .find(|u| u.id == id)
-            .map(|u| u.login.clone())
-            .unwrap_or_else(|| tr(l, "by_deleted").to_owned()),
+        Some(Some(login)) => login.to_owned(),
+        Some(None) => tr(p.lang, "by_deleted").to_owned(),
     };
-    Ok(page(sp::log(&frame(&p), &page_, by)))
+    Ok(page(sp::log(&frame(&p), &history.page, by)))
 }
 
 /// `GET /api/v1/account/security-log?page=N`
 pub async fn log_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Read>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Read, false);
-    let n = q.page.unwrap_or(1).clamp(1, 10_000);
-    let page_ = Events::page(state.accounts.db(), p.account.id, n, state.clock.now()).await?;
+    let history = crate::seclog::history(&state, p.account.id, q.page.unwrap_or(1)).await?;
+    let page_ = history.page;
     let events: Vec<_> = page_
         .events
         .iter()
