@@ -24,6 +24,7 @@ pub mod session;
 pub mod sign_in;
 pub mod store;
 pub mod support;
+pub mod tokens;
 pub mod twofactor;
 
 pub use config::{ConnectionLimits, LoginConfig, RequestLimits, ServerConfig, SessionConfig};

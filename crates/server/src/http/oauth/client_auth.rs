@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::HeaderValue;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -12,7 +13,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use oauth::clients::{self, Client};
 
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
 use super::error::OAuthHttpError;
+use crate::http::extract::ClientIp;
 use crate::session::throttle::retry_after_secs;
 use crate::state::AppState;
 
@@ -33,6 +38,67 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthorizationHeader {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(parts.headers.get(AUTHORIZATION).cloned()))
+    }
+}
+
+/// The client credentials a form may carry (`client_secret_post` and
+/// `private_key_jwt`); `Authorization: Basic` is read from the header.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FormCredentials {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WithCredentials<T> {
+    #[serde(flatten)]
+    credentials: FormCredentials,
+    #[serde(flatten)]
+    params: T,
+}
+
+/// A form posted to the token, introspection or revocation endpoint by a
+/// client that proved who it is (by any method it is registered for), and
+/// the endpoint's own parameters `T`. Failures answer `invalid_client`
+/// (throttled per IP) or `invalid_request` for an unreadable form, as each
+/// endpoint must.
+pub struct Authenticated<T> {
+    /// The client, as registered now.
+    pub client: Arc<Client>,
+    /// The endpoint's parameters.
+    pub params: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Authenticated<T> {
+    type Rejection = OAuthHttpError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, OAuthHttpError> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, state).await;
+        let Ok(AuthorizationHeader(authorization)) =
+            AuthorizationHeader::from_request_parts(&mut parts, state).await;
+        let endpoint = parts.uri.path().to_owned();
+        let form: Result<Form<WithCredentials<T>>, FormRejection> =
+            Form::from_request(Request::from_parts(parts, body), state).await;
+        let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
+        let c = &f.credentials;
+        let presented = presented(
+            &AuthorizationHeader(authorization),
+            c.client_id.as_deref(),
+            c.client_secret.as_deref(),
+            AssertionParams {
+                kind: c.client_assertion_type.as_deref(),
+                assertion: c.client_assertion.as_deref(),
+            },
+        )?;
+        let client = authenticate(state, presented, ip, &endpoint).await?;
+        Ok(Self {
+            client,
+            params: f.params,
+        })
     }
 }
 

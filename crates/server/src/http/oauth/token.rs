@@ -1,8 +1,7 @@
 //! `POST /oauth2/token`.
 
 use axum::Json;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use oauth::OAuthError;
 use oauth::authorize::CodeGrant;
@@ -19,11 +18,9 @@ use openidconnect::{
 };
 use serde::Deserialize;
 
-use super::client_auth;
+use super::client_auth::Authenticated;
 use super::error::OAuthHttpError;
-use crate::http::extract::ClientIp;
 use crate::state::AppState;
-use views::routes;
 
 /// The token request's fields; all optional so that a missing one is reported
 /// as `invalid_request` naming it, not as a generic form error.
@@ -32,10 +29,6 @@ use views::routes;
 pub struct TokenForm {
     grant_type: Option<String>,
     scope: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<String>,
     code: Option<String>,
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
@@ -44,21 +37,8 @@ pub struct TokenForm {
 
 pub async fn token(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    authorization: client_auth::AuthorizationHeader,
-    form: Result<Form<TokenForm>, FormRejection>,
+    Authenticated { client, params: f }: Authenticated<TokenForm>,
 ) -> Result<Response, OAuthHttpError> {
-    let Form(f) = form.map_err(|r| OAuthHttpError::invalid_request(r.body_text()))?;
-    let presented = client_auth::presented(
-        &authorization,
-        f.client_id.as_deref(),
-        f.client_secret.as_deref(),
-        client_auth::AssertionParams {
-            kind: f.client_assertion_type.as_deref(),
-            assertion: f.client_assertion.as_deref(),
-        },
-    )?;
-    let client = client_auth::authenticate(&state, presented, ip, routes::TOKEN).await?;
     let grant = f
         .grant_type
         .as_deref()
