@@ -12,6 +12,7 @@ pub mod backchannel;
 pub mod config;
 pub mod error;
 pub mod gdpr;
+pub mod grants;
 pub mod housekeeping;
 pub mod i18n;
 pub mod limits;

@@ -10,7 +10,6 @@ use oauth::authorize::{self, AuthorizeError, AuthorizeParams, CodeGrant, Pending
 use oauth::consents;
 use oauth::decision::Step;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::http::csrf;
 use crate::http::error::AppError;
@@ -23,11 +22,6 @@ use views::routes;
 
 /// How long a request may wait for the login and consent pages.
 const PENDING_TTL: Duration = Duration::from_secs(600);
-
-/// The store key of a code: its SHA-256, so the store holds no usable code.
-pub fn code_key(code: &str) -> String {
-    format!("code:{}", hex::encode(Sha256::digest(code.as_bytes())))
-}
 
 fn pending_key(id: &str) -> String {
     format!("authz:{id}")
@@ -407,7 +401,7 @@ async fn issue_code(
     let json = serde_json::to_string(&grant).unwrap_or_default();
     if let Err(e) = state
         .store
-        .set(&code_key(&code), &json, state.config.code_ttl)
+        .set(&app::grants::code_key(&code), &json, state.config.code_ttl)
         .await
     {
         return AppError::from(e).into_response();

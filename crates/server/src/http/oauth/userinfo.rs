@@ -9,8 +9,8 @@ use oauth::id_token::GuichetClaims;
 use openidconnect::UserInfoClaims;
 use openidconnect::core::CoreGenderClaim;
 
-use super::token::{person_of, person_of_user};
 use crate::state::AppState;
+use app::grants::{person_of, person_of_user};
 
 /// A refused bearer token (RFC 6750 §3): 401, or 403 for a token without
 /// the scope, with the challenge in `WWW-Authenticate` and the same error
