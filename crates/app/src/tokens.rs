@@ -117,3 +117,64 @@ pub async fn revoke(app: &App, client: &Client, token: &str) -> Result<(), AppEr
     tracing::info!(client_id = %client.client_id, "access token revoked");
     Ok(())
 }
+
+/// What the userinfo endpoint may answer for a bearer token.
+#[derive(Debug)]
+pub enum UserInfo {
+    /// Not a live access token of ours (expired, revoked, an ID token, or its
+    /// subject gone, disabled or erased).
+    InvalidToken,
+    /// A live token without the `openid` scope.
+    InsufficientScope,
+    /// The subject's claims, limited to the token's scopes.
+    Claims(oauth::id_token::Person),
+}
+
+/// The claims an access token lets its bearer read about its subject.
+pub async fn userinfo(app: &App, token: &str) -> Result<UserInfo, AppError> {
+    let now = app.clock.now();
+    let Ok(claims) = app
+        .oauth
+        .verified
+        .verify(&app.oauth.keys, &app.oauth.issuer, token, now)
+        .await
+    else {
+        return Ok(UserInfo::InvalidToken);
+    };
+    if !crate::authz::access_token_counts(app, &claims).await? {
+        return Ok(UserInfo::InvalidToken);
+    }
+    let scopes: Vec<String> = claims["scope"]
+        .as_str()
+        .unwrap_or("")
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Ok(UserInfo::InsufficientScope);
+    }
+    let subject = claims["sub"].as_str().unwrap_or_default();
+    Ok(match person_by_subject(app, subject).await? {
+        Some(person) => UserInfo::Claims(person.limited_to(&scopes)),
+        None => UserInfo::InvalidToken,
+    })
+}
+
+/// The active holder or local user an access token's `sub` names.
+async fn person_by_subject(
+    app: &App,
+    subject: &str,
+) -> Result<Option<oauth::id_token::Person>, AppError> {
+    use accounts::{AccountStatus, UserStatus};
+    if let Some(a) = app.accounts.find_by_subject(subject).await? {
+        return Ok((a.status == AccountStatus::Active).then(|| crate::grants::person_of(&a)));
+    }
+    let Some((a, u)) = app.accounts.find_user_by_subject(subject).await? else {
+        return Ok(None);
+    };
+    if a.status != AccountStatus::Active || u.status != UserStatus::Active {
+        return Ok(None);
+    }
+    let role = app.accounts.user_role(&u).await?;
+    Ok(Some(crate::grants::person_of_user(&a, &u, role)))
+}

@@ -1,6 +1,5 @@
 //! `GET|POST /oauth2/userinfo` (OIDC Core §5.3).
 
-use accounts::{AccountStatus, UserStatus};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,7 +9,7 @@ use openidconnect::UserInfoClaims;
 use openidconnect::core::CoreGenderClaim;
 
 use crate::state::AppState;
-use app::grants::{person_of, person_of_user};
+use app::tokens::UserInfo;
 
 /// A refused bearer token (RFC 6750 §3): 401, or 403 for a token without
 /// the scope, with the challenge in `WWW-Authenticate` and the same error
@@ -38,8 +37,8 @@ fn unauthorized(error: &'static str) -> Response {
 
 /// A backend failure, as the OAuth JSON error: 503 `temporarily_unavailable`
 /// when the database or the session store cannot be reached.
-fn failed(e: impl Into<crate::http::error::AppError>) -> Response {
-    super::error::OAuthHttpError::from(e.into()).into_response()
+fn failed(e: app::AppError) -> Response {
+    super::error::OAuthHttpError::from(e).into_response()
 }
 
 /// Claims about the token's subject, limited to the token's scopes. Only access
@@ -55,36 +54,12 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     else {
         return unauthorized("invalid_request");
     };
-    let now = state.clock.now();
-    let Ok(claims) = state
-        .oauth
-        .verified
-        .verify(&state.oauth.keys, &state.oauth.issuer, token.trim(), now)
-        .await
-    else {
-        return unauthorized("invalid_token");
-    };
-    match crate::authz::access_token_counts(&state, &claims).await {
-        Ok(false) => return unauthorized("invalid_token"),
-        Ok(true) => {}
-        Err(e) => return failed(e),
-    }
-    let scopes: Vec<String> = claims["scope"]
-        .as_str()
-        .unwrap_or("")
-        .split(' ')
-        .map(str::to_owned)
-        .collect();
-    if !scopes.iter().any(|s| s == "openid") {
-        return unauthorized("insufficient_scope");
-    }
-    let subject = claims["sub"].as_str().unwrap_or_default();
-    let person = match person_by_subject(&state, subject).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return unauthorized("invalid_token"),
+    let person = match app::tokens::userinfo(&state, token.trim()).await {
+        Ok(UserInfo::Claims(person)) => person,
+        Ok(UserInfo::InsufficientScope) => return unauthorized("insufficient_scope"),
+        Ok(UserInfo::InvalidToken) => return unauthorized("invalid_token"),
         Err(e) => return failed(e),
     };
-    let person = person.limited_to(&scopes);
     let extra = GuichetClaims {
         sid: None,
         customer_handle: person.customer_handle.clone(),
@@ -99,22 +74,4 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         HeaderValue::from_static("*"),
     );
     resp
-}
-
-/// The active holder or local user an access token's `sub` names.
-async fn person_by_subject(
-    state: &AppState,
-    subject: &str,
-) -> Result<Option<oauth::id_token::Person>, accounts::AccountError> {
-    if let Some(a) = state.accounts.find_by_subject(subject).await? {
-        return Ok((a.status == AccountStatus::Active).then(|| person_of(&a)));
-    }
-    let Some((a, u)) = state.accounts.find_user_by_subject(subject).await? else {
-        return Ok(None);
-    };
-    if a.status != AccountStatus::Active || u.status != UserStatus::Active {
-        return Ok(None);
-    }
-    let role = state.accounts.user_role(&u).await?;
-    Ok(Some(person_of_user(&a, &u, role)))
 }
