@@ -171,7 +171,14 @@ pub async fn erase_api(
     }
     match crate::gdpr::erase_confirmed(&state, &p.account, &input.confirm).await {
         Ok(()) => Ok(Json(json!({ "erased": true })).into_response()),
-        Err(app::AppError::NotConfirmed) => Ok(panel_api::fields_error(
+        Err(e) => erase_refused(l, e),
+    }
+}
+
+/// Why an erasure asked through the API did not happen, as a problem.
+fn erase_refused(l: Lang, e: app::AppError) -> Result<Response, AppError> {
+    match e {
+        app::AppError::NotConfirmed => Ok(panel_api::fields_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             tr(l, "erase_confirm_wrong"),
             &[(
@@ -180,13 +187,13 @@ pub async fn erase_api(
                 tr(l, "erase_confirm_wrong").into(),
             )],
         )),
-        Err(app::AppError::Account(AccountError::Held(kinds))) => Ok(super::problem::Problem::new(
+        app::AppError::Account(AccountError::Held(kinds)) => Ok(super::problem::Problem::new(
             StatusCode::CONFLICT,
             ProblemType::Held,
             tr(l, "erase_held"),
         )
         .with("holds", serde_json::json!(kinds))
         .into_response()),
-        Err(e) => Err(e.into()),
+        e => Err(e.into()),
     }
 }

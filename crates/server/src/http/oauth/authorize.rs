@@ -457,30 +457,36 @@ pub struct ConsentForm {
 }
 
 /// The consent page's answer.
+/// The consent form, its session and the request it answers: only the
+/// session the consent page was shown to may answer it.
+async fn answering(
+    state: &AppState,
+    session: CurrentSession,
+    form: Result<Form<ConsentForm>, FormRejection>,
+) -> Result<(ConsentForm, SessionData, PendingAuthorization), Response> {
+    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
+    let Some((_, data)) = session.0 else {
+        return Err(Redirect::to(routes::LOGIN).into_response());
+    };
+    csrf::matches(&data.csrf, &f.csrf).map_err(IntoResponse::into_response)?;
+    let pending = load_pending(state, &f.request_id).await?;
+    if pending.bound_sid.as_deref() != Some(data.sid.as_str()) {
+        return Err(
+            AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.expired").into_response(),
+        );
+    }
+    Ok((f, data, pending))
+}
+
 pub async fn consent(
     State(state): State<AppState>,
     session: CurrentSession,
     form: Result<Form<ConsentForm>, FormRejection>,
 ) -> Response {
-    let f = match form {
-        Ok(Form(f)) => f,
-        Err(r) => return AppError::unreadable(r.status()).into_response(),
-    };
-    let Some((_, data)) = session.0 else {
-        return Redirect::to(routes::LOGIN).into_response();
-    };
-    if let Err(e) = csrf::matches(&data.csrf, &f.csrf) {
-        return e.into_response();
-    }
-    let pending = match load_pending(&state, &f.request_id).await {
-        Ok(p) => p,
+    let (f, data, pending) = match answering(&state, session, form).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    // Only the session the consent page was shown to may answer it.
-    if pending.bound_sid.as_deref() != Some(data.sid.as_str()) {
-        return AppError::Refused(StatusCode::BAD_REQUEST, "page.authorize.expired")
-            .into_response();
-    }
     if f.decision != "allow" {
         // The request is used up by a refusal.
         if let Err(e) = state.store.delete(&pending_key(&f.request_id)).await {
@@ -497,17 +503,28 @@ pub async fn consent(
     };
     if decided.step == Step::Issue
         && !decided.client.first_party
-        && let Err(e) = consents::record(
-            state.accounts.db(),
-            data.account_id,
-            data.user_id,
-            &pending.client_id,
-            &pending.scopes,
-            state.clock.now(),
-        )
-        .await
+        && let Err(e) = record_consent(&state, &data, &pending).await
     {
-        return AppError::from(accounts::AccountError::Internal(e.to_string())).into_response();
+        return e.into_response();
     }
     act(&state, Some(&data), pending, Some(f.request_id), decided).await
+}
+
+/// Records the consent just given, for the scopes asked.
+async fn record_consent(
+    state: &AppState,
+    data: &SessionData,
+    pending: &PendingAuthorization,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    consents::record(
+        state.accounts.db(),
+        data.account_id,
+        data.user_id,
+        &pending.client_id,
+        &pending.scopes,
+        now,
+    )
+    .await
+    .map_err(|e| AppError::from(accounts::AccountError::Internal(e.to_string())))
 }

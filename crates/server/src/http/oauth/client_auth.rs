@@ -232,9 +232,21 @@ pub async fn authenticate(
         (Some(c), None, None) => c.auth_method == "none",
         _ => false,
     };
+    throttled(state, ip, client.filter(|_| ok)).await
+}
+
+/// The answer to an authentication, counted per IP: a right one is answered
+/// only while the IP owes no wait (and is not counted, so a busy client's
+/// parallel requests never hold each other up); a wrong one only once the
+/// IP's counter took it.
+async fn throttled(
+    state: &AppState,
+    ip: IpAddr,
+    proven: Option<Arc<Client>>,
+) -> Result<Arc<Client>, OAuthHttpError> {
     let now_ms = state.clock.now_ms();
-    match client {
-        Some(c) if ok => {
+    match proven {
+        Some(c) => {
             let wait = state.throttle.ip_wait(ip, now_ms).await?;
             if !wait.is_zero() {
                 tracing::info!(%ip, "client authentication refused: throttled");
@@ -242,7 +254,7 @@ pub async fn authenticate(
             }
             Ok(c)
         }
-        _ => match state.throttle.reserve_ip(ip, now_ms).await? {
+        None => match state.throttle.reserve_ip(ip, now_ms).await? {
             Ok(failure) => {
                 failure.failed();
                 tracing::info!(%ip, "client authentication failed");

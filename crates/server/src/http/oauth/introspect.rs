@@ -29,7 +29,12 @@ pub async fn introspect(
         .token
         .ok_or_else(|| OAuthHttpError::invalid_request("token is required"))?;
     let answer = app::tokens::introspect(&state, &client, &token).await?;
-    Ok(Json(match answer {
+    Ok(Json(as_json(answer, &state.oauth.issuer)))
+}
+
+/// The RFC 7662 body of an answer.
+fn as_json(answer: Introspection, issuer: &str) -> Value {
+    match answer {
         Introspection::Inactive => json!({"active": false}),
         Introspection::Refresh {
             scopes,
@@ -43,7 +48,7 @@ pub async fn introspect(
             "scope": scopes.join(" "),
             "client_id": client_id,
             "sub": sub,
-            "iss": state.oauth.issuer,
+            "iss": issuer,
             "exp": exp,
             "iat": iat,
         }),
@@ -59,5 +64,5 @@ pub async fn introspect(
             "iat": claims["iat"],
             "jti": claims["jti"],
         }),
-    }))
+    }
 }

@@ -26,14 +26,7 @@ pub async fn token(
     State(state): State<AppState>,
     Authenticated { client, params: f }: Authenticated<TokenForm>,
 ) -> Result<Response, OAuthHttpError> {
-    let grant = f
-        .grant_type
-        .as_deref()
-        .ok_or_else(|| OAuthHttpError::invalid_request("grant_type is required"))?;
-    let required = |v: &Option<String>, name: &str| {
-        v.clone()
-            .ok_or_else(|| OAuthHttpError::invalid_request(format!("{name} is required")))
-    };
+    let grant = required(&f.grant_type, "grant_type")?;
     let (body, kind) = match grant {
         "client_credentials" => {
             let body = grants::client_credentials(&state, &client, f.scope.as_deref()).await?;
@@ -42,11 +35,9 @@ pub async fn token(
         }
         "authorization_code" => {
             oauth::tokens::check_grant(&client, grant)?;
-            let code = required(&f.code, "code")?;
-            let redirect_uri = required(&f.redirect_uri, "redirect_uri")?;
             let req = CodeRedemption {
-                code: &code,
-                redirect_uri: &redirect_uri,
+                code: required(&f.code, "code")?,
+                redirect_uri: required(&f.redirect_uri, "redirect_uri")?,
                 code_verifier: f.code_verifier.as_deref().unwrap_or(""),
             };
             (
@@ -57,13 +48,19 @@ pub async fn token(
         "refresh_token" => {
             oauth::tokens::check_grant(&client, grant)?;
             let presented = required(&f.refresh_token, "refresh_token")?;
-            let body = grants::refresh(&state, &client, &presented, f.scope.as_deref()).await?;
+            let body = grants::refresh(&state, &client, presented, f.scope.as_deref()).await?;
             (body, "refresh_token")
         }
         other => return Err(OAuthHttpError::unsupported_grant_type(other)),
     };
     state.metrics.token_issued(kind);
     Ok(token_json(&body))
+}
+
+/// A parameter the grant cannot go without.
+fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, OAuthHttpError> {
+    v.as_deref()
+        .ok_or_else(|| OAuthHttpError::invalid_request(format!("{name} is required")))
 }
 
 /// A token endpoint answer: the body without `null` members, never cached.

@@ -1,4 +1,4 @@
-//! The shape of the code, checked: no module of a crate imports, through any
+//! No module of a crate imports, through any
 //! chain of imports, a module that imports it back. A circle means two
 //! modules that can only be understood together, and it is how a lower layer
 //! starts reaching up to a handler; the crate boundaries (`.ci/run`'s
@@ -20,14 +20,14 @@ struct Crate {
     modules: BTreeMap<Vec<String>, PathBuf>,
 }
 
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the tests package sits in the workspace")
         .to_path_buf()
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -219,7 +219,7 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
 }
 
 /// The text without `#[cfg(test)]` items (their braces counted).
-fn strip_tests(text: &str) -> String {
+pub(crate) fn strip_tests(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("#[cfg(test)]") {
