@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use guichet::{Application, Settings};
 
+pub mod client;
 pub mod smtp;
 pub mod webdriver;
+pub use client::{Client, Form, Page};
 use sea_orm::{ConnectionTrait, Database};
 
 /// The PostgreSQL server to create test databases on, if any.
@@ -186,12 +188,10 @@ pub fn bare_client() -> reqwest::Client {
         .expect("client")
 }
 
-/// The value of a hidden input in a page.
+/// The value of a field in a page (hidden inputs included), read with the
+/// HTML parser that [`Client`] uses.
 pub fn hidden(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle)? + needle.len();
-    let end = html[start..].find('"')?;
-    Some(html[start..start + end].to_owned())
+    client::field_value(html, name)
 }
 
 /// The problem type (RFC 9457) a JSON API answered, as its last path
