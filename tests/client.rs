@@ -199,8 +199,7 @@ impl Page {
 
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     /// The form whose `action` is `target`, or else the first one matching
@@ -268,6 +267,13 @@ impl Form {
         self
     }
 
+    /// Sets several fields, in order.
+    pub fn fill(self, fields: &[(&str, &str)]) -> Self {
+        fields
+            .iter()
+            .fold(self, |f, (name, value)| f.set(name, value))
+    }
+
     /// Removes a field, as a tampering client would.
     pub fn remove(mut self, name: &str) -> Self {
         self.fields.retain(|(n, _)| n != name);
@@ -276,14 +282,22 @@ impl Form {
 
     /// Submits the form with its fields.
     pub async fn submit(self) -> Page {
+        let client = self.client.clone();
+        let url = client.url(&self.action);
+        let resp = self.send().await;
+        Page::read(client, url, resp).await
+    }
+
+    /// Submits the form and hands back the raw response, for call sites
+    /// that read it themselves (cookies, streaming).
+    pub async fn send(self) -> reqwest::Response {
         let url = self.client.url(&self.action);
         let req = if self.method == "post" {
             self.client.http.post(&url).form(&self.fields)
         } else {
             self.client.http.get(&url).query(&self.fields)
         };
-        let resp = req.send().await.expect("form submission");
-        Page::read(self.client.clone(), url, resp).await
+        req.send().await.expect("form submission")
     }
 }
 
@@ -303,7 +317,10 @@ fn fields_of(form: ElementRef<'_>) -> Vec<(String, String)> {
         match e.name() {
             "input" => {
                 let kind = e.attr("type").unwrap_or("text").to_lowercase();
-                if matches!(kind.as_str(), "submit" | "button" | "image" | "reset" | "file") {
+                if matches!(
+                    kind.as_str(),
+                    "submit" | "button" | "image" | "reset" | "file"
+                ) {
                     continue;
                 }
                 if matches!(kind.as_str(), "checkbox" | "radio") && e.attr("checked").is_none() {

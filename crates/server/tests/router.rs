@@ -53,8 +53,8 @@ async fn state() -> AppState {
         db.clone(),
         mail::QueueSettings::new(1, Duration::from_secs(5)),
     );
-    let encryptor = oauth::KeyEncryptor::from_base64(&oauth::KeyEncryptor::generate_base64())
-        .expect("key");
+    let encryptor =
+        oauth::KeyEncryptor::from_base64(&oauth::KeyEncryptor::generate_base64()).expect("key");
     let keys = oauth::KeyRing::new(db.clone(), encryptor.clone());
     keys.ensure(clock.now()).await.expect("signing keys");
     let public_url = url::Url::parse(PUBLIC).expect("URL");
@@ -284,7 +284,10 @@ async fn discovery_and_jwks_are_served() {
     let jwks: serde_json::Value = serde_json::from_str(&text(resp).await).expect("JSON");
     let keys = jwks["keys"].as_array().expect("keys");
     assert!(!keys.is_empty(), "{jwks}");
-    assert!(keys.iter().all(|k| k["kid"].is_string() && k["kty"].is_string()));
+    assert!(
+        keys.iter()
+            .all(|k| k["kid"].is_string() && k["kty"].is_string())
+    );
 }
 
 #[tokio::test]
