@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use guichet_tests::{Client, Person, bare_client, browser, hidden, problem, spawn_app};
+use guichet_tests::{Client, Person, bare_client, browser, problem, spawn_app};
 
 fn handle_shape(h: &str) -> bool {
     let Some(left) = h.strip_suffix("-ovh") else {
@@ -87,22 +87,9 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
         .find(|v| v.starts_with("guichet_session="))
         .unwrap();
     let session_pair = cookie.split(';').next().unwrap().to_owned();
-    let html = c
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&html, "csrf").unwrap();
-    let r = c
-        .post(app.url("/logout"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    let account = app.client_on(&c).get("/account").await;
+    let r = account.form("/logout").submit().await;
+    assert_eq!(r.status, 303);
     let replay = bare_client()
         .get(app.url("/account"))
         .header("cookie", &session_pair)
@@ -126,27 +113,16 @@ async fn verification_link_works_once() {
         .collect();
     assert_eq!(token.len(), 64);
 
-    let web = browser();
+    let web = Client::new(&app);
     // Opening the link changes nothing by itself (mail scanners open links).
-    let page = web
-        .get(app.url(&format!("/verify-email?token={token}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
-    let confirm = || {
-        web.post(app.url("/verify-email"))
-            .form(&[("csrf", csrf.as_str()), ("token", token.as_str())])
-            .send()
-    };
-    let r = confirm().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains(&handle));
-    let again = confirm().await.unwrap();
-    assert_eq!(again.status(), 400);
+    let page = web.get(&format!("/verify-email?token={token}")).await;
+    let confirm = page.form("/verify-email");
+    assert_eq!(confirm.get("token"), Some(token.as_str()));
+    let r = confirm.clone().submit().await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(&handle));
+    let again = confirm.submit().await;
+    assert_eq!(again.status, 400);
 
     let c = browser();
     app.login(&c, &handle, &p.password).await;

@@ -134,24 +134,16 @@ async fn prompt_login_and_max_age_show_the_form_then_continue_with_a_fresh_auth_
         let to = location(&r);
         assert!(to.starts_with("/login?"), "{extra:?}: {to}");
         // The form, not a bounce back: the account pre-filled, a way out.
-        let r = web.get(app.url(&to)).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{extra:?}: the login page shows");
-        let html = r.text().await.unwrap();
+        let page = app.client_on(&web).get(&to).await;
+        assert_eq!(page.status, 200, "{extra:?}: the login page shows");
+        let html = &page.body;
         assert!(html.contains(&format!("value=\"{handle}\"")), "{html}");
         assert!(html.contains("id=\"other-account\""), "{html}");
-        let csrf = hidden(&html, "csrf").unwrap();
-        let next = hidden(&html, "next").unwrap();
-        let r = web
-            .post(app.url("/login"))
-            .form(&[
-                ("identifier", handle.as_str()),
-                ("password", p.password.as_str()),
-                ("csrf", csrf.as_str()),
-                ("next", next.as_str()),
-            ])
+        let r = page
+            .form("/login")
+            .fill(&[("identifier", &handle), ("password", &p.password)])
             .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(r.status(), 303);
         let loc = follow_to_client(&app, &web, app.url(&location(&r))).await;
         assert!(loc.starts_with(REDIRECT), "{extra:?}: {loc}");

@@ -4,7 +4,7 @@
 //! scoped to the client's own tokens; a code replayed while its first
 //! redemption is in flight.
 
-use guichet_tests::{Person, TestApp, bare_client, browser, hidden, spawn_app};
+use guichet_tests::{Person, TestApp, bare_client, browser, spawn_app};
 use oauth::clients::ClientSpec;
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
@@ -41,16 +41,14 @@ async fn consent_page(
     client_id: &str,
     challenge: &str,
 ) -> (String, String) {
-    let r = web
-        .get(authorize_url(app, client_id, challenge, &[]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "the consent page");
-    let html = r.text().await.unwrap();
+    let page = app
+        .client_on(web)
+        .get(&authorize_url(app, client_id, challenge, &[]))
+        .await;
+    assert_eq!(page.status, 200, "the consent page");
     (
-        hidden(&html, "request_id").expect("request_id"),
-        hidden(&html, "csrf").expect("csrf"),
+        page.field("request_id").expect("request_id"),
+        page.field("csrf").expect("csrf"),
     )
 }
 

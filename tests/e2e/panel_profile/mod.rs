@@ -1,7 +1,7 @@
 //! The profile, the primary-email change and the password change, as a
 //! customer and a script see them.
 
-use guichet_tests::{Person, TestApp, browser, hidden, problem, spawn_app};
+use guichet_tests::{Person, TestApp, browser, problem, spawn_app};
 use serde_json::{Value, json};
 
 /// A signed-up, signed-in person and their browser.

@@ -32,22 +32,10 @@ async fn a_login_from_a_new_device_is_notified_once_and_can_be_switched_off() {
     assert_eq!(count(), 1);
 
     // Switched off on the account page: a new device sends nothing.
-    let html = web
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&html, "csrf").unwrap();
-    let r = web
-        .post(app.url("/account/notifications"))
-        .form(&[("csrf", csrf.as_str()), ("on", "0")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    let account = app.client_on(&web).get("/account").await;
+    let switch = account.form("/account/notifications");
+    let r = switch.clone().set("on", "0").submit().await;
+    assert_eq!(r.status, 303);
     let other = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -58,13 +46,8 @@ async fn a_login_from_a_new_device_is_notified_once_and_can_be_switched_off() {
     app.mail_quiet().await;
     assert!(sink.messages_to(&p.email, "OtherBrowser/2.0").is_empty());
     // Bad input changes nothing.
-    let r = web
-        .post(app.url("/account/notifications"))
-        .form(&[("csrf", csrf.as_str()), ("on", "maybe")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
+    let r = switch.set("on", "maybe").submit().await;
+    assert_eq!(r.status, 422);
 }
 
 #[tokio::test]
@@ -75,30 +58,17 @@ async fn a_backup_email_becomes_active_only_with_its_code_and_must_differ() {
     let handle = app.signup(&p).await;
     let web = browser();
     assert_eq!(app.login(&web, &handle, &p.password).await.status(), 303);
-    let form = web
-        .get(app.url("/account/backup-email"))
-        .send()
+    let form = app
+        .client_on(&web)
+        .get("/account/backup-email")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&form, "csrf").unwrap();
+        .form("/account/backup-email");
+    let csrf = form.get("csrf").expect("the form's token").to_owned();
     let post = |email: String| {
-        let web = web.clone();
-        let url = app.url("/account/backup-email");
-        let csrf = csrf.clone();
-        async move {
-            web.post(url)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("backup_email", email.as_str()),
-                    ("next", "/account"),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+        let form = form
+            .clone()
+            .fill(&[("backup_email", &email), ("next", "/account")]);
+        form.send()
     };
     let r = post(p.email.to_uppercase()).await;
     assert_eq!(r.status(), 422);
