@@ -118,20 +118,11 @@ async fn log_in(
         return r;
     }
     let mail = app.mail_to_with(inbox, "Sign-in code").await;
-    let page = web
-        .get(app.url("/login/email-code"))
+    let page = app.client_on(web).get("/login/email-code").await;
+    page.form("/login/email-code")
+        .set("code", &mailed_code(&mail))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
-    web.post(app.url("/login/email-code"))
-        .form(&[("csrf", csrf.as_str()), ("code", &mailed_code(&mail))])
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Where `GET /account` sends this browser: `None` for the page itself.

@@ -56,58 +56,36 @@ pub(crate) async fn page(app: &TestApp, web: &reqwest::Client, path: &str) -> (u
 /// Adds an authenticator app; returns the generator and the emergency codes shown.
 pub(crate) async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> (Totp, Vec<String>) {
     early_in_a_step(app).await;
-    let (status, form) = page(app, web, "/account/security/totp").await;
-    assert_eq!(status, 200, "{form}");
-    let csrf = hidden(&form, "csrf").unwrap();
-    let r = web
-        .post(app.url("/account/security/totp"))
-        .form(&[("csrf", csrf.as_str()), ("label", "My phone"), ("next", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let html = r.text().await.unwrap();
+    let start = app.client_on(web).get("/account/security/totp").await;
+    assert_eq!(start.status, 200, "{}", start.body);
+    let r = start
+        .form("/account/security/totp")
+        .fill(&[("label", "My phone"), ("next", "")])
+        .submit()
+        .await;
+    assert_eq!(r.status, 200);
+    let html = &r.body;
     assert!(
         html.contains("data:image/png;base64,"),
         "a QR code is shown"
     );
-    let uri = hidden(&html, "uri").unwrap().replace("&amp;", "&");
+    let confirm = r.form("/account/security/totp/confirm");
+    let uri = confirm.get("uri").unwrap().to_owned();
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
     let totp = Totp::from_url(&uri).expect("a valid otpauth URI");
-    let secret = hidden(&html, "secret").unwrap();
+    let secret = confirm.get("secret").unwrap();
     assert!(
         html.contains(&secret[..4]),
         "the secret is shown for manual entry"
     );
-    let method = hidden(&html, "method").unwrap();
     // A wrong code leaves the method off.
-    let r = web
-        .post(app.url("/account/security/totp/confirm"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("code", "000000"),
-            ("secret", secret.as_str()),
-            ("uri", uri.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
+    let wrong = confirm.clone().set("code", "000000").submit().await;
+    assert_eq!(wrong.status, 422);
     let (_, security) = page(app, web, "/account/security").await;
     assert!(security.contains("is <strong>off</strong>"), "{security}");
 
     let code = code_at(app, &totp, 0);
-    let r = web
-        .post(app.url("/account/security/totp/confirm"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = confirm.set("code", &code).send().await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert!(to.starts_with("/account/security/codes?show="), "{to}");
