@@ -39,7 +39,6 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
     let signup = web.get("/signup").await.form("/signup");
     let r = signup.fill(&form_fields(&p)).submit().await;
     assert_eq!(r.status, 303);
-    let done = r.location().to_owned();
     let page = r.follow().await.body;
 
     // The welcome mail carries the handle, the customer code and a verification

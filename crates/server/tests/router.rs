@@ -223,7 +223,7 @@ async fn the_account_page_without_a_session_sends_to_login_and_back() {
 #[tokio::test]
 async fn the_json_api_without_a_session_answers_an_unauthenticated_problem() {
     let app = server::router(state().await);
-    let resp = get(&app, "/api/v1/account", "").await;
+    let resp = get(&app, "/api/v1/account/sessions", "").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(header_of(&resp, "content-type"), "application/problem+json");
     let v: serde_json::Value = serde_json::from_str(&text(resp).await).expect("JSON");
@@ -255,7 +255,7 @@ async fn a_panel_form_with_a_wrong_anti_csrf_token_is_refused() {
 #[tokio::test]
 async fn error_responses_carry_the_security_headers() {
     let app = server::router(state().await);
-    for path in ["/no-such-page", "/api/v1/account"] {
+    for path in ["/no-such-page", "/api/v1/account/sessions"] {
         let resp = get(&app, path, "").await;
         assert!(resp.status().is_client_error(), "{path}");
         assert!(
