@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use guichet::{Application, Settings};
 
+pub mod client;
 pub mod smtp;
 pub mod webdriver;
+pub use client::{Client, Form, Page};
 use sea_orm::{ConnectionTrait, Database};
 
 /// The PostgreSQL server to create test databases on, if any.
@@ -186,12 +188,10 @@ pub fn bare_client() -> reqwest::Client {
         .expect("client")
 }
 
-/// The value of a hidden input in a page.
+/// The value of a field in a page (hidden inputs included), read with the
+/// HTML parser that [`Client`] uses.
 pub fn hidden(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle)? + needle.len();
-    let end = html[start..].find('"')?;
-    Some(html[start..start + end].to_owned())
+    client::field_value(html, name)
 }
 
 /// The problem type (RFC 9457) a JSON API answered, as its last path
@@ -332,15 +332,11 @@ impl TestApp {
 
     /// Fetches a form page and returns its anti-CSRF token.
     pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let html = client
-            .get(self.url(path))
-            .send()
+        self.client_on(client)
+            .get(path)
             .await
-            .expect("page")
-            .text()
-            .await
-            .expect("body");
-        hidden(&html, "csrf").expect("csrf token in page")
+            .field("csrf")
+            .expect("csrf token in page")
     }
 
     /// Logs in through the login form; returns the response to the POST.
@@ -350,18 +346,20 @@ impl TestApp {
         identifier: &str,
         password: &str,
     ) -> reqwest::Response {
-        let csrf = self.csrf(client, "/login").await;
-        client
-            .post(self.url("/login"))
-            .form(&[
-                ("identifier", identifier),
-                ("password", password),
-                ("csrf", &csrf),
-                ("next", ""),
-            ])
+        self.client_on(client)
+            .get("/login")
+            .await
+            .form("/login")
+            .set("identifier", identifier)
+            .set("password", password)
             .send()
             .await
-            .expect("login request")
+    }
+
+    /// The typed client over `client`'s cookies, for tests that hold a
+    /// plain reqwest client.
+    pub fn client_on(&self, client: &reqwest::Client) -> Client {
+        Client::on(&self.base, client.clone())
     }
 
     /// The outbox directory of this instance.

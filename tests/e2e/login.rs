@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use guichet_tests::{Person, bare_client, browser, set_cookie, spawn_app};
+use guichet_tests::{Client, Person, bare_client, browser, set_cookie, spawn_app};
 
 /// The body with the echoed identifier blanked: the only part of a failure page
 /// that depends on the request rather than on the account.
@@ -74,20 +74,14 @@ async fn unknown_identifiers_cost_a_full_password_hash() {
     let time = |identifier: String| {
         let app = &app;
         async move {
-            let web = browser();
-            let csrf = app.csrf(&web, "/login").await;
+            let login = Client::new(app).get("/login").await.form("/login");
+            let login = login.fill(&[
+                ("identifier", identifier.as_str()),
+                ("password", "not the password"),
+            ]);
             let t = Instant::now();
-            let r = web
-                .post(app.url("/login"))
-                .form(&[
-                    ("identifier", identifier.as_str()),
-                    ("password", "not the password"),
-                    ("csrf", &csrf),
-                ])
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 401);
+            let r = login.submit().await;
+            assert_eq!(r.status, 401);
             t.elapsed()
         }
     };
@@ -147,31 +141,14 @@ async fn of_fifty_parallel_wrong_guesses_one_is_checked_and_the_right_password_w
     let handle = app.signup(&p).await;
     // Every browser has its anti-CSRF token before the guesses go, at once.
     let mut ready = Vec::new();
-    for _ in 0..50 {
-        let web = browser();
-        let csrf = app.csrf(&web, "/login").await;
-        ready.push((web, csrf));
+    for i in 0..50 {
+        let login = Client::new(&app).get("/login").await.form("/login");
+        let guess = format!("guess number {i}");
+        ready.push(login.fill(&[("identifier", &handle), ("password", &guess)]));
     }
     let tasks: Vec<_> = ready
         .into_iter()
-        .enumerate()
-        .map(|(i, (web, csrf))| {
-            let url = app.url("/login");
-            let handle = handle.clone();
-            tokio::spawn(async move {
-                web.post(url)
-                    .form(&[
-                        ("identifier", handle.as_str()),
-                        ("password", &format!("guess number {i}")),
-                        ("csrf", &csrf),
-                    ])
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
+        .map(|login| tokio::spawn(async move { login.submit().await.status.as_u16() }))
         .collect();
     let mut statuses = Vec::new();
     for t in tasks {
@@ -195,27 +172,19 @@ async fn login_forms_need_their_anti_csrf_token_and_refuse_cross_site_posts() {
     let app = spawn_app().await;
     let p = Person::new("Csrf", "Check");
     let handle = app.signup(&p).await;
-    let web = browser();
-    let csrf = app.csrf(&web, "/login").await;
+    let client = Client::new(&app);
+    let web = client.http().clone();
+    let login = client.get("/login").await.form("/login");
+    let csrf = login
+        .get("csrf")
+        .expect("the login form's token")
+        .to_owned();
+    let filled = login.fill(&[("identifier", &handle), ("password", &p.password)]);
 
-    let no_token = web
-        .post(app.url("/login"))
-        .form(&[("identifier", handle.as_str()), ("password", &p.password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(no_token.status(), 403);
-    let other_token = web
-        .post(app.url("/login"))
-        .form(&[
-            ("identifier", handle.as_str()),
-            ("password", &p.password),
-            ("csrf", "A".repeat(43).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other_token.status(), 403);
+    let no_token = filled.clone().remove("csrf").submit().await;
+    assert_eq!(no_token.status, 403);
+    let other_token = filled.clone().set("csrf", &"A".repeat(43)).submit().await;
+    assert_eq!(other_token.status, 403);
     let cross_site = web
         .post(app.url("/login"))
         .header("origin", "https://evil.example")

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use guichet_tests::{Person, bare_client, browser, hidden, problem, spawn_app};
+use guichet_tests::{Client, Person, bare_client, browser, problem, spawn_app};
 
 fn handle_shape(h: &str) -> bool {
     let Some(left) = h.strip_suffix("-ovh") else {
@@ -13,9 +13,10 @@ fn handle_shape(h: &str) -> bool {
         && left[2..].bytes().all(|b| b.is_ascii_digit())
 }
 
-fn form_fields<'a>(p: &'a Person, csrf: &'a str) -> Vec<(&'static str, &'a str)> {
+/// The sign-up form's fields for `p`; the anti-CSRF token comes with the
+/// form the client reads.
+fn form_fields(p: &Person) -> Vec<(&'static str, &str)> {
     vec![
-        ("csrf", csrf),
         ("first_name", &p.first),
         ("last_name", &p.last),
         ("primary_email", &p.email),
@@ -32,26 +33,13 @@ fn form_fields<'a>(p: &'a Person, csrf: &'a str) -> Vec<(&'static str, &'a str)>
 #[tokio::test]
 async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout() {
     let app = spawn_app().await;
-    let web = browser();
+    let web = Client::new(&app);
     let p = Person::new("Dominique", "Martin");
 
-    let csrf = app.csrf(&web, "/signup").await;
-    let r = web
-        .post(app.url("/signup"))
-        .form(&form_fields(&p, &csrf))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let done = r.headers()["location"].to_str().unwrap().to_owned();
-    let page = web
-        .get(app.url(&done))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let signup = web.get("/signup").await.form("/signup");
+    let r = signup.fill(&form_fields(&p)).submit().await;
+    assert_eq!(r.status, 303);
+    let page = r.follow().await.body;
 
     // The welcome mail carries the handle, the customer code and a verification
     // link, in the language chosen at sign-up (French here).
@@ -98,22 +86,9 @@ async fn form_signup_mails_the_handle_and_every_identifier_logs_in_until_logout(
         .find(|v| v.starts_with("guichet_session="))
         .unwrap();
     let session_pair = cookie.split(';').next().unwrap().to_owned();
-    let html = c
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&html, "csrf").unwrap();
-    let r = c
-        .post(app.url("/logout"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    let account = app.client_on(&c).get("/account").await;
+    let r = account.form("/logout").submit().await;
+    assert_eq!(r.status, 303);
     let replay = bare_client()
         .get(app.url("/account"))
         .header("cookie", &session_pair)
@@ -137,27 +112,16 @@ async fn verification_link_works_once() {
         .collect();
     assert_eq!(token.len(), 64);
 
-    let web = browser();
+    let web = Client::new(&app);
     // Opening the link changes nothing by itself (mail scanners open links).
-    let page = web
-        .get(app.url(&format!("/verify-email?token={token}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
-    let confirm = || {
-        web.post(app.url("/verify-email"))
-            .form(&[("csrf", csrf.as_str()), ("token", token.as_str())])
-            .send()
-    };
-    let r = confirm().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains(&handle));
-    let again = confirm().await.unwrap();
-    assert_eq!(again.status(), 400);
+    let page = web.get(&format!("/verify-email?token={token}")).await;
+    let confirm = page.form("/verify-email");
+    assert_eq!(confirm.get("token"), Some(token.as_str()));
+    let r = confirm.clone().submit().await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(&handle));
+    let again = confirm.submit().await;
+    assert_eq!(again.status, 400);
 
     let c = browser();
     app.login(&c, &handle, &p.password).await;
@@ -285,12 +249,10 @@ async fn bad_sign_ups_say_what_is_wrong_and_create_nothing() {
 #[tokio::test]
 async fn the_form_rerenders_with_a_message_per_field() {
     let app = spawn_app().await;
-    let web = browser();
-    let csrf = app.csrf(&web, "/signup").await;
-    let r = web
-        .post(app.url("/signup"))
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let web = Client::new(&app);
+    let signup = web.get("/signup").await.form("/signup");
+    let r = signup
+        .fill(&[
             ("first_name", "Jo"),
             ("last_name", "Doe"),
             ("primary_email", "jo@example.com"),
@@ -301,11 +263,10 @@ async fn the_form_rerenders_with_a_message_per_field() {
             ("language", "en"),
             ("kind", "individual"),
         ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
-    let html = r.text().await.unwrap();
+        .submit()
+        .await;
+    assert_eq!(r.status, 422);
+    let html = r.body;
     assert!(html.contains("The backup email must differ from the primary email."));
     assert!(html.contains("The password needs at least 12 characters."));
     assert!(html.contains("id=\"backup_email-error\""));
@@ -417,25 +378,11 @@ async fn a_hundred_concurrent_sign_ups_with_the_same_initials_get_distinct_handl
 /// Posts the sign-up form for `p` with a fresh anti-CSRF token; the status,
 /// the `Location`, and the page it leads to.
 async fn form_signup(app: &guichet_tests::TestApp, p: &Person) -> (u16, String, String) {
-    let web = browser();
-    let csrf = app.csrf(&web, "/signup").await;
-    let r = web
-        .post(app.url("/signup"))
-        .form(&form_fields(p, &csrf))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let location = r.headers()["location"].to_str().unwrap().to_owned();
-    let page = web
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    (status, location, page)
+    let web = Client::new(app);
+    let signup = web.get("/signup").await.form("/signup");
+    let r = signup.fill(&form_fields(p)).submit().await;
+    let page = r.follow().await.body;
+    (r.status.as_u16(), r.location().to_owned(), page)
 }
 
 /// The mails to `to` in the outbox whose text holds `needle`, once there
