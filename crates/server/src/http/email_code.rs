@@ -166,14 +166,7 @@ pub async fn submit(
             let clear = Some(cookie_name(&state));
             super::sign_in::finish(&state, &headers, &account, &data, &next, clear).await
         }
-        CodeCheck::Throttled(secs) => {
-            let n = secs.to_string();
-            let msg = crate::i18n::format(msg("page.email_code.too_many"), &[("n", &n)]);
-            let mut resp = page(&state, &p, None, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            Ok(resp)
-        }
+        CodeCheck::Throttled(secs) => Ok(throttled(&state, &p, secs)),
         CodeCheck::Wrong(p) => Ok(page(
             &state,
             &p,
@@ -190,6 +183,16 @@ pub async fn submit(
         )),
         CodeCheck::Gone => Ok(to_login()),
     }
+}
+
+/// The page again with the wait, in the text and in `Retry-After`.
+fn throttled(state: &AppState, p: &Pending, secs: u64) -> Response {
+    let n = secs.to_string();
+    let msg = crate::i18n::format(msg("page.email_code.too_many"), &[("n", &n)]);
+    let mut resp = page(state, p, None, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }
 
 #[derive(Deserialize, Default)]

@@ -98,16 +98,17 @@ pub async fn submit(
         }
         PasswordStep::EmailCodeDue(token) => Ok(super::email_code::to_code_page(&state, &token)),
         PasswordStep::Throttled(wait) => Ok(throttled(&state, &headers, &identifier, &next, wait)),
-        PasswordStep::Failed => {
-            let token = csrf_token(&headers, &state);
-            // One message for every credential failure: unknown identifier,
-            // wrong password and disabled account alike.
-            let msg = Some(views::text::tr(current_lang(), "page.login.failed"));
-            let page =
-                views::pages::login::login_form(current_lang(), &identifier, &next, &token, msg);
-            Ok((StatusCode::UNAUTHORIZED, Html(page.into_string())).into_response())
-        }
+        PasswordStep::Failed => Ok(failed(&state, &headers, &identifier, &next)),
     }
+}
+
+/// The form again. One message for every credential failure: unknown
+/// identifier, wrong password and disabled account alike.
+fn failed(state: &AppState, headers: &HeaderMap, identifier: &str, next: &str) -> Response {
+    let token = csrf_token(headers, state);
+    let msg = Some(views::text::tr(current_lang(), "page.login.failed"));
+    let page = views::pages::login::login_form(current_lang(), identifier, next, &token, msg);
+    (StatusCode::UNAUTHORIZED, Html(page.into_string())).into_response()
 }
 
 /// What the operator's login counter says of a password step.

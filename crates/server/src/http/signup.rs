@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{AccountError, Secret, SignupRequest, SignupWarning};
+use accounts::{AccountError, Secret, Signup, SignupRequest, SignupWarning};
 
 use super::csrf;
 use super::error::AppError;
@@ -165,25 +165,7 @@ pub async fn api(
     };
     let (req, _) = input.into_parts();
     match app::signup::sign_up(&state, ip, req).await {
-        Ok(outcome) => {
-            let warnings: Vec<_> = outcome
-                .warnings()
-                .iter()
-                .map(|w| json!({"code": w.code(), "message": warning_text(*w)}))
-                .collect();
-            // 202: what happens next reaches the mailbox, and this answer is
-            // the same whether or not the address already had an account.
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({
-                    "status": "accepted",
-                    "message": views::text::tr(current_lang(), "page.signup_done.check_mail"),
-                    "primary_email": outcome.primary_email(),
-                    "warnings": warnings,
-                })),
-            )
-                .into_response()
-        }
+        Ok(outcome) => accepted(&outcome),
         Err(app::AppError::Account(AccountError::Invalid(errors))) => {
             super::panel_json::invalid(current_lang(), &errors)
         }
@@ -198,6 +180,23 @@ pub async fn api(
         }
         Err(e) => super::panel_json::from_app(current_lang(), e.into()),
     }
+}
+
+/// 202: what happens next reaches the mailbox, and this answer is the same
+/// whether or not the address already had an account.
+fn accepted(outcome: &Signup) -> Response {
+    let warnings: Vec<_> = outcome
+        .warnings()
+        .iter()
+        .map(|w| json!({"code": w.code(), "message": warning_text(*w)}))
+        .collect();
+    let body = json!({
+        "status": "accepted",
+        "message": views::text::tr(current_lang(), "page.signup_done.check_mail"),
+        "primary_email": outcome.primary_email(),
+        "warnings": warnings,
+    });
+    (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
 fn warning_text(w: SignupWarning) -> &'static str {

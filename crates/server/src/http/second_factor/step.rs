@@ -96,36 +96,34 @@ pub async fn submit(
     };
     let checked = app::second_factor::check(&state, &*state.metrics, &step, ip, proof).await?;
     let (error, status, wait) = match checked {
-        Checked::Throttled(secs) => (
-            wait_message(secs),
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(secs),
-        ),
-        Checked::Refused => (
-            msg("page.security.code_used").to_owned(),
-            StatusCode::UNAUTHORIZED,
-            None,
-        ),
+        Checked::Throttled(secs) => (wait_message(secs), StatusCode::TOO_MANY_REQUESTS, Some(secs)),
+        Checked::Refused => {
+            let used = msg("page.security.code_used").to_owned();
+            (used, StatusCode::UNAUTHORIZED, None)
+        }
         done => {
-            return Ok(signed_in(&state, &headers, done, &next)
-                .await?
-                .unwrap_or_else(to_login));
+            let to = signed_in(&state, &headers, done, &next).await?;
+            return Ok(to.unwrap_or_else(to_login));
         }
     };
-    let (chosen, notice, error) = (&f.method, None, Some(error.as_str()));
     let shown = Shown {
-        chosen,
+        chosen: &f.method,
         next: &next,
-        notice,
-        error,
+        notice: None,
+        error: Some(&error),
         status,
     };
-    let mut resp = render(&state, &step, &account, shown).await?;
+    let resp = render(&state, &step, &account, shown).await?;
+    Ok(with_retry_after(resp, wait))
+}
+
+/// `resp` with the wait, when there is one, in `Retry-After`.
+fn with_retry_after(mut resp: Response, wait: Option<u64>) -> Response {
     if let Some(secs) = wait {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
-    Ok(resp)
+    resp
 }
 
 #[derive(Deserialize, Default)]
