@@ -2,8 +2,7 @@
 //! [`app::recovery::confirm_backup`]) and the login-notification switch:
 //! the holder's own recovery data.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -15,6 +14,7 @@ use super::{msg, too_many, with_status};
 use crate::http::csrf;
 use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, current_lang, negotiate};
+use crate::http::principal::CsrfForm;
 use crate::http::security::{is_recent, to_reauth};
 use crate::http::sign_in::safe_next;
 use crate::i18n::Lang;
@@ -53,18 +53,37 @@ async fn signed(
     }
 }
 
-/// [`signed`], then the form's anti-CSRF field checked against the session.
-async fn signed_form(
-    state: &AppState,
-    session: CurrentSession,
-    back: &str,
-    token: &str,
-) -> Result<Result<(SessionData, Account), Response>, AppError> {
-    let signed = signed(state, session, back).await?;
-    if let Ok((data, _)) = &signed {
-        csrf::matches(&data.csrf, token)?;
+/// The signed-in holder ([`signed`]) and a form posted from their page whose
+/// anti-CSRF field matched the session's token. The form is read first, as
+/// these pages always did.
+pub struct HolderForm<T> {
+    data: SessionData,
+    account: Account,
+    form: T,
+}
+
+impl<T: CsrfForm> FromRequest<AppState> for HolderForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = CurrentSession::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::<T>::from_request(Request::from_parts(parts, body), state).await;
+        let Form(form) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
+        let (data, account) = match signed(state, session, T::PAGE).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(r)) => return Err(r),
+            Err(e) => return Err(e.into_response()),
+        };
+        csrf::matches(&data.csrf, form.csrf()).map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            data,
+            account,
+            form,
+        })
     }
-    Ok(signed)
 }
 
 #[derive(Deserialize, Default)]
@@ -119,17 +138,23 @@ pub struct BackupForm {
     backup_email: String,
 }
 
+impl CsrfForm for BackupForm {
+    const PAGE: &'static str = routes::BACKUP_EMAIL;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /account/backup-email`: checks the address and mails it a code.
 pub async fn backup_submit(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<BackupForm>, FormRejection>,
+    HolderForm {
+        data,
+        account,
+        form: f,
+    }: HolderForm<BackupForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (data, account) = match signed_form(&state, session, routes::BACKUP_EMAIL, &f.csrf).await? {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let next = safe_next(&f.next).to_owned();
     if !is_recent(&state, &data, &crate::twofactor::identity(account.id)).await? {
         return Ok(to_reauth(routes::BACKUP_EMAIL));
@@ -162,17 +187,23 @@ pub struct BackupCodeForm {
     code: String,
 }
 
+impl CsrfForm for BackupCodeForm {
+    const PAGE: &'static str = routes::BACKUP_EMAIL;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /account/backup-email/confirm`: the code from the new address.
 pub async fn backup_confirm(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<BackupCodeForm>, FormRejection>,
+    HolderForm {
+        data,
+        account,
+        form: f,
+    }: HolderForm<BackupCodeForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (data, account) = match signed_form(&state, session, routes::BACKUP_EMAIL, &f.csrf).await? {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let next = safe_next(&f.next).to_owned();
     match app::recovery::confirm_backup(&state, &account, &f.code).await? {
         BackupConfirm::Done => Ok(Redirect::to(&next).into_response()),
@@ -200,17 +231,21 @@ pub struct NotificationsForm {
     on: String,
 }
 
+impl CsrfForm for NotificationsForm {
+    const PAGE: &'static str = routes::ACCOUNT;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /account/notifications`: login notifications on or off.
 pub async fn notifications(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<NotificationsForm>, FormRejection>,
+    HolderForm {
+        account, form: f, ..
+    }: HolderForm<NotificationsForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (_, account) = match signed_form(&state, session, routes::ACCOUNT, &f.csrf).await? {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let on = match f.on.as_str() {
         "1" | "on" | "true" => true,
         "0" | "off" | "false" => false,

@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use app::second_factor::{Checked, StepProof};
+use accounts::Account;
+use app::second_factor::{Checked, Step, StepProof};
 
 use super::{Shown, current, load_account, msg, render, signed_in, wait_message};
 use crate::http::csrf;
@@ -62,6 +63,24 @@ pub async fn page(
     render(&state, &step, &account, shown).await
 }
 
+/// Who is at the second step, whose form repeated the step's anti-CSRF
+/// token, and their active account; or the way back to the login form.
+async fn step_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: CurrentSession,
+    token: &str,
+) -> Result<Result<(Step, Account), Response>, AppError> {
+    let Some(step) = current(state, headers, session).await? else {
+        return Ok(Err(to_login()));
+    };
+    csrf::matches(step.csrf(), token)?;
+    let Some(account) = load_account(state, step.account_id()).await? else {
+        return Ok(Err(to_login()));
+    };
+    Ok(Ok((step, account)))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CodeForm {
@@ -82,12 +101,9 @@ pub async fn submit(
     form: Result<Form<CodeForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let Some(step) = current(&state, &headers, session).await? else {
-        return Ok(to_login());
-    };
-    csrf::matches(step.csrf(), &f.csrf)?;
-    let Some(account) = load_account(&state, step.account_id()).await? else {
-        return Ok(to_login());
+    let (step, account) = match step_form(&state, &headers, session, &f.csrf).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
     };
     let next = step.next(safe_next(&f.next));
     let proof = StepProof::Code {
@@ -96,7 +112,11 @@ pub async fn submit(
     };
     let checked = app::second_factor::check(&state, &*state.metrics, &step, ip, proof).await?;
     let (error, status, wait) = match checked {
-        Checked::Throttled(secs) => (wait_message(secs), StatusCode::TOO_MANY_REQUESTS, Some(secs)),
+        Checked::Throttled(secs) => (
+            wait_message(secs),
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(secs),
+        ),
         Checked::Refused => {
             let used = msg("page.security.code_used").to_owned();
             (used, StatusCode::UNAUTHORIZED, None)
@@ -142,12 +162,9 @@ pub async fn send_sms(
     form: Result<Form<SendForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let Some(step) = current(&state, &headers, session).await? else {
-        return Ok(to_login());
-    };
-    csrf::matches(step.csrf(), &f.csrf)?;
-    let Some(account) = load_account(&state, step.account_id()).await? else {
-        return Ok(to_login());
+    let (step, account) = match step_form(&state, &headers, session, &f.csrf).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
     };
     let next = step.next(safe_next(&f.next));
     match app::second_factor::send_sms(&state, &step, &f.method).await? {
