@@ -19,3 +19,10 @@ pub trait BackChannel: Send + Sync {
     /// POSTs `logout_token` as a form to `uri`, once.
     async fn post(&self, uri: &str, logout_token: &str) -> Delivery;
 }
+
+/// Counts second-factor checks for the operator's metrics.
+pub trait FactorChecks: Send + Sync {
+    /// One check: `method` is `totp`, `sms`, `recovery` or `webauthn`;
+    /// `outcome` is `success`, `failure` or `error`.
+    fn second_factor_check(&self, method: &'static str, outcome: &'static str);
+}

@@ -86,10 +86,33 @@ pub enum Proof {
     WebAuthn { ceremony: String, response: Value },
 }
 
+/// [`verify`], counted by method and outcome for the operator's metrics.
+pub async fn check(
+    mfa: &Mfa,
+    counter: &dyn crate::ports::FactorChecks,
+    identity: &str,
+    proof: Proof,
+) -> Result<Option<&'static str>, MfaError> {
+    let method = match &proof {
+        Proof::Totp(_) => "totp",
+        Proof::Sms { .. } => "sms",
+        Proof::Recovery(_) => "recovery",
+        Proof::WebAuthn { .. } => "webauthn",
+    };
+    let checked = verify(mfa, identity, proof).await;
+    let outcome = match &checked {
+        Ok(Some(_)) => "success",
+        Ok(None) => "failure",
+        Err(_) => "error",
+    };
+    counter.second_factor_check(method, outcome);
+    checked
+}
+
 /// Checks a proof. `Ok(Some(amr))` names the factor (RFC 8176 values) when
 /// it holds, `Ok(None)` when it does not; other errors are the machinery's
-/// (store down, database), never the user's. The adapter counts the checks
-/// (`server::twofactor::check`).
+/// (store down, database), never the user's. Callers count the checks
+/// through [`check`].
 pub async fn verify(
     mfa: &Mfa,
     identity: &str,

@@ -4,8 +4,8 @@
 //! is valid, a sign-up naming a taken primary email gets the very answer a
 //! new one gets, and the difference reaches only the address's mailbox (the
 //! welcome mail with the new handle, or a notice to the holder). That is why
-//! the answer never shows the handle or the customer code. Both are limited
-//! per client address and per email ([`crate::limits`]) before any work.
+//! the answer never shows the handle or the customer code. Both call
+//! [`app::signup::sign_up`], which counts them against the limits first.
 
 use axum::Json;
 use axum::extract::rejection::{FormRejection, JsonRejection};
@@ -21,8 +21,6 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::{ClientIp, current_lang};
 use super::problem::{Problem, ProblemType};
-use crate::limits::{self, Purpose};
-use crate::notify;
 use crate::state::AppState;
 use views::pages::signup::SignupValues;
 use views::routes;
@@ -96,39 +94,6 @@ fn form_rejection(r: FormRejection) -> AppError {
     AppError::unreadable(r.status())
 }
 
-/// Counts the sign-up against the limits, before the fields are even read
-/// further: a refused request costs one counter.
-async fn admit(
-    state: &AppState,
-    ip: std::net::IpAddr,
-    input: &SignupInput,
-) -> Result<(), AppError> {
-    limits::admit(
-        &*state.store,
-        &state.config.rates,
-        Purpose::Signup,
-        ip,
-        &input.primary_email,
-    )
-    .await
-    .map_err(AppError::from)
-}
-
-/// The mail a valid sign-up sends: the welcome mail with the new handle, or,
-/// when the address has an account already, a notice to its holder.
-fn mail_outcome(state: &AppState, outcome: &Signup) {
-    match outcome {
-        Signup::Created(created) => {
-            notify::send_later(state, notify::welcome(&state.config, created));
-        }
-        Signup::AddressTaken(taken) => {
-            if let Some(mail) = notify::signup_attempt(&state.config, &taken.owner) {
-                notify::send_later(state, mail);
-            }
-        }
-    }
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -137,12 +102,10 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let Form(input) = form.map_err(form_rejection)?;
     csrf::check(&headers, &state.config, &input.csrf)?;
-    admit(&state, ip, &input).await?;
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let (req, values) = input.into_parts();
-    match state.accounts.signup(req).await {
+    match app::signup::sign_up(&state, ip, req).await {
         Ok(outcome) => {
-            mail_outcome(&state, &outcome);
             let warn = outcome
                 .warnings()
                 .contains(&SignupWarning::BackupSameDomain);
@@ -153,7 +116,7 @@ pub async fn submit(
             };
             Ok(Redirect::to(&to).into_response())
         }
-        Err(AccountError::Invalid(errors)) => {
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => {
             let body = views::pages::signup::signup_form(
                 current_lang(),
                 &values,
@@ -200,33 +163,13 @@ pub async fn api(
                 .into_response();
         }
     };
-    if let Err(e) = admit(&state, ip, &input).await {
-        return super::panel_json::from_app(current_lang(), e);
-    }
     let (req, _) = input.into_parts();
-    match state.accounts.signup(req).await {
-        Ok(outcome) => {
-            mail_outcome(&state, &outcome);
-            let warnings: Vec<_> = outcome
-                .warnings()
-                .iter()
-                .map(|w| json!({"code": w.code(), "message": warning_text(*w)}))
-                .collect();
-            // 202: what happens next reaches the mailbox, and this answer is
-            // the same whether or not the address already had an account.
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({
-                    "status": "accepted",
-                    "message": views::text::tr(current_lang(), "page.signup_done.check_mail"),
-                    "primary_email": outcome.primary_email(),
-                    "warnings": warnings,
-                })),
-            )
-                .into_response()
+    match app::signup::sign_up(&state, ip, req).await {
+        Ok(outcome) => accepted(&outcome),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => {
+            super::panel_json::invalid(current_lang(), &errors)
         }
-        Err(AccountError::Invalid(errors)) => super::panel_json::invalid(current_lang(), &errors),
-        Err(e) => {
+        Err(app::AppError::Account(e)) => {
             tracing::error!(error = %e, "sign-up failed");
             Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -235,7 +178,25 @@ pub async fn api(
             )
             .into_response()
         }
+        Err(e) => super::panel_json::from_app(current_lang(), e.into()),
     }
+}
+
+/// 202: what happens next reaches the mailbox, and this answer is the same
+/// whether or not the address already had an account.
+fn accepted(outcome: &Signup) -> Response {
+    let warnings: Vec<_> = outcome
+        .warnings()
+        .iter()
+        .map(|w| json!({"code": w.code(), "message": warning_text(*w)}))
+        .collect();
+    let body = json!({
+        "status": "accepted",
+        "message": views::text::tr(current_lang(), "page.signup_done.check_mail"),
+        "primary_email": outcome.primary_email(),
+        "warnings": warnings,
+    });
+    (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
 fn warning_text(w: SignupWarning) -> &'static str {

@@ -1,0 +1,264 @@
+//! Naming a backup address ([`app::recovery::request_backup_code`],
+//! [`app::recovery::confirm_backup`]) and the login-notification switch:
+//! the holder's own recovery data.
+
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use accounts::{Account, FieldError};
+use app::recovery::{BackupCode, BackupConfirm};
+
+use super::{msg, too_many, with_status};
+use crate::http::csrf;
+use crate::http::error::AppError;
+use crate::http::extract::{CurrentSession, current_lang, negotiate};
+use crate::http::principal::CsrfForm;
+use crate::http::security::{is_recent, to_reauth};
+use crate::http::sign_in::safe_next;
+use crate::i18n::Lang;
+use crate::session::SessionData;
+use crate::state::AppState;
+use views::components::Who;
+use views::pages::recovery as rp;
+use views::routes;
+
+/// The signed-in active holder, or the redirect to log in. Not a
+/// [`crate::http::panel::Panel`]: this page is where the panel's forced
+/// detour for a missing backup address leads, so it must not detour itself.
+async fn signed(
+    state: &AppState,
+    session: CurrentSession,
+    back: &str,
+) -> Result<Result<(SessionData, Account), Response>, AppError> {
+    let Some((id, data)) = session.0 else {
+        let to = routes::then(routes::LOGIN, back);
+        return Ok(Err(Redirect::to(&to).into_response()));
+    };
+    if data.user_id.is_some() {
+        // The backup address and login notifications are the holder's own
+        // recovery data: local users, whatever their role, leave them alone.
+        return Err(AppError::Forbidden("page.error.need_holder"));
+    }
+    match state.accounts.find_by_id(data.account_id).await? {
+        Some(a) if a.status == accounts::AccountStatus::Active => {
+            negotiate(Some(Lang::parse(&a.language)));
+            Ok(Ok((data, a)))
+        }
+        _ => {
+            state.sessions.destroy(&id).await?;
+            Ok(Err(Redirect::to(routes::LOGIN).into_response()))
+        }
+    }
+}
+
+/// The signed-in holder ([`signed`]) and a form posted from their page whose
+/// anti-CSRF field matched the session's token. The form is read first, as
+/// these pages always did.
+pub struct HolderForm<T> {
+    data: SessionData,
+    account: Account,
+    form: T,
+}
+
+impl<T: CsrfForm> FromRequest<AppState> for HolderForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = CurrentSession::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::<T>::from_request(Request::from_parts(parts, body), state).await;
+        let Form(form) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
+        let (data, account) = match signed(state, session, T::PAGE).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(r)) => return Err(r),
+            Err(e) => return Err(e.into_response()),
+        };
+        csrf::matches(&data.csrf, form.csrf()).map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            data,
+            account,
+            form,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+/// The form naming a backup address, with `value` typed and its `errors`.
+fn backup_form(
+    data: &SessionData,
+    account: &Account,
+    next: &str,
+    value: &str,
+    errors: &[FieldError],
+) -> maud::Markup {
+    let who = Who::of(account);
+    let must = account.must_set_backup;
+    rp::backup_email_form(current_lang(), who, &data.csrf, next, must, value, errors)
+}
+
+/// The form taking the code mailed to `email`.
+fn confirm_form(
+    data: &SessionData,
+    a: &Account,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+) -> maud::Markup {
+    rp::backup_email_confirm(current_lang(), Who::of(a), &data.csrf, next, email, error)
+}
+
+/// `GET /account/backup-email`
+pub async fn backup_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let (data, account) = match signed(&state, session, routes::BACKUP_EMAIL).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let page = backup_form(&data, &account, safe_next(&q.next), "", &[]);
+    Ok(Html(page.into_string()).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BackupForm {
+    csrf: String,
+    next: String,
+    backup_email: String,
+}
+
+impl CsrfForm for BackupForm {
+    const PAGE: &'static str = routes::BACKUP_EMAIL;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /account/backup-email`: checks the address and mails it a code.
+pub async fn backup_submit(
+    State(state): State<AppState>,
+    HolderForm {
+        data,
+        account,
+        form: f,
+    }: HolderForm<BackupForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(&f.next).to_owned();
+    if !is_recent(&state, &data, &crate::twofactor::identity(account.id)).await? {
+        return Ok(to_reauth(routes::BACKUP_EMAIL));
+    }
+    match app::recovery::request_backup_code(&state, &account, &f.backup_email).await? {
+        BackupCode::Refused(errors) => {
+            let value: String = f.backup_email.chars().take(254).collect();
+            let page = backup_form(&data, &account, &next, &value, &errors);
+            Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page))
+        }
+        BackupCode::TooMany(email) => Ok(too_many(backup_form(
+            &data,
+            &account,
+            &next,
+            email.as_str(),
+            &[],
+        ))),
+        BackupCode::Sent(email) => {
+            let page = confirm_form(&data, &account, &next, email.as_str(), None);
+            Ok(Html(page.into_string()).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BackupCodeForm {
+    csrf: String,
+    next: String,
+    code: String,
+}
+
+impl CsrfForm for BackupCodeForm {
+    const PAGE: &'static str = routes::BACKUP_EMAIL;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /account/backup-email/confirm`: the code from the new address.
+pub async fn backup_confirm(
+    State(state): State<AppState>,
+    HolderForm {
+        data,
+        account,
+        form: f,
+    }: HolderForm<BackupCodeForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(&f.next).to_owned();
+    match app::recovery::confirm_backup(&state, &account, &f.code).await? {
+        BackupConfirm::Done => Ok(Redirect::to(&next).into_response()),
+        BackupConfirm::NothingPending => Ok(Redirect::to(routes::BACKUP_EMAIL).into_response()),
+        BackupConfirm::Wrong { email, dead } => {
+            let key = if dead {
+                "page.recovery.backup_code_dead"
+            } else {
+                "page.recovery.wrong_code"
+            };
+            let page = confirm_form(&data, &account, &next, &email, Some(msg(key)));
+            Ok(with_status(StatusCode::UNAUTHORIZED, page))
+        }
+        BackupConfirm::Refused { email, errors } => {
+            let page = backup_form(&data, &account, &next, &email, &errors);
+            Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NotificationsForm {
+    csrf: String,
+    on: String,
+}
+
+impl CsrfForm for NotificationsForm {
+    const PAGE: &'static str = routes::ACCOUNT;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /account/notifications`: login notifications on or off.
+pub async fn notifications(
+    State(state): State<AppState>,
+    HolderForm {
+        account, form: f, ..
+    }: HolderForm<NotificationsForm>,
+) -> Result<Response, AppError> {
+    let on = match f.on.as_str() {
+        "1" | "on" | "true" => true,
+        "0" | "off" | "false" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "on: 1 or 0".into(),
+            ));
+        }
+    };
+    state
+        .accounts
+        .set_login_notifications(account.id, on)
+        .await?;
+    Ok(Redirect::to(routes::ACCOUNT).into_response())
+}
