@@ -25,6 +25,7 @@ pub mod sign_in;
 pub mod store;
 pub mod support;
 pub mod twofactor;
+pub mod users;
 
 pub use config::{ConnectionLimits, LoginConfig, RequestLimits, ServerConfig, SessionConfig};
 pub use error::AppError;

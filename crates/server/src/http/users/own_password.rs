@@ -1,0 +1,160 @@
+//! A local user's own password: the page and its JSON twin. The holder has
+//! the account's password page instead.
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use accounts::{AccountError, Secret};
+use app::users::{Caller, PasswordChange};
+
+use super::api::{ApiError, api_csrf, api_panel, json_body};
+use super::pages::{back_to, form_error, refused_plainly};
+use super::{by, frame, page_refusal};
+use crate::http::csrf;
+use crate::http::error::AppError;
+use crate::http::extract::CurrentSession;
+use crate::http::panel::{Actor, Panel};
+use crate::http::problem::ProblemType;
+use crate::i18n::t;
+use crate::panel_or_return;
+use crate::seclog::Origin;
+use crate::state::AppState;
+use views::pages::users as vu;
+use views::routes;
+
+/// The local user acting, or `None` for the holder.
+fn local_user(p: &Panel) -> Option<(i32, &str)> {
+    match &p.actor {
+        Actor::User { id, login, .. } => Some((*id, login)),
+        Actor::Holder => None,
+    }
+}
+
+fn local_only(p: &Panel) -> Response {
+    page_refusal(p, StatusCode::NOT_FOUND, "page.users.refused.local_only")
+}
+
+/// The change, with the calling session carried over to a new id.
+async fn change(
+    state: &AppState,
+    p: &Panel,
+    origin: &Origin,
+    user_id: i32,
+    change: PasswordChange,
+) -> Result<String, app::AppError> {
+    let caller = Caller {
+        session_id: &p.session_id,
+        data: &p.data,
+    };
+    app::users::change_own_password(&state.app, by(p), origin, user_id, caller, change).await
+}
+
+/// Adds the cookie of a re-issued session to a response.
+fn with_session(state: &AppState, mut resp: Response, id: String) -> Response {
+    let cfg = &state.config;
+    let cookie =
+        crate::http::cookies::set(cfg, crate::http::cookies::session_name(cfg), &id, "Lax");
+    if let Ok(v) = cookie.parse() {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /account/users/me/password`
+pub async fn my_password_page(
+    State(state): State<AppState>,
+    session: CurrentSession,
+) -> Result<Response, AppError> {
+    let p = panel_or_return!(state, session, routes::MY_PASSWORD);
+    let Some((_, login)) = local_user(&p) else {
+        return Ok(local_only(&p));
+    };
+    Ok(Html(vu::my_password(&frame(&p), login, &[]).into_string()).into_response())
+}
+
+/// The password form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// `POST /account/users/me/password`
+pub async fn my_password(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    origin: Origin,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(form_error)?;
+    let p = panel_or_return!(state, session, routes::MY_PASSWORD);
+    csrf::matches(&p.data.csrf, &f.csrf)?;
+    let Some((id, login)) = local_user(&p) else {
+        return Ok(local_only(&p));
+    };
+    let fields = PasswordChange {
+        current: Secret::new(f.current_password),
+        new: Secret::new(f.password),
+        confirm: Secret::new(f.password_confirm),
+    };
+    match change(&state, &p, &origin, id, fields).await {
+        Ok(new_id) => Ok(with_session(&state, back_to("password", login, ""), new_id)),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(vu::my_password(&frame(&p), login, &errors).into_string()),
+        )
+            .into_response()),
+        Err(e) => refused_plainly(&p, e),
+    }
+}
+
+/// The body of `POST /api/v1/account/users/me/password`.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// `POST /api/v1/account/users/me/password`: a local user's own password.
+/// 204; the calling session stays, every other one of the user ends.
+pub async fn api_my_password(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    origin: Origin,
+    headers: HeaderMap,
+    body: Result<Json<PasswordBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_csrf(&p, &headers)?;
+    let b = json_body(&p, body)?;
+    let Some((id, _)) = local_user(&p) else {
+        let refusal = t(p.lang, "page.users.refused.local_only");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ProblemType::Forbidden,
+            refusal,
+        ));
+    };
+    let fields = PasswordChange {
+        current: Secret::new(b.current_password),
+        new: Secret::new(b.password),
+        confirm: Secret::new(b.password_confirm),
+    };
+    let new_id = change(&state, &p, &origin, id, fields)
+        .await
+        .map_err(|e| ApiError::from_app(p.lang, e))?;
+    Ok(with_session(
+        &state,
+        StatusCode::NO_CONTENT.into_response(),
+        new_id,
+    ))
+}
