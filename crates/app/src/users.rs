@@ -10,16 +10,16 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use accounts::events::EventKind;
 use accounts::{
-    Account, AccountError, Acting, FieldProblem, Group, LocalUser, NewUser, Role, Secret,
-    UserChanges, UserStatus,
+    Account, AccountError, Acting, FieldProblem, Group, LocalUser, NewUser, Role, UserChanges,
+    UserStatus,
 };
 
 use crate::access::{self, Whom};
 use crate::error::AppError;
 use crate::notify::{self, SecurityChange};
+use crate::password::{Caller, PasswordChange};
 use crate::seclog::{self, Origin};
 use crate::services::App;
-use crate::session::SessionData;
 use crate::session::throttle::Subject;
 
 /// Who makes a change to the account's users: the account, the person
@@ -161,24 +161,6 @@ pub async fn get(app: &App, account_id: i32, id: i32) -> Result<(LocalUser, Role
 /// The role of a user's group.
 pub async fn role(app: &App, u: &LocalUser) -> Result<Role, AppError> {
     Ok(app.accounts.user_role(u).await?)
-}
-
-/// The session a password change is made from: it goes on under a new id.
-pub struct Caller<'a> {
-    /// The session's id, which ends.
-    pub session_id: &'a str,
-    /// The session's data, carried over to the new id.
-    pub data: &'a SessionData,
-}
-
-/// The three fields of a password change.
-pub struct PasswordChange {
-    /// The password now, checked like at login.
-    pub current: Secret,
-    /// The new password.
-    pub new: Secret,
-    /// The new password again.
-    pub confirm: Secret,
 }
 
 /// A local user changes their own password. The current one is a secret

@@ -19,9 +19,8 @@ use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json;
 use super::security::{is_recent, to_reauth};
-use crate::notify::{self, EmailCodePurpose, SecurityChange};
 use crate::panel_or_return;
-use crate::seclog::{self, Origin};
+use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
 use views::pages::panel::{self as panel_pages, EmailView};
@@ -44,7 +43,7 @@ async fn render(
     done: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let pending = state.accounts.pending_email_change(p.account.id).await?;
+    let pending = app::email_change::pending(&state.app, p.account.id).await?;
     let view = EmailView {
         lang: p.lang,
         who: Who::of(&p.account),
@@ -93,54 +92,7 @@ pub struct StartForm {
 
 /// Starts the change and mails the first code to the current address.
 async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppError> {
-    let (_, code) = state
-        .accounts
-        .start_email_change(&p.account, new_email)
-        .await?;
-    if let Some(current) = p.account.primary_email.as_deref() {
-        notify::queue(
-            state,
-            notify::email_code(
-                &state.config,
-                &p.account,
-                current,
-                EmailCodePurpose::CurrentPrimaryForChange,
-                code.expose(),
-                accounts::changes::CODE_LIFETIME.num_minutes(),
-            ),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// A correct code: mails the second one, or tells the old address.
-fn after_code(state: &AppState, p: &Panel, step: &EmailChangeStep, origin: Origin) {
-    match step {
-        EmailChangeStep::SendToNew { new_email, code } => notify::send_later(
-            state,
-            notify::email_code(
-                &state.config,
-                &p.account,
-                new_email.as_str(),
-                EmailCodePurpose::PrimaryEmail,
-                code.expose(),
-                accounts::changes::CODE_LIFETIME.num_minutes(),
-            ),
-        ),
-        EmailChangeStep::Done { account, old_email } => {
-            let change = SecurityChange::PrimaryEmailChanged {
-                email: account.primary_email.clone().unwrap_or_default(),
-            };
-            if let Some(old) = old_email {
-                notify::send_later(
-                    state,
-                    notify::security_notice_to(&state.config, account, old, &change),
-                );
-            }
-            seclog::change_later(state, account.id, &change, origin);
-        }
-    }
+    Ok(app::email_change::start(&state.app, &p.account, new_email).await?)
 }
 
 /// `POST /account/email`
@@ -195,25 +147,19 @@ pub async fn confirm(
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
-    match state
-        .accounts
-        .confirm_email_change(&p.account, &f.code)
-        .await
-    {
-        Ok(step) => {
-            after_code(&state, &p, &step, Origin::new(ip, &ua));
-            Ok(match step {
-                EmailChangeStep::SendToNew { .. } => Redirect::to(BACK).into_response(),
-                EmailChangeStep::Done { account, .. } => {
-                    let to = account.primary_email.unwrap_or_default();
-                    let q: String = url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("done", &to)
-                        .finish();
-                    Redirect::to(&format!("{BACK}?{q}")).into_response()
-                }
-            })
-        }
-        Err(AccountError::Invalid(errors)) => {
+    let origin = Origin::new(ip, &ua);
+    match app::email_change::confirm(&state.app, &p.account, &f.code, origin).await {
+        Ok(step) => Ok(match step {
+            EmailChangeStep::SendToNew { .. } => Redirect::to(BACK).into_response(),
+            EmailChangeStep::Done { account, .. } => {
+                let to = account.primary_email.unwrap_or_default();
+                let q: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("done", &to)
+                    .finish();
+                Redirect::to(&format!("{BACK}?{q}")).into_response()
+            }
+        }),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => {
             render(
                 &state,
                 &p,
@@ -245,13 +191,13 @@ pub async fn cancel(
     let p = panel_or_return!(state, session, BACK);
     csrf::matches(&p.data.csrf, &f.csrf)?;
     p.require(Need::Holder)?;
-    state.accounts.cancel_email_change(p.account.id).await?;
+    app::email_change::cancel(&state.app, p.account.id).await?;
     Ok(Redirect::to(BACK).into_response())
 }
 
 /// The pending change as JSON.
 async fn status_json(state: &AppState, p: &Panel) -> Result<serde_json::Value, AppError> {
-    let pending = state.accounts.pending_email_change(p.account.id).await?;
+    let pending = app::email_change::pending(&state.app, p.account.id).await?;
     Ok(json!({
         "primary_email": p.account.primary_email,
         "pending": pending.map(|c| json!({
@@ -338,11 +284,8 @@ pub async fn api_confirm(
         panel_json::check_csrf(&p, &headers)?;
         api_guard(&state, &p).await?;
         let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-        let step = state
-            .accounts
-            .confirm_email_change(&p.account, &b.code)
-            .await?;
-        after_code(&state, &p, &step, Origin::new(ip, &ua));
+        let origin = Origin::new(ip, &ua);
+        let step = app::email_change::confirm(&state.app, &p.account, &b.code, origin).await?;
         let answer = match step {
             EmailChangeStep::SendToNew { new_email, .. } => {
                 json!({"done": false, "code_sent_to": new_email.as_str()})

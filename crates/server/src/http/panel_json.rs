@@ -71,3 +71,22 @@ pub fn check_csrf(p: &Panel, headers: &HeaderMap) -> Result<(), AppError> {
         .unwrap_or("");
     csrf::matches(&p.data.csrf, sent)
 }
+
+/// An application failure as the password forms answer it: too many
+/// attempts at the current password are a 429 saying how long to wait, in
+/// `lang`, with no `Retry-After` (unlike the other request limits).
+pub fn password_error(lang: Lang, e: app::AppError) -> AppError {
+    match e {
+        app::AppError::RateLimited(wait) => {
+            let secs = crate::session::throttle::retry_after_secs(wait).to_string();
+            AppError::BadRequest(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::i18n::format(
+                    crate::i18n::t(lang, "page.error.throttled"),
+                    &[("n", &secs)],
+                ),
+            )
+        }
+        other => other.into(),
+    }
+}

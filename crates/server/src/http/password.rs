@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use accounts::{AccountError, FieldError, FieldProblem, Secret};
+use app::password::{Caller, PasswordChange};
 
 use super::cookies;
 use super::csrf;
@@ -19,10 +20,8 @@ use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json;
-use crate::notify::{self, SecurityChange};
 use crate::panel_or_return;
-use crate::seclog::{self, Origin};
-use crate::session::throttle::{Subject, retry_after_secs};
+use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
 use views::pages::panel as panel_pages;
@@ -70,9 +69,8 @@ pub struct PasswordForm {
     password_confirm: String,
 }
 
-/// The change itself, for the page and the API: throttled like logins, then
-/// the domain call, then sessions, tokens and the notice. Returns the new
-/// session id of this browser.
+/// The change itself, for the page and the API; returns the new session id
+/// of this browser.
 async fn change(
     state: &AppState,
     p: &Panel,
@@ -80,83 +78,18 @@ async fn change(
     ua: &str,
     f: PasswordForm,
 ) -> Result<String, AppError> {
-    let subject = Subject::Account(p.account.id);
-    let now_ms = state.clock.now_ms();
-    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
-        Ok(r) => r,
-        Err(wait) => {
-            let secs = retry_after_secs(wait).to_string();
-            return Err(AppError::BadRequest(
-                StatusCode::TOO_MANY_REQUESTS,
-                crate::i18n::format(
-                    crate::i18n::t(p.lang, "page.error.throttled"),
-                    &[("n", &secs)],
-                ),
-            ));
-        }
+    let caller = Caller {
+        session_id: &p.session_id,
+        data: &p.data,
     };
-    let current = Secret::new(f.current_password);
-    let password = Secret::new(f.password);
-    let confirm = Secret::new(f.password_confirm);
-    let account = match state
-        .accounts
-        .change_password(&p.account, &current, &password, &confirm)
+    let fields = PasswordChange {
+        current: Secret::new(f.current_password),
+        new: Secret::new(f.password),
+        confirm: Secret::new(f.password_confirm),
+    };
+    app::password::change(&state.app, &p.account, caller, Origin::new(ip, ua), fields)
         .await
-    {
-        Ok(a) => a,
-        Err(AccountError::InvalidCredentials) => {
-            reservation.failed();
-            return Err(
-                AccountError::field("current_password", FieldProblem::WrongPassword).into(),
-            );
-        }
-        Err(AccountError::Invalid(errors)) => {
-            if errors.iter().any(|e| e.field == "current_password") {
-                // Left empty: nothing was checked.
-                reservation.give_back().await?;
-            } else {
-                // The current password was right (it is checked first); the
-                // new one was refused.
-                reservation.succeeded().await?;
-            }
-            return Err(AccountError::Invalid(errors).into());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    reservation.succeeded().await?;
-    // Every other session, refresh token and access token of the account
-    // ends; this browser goes on under a new id.
-    let kept = crate::access::cut_off(
-        state,
-        crate::access::Whom::holder(account.id),
-        Some(&p.data),
-    )
-    .await?;
-    let id = kept.unwrap_or_default();
-    state.sessions.destroy(&p.session_id).await?;
-    if let Some(mail) =
-        notify::security_notice(&state.config, &account, &SecurityChange::PasswordChanged)
-    {
-        notify::send_later(state, mail);
-    }
-    if let Some(backup) = account.backup_email.as_deref() {
-        notify::send_later(
-            state,
-            notify::security_notice_to(
-                &state.config,
-                &account,
-                backup,
-                &SecurityChange::PasswordChanged,
-            ),
-        );
-    }
-    seclog::change_later(
-        state,
-        account.id,
-        &SecurityChange::PasswordChanged,
-        Origin::new(ip, ua),
-    );
-    Ok(id)
+        .map_err(|e| panel_json::password_error(p.lang, e))
 }
 
 fn with_session(state: &AppState, mut resp: Response, id: &str) -> Response {

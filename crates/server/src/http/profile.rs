@@ -10,7 +10,7 @@ use maud::Markup;
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{Account, AccountError, EventKind, FieldError, Profile, ProfileInput};
+use accounts::{Account, AccountError, FieldError, ProfileInput};
 
 use super::csrf;
 use super::error::AppError;
@@ -18,7 +18,7 @@ use super::extract::{ClientIp, CurrentSession, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json;
 use crate::panel_or_return;
-use crate::seclog::{self, Origin};
+use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
 use views::pages::panel as panel_pages;
@@ -120,37 +120,18 @@ pub async fn save(
     let p = panel_or_return!(state, session, routes::PROFILE);
     p.require(Need::Write)?;
     csrf::matches(&p.data.csrf, &f.csrf)?;
-    match Profile::parse(&f.fields) {
-        Ok(profile) => {
-            state
-                .accounts
-                .update_profile(p.account.id, &profile)
-                .await?;
-            logged(&state, &p, Origin::new(ip, &ua)).await;
-            Ok(
-                Redirect::to(&routes::with_query(routes::PROFILE, &[("saved", "1")]))
-                    .into_response(),
-            )
-        }
-        Err(errors) => Ok((
+    let origin = Origin::new(ip, &ua);
+    match app::profile::save(&state.app, p.account.id, p.user_id(), &f.fields, &origin).await {
+        Ok(_) => Ok(
+            Redirect::to(&routes::with_query(routes::PROFILE, &[("saved", "1")])).into_response(),
+        ),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(page(&p, &bounded(&f.fields), &errors, false).into_string()),
         )
             .into_response()),
+        Err(e) => Err(e.into()),
     }
-}
-
-/// The security log's line for a saved profile.
-async fn logged(state: &AppState, p: &Panel, origin: Origin) {
-    seclog::record(
-        state,
-        p.account.id,
-        p.user_id(),
-        EventKind::ProfileChanged,
-        "",
-        &origin,
-    )
-    .await;
 }
 
 /// What is shown back after an error, each field cut to a sane length so an
@@ -204,12 +185,8 @@ pub async fn api_save(
         p.require(Need::Write)?;
         panel_json::check_csrf(&p, &headers)?;
         let Json(input) = body.map_err(|r| AppError::unreadable(r.status()))?;
-        let profile = Profile::parse(&input).map_err(AccountError::Invalid)?;
-        let a = state
-            .accounts
-            .update_profile(p.account.id, &profile)
-            .await?;
-        logged(&state, &p, Origin::new(ip, &ua)).await;
+        let origin = Origin::new(ip, &ua);
+        let a = app::profile::save(&state.app, p.account.id, p.user_id(), &input, &origin).await?;
         Ok::<_, AppError>(Json(profile_json(&a)).into_response())
     };
     run.await.unwrap_or_else(|e| panel_json::from_app(lang, e))

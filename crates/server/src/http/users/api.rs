@@ -18,7 +18,6 @@ use crate::http::panel::{Actor, Need, Panel};
 use crate::http::problem::{Problem, ProblemType};
 use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
-use crate::session::throttle::retry_after_secs;
 use crate::state::AppState;
 use views::pages::users::problem_text;
 use views::routes;
@@ -91,20 +90,7 @@ impl ApiError {
     }
 }
 
-/// An application failure as a page answers it; too many password attempts
-/// say how long to wait, in `lang`.
-pub(super) fn page_error(lang: Lang, e: app::AppError) -> AppError {
-    match e {
-        app::AppError::RateLimited(wait) => {
-            let secs = retry_after_secs(wait).to_string();
-            AppError::BadRequest(
-                StatusCode::TOO_MANY_REQUESTS,
-                crate::i18n::format(t(lang, "page.error.throttled"), &[("n", &secs)]),
-            )
-        }
-        other => other.into(),
-    }
-}
+pub(super) use crate::http::panel_json::password_error as page_error;
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use accounts::{AccountError, Secret};
-use app::users::{Caller, PasswordChange};
+use app::password::{Caller, PasswordChange};
 
 use super::api::{ApiError, api_csrf, api_panel, json_body};
 use super::pages::{back_to, form_error, refused_plainly};
