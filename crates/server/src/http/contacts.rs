@@ -3,9 +3,9 @@
 //! handle exists) is the application's, in `app::contacts`.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -13,16 +13,15 @@ use serde_json::json;
 use accounts::contacts::Delegation;
 use accounts::{AccountError, FieldError};
 
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_api;
+use super::principal::{ApiPanel, CsrfForm, PanelForm, Read, Write};
 use super::problem::ProblemType;
 use crate::i18n::{Lang, t};
 use crate::seclog::Origin;
 use crate::state::AppState;
-use crate::{api_panel_or_return, panel_or_return};
 use views::components::Who;
 use views::pages::contacts::problem_text;
 use views::routes;
@@ -69,10 +68,9 @@ fn render(
 /// `GET /account/contacts`
 pub async fn page(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Read)?;
     let list = app::contacts::list(&state.app, p.account.id).await?;
     Ok(Html(render(&p, &list, &RequestInput::default(), &[], &q.done)).into_response())
@@ -81,15 +79,14 @@ pub async fn page(
 /// `POST /account/contacts`
 pub async fn request(
     State(state): State<AppState>,
-    session: CurrentSession,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<RequestInput>, FormRejection>,
+    PanelForm {
+        panel: p,
+        form: input,
+    }: PanelForm<RequestInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
     match app::contacts::request(
         &state.app,
         &p.account,
@@ -133,14 +130,13 @@ pub struct AnswerInput {
 /// `POST /account/contacts/{id}/answer` (`decision=accept|refuse`)
 pub async fn answer(
     State(state): State<AppState>,
-    session: CurrentSession,
     Path(id): Path<i32>,
-    form: Result<Form<AnswerInput>, FormRejection>,
+    PanelForm {
+        panel: p,
+        form: input,
+    }: PanelForm<AnswerInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
     let Some(accept) = app::contacts::decision(&input.decision) else {
         return Err(AppError::BadRequest(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -164,14 +160,10 @@ pub struct CsrfOnly {
 /// `POST /account/contacts/{id}/cancel`
 pub async fn cancel(
     State(state): State<AppState>,
-    session: CurrentSession,
     Path(id): Path<i32>,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    PanelForm { panel: p, .. }: PanelForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
     app::contacts::cancel(&state.app, p.account.id, id).await?;
     Ok(Redirect::to(&routes::with_query(
         routes::CONTACTS,
@@ -183,10 +175,8 @@ pub async fn cancel(
 /// `GET /api/v1/account/contacts`
 pub async fn list_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Read>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Read, false);
     let list = app::contacts::list(&state.app, p.account.id).await?;
     Ok(Json(json!({ "delegations": list })).into_response())
 }
@@ -235,13 +225,11 @@ fn error_json(lang: Lang, e: app::AppError) -> Result<Response, AppError> {
 /// `POST /api/v1/account/contacts` (`{"service", "role", "handle"}`)
 pub async fn request_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Write>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     body: Result<Json<RequestJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
     let Ok(Json(input)) = body else {
         return Ok(panel_api::error(
             StatusCode::BAD_REQUEST,
@@ -280,12 +268,10 @@ pub struct AnswerJson {
 /// `POST /api/v1/account/contacts/{id}/answer` (`{"decision": "accept"|"refuse"}`)
 pub async fn answer_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Write>,
     Path(id): Path<i32>,
     body: Result<Json<AnswerJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
     let word = body.map(|Json(b)| b.decision).unwrap_or_default();
     let Some(accept) = app::contacts::decision(&word) else {
         return Ok(panel_api::fields_error(
@@ -305,13 +291,32 @@ pub async fn answer_api(
 /// `POST /api/v1/account/contacts/{id}/cancel`
 pub async fn cancel_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Write>,
     Path(id): Path<i32>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
     match app::contacts::cancel(&state.app, p.account.id, id).await {
         Ok(()) => Ok(Json(json!({ "status": "cancelled" })).into_response()),
         Err(e) => error_json(p.lang, e),
+    }
+}
+
+impl CsrfForm for RequestInput {
+    const PAGE: &'static str = routes::CONTACTS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for AnswerInput {
+    const PAGE: &'static str = routes::CONTACTS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for CsrfOnly {
+    const PAGE: &'static str = routes::CONTACTS;
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }

@@ -2,8 +2,8 @@
 //! under `/api/v1/account/groups`.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Path, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -11,14 +11,13 @@ use serde_json::{Value, json};
 
 use super::api::{ApiError, api_allowed, api_manager, json_body};
 use super::pages::{
-    ListForms, TokenForm, back_to, form_error, invalid_status, manage_refused, refused_page,
-    render_list,
+    ListForms, TokenForm, back_to, invalid_status, manage_refused, refused_page, render_list,
 };
 use super::{by, clip, group_json};
 use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
 use crate::http::panel::{Need, Panel};
-use crate::panel_or_return;
+use crate::http::principal::{CsrfForm, PanelForm};
 use crate::state::AppState;
 use views::routes;
 
@@ -55,12 +54,9 @@ pub struct GroupForm {
 /// `POST /account/groups`
 pub async fn create_group(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<GroupForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<GroupForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::USERS);
-    if let Some(r) = manage_refused(&p, &f.csrf)? {
+    if let Some(r) = manage_refused(&p) {
         return Ok(r);
     }
     match app::users::create_group(&state.app, by(&p), &f.name, &f.role).await {
@@ -72,13 +68,10 @@ pub async fn create_group(
 /// `POST /account/groups/{name}/delete`
 pub async fn delete_group(
     State(state): State<AppState>,
-    session: CurrentSession,
     Path(name): Path<String>,
-    form: Result<Form<TokenForm>, FormRejection>,
+    PanelForm { panel: p, .. }: PanelForm<TokenForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::USERS);
-    if let Some(r) = manage_refused(&p, &f.csrf)? {
+    if let Some(r) = manage_refused(&p) {
         return Ok(r);
     }
     match app::users::delete_group(&state.app, by(&p), &name).await {
@@ -141,4 +134,11 @@ pub async fn api_delete_group(
         .await
         .map_err(|e| ApiError::from_app(p.lang, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+impl CsrfForm for GroupForm {
+    const PAGE: &'static str = routes::USERS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }

@@ -2,8 +2,8 @@
 //! the account's password page instead.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, State};
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -12,15 +12,14 @@ use accounts::{AccountError, Secret};
 use app::password::{Caller, PasswordChange};
 
 use super::api::{ApiError, api_csrf, api_panel, json_body};
-use super::pages::{back_to, form_error, refused_plainly};
+use super::pages::{back_to, refused_plainly};
 use super::{by, frame, page_refusal};
-use crate::http::csrf;
 use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
 use crate::http::panel::{Actor, Panel};
+use crate::http::principal::{CsrfForm, PanelForm};
 use crate::http::problem::ProblemType;
 use crate::i18n::t;
-use crate::panel_or_return;
 use crate::seclog::Origin;
 use crate::state::AppState;
 use views::pages::users as vu;
@@ -65,11 +64,7 @@ fn with_session(state: &AppState, mut resp: Response, id: String) -> Response {
 }
 
 /// `GET /account/users/me/password`
-pub async fn my_password_page(
-    State(state): State<AppState>,
-    session: CurrentSession,
-) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::MY_PASSWORD);
+pub async fn my_password_page(p: Panel) -> Result<Response, AppError> {
     let Some((_, login)) = local_user(&p) else {
         return Ok(local_only(&p));
     };
@@ -89,13 +84,9 @@ pub struct PasswordForm {
 /// `POST /account/users/me/password`
 pub async fn my_password(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::MY_PASSWORD);
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     let Some((id, login)) = local_user(&p) else {
         return Ok(local_only(&p));
     };
@@ -157,4 +148,11 @@ pub async fn api_my_password(
         StatusCode::NO_CONTENT.into_response(),
         new_id,
     ))
+}
+
+impl CsrfForm for PasswordForm {
+    const PAGE: &'static str = routes::MY_PASSWORD;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }

@@ -1,8 +1,7 @@
 //! The users' pages: the list with the create form, one user's edit page,
 //! and the status and delete buttons.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -10,12 +9,10 @@ use serde::Deserialize;
 use accounts::{AccountError, FieldError, FieldProblem, NewUser, Secret, UserChanges, UserStatus};
 
 use super::{by, clip, frame, need_key, page_refusal, refusal_key};
-use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::CurrentSession;
 use crate::http::panel::{Need, Panel};
+use crate::http::principal::{CsrfForm, PanelForm};
 use crate::i18n::{self, Lang, t};
-use crate::panel_or_return;
 use crate::seclog::Origin;
 use crate::state::AppState;
 use views::pages::users::{self as vu, CreateValues, ListView};
@@ -90,10 +87,9 @@ pub(super) async fn render_list(
 /// `GET /account/users`
 pub async fn page(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = page_refused(&p, Need::Read) {
         return Ok(r);
     }
@@ -137,15 +133,11 @@ pub(super) fn refused_plainly(p: &Panel, e: app::AppError) -> Result<Response, A
     })
 }
 
-/// The refusal a page gives before a change to the account's users: to
-/// someone who may not even read them, a wrong anti-CSRF token (an error),
-/// or to someone who may not manage them. `None` when the change may go on.
-pub(super) fn manage_refused(p: &Panel, csrf_token: &str) -> Result<Option<Response>, AppError> {
-    if let Some(r) = page_refused(p, Need::Read) {
-        return Ok(Some(r));
-    }
-    csrf::matches(&p.data.csrf, csrf_token)?;
-    Ok(page_refused(p, Need::ManageUsers))
+/// The refusal a page gives before a change to the account's users (the
+/// form's anti-CSRF token already matched): to someone who may not even read
+/// them, or who may not manage them. `None` when the change may go on.
+pub(super) fn manage_refused(p: &Panel) -> Option<Response> {
+    page_refused(p, Need::Read).or_else(|| page_refused(p, Need::ManageUsers))
 }
 
 /// The answer of a page to a change of one user that has no form of its
@@ -176,10 +168,6 @@ pub(super) fn invalid_status(errors: &[FieldError]) -> StatusCode {
     }
 }
 
-pub(super) fn form_error(r: FormRejection) -> AppError {
-    AppError::BadRequest(r.status(), r.body_text())
-}
-
 pub(super) fn back_to(done: &str, login: &str, name: &str) -> Response {
     let q: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("done", done)
@@ -204,13 +192,10 @@ pub struct CreateForm {
 /// `POST /account/users`
 pub async fn create(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
-    form: Result<Form<CreateForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<CreateForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::USERS);
-    if let Some(r) = manage_refused(&p, &f.csrf)? {
+    if let Some(r) = manage_refused(&p) {
         return Ok(r);
     }
     let values = CreateValues {
@@ -246,10 +231,9 @@ pub async fn create(
 /// `GET /account/users/{id}`
 pub async fn edit(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Path(id): Path<i32>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::USERS);
     if let Some(r) = page_refused(&p, Need::Read) {
         return Ok(r);
     }
@@ -275,14 +259,11 @@ pub struct EditForm {
 /// `POST /account/users/{id}`
 pub async fn update(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
     Path(id): Path<i32>,
-    form: Result<Form<EditForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<EditForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::USERS);
-    if let Some(r) = manage_refused(&p, &f.csrf)? {
+    if let Some(r) = manage_refused(&p) {
         return Ok(r);
     }
     let changes = UserChanges {
@@ -334,14 +315,11 @@ pub struct StatusForm {
 /// `POST /account/users/{id}/status`
 pub async fn set_status(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
     Path(id): Path<i32>,
-    form: Result<Form<StatusForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<StatusForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::USERS);
-    if let Some(r) = manage_refused(&p, &f.csrf)? {
+    if let Some(r) = manage_refused(&p) {
         return Ok(r);
     }
     let Some(status) = UserStatus::parse(&f.status) else {
@@ -365,16 +343,41 @@ pub struct TokenForm {
 /// `POST /account/users/{id}/delete`
 pub async fn delete(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
     Path(id): Path<i32>,
-    form: Result<Form<TokenForm>, FormRejection>,
+    PanelForm { panel: p, .. }: PanelForm<TokenForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(form_error)?;
-    let p = panel_or_return!(state, session, routes::USERS);
-    if let Some(r) = manage_refused(&p, &f.csrf)? {
+    if let Some(r) = manage_refused(&p) {
         return Ok(r);
     }
     let done = app::users::delete(&state.app, by(&p), &origin, id).await;
     answered(&p, done, "deleted")
+}
+
+impl CsrfForm for CreateForm {
+    const PAGE: &'static str = routes::USERS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for EditForm {
+    const PAGE: &'static str = routes::USERS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for StatusForm {
+    const PAGE: &'static str = routes::USERS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for TokenForm {
+    const PAGE: &'static str = routes::USERS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
