@@ -4,8 +4,8 @@
 //! JSON twin under `/api/v1/account/email`.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,13 +13,12 @@ use serde_json::json;
 
 use accounts::{AccountError, EmailChangeStage, EmailChangeStep, FieldError};
 
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json;
+use super::panel_json::{self, JsonPanel};
+use super::principal::{CsrfForm, PanelForm};
 use super::security::{is_recent, to_reauth};
-use crate::panel_or_return;
 use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
@@ -69,10 +68,9 @@ async fn guard(state: &AppState, p: &Panel) -> Result<Option<Response>, AppError
 /// `GET /account/email`
 pub async fn show(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, BACK);
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
@@ -98,12 +96,8 @@ async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppEr
 /// `POST /account/email`
 pub async fn submit(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<StartForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<StartForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
@@ -136,14 +130,10 @@ pub struct CodeForm {
 /// `POST /account/email/confirm`
 pub async fn confirm(
     State(state): State<AppState>,
-    session: CurrentSession,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<CodeForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
@@ -184,12 +174,8 @@ pub struct CancelForm {
 /// `POST /account/email/cancel`
 pub async fn cancel(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<CancelForm>, FormRejection>,
+    PanelForm { panel: p, .. }: PanelForm<CancelForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     p.require(Need::Holder)?;
     app::email_change::cancel(&state.app, p.account.id).await?;
     Ok(Redirect::to(BACK).into_response())
@@ -221,17 +207,12 @@ async fn api_guard(state: &AppState, p: &Panel) -> Result<(), AppError> {
 }
 
 /// `GET /api/v1/account/email`
-pub async fn api_show(State(state): State<AppState>, session: CurrentSession) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn api_show(State(state): State<AppState>, p: JsonPanel) -> Response {
     let run = async {
         p.require(Need::Holder)?;
         Ok::<_, AppError>(Json(status_json(&state, &p).await?).into_response())
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
 }
 
 /// `{"new_email": …}` or `{"code": …}`.
@@ -246,14 +227,10 @@ pub struct ApiBody {
 /// `POST /api/v1/account/email/confirm` with `{"code"}` enters a code.
 pub async fn api_start(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: JsonPanel,
     headers: HeaderMap,
     body: Result<Json<ApiBody>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let run = async {
         panel_json::check_csrf(&p, &headers)?;
         api_guard(&state, &p).await?;
@@ -263,23 +240,18 @@ pub async fn api_start(
             (StatusCode::ACCEPTED, Json(status_json(&state, &p).await?)).into_response(),
         )
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
 }
 
 /// `POST /api/v1/account/email/confirm`
 pub async fn api_confirm(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: JsonPanel,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<ApiBody>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let run = async {
         panel_json::check_csrf(&p, &headers)?;
         api_guard(&state, &p).await?;
@@ -296,6 +268,26 @@ pub async fn api_confirm(
         };
         Ok::<_, AppError>(Json(answer).into_response())
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
+}
+
+impl CsrfForm for StartForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for CodeForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for CancelForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }

@@ -2,7 +2,9 @@
 //! answers 401 instead of a redirect, the `X-CSRF-Token` header, and errors
 //! as problems (RFC 9457) in the customer's language.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use accounts::FieldError;
@@ -89,4 +91,48 @@ pub fn password_error(lang: Lang, e: app::AppError) -> AppError {
         }
         other => other.into(),
     }
+}
+
+/// The signed-in panel of a JSON twin, read before the handler runs; a
+/// missing or ended session is the 401 problem of [`panel`].
+pub struct JsonPanel(pub Panel);
+
+impl std::ops::Deref for JsonPanel {
+    type Target = Panel;
+
+    fn deref(&self) -> &Panel {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for JsonPanel {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = CurrentSession::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // The page to come back to matters only to a redirect, which a JSON
+        // call never gets.
+        panel(state, session, views::routes::ACCOUNT)
+            .await
+            .map(Self)
+    }
+}
+
+/// The answer of a JSON twin: its response, or its error as a problem in
+/// `lang`.
+pub fn answer(lang: Lang, result: Result<Response, AppError>) -> Response {
+    result.unwrap_or_else(|e| from_app(lang, e))
+}
+
+/// Adds the cookie of a re-issued session (after a password change) to a
+/// response.
+pub fn with_session(state: &AppState, mut resp: Response, id: &str) -> Response {
+    let cfg = &state.config;
+    let cookie = super::cookies::set(cfg, super::cookies::session_name(cfg), id, "Lax");
+    if let Ok(v) = cookie.parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
 }

@@ -4,9 +4,9 @@
 //! notice goes to the primary address. JSON twin `PUT /api/v1/account/password`.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,13 +14,11 @@ use serde_json::json;
 use accounts::{AccountError, FieldError, FieldProblem, Secret};
 use app::password::{Caller, PasswordChange};
 
-use super::cookies;
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json;
-use crate::panel_or_return;
+use super::panel_json::{self, JsonPanel, with_session};
+use super::principal::{CsrfForm, PanelForm};
 use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
@@ -51,10 +49,9 @@ fn page(state: &AppState, p: &Panel, errors: &[FieldError], done: bool) -> Strin
 /// `GET /account/password`
 pub async fn show(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, BACK);
     p.require(Need::Holder)?;
     Ok(Html(page(&state, &p, &[], q.done == "1")).into_response())
 }
@@ -92,26 +89,14 @@ async fn change(
         .map_err(|e| panel_json::password_error(p.lang, e))
 }
 
-fn with_session(state: &AppState, mut resp: Response, id: &str) -> Response {
-    let cfg = &state.config;
-    if let Ok(v) = cookies::set(cfg, cookies::session_name(cfg), id, "Lax").parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
-}
-
 /// `POST /account/password`
 pub async fn submit(
     State(state): State<AppState>,
-    session: CurrentSession,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
     p.require(Need::Holder)?;
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     match change(&state, &p, ip, &ua, f).await {
         Ok(id) => Ok(with_session(
             &state,
@@ -137,16 +122,12 @@ pub async fn submit(
 /// "password_confirm"}` and `X-CSRF-Token`; the new session cookie comes back.
 pub async fn api_change(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: JsonPanel,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<PasswordForm>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let run = async {
         p.require(Need::Holder)?;
         panel_json::check_csrf(&p, &headers)?;
@@ -158,6 +139,12 @@ pub async fn api_change(
             &id,
         ))
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
+}
+
+impl CsrfForm for PasswordForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }

@@ -17,6 +17,7 @@ use super::{by, frame, page_refusal};
 use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
 use crate::http::panel::{Actor, Panel};
+use crate::http::panel_json::with_session;
 use crate::http::principal::{CsrfForm, PanelForm};
 use crate::http::problem::ProblemType;
 use crate::i18n::t;
@@ -52,17 +53,6 @@ async fn change(
     app::users::change_own_password(&state.app, by(p), origin, user_id, caller, change).await
 }
 
-/// Adds the cookie of a re-issued session to a response.
-fn with_session(state: &AppState, mut resp: Response, id: String) -> Response {
-    let cfg = &state.config;
-    let cookie =
-        crate::http::cookies::set(cfg, crate::http::cookies::session_name(cfg), &id, "Lax");
-    if let Ok(v) = cookie.parse() {
-        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
-    }
-    resp
-}
-
 /// `GET /account/users/me/password`
 pub async fn my_password_page(p: Panel) -> Result<Response, AppError> {
     let Some((_, login)) = local_user(&p) else {
@@ -96,7 +86,11 @@ pub async fn my_password(
         confirm: Secret::new(f.password_confirm),
     };
     match change(&state, &p, &origin, id, fields).await {
-        Ok(new_id) => Ok(with_session(&state, back_to("password", login, ""), new_id)),
+        Ok(new_id) => Ok(with_session(
+            &state,
+            back_to("password", login, ""),
+            &new_id,
+        )),
         Err(app::AppError::Account(AccountError::Invalid(errors))) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(vu::my_password(&frame(&p), login, &errors).into_string()),
@@ -146,7 +140,7 @@ pub async fn api_my_password(
     Ok(with_session(
         &state,
         StatusCode::NO_CONTENT.into_response(),
-        new_id,
+        &new_id,
     ))
 }
 
