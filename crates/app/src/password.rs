@@ -33,6 +33,17 @@ pub struct PasswordChange {
     pub confirm: Secret,
 }
 
+impl PasswordChange {
+    /// The three fields as typed.
+    pub fn new(current: String, new: String, confirm: String) -> Self {
+        Self {
+            current: Secret::new(current),
+            new: Secret::new(new),
+            confirm: Secret::new(confirm),
+        }
+    }
+}
+
 /// Changes the holder's password. Throttled like logins under the account's
 /// count ([`AppError::RateLimited`] when over); a wrong current password is
 /// the field error `WrongPassword` on `current_password`. Returns the

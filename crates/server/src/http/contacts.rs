@@ -87,12 +87,12 @@ pub async fn request(
     }: PanelForm<RequestInput>,
 ) -> Result<Response, AppError> {
     p.require(Need::Write)?;
-    match app::contacts::request(
-        &state.app,
-        &p.account,
+    match ask(
+        &state,
+        &p,
         ip,
-        &Origin::new(ip, &ua),
-        asked_of(&input.service, &input.role, &input.handle),
+        &ua,
+        (&input.service, &input.role, &input.handle),
     )
     .await
     {
@@ -112,12 +112,20 @@ pub async fn request(
     }
 }
 
-fn asked_of<'a>(service: &'a str, role: &'a str, handle: &'a str) -> app::contacts::Request<'a> {
-    app::contacts::Request {
+/// A request for a service contact, from a page or its JSON twin.
+async fn ask(
+    state: &AppState,
+    p: &Panel,
+    ip: std::net::IpAddr,
+    ua: &str,
+    (service, role, handle): (&str, &str, &str),
+) -> Result<accounts::contacts::Asked, app::AppError> {
+    let r = app::contacts::Request {
         service,
         role,
         handle,
-    }
+    };
+    app::contacts::request(&state.app, &p.account, ip, &Origin::new(ip, ua), r).await
 }
 
 #[derive(Deserialize, Default)]
@@ -237,12 +245,12 @@ pub async fn request_api(
             "Send a JSON object with service, role and handle.",
         ));
     };
-    match app::contacts::request(
-        &state.app,
-        &p.account,
+    match ask(
+        &state,
+        &p,
         ip,
-        &Origin::new(ip, &ua),
-        asked_of(&input.service, &input.role, &input.handle),
+        &ua,
+        (&input.service, &input.role, &input.handle),
     )
     .await
     {

@@ -206,6 +206,20 @@ async fn api_guard(state: &AppState, p: &Panel) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The body of a JSON write, once its anti-CSRF header, the holder and the
+/// recent login were checked.
+async fn api_ready(
+    state: &AppState,
+    p: &Panel,
+    headers: &HeaderMap,
+    body: Result<Json<ApiBody>, JsonRejection>,
+) -> Result<ApiBody, AppError> {
+    panel_json::check_csrf(p, headers)?;
+    api_guard(state, p).await?;
+    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+    Ok(b)
+}
+
 /// `GET /api/v1/account/email`
 pub async fn api_show(State(state): State<AppState>, p: JsonPanel) -> Response {
     let run = async {
@@ -232,9 +246,7 @@ pub async fn api_start(
     body: Result<Json<ApiBody>, JsonRejection>,
 ) -> Response {
     let run = async {
-        panel_json::check_csrf(&p, &headers)?;
-        api_guard(&state, &p).await?;
-        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let b = api_ready(&state, &p, &headers, body).await?;
         start(&state, &p, &b.new_email).await?;
         Ok::<_, AppError>(
             (StatusCode::ACCEPTED, Json(status_json(&state, &p).await?)).into_response(),
@@ -253,9 +265,7 @@ pub async fn api_confirm(
     body: Result<Json<ApiBody>, JsonRejection>,
 ) -> Response {
     let run = async {
-        panel_json::check_csrf(&p, &headers)?;
-        api_guard(&state, &p).await?;
-        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let b = api_ready(&state, &p, &headers, body).await?;
         let origin = Origin::new(ip, &ua);
         let step = app::email_change::confirm(&state.app, &p.account, &b.code, origin).await?;
         let answer = match step {

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{AccountError, FieldError, FieldProblem, Secret};
+use accounts::{AccountError, FieldError, FieldProblem};
 use app::password::{Caller, PasswordChange};
 
 use super::error::AppError;
@@ -79,11 +79,7 @@ async fn change(
         session_id: &p.session_id,
         data: &p.data,
     };
-    let fields = PasswordChange {
-        current: Secret::new(f.current_password),
-        new: Secret::new(f.password),
-        confirm: Secret::new(f.password_confirm),
-    };
+    let fields = PasswordChange::new(f.current_password, f.password, f.password_confirm);
     app::password::change(&state.app, &p.account, caller, Origin::new(ip, ua), fields)
         .await
         .map_err(|e| panel_json::password_error(p.lang, e))

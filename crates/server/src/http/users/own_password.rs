@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use accounts::{AccountError, Secret};
+use accounts::AccountError;
 use app::password::{Caller, PasswordChange};
 
 use super::api::{ApiError, api_csrf, api_panel, json_body};
@@ -80,11 +80,7 @@ pub async fn my_password(
     let Some((id, login)) = local_user(&p) else {
         return Ok(local_only(&p));
     };
-    let fields = PasswordChange {
-        current: Secret::new(f.current_password),
-        new: Secret::new(f.password),
-        confirm: Secret::new(f.password_confirm),
-    };
+    let fields = PasswordChange::new(f.current_password, f.password, f.password_confirm);
     match change(&state, &p, &origin, id, fields).await {
         Ok(new_id) => Ok(with_session(
             &state,
@@ -129,11 +125,7 @@ pub async fn api_my_password(
             refusal,
         ));
     };
-    let fields = PasswordChange {
-        current: Secret::new(b.current_password),
-        new: Secret::new(b.password),
-        confirm: Secret::new(b.password_confirm),
-    };
+    let fields = PasswordChange::new(b.current_password, b.password, b.password_confirm);
     let new_id = change(&state, &p, &origin, id, fields)
         .await
         .map_err(|e| ApiError::from_app(p.lang, e))?;
