@@ -1,33 +1,27 @@
-//! Service contacts: handing the administrative, technical or billing
-//! contact of a service to another customer, and answering such requests.
-//!
-//! Asking never tells whether a handle exists: a well-formed handle of no
-//! other customer gets the answer a real one gets (and the same security-log
-//! line), only a real holder is asked, and requests are limited per client
-//! address and per handle asked ([`crate::limits`]) before any lookup.
+//! Service contacts: the `/account/contacts` page and its JSON twin. What a
+//! request does (its limits, the security log, never telling whether a
+//! handle exists) is the application's, in `app::contacts`.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::contacts::{Asked, Delegation};
-use accounts::{AccountError, EventKind, FieldError};
+use accounts::contacts::Delegation;
+use accounts::{AccountError, FieldError};
 
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_api;
+use super::principal::{ApiPanel, CsrfForm, PanelForm, Read, Write};
 use super::problem::ProblemType;
 use crate::i18n::{Lang, t};
-use crate::limits::{self, Purpose};
-use crate::seclog::{self, Origin};
+use crate::seclog::Origin;
 use crate::state::AppState;
-use crate::{api_panel_or_return, panel_or_return};
 use views::components::Who;
 use views::pages::contacts::problem_text;
 use views::routes;
@@ -74,49 +68,40 @@ fn render(
 /// `GET /account/contacts`
 pub async fn page(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Read)?;
-    let list = state.accounts.contacts_of(p.account.id).await?;
+    let list = app::contacts::list(&state.app, p.account.id).await?;
     Ok(Html(render(&p, &list, &RequestInput::default(), &[], &q.done)).into_response())
 }
 
 /// `POST /account/contacts`
 pub async fn request(
     State(state): State<AppState>,
-    session: CurrentSession,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<RequestInput>, FormRejection>,
+    PanelForm {
+        panel: p,
+        form: input,
+    }: PanelForm<RequestInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
-    limits::admit(
-        &*state.store,
-        &state.config.rates,
-        Purpose::ContactRequest,
+    match ask(
+        &state,
+        &p,
         ip,
-        &input.handle,
+        &ua,
+        (&input.service, &input.role, &input.handle),
     )
-    .await?;
-    match state
-        .accounts
-        .request_delegation(p.account.id, &input.service, &input.role, &input.handle)
-        .await
+    .await
     {
-        Ok(asked) => {
-            logged_ask(&state, &p, &asked, &Origin::new(ip, &ua)).await;
-            Ok(
-                Redirect::to(&routes::with_query(routes::CONTACTS, &[("done", "asked")]))
-                    .into_response(),
-            )
-        }
-        Err(AccountError::Invalid(errors)) => {
-            let list = state.accounts.contacts_of(p.account.id).await?;
+        Ok(_) => Ok(
+            Redirect::to(&routes::with_query(routes::CONTACTS, &[("done", "asked")]))
+                .into_response(),
+        ),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => {
+            let list = app::contacts::list(&state.app, p.account.id).await?;
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Html(render(&p, &list, &input, &errors, "")),
@@ -127,25 +112,20 @@ pub async fn request(
     }
 }
 
-/// The security-log line of a request, from what the requester typed: the
-/// same whether or not the handle has a holder.
-async fn logged_ask(state: &AppState, p: &Panel, asked: &Asked, origin: &Origin) {
-    let detail = format!(
-        "asked: {} {} {} -> {}",
-        asked.service,
-        asked.role.as_str(),
-        p.account.handle,
-        asked.to_handle.as_str()
-    );
-    seclog::record(
-        state,
-        p.account.id,
-        None,
-        EventKind::ContactChanged,
-        &detail,
-        origin,
-    )
-    .await;
+/// A request for a service contact, from a page or its JSON twin.
+async fn ask(
+    state: &AppState,
+    p: &Panel,
+    ip: std::net::IpAddr,
+    ua: &str,
+    (service, role, handle): (&str, &str, &str),
+) -> Result<accounts::contacts::Asked, app::AppError> {
+    let r = app::contacts::Request {
+        service,
+        role,
+        handle,
+    };
+    app::contacts::request(&state.app, &p.account, ip, &Origin::new(ip, ua), r).await
 }
 
 #[derive(Deserialize, Default)]
@@ -158,28 +138,20 @@ pub struct AnswerInput {
 /// `POST /account/contacts/{id}/answer` (`decision=accept|refuse`)
 pub async fn answer(
     State(state): State<AppState>,
-    session: CurrentSession,
     Path(id): Path<i32>,
-    form: Result<Form<AnswerInput>, FormRejection>,
+    PanelForm {
+        panel: p,
+        form: input,
+    }: PanelForm<AnswerInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
-    let accept = match input.decision.as_str() {
-        "accept" => true,
-        "refuse" => false,
-        _ => {
-            return Err(AppError::BadRequest(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                tr(p.lang, "bad_decision").into(),
-            ));
-        }
+    let Some(accept) = app::contacts::decision(&input.decision) else {
+        return Err(AppError::BadRequest(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tr(p.lang, "bad_decision").into(),
+        ));
     };
-    state
-        .accounts
-        .answer_delegation(p.account.id, id, accept)
-        .await?;
+    app::contacts::answer(&state.app, p.account.id, id, accept).await?;
     Ok(Redirect::to(&routes::with_query(
         routes::CONTACTS,
         &[("done", "answered")],
@@ -196,15 +168,11 @@ pub struct CsrfOnly {
 /// `POST /account/contacts/{id}/cancel`
 pub async fn cancel(
     State(state): State<AppState>,
-    session: CurrentSession,
     Path(id): Path<i32>,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    PanelForm { panel: p, .. }: PanelForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, routes::CONTACTS);
     p.require(Need::Write)?;
-    csrf::matches(&p.data.csrf, &input.csrf)?;
-    state.accounts.cancel_delegation(p.account.id, id).await?;
+    app::contacts::cancel(&state.app, p.account.id, id).await?;
     Ok(Redirect::to(&routes::with_query(
         routes::CONTACTS,
         &[("done", "cancelled")],
@@ -215,11 +183,9 @@ pub async fn cancel(
 /// `GET /api/v1/account/contacts`
 pub async fn list_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Read>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Read, false);
-    let list = state.accounts.contacts_of(p.account.id).await?;
+    let list = app::contacts::list(&state.app, p.account.id).await?;
     Ok(Json(json!({ "delegations": list })).into_response())
 }
 
@@ -231,7 +197,13 @@ pub struct RequestJson {
     handle: String,
 }
 
-fn account_error_json(lang: Lang, e: AccountError) -> Result<Response, AppError> {
+/// A refused call of a JSON twin: the domain's refusals as problems, a
+/// request limit as the page's problem, anything else as the error page.
+fn error_json(lang: Lang, e: app::AppError) -> Result<Response, AppError> {
+    let e = match e {
+        app::AppError::Account(a) => a,
+        other => return Ok(super::panel_json::from_app(lang, other.into())),
+    };
     match e {
         AccountError::Invalid(errors) => {
             let fields: Vec<(&str, &str, String)> = errors
@@ -261,13 +233,11 @@ fn account_error_json(lang: Lang, e: AccountError) -> Result<Response, AppError>
 /// `POST /api/v1/account/contacts` (`{"service", "role", "handle"}`)
 pub async fn request_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Write>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     body: Result<Json<RequestJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
     let Ok(Json(input)) = body else {
         return Ok(panel_api::error(
             StatusCode::BAD_REQUEST,
@@ -275,24 +245,16 @@ pub async fn request_api(
             "Send a JSON object with service, role and handle.",
         ));
     };
-    if let Err(e) = limits::admit(
-        &*state.store,
-        &state.config.rates,
-        Purpose::ContactRequest,
+    match ask(
+        &state,
+        &p,
         ip,
-        &input.handle,
+        &ua,
+        (&input.service, &input.role, &input.handle),
     )
     .await
     {
-        return Ok(super::panel_json::from_app(p.lang, e.into()));
-    }
-    match state
-        .accounts
-        .request_delegation(p.account.id, &input.service, &input.role, &input.handle)
-        .await
-    {
-        Ok(asked) => {
-            logged_ask(&state, &p, &asked, &Origin::new(ip, &ua)).await;
+        Ok(_) => {
             // 202 and no delegation: the same answer whether or not the
             // handle has a holder to ask.
             Ok((
@@ -301,7 +263,7 @@ pub async fn request_api(
             )
                 .into_response())
         }
-        Err(e) => account_error_json(p.lang, e),
+        Err(e) => error_json(p.lang, e),
     }
 }
 
@@ -314,45 +276,55 @@ pub struct AnswerJson {
 /// `POST /api/v1/account/contacts/{id}/answer` (`{"decision": "accept"|"refuse"}`)
 pub async fn answer_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Write>,
     Path(id): Path<i32>,
     body: Result<Json<AnswerJson>, JsonRejection>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
-    let accept = match body.map(|Json(b)| b.decision).unwrap_or_default().as_str() {
-        "accept" => true,
-        "refuse" => false,
-        _ => {
-            return Ok(panel_api::fields_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                tr(p.lang, "bad_decision"),
-                &[("decision", "required", tr(p.lang, "bad_decision").into())],
-            ));
-        }
+    let word = body.map(|Json(b)| b.decision).unwrap_or_default();
+    let Some(accept) = app::contacts::decision(&word) else {
+        return Ok(panel_api::fields_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tr(p.lang, "bad_decision"),
+            &[("decision", "required", tr(p.lang, "bad_decision").into())],
+        ));
     };
-    match state
-        .accounts
-        .answer_delegation(p.account.id, id, accept)
-        .await
-    {
+    match app::contacts::answer(&state.app, p.account.id, id, accept).await {
         Ok(()) => Ok(
             Json(json!({ "status": if accept { "accepted" } else { "refused" } })).into_response(),
         ),
-        Err(e) => account_error_json(p.lang, e),
+        Err(e) => error_json(p.lang, e),
     }
 }
 
 /// `POST /api/v1/account/contacts/{id}/cancel`
 pub async fn cancel_api(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: ApiPanel<Write>,
     Path(id): Path<i32>,
 ) -> Result<Response, AppError> {
-    let p = api_panel_or_return!(state, session, headers, Need::Write, true);
-    match state.accounts.cancel_delegation(p.account.id, id).await {
+    match app::contacts::cancel(&state.app, p.account.id, id).await {
         Ok(()) => Ok(Json(json!({ "status": "cancelled" })).into_response()),
-        Err(e) => account_error_json(p.lang, e),
+        Err(e) => error_json(p.lang, e),
+    }
+}
+
+impl CsrfForm for RequestInput {
+    const PAGE: &'static str = routes::CONTACTS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for AnswerInput {
+    const PAGE: &'static str = routes::CONTACTS;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for CsrfOnly {
+    const PAGE: &'static str = routes::CONTACTS;
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }

@@ -4,8 +4,8 @@
 //! JSON twin under `/api/v1/account/email`.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,15 +13,13 @@ use serde_json::json;
 
 use accounts::{AccountError, EmailChangeStage, EmailChangeStep, FieldError};
 
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json;
+use super::panel_json::{self, JsonPanel};
+use super::principal::{CsrfForm, PanelForm};
 use super::security::{is_recent, to_reauth};
-use crate::notify::{self, EmailCodePurpose, SecurityChange};
-use crate::panel_or_return;
-use crate::seclog::{self, Origin};
+use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
 use views::pages::panel::{self as panel_pages, EmailView};
@@ -44,7 +42,7 @@ async fn render(
     done: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let pending = state.accounts.pending_email_change(p.account.id).await?;
+    let pending = app::email_change::pending(&state.app, p.account.id).await?;
     let view = EmailView {
         lang: p.lang,
         who: Who::of(&p.account),
@@ -70,10 +68,9 @@ async fn guard(state: &AppState, p: &Panel) -> Result<Option<Response>, AppError
 /// `GET /account/email`
 pub async fn show(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, BACK);
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
@@ -93,65 +90,14 @@ pub struct StartForm {
 
 /// Starts the change and mails the first code to the current address.
 async fn start(state: &AppState, p: &Panel, new_email: &str) -> Result<(), AppError> {
-    let (_, code) = state
-        .accounts
-        .start_email_change(&p.account, new_email)
-        .await?;
-    if let Some(current) = p.account.primary_email.as_deref() {
-        notify::queue(
-            state,
-            notify::email_code(
-                &state.config,
-                &p.account,
-                current,
-                EmailCodePurpose::CurrentPrimaryForChange,
-                code.expose(),
-                accounts::changes::CODE_LIFETIME.num_minutes(),
-            ),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// A correct code: mails the second one, or tells the old address.
-fn after_code(state: &AppState, p: &Panel, step: &EmailChangeStep, origin: Origin) {
-    match step {
-        EmailChangeStep::SendToNew { new_email, code } => notify::send_later(
-            state,
-            notify::email_code(
-                &state.config,
-                &p.account,
-                new_email.as_str(),
-                EmailCodePurpose::PrimaryEmail,
-                code.expose(),
-                accounts::changes::CODE_LIFETIME.num_minutes(),
-            ),
-        ),
-        EmailChangeStep::Done { account, old_email } => {
-            let change = SecurityChange::PrimaryEmailChanged {
-                email: account.primary_email.clone().unwrap_or_default(),
-            };
-            if let Some(old) = old_email {
-                notify::send_later(
-                    state,
-                    notify::security_notice_to(&state.config, account, old, &change),
-                );
-            }
-            seclog::change_later(state, account.id, &change, origin);
-        }
-    }
+    Ok(app::email_change::start(&state.app, &p.account, new_email).await?)
 }
 
 /// `POST /account/email`
 pub async fn submit(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<StartForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<StartForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
@@ -184,36 +130,26 @@ pub struct CodeForm {
 /// `POST /account/email/confirm`
 pub async fn confirm(
     State(state): State<AppState>,
-    session: CurrentSession,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<CodeForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     if let Some(r) = guard(&state, &p).await? {
         return Ok(r);
     }
-    match state
-        .accounts
-        .confirm_email_change(&p.account, &f.code)
-        .await
-    {
-        Ok(step) => {
-            after_code(&state, &p, &step, Origin::new(ip, &ua));
-            Ok(match step {
-                EmailChangeStep::SendToNew { .. } => Redirect::to(BACK).into_response(),
-                EmailChangeStep::Done { account, .. } => {
-                    let to = account.primary_email.unwrap_or_default();
-                    let q: String = url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("done", &to)
-                        .finish();
-                    Redirect::to(&format!("{BACK}?{q}")).into_response()
-                }
-            })
-        }
-        Err(AccountError::Invalid(errors)) => {
+    let origin = Origin::new(ip, &ua);
+    match app::email_change::confirm(&state.app, &p.account, &f.code, origin).await {
+        Ok(step) => Ok(match step {
+            EmailChangeStep::SendToNew { .. } => Redirect::to(BACK).into_response(),
+            EmailChangeStep::Done { account, .. } => {
+                let to = account.primary_email.unwrap_or_default();
+                let q: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("done", &to)
+                    .finish();
+                Redirect::to(&format!("{BACK}?{q}")).into_response()
+            }
+        }),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => {
             render(
                 &state,
                 &p,
@@ -238,20 +174,16 @@ pub struct CancelForm {
 /// `POST /account/email/cancel`
 pub async fn cancel(
     State(state): State<AppState>,
-    session: CurrentSession,
-    form: Result<Form<CancelForm>, FormRejection>,
+    PanelForm { panel: p, .. }: PanelForm<CancelForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     p.require(Need::Holder)?;
-    state.accounts.cancel_email_change(p.account.id).await?;
+    app::email_change::cancel(&state.app, p.account.id).await?;
     Ok(Redirect::to(BACK).into_response())
 }
 
 /// The pending change as JSON.
 async fn status_json(state: &AppState, p: &Panel) -> Result<serde_json::Value, AppError> {
-    let pending = state.accounts.pending_email_change(p.account.id).await?;
+    let pending = app::email_change::pending(&state.app, p.account.id).await?;
     Ok(json!({
         "primary_email": p.account.primary_email,
         "pending": pending.map(|c| json!({
@@ -274,18 +206,27 @@ async fn api_guard(state: &AppState, p: &Panel) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The body of a JSON write, once its anti-CSRF header, the holder and the
+/// recent login were checked.
+async fn api_ready(
+    state: &AppState,
+    p: &Panel,
+    headers: &HeaderMap,
+    body: Result<Json<ApiBody>, JsonRejection>,
+) -> Result<ApiBody, AppError> {
+    panel_json::check_csrf(p, headers)?;
+    api_guard(state, p).await?;
+    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+    Ok(b)
+}
+
 /// `GET /api/v1/account/email`
-pub async fn api_show(State(state): State<AppState>, session: CurrentSession) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn api_show(State(state): State<AppState>, p: JsonPanel) -> Response {
     let run = async {
         p.require(Need::Holder)?;
         Ok::<_, AppError>(Json(status_json(&state, &p).await?).into_response())
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
 }
 
 /// `{"new_email": …}` or `{"code": …}`.
@@ -300,49 +241,33 @@ pub struct ApiBody {
 /// `POST /api/v1/account/email/confirm` with `{"code"}` enters a code.
 pub async fn api_start(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: JsonPanel,
     headers: HeaderMap,
     body: Result<Json<ApiBody>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let run = async {
-        panel_json::check_csrf(&p, &headers)?;
-        api_guard(&state, &p).await?;
-        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let b = api_ready(&state, &p, &headers, body).await?;
         start(&state, &p, &b.new_email).await?;
         Ok::<_, AppError>(
             (StatusCode::ACCEPTED, Json(status_json(&state, &p).await?)).into_response(),
         )
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
 }
 
 /// `POST /api/v1/account/email/confirm`
 pub async fn api_confirm(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: JsonPanel,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<ApiBody>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let run = async {
-        panel_json::check_csrf(&p, &headers)?;
-        api_guard(&state, &p).await?;
-        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-        let step = state
-            .accounts
-            .confirm_email_change(&p.account, &b.code)
-            .await?;
-        after_code(&state, &p, &step, Origin::new(ip, &ua));
+        let b = api_ready(&state, &p, &headers, body).await?;
+        let origin = Origin::new(ip, &ua);
+        let step = app::email_change::confirm(&state.app, &p.account, &b.code, origin).await?;
         let answer = match step {
             EmailChangeStep::SendToNew { new_email, .. } => {
                 json!({"done": false, "code_sent_to": new_email.as_str()})
@@ -353,6 +278,26 @@ pub async fn api_confirm(
         };
         Ok::<_, AppError>(Json(answer).into_response())
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
+}
+
+impl CsrfForm for StartForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for CodeForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl CsrfForm for CancelForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }

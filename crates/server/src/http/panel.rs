@@ -188,15 +188,3 @@ impl Panel {
         }
     }
 }
-
-/// `let p = panel_or_return!(state, session, "/account/x");` in a handler
-/// returning `Result<Response, AppError>`.
-#[macro_export]
-macro_rules! panel_or_return {
-    ($state:expr, $session:expr, $back:expr) => {
-        match $crate::http::panel::Panel::load(&$state, $session, $back).await? {
-            Ok(p) => p,
-            Err(r) => return Ok(r),
-        }
-    };
-}

@@ -2,7 +2,9 @@
 //! answers 401 instead of a redirect, the `X-CSRF-Token` header, and errors
 //! as problems (RFC 9457) in the customer's language.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use accounts::FieldError;
@@ -70,4 +72,67 @@ pub fn check_csrf(p: &Panel, headers: &HeaderMap) -> Result<(), AppError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     csrf::matches(&p.data.csrf, sent)
+}
+
+/// An application failure as the password forms answer it: too many
+/// attempts at the current password are a 429 saying how long to wait, in
+/// `lang`, with no `Retry-After` (unlike the other request limits).
+pub fn password_error(lang: Lang, e: app::AppError) -> AppError {
+    match e {
+        app::AppError::RateLimited(wait) => {
+            let secs = crate::session::throttle::retry_after_secs(wait).to_string();
+            AppError::BadRequest(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::i18n::format(
+                    crate::i18n::t(lang, "page.error.throttled"),
+                    &[("n", &secs)],
+                ),
+            )
+        }
+        other => other.into(),
+    }
+}
+
+/// The signed-in panel of a JSON twin, read before the handler runs; a
+/// missing or ended session is the 401 problem of [`panel`].
+pub struct JsonPanel(pub Panel);
+
+impl std::ops::Deref for JsonPanel {
+    type Target = Panel;
+
+    fn deref(&self) -> &Panel {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for JsonPanel {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = CurrentSession::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // The page to come back to matters only to a redirect, which a JSON
+        // call never gets.
+        panel(state, session, views::routes::ACCOUNT)
+            .await
+            .map(Self)
+    }
+}
+
+/// The answer of a JSON twin: its response, or its error as a problem in
+/// `lang`.
+pub fn answer(lang: Lang, result: Result<Response, AppError>) -> Response {
+    result.unwrap_or_else(|e| from_app(lang, e))
+}
+
+/// Adds the cookie of a re-issued session (after a password change) to a
+/// response.
+pub fn with_session(state: &AppState, mut resp: Response, id: &str) -> Response {
+    let cfg = &state.config;
+    let cookie = super::cookies::set(cfg, super::cookies::session_name(cfg), id, "Lax");
+    if let Ok(v) = cookie.parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
 }

@@ -4,25 +4,22 @@
 //! notice goes to the primary address. JSON twin `PUT /api/v1/account/password`.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{AccountError, FieldError, FieldProblem, Secret};
+use accounts::{AccountError, FieldError, FieldProblem};
+use app::password::{Caller, PasswordChange};
 
-use super::cookies;
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json;
-use crate::notify::{self, SecurityChange};
-use crate::panel_or_return;
-use crate::seclog::{self, Origin};
-use crate::session::throttle::{Subject, retry_after_secs};
+use super::panel_json::{self, JsonPanel, with_session};
+use super::principal::{CsrfForm, PanelForm};
+use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
 use views::pages::panel as panel_pages;
@@ -52,10 +49,9 @@ fn page(state: &AppState, p: &Panel, errors: &[FieldError], done: bool) -> Strin
 /// `GET /account/password`
 pub async fn show(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: Panel,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, BACK);
     p.require(Need::Holder)?;
     Ok(Html(page(&state, &p, &[], q.done == "1")).into_response())
 }
@@ -70,9 +66,8 @@ pub struct PasswordForm {
     password_confirm: String,
 }
 
-/// The change itself, for the page and the API: throttled like logins, then
-/// the domain call, then sessions, tokens and the notice. Returns the new
-/// session id of this browser.
+/// The change itself, for the page and the API; returns the new session id
+/// of this browser.
 async fn change(
     state: &AppState,
     p: &Panel,
@@ -80,105 +75,24 @@ async fn change(
     ua: &str,
     f: PasswordForm,
 ) -> Result<String, AppError> {
-    let subject = Subject::Account(p.account.id);
-    let now_ms = state.clock.now_ms();
-    let reservation = match state.throttle.reserve(&subject, ip, now_ms).await? {
-        Ok(r) => r,
-        Err(wait) => {
-            let secs = retry_after_secs(wait).to_string();
-            return Err(AppError::BadRequest(
-                StatusCode::TOO_MANY_REQUESTS,
-                crate::i18n::format(
-                    crate::i18n::t(p.lang, "page.error.throttled"),
-                    &[("n", &secs)],
-                ),
-            ));
-        }
+    let caller = Caller {
+        session_id: &p.session_id,
+        data: &p.data,
     };
-    let current = Secret::new(f.current_password);
-    let password = Secret::new(f.password);
-    let confirm = Secret::new(f.password_confirm);
-    let account = match state
-        .accounts
-        .change_password(&p.account, &current, &password, &confirm)
+    let fields = PasswordChange::new(f.current_password, f.password, f.password_confirm);
+    app::password::change(&state.app, &p.account, caller, Origin::new(ip, ua), fields)
         .await
-    {
-        Ok(a) => a,
-        Err(AccountError::InvalidCredentials) => {
-            reservation.failed();
-            return Err(
-                AccountError::field("current_password", FieldProblem::WrongPassword).into(),
-            );
-        }
-        Err(AccountError::Invalid(errors)) => {
-            if errors.iter().any(|e| e.field == "current_password") {
-                // Left empty: nothing was checked.
-                reservation.give_back().await?;
-            } else {
-                // The current password was right (it is checked first); the
-                // new one was refused.
-                reservation.succeeded().await?;
-            }
-            return Err(AccountError::Invalid(errors).into());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    reservation.succeeded().await?;
-    // Every other session, refresh token and access token of the account
-    // ends; this browser goes on under a new id.
-    let kept = crate::access::cut_off(
-        state,
-        crate::access::Whom::holder(account.id),
-        Some(&p.data),
-    )
-    .await?;
-    let id = kept.unwrap_or_default();
-    state.sessions.destroy(&p.session_id).await?;
-    if let Some(mail) =
-        notify::security_notice(&state.config, &account, &SecurityChange::PasswordChanged)
-    {
-        notify::send_later(state, mail);
-    }
-    if let Some(backup) = account.backup_email.as_deref() {
-        notify::send_later(
-            state,
-            notify::security_notice_to(
-                &state.config,
-                &account,
-                backup,
-                &SecurityChange::PasswordChanged,
-            ),
-        );
-    }
-    seclog::change_later(
-        state,
-        account.id,
-        &SecurityChange::PasswordChanged,
-        Origin::new(ip, ua),
-    );
-    Ok(id)
-}
-
-fn with_session(state: &AppState, mut resp: Response, id: &str) -> Response {
-    let cfg = &state.config;
-    if let Ok(v) = cookies::set(cfg, cookies::session_name(cfg), id, "Lax").parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+        .map_err(|e| panel_json::password_error(p.lang, e))
 }
 
 /// `POST /account/password`
 pub async fn submit(
     State(state): State<AppState>,
-    session: CurrentSession,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, BACK);
     p.require(Need::Holder)?;
-    csrf::matches(&p.data.csrf, &f.csrf)?;
     match change(&state, &p, ip, &ua, f).await {
         Ok(id) => Ok(with_session(
             &state,
@@ -204,16 +118,12 @@ pub async fn submit(
 /// "password_confirm"}` and `X-CSRF-Token`; the new session cookie comes back.
 pub async fn api_change(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: JsonPanel,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<PasswordForm>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, BACK).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let run = async {
         p.require(Need::Holder)?;
         panel_json::check_csrf(&p, &headers)?;
@@ -225,6 +135,12 @@ pub async fn api_change(
             &id,
         ))
     };
-    run.await
-        .unwrap_or_else(|e| panel_json::from_app(p.lang, e))
+    panel_json::answer(p.lang, run.await)
+}
+
+impl CsrfForm for PasswordForm {
+    const PAGE: &'static str = BACK;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }

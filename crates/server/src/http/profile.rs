@@ -2,23 +2,22 @@
 //! company, postal address, phone, country, language.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::Markup;
 use serde::Deserialize;
 use serde_json::json;
 
-use accounts::{Account, AccountError, EventKind, FieldError, Profile, ProfileInput};
+use accounts::{Account, AccountError, FieldError, ProfileInput};
 
-use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json;
-use crate::panel_or_return;
-use crate::seclog::{self, Origin};
+use super::panel_json::{self, JsonPanel};
+use super::principal::{CsrfForm, PanelForm};
+use crate::seclog::Origin;
 use crate::state::AppState;
 use views::components::Who;
 use views::pages::panel as panel_pages;
@@ -87,12 +86,7 @@ pub struct SavedQuery {
 }
 
 /// `GET /account/profile`
-pub async fn show(
-    State(state): State<AppState>,
-    session: CurrentSession,
-    Query(q): Query<SavedQuery>,
-) -> Result<Response, AppError> {
-    let p = panel_or_return!(state, session, routes::PROFILE);
+pub async fn show(p: Panel, Query(q): Query<SavedQuery>) -> Result<Response, AppError> {
     p.require(Need::Read)?;
     let v = values_of(&p.account);
     Ok(Html(page(&p, &v, &[], q.saved == "1").into_string()).into_response())
@@ -111,46 +105,23 @@ pub struct ProfileForm {
 /// are right.
 pub async fn save(
     State(state): State<AppState>,
-    session: CurrentSession,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<ProfileForm>, FormRejection>,
+    PanelForm { panel: p, form: f }: PanelForm<ProfileForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let p = panel_or_return!(state, session, routes::PROFILE);
     p.require(Need::Write)?;
-    csrf::matches(&p.data.csrf, &f.csrf)?;
-    match Profile::parse(&f.fields) {
-        Ok(profile) => {
-            state
-                .accounts
-                .update_profile(p.account.id, &profile)
-                .await?;
-            logged(&state, &p, Origin::new(ip, &ua)).await;
-            Ok(
-                Redirect::to(&routes::with_query(routes::PROFILE, &[("saved", "1")]))
-                    .into_response(),
-            )
-        }
-        Err(errors) => Ok((
+    let origin = Origin::new(ip, &ua);
+    match app::profile::save(&state.app, p.account.id, p.user_id(), &f.fields, &origin).await {
+        Ok(_) => Ok(
+            Redirect::to(&routes::with_query(routes::PROFILE, &[("saved", "1")])).into_response(),
+        ),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(page(&p, &bounded(&f.fields), &errors, false).into_string()),
         )
             .into_response()),
+        Err(e) => Err(e.into()),
     }
-}
-
-/// The security log's line for a saved profile.
-async fn logged(state: &AppState, p: &Panel, origin: Origin) {
-    seclog::record(
-        state,
-        p.account.id,
-        p.user_id(),
-        EventKind::ProfileChanged,
-        "",
-        &origin,
-    )
-    .await;
 }
 
 /// What is shown back after an error, each field cut to a sane length so an
@@ -174,11 +145,7 @@ fn bounded(v: &ProfileInput) -> ProfileInput {
 }
 
 /// `GET /api/v1/account/profile`
-pub async fn api_show(State(state): State<AppState>, session: CurrentSession) -> Response {
-    let p = match panel_json::panel(&state, session, routes::PROFILE).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn api_show(p: JsonPanel) -> Response {
     if let Err(e) = p.require(Need::Read) {
         return panel_json::from_app(p.lang, e);
     }
@@ -189,28 +156,27 @@ pub async fn api_show(State(state): State<AppState>, session: CurrentSession) ->
 /// the session's token in `X-CSRF-Token`.
 pub async fn api_save(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: JsonPanel,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
     body: Result<Json<ProfileInput>, JsonRejection>,
 ) -> Response {
-    let p = match panel_json::panel(&state, session, routes::PROFILE).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let lang = p.lang;
     let run = async {
         p.require(Need::Write)?;
         panel_json::check_csrf(&p, &headers)?;
         let Json(input) = body.map_err(|r| AppError::unreadable(r.status()))?;
-        let profile = Profile::parse(&input).map_err(AccountError::Invalid)?;
-        let a = state
-            .accounts
-            .update_profile(p.account.id, &profile)
-            .await?;
-        logged(&state, &p, Origin::new(ip, &ua)).await;
+        let origin = Origin::new(ip, &ua);
+        let a = app::profile::save(&state.app, p.account.id, p.user_id(), &input, &origin).await?;
         Ok::<_, AppError>(Json(profile_json(&a)).into_response())
     };
-    run.await.unwrap_or_else(|e| panel_json::from_app(lang, e))
+    panel_json::answer(lang, run.await)
+}
+
+impl CsrfForm for ProfileForm {
+    const PAGE: &'static str = routes::PROFILE;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }

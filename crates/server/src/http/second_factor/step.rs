@@ -111,18 +111,10 @@ pub async fn submit(
         code: f.code,
     };
     let checked = app::second_factor::check(&state, &*state.metrics, &step, ip, proof).await?;
-    let (error, status, wait) = match checked {
-        Checked::Throttled(secs) => (
-            wait_message(secs),
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(secs),
-        ),
-        Checked::Refused => {
-            let used = msg("page.security.code_used").to_owned();
-            (used, StatusCode::UNAUTHORIZED, None)
-        }
-        done => {
-            let to = signed_in(&state, &headers, done, &next).await?;
+    let (error, status, wait) = match refusal(&checked) {
+        Some(refused) => refused,
+        None => {
+            let to = signed_in(&state, &headers, checked, &next).await?;
             return Ok(to.unwrap_or_else(to_login));
         }
     };
@@ -135,6 +127,24 @@ pub async fn submit(
     };
     let resp = render(&state, &step, &account, shown).await?;
     Ok(with_retry_after(resp, wait))
+}
+
+/// What the step page says when a code was not taken: the message, the
+/// status and the wait, if any; `None` when the check let the person in.
+fn refusal(checked: &Checked) -> Option<(String, StatusCode, Option<u64>)> {
+    match checked {
+        Checked::Throttled(secs) => Some((
+            wait_message(*secs),
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(*secs),
+        )),
+        Checked::Refused => Some((
+            msg("page.security.code_used").to_owned(),
+            StatusCode::UNAUTHORIZED,
+            None,
+        )),
+        _ => None,
+    }
 }
 
 /// `resp` with the wait, when there is one, in `Retry-After`.

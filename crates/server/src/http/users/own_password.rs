@@ -1,0 +1,144 @@
+//! A local user's own password: the page and its JSON twin. The holder has
+//! the account's password page instead.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use accounts::AccountError;
+use app::password::{Caller, PasswordChange};
+
+use super::api::{ApiError, api_csrf, api_panel, json_body};
+use super::pages::{back_to, refused_plainly};
+use super::{by, frame, page_refusal};
+use crate::http::error::AppError;
+use crate::http::extract::CurrentSession;
+use crate::http::panel::{Actor, Panel};
+use crate::http::panel_json::with_session;
+use crate::http::principal::{CsrfForm, PanelForm};
+use crate::http::problem::ProblemType;
+use crate::i18n::t;
+use crate::seclog::Origin;
+use crate::state::AppState;
+use views::pages::users as vu;
+use views::routes;
+
+/// The local user acting, or `None` for the holder.
+fn local_user(p: &Panel) -> Option<(i32, &str)> {
+    match &p.actor {
+        Actor::User { id, login, .. } => Some((*id, login)),
+        Actor::Holder => None,
+    }
+}
+
+fn local_only(p: &Panel) -> Response {
+    page_refusal(p, StatusCode::NOT_FOUND, "page.users.refused.local_only")
+}
+
+/// The change, with the calling session carried over to a new id.
+async fn change(
+    state: &AppState,
+    p: &Panel,
+    origin: &Origin,
+    user_id: i32,
+    change: PasswordChange,
+) -> Result<String, app::AppError> {
+    let caller = Caller {
+        session_id: &p.session_id,
+        data: &p.data,
+    };
+    app::users::change_own_password(&state.app, by(p), origin, user_id, caller, change).await
+}
+
+/// `GET /account/users/me/password`
+pub async fn my_password_page(p: Panel) -> Result<Response, AppError> {
+    let Some((_, login)) = local_user(&p) else {
+        return Ok(local_only(&p));
+    };
+    Ok(Html(vu::my_password(&frame(&p), login, &[]).into_string()).into_response())
+}
+
+/// The password form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// `POST /account/users/me/password`
+pub async fn my_password(
+    State(state): State<AppState>,
+    origin: Origin,
+    PanelForm { panel: p, form: f }: PanelForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let Some((id, login)) = local_user(&p) else {
+        return Ok(local_only(&p));
+    };
+    let fields = PasswordChange::new(f.current_password, f.password, f.password_confirm);
+    match change(&state, &p, &origin, id, fields).await {
+        Ok(new_id) => Ok(with_session(
+            &state,
+            back_to("password", login, ""),
+            &new_id,
+        )),
+        Err(app::AppError::Account(AccountError::Invalid(errors))) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(vu::my_password(&frame(&p), login, &errors).into_string()),
+        )
+            .into_response()),
+        Err(e) => refused_plainly(&p, e),
+    }
+}
+
+/// The body of `POST /api/v1/account/users/me/password`.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// `POST /api/v1/account/users/me/password`: a local user's own password.
+/// 204; the calling session stays, every other one of the user ends.
+pub async fn api_my_password(
+    State(state): State<AppState>,
+    session: CurrentSession,
+    origin: Origin,
+    headers: HeaderMap,
+    body: Result<Json<PasswordBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let p = api_panel(&state, session).await?;
+    api_csrf(&p, &headers)?;
+    let b = json_body(&p, body)?;
+    let Some((id, _)) = local_user(&p) else {
+        let refusal = t(p.lang, "page.users.refused.local_only");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ProblemType::Forbidden,
+            refusal,
+        ));
+    };
+    let fields = PasswordChange::new(b.current_password, b.password, b.password_confirm);
+    let new_id = change(&state, &p, &origin, id, fields)
+        .await
+        .map_err(|e| ApiError::from_app(p.lang, e))?;
+    Ok(with_session(
+        &state,
+        StatusCode::NO_CONTENT.into_response(),
+        &new_id,
+    ))
+}
+
+impl CsrfForm for PasswordForm {
+    const PAGE: &'static str = routes::MY_PASSWORD;
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
