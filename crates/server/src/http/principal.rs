@@ -189,10 +189,6 @@ requirement!(
     Write, Need::Write, true
 );
 requirement!(
-    /// Managing local users and groups.
-    ManageUsers, Need::ManageUsers, true
-);
-requirement!(
     /// Reading one's own sessions, grants or log.
     OwnRead, Need::Own, false
 );

@@ -10,11 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::{ApiError, api_allowed, api_manager, json_body};
-use super::pages::{
-    ListForms, TokenForm, back_to, manage_refused, refused_page, render_list,
-};
-use super::{by, clip, group_json};
 use super::invalid_status;
+use super::pages::{ListForms, TokenForm, back_to, manage_refused, refused_page, render_list};
+use super::{by, clip, group_json};
 use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
 use crate::http::panel::{Need, Panel};

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use accounts::{AccountError, FieldError, FieldProblem, NewUser, Secret, UserChanges, UserStatus};
+use accounts::{AccountError, FieldError, NewUser, Secret, UserChanges, UserStatus};
 
 use super::{by, clip, frame, invalid_status, need_key, page_refusal, refusal_key};
 use crate::http::error::AppError;
