@@ -576,8 +576,15 @@ cli=crates/guichet/src/cli
 for pattern in 'pub log_format:' '^    Serve,' '^    Migrate,' '^    NewEncryptionKey,' 'env = "GUICHET_CONFIG"'; do
   if grep -rqE "$pattern" "$cli"; then ok "$cli/ has ${pattern#^    }"; else fail "$cli/ lacks $pattern"; fi
 done
-for route in /healthz /readyz; do
-  if grep -q "\"$route\"" crates/server/src/http/mod.rs; then ok "route $route"; else fail "no route $route in crates/server/src/http/mod.rs"; fi
+# Paths are spelled once, in the route table; the router registers them by name.
+for pair in /healthz:HEALTHZ /readyz:READYZ; do
+  route=${pair%%:*} name=${pair##*:}
+  if grep -q "pub const $name: &str = \"$route\"" crates/views/src/routes.rs \
+    && grep -q "routes::$name," crates/server/src/http/mod.rs; then
+    ok "route $route"
+  else
+    fail "no route $route (routes::$name in crates/views/src/routes.rs, registered in crates/server/src/http/mod.rs)"
+  fi
 done
 
 section "YAML (yamllint, deploy/yamllint.yaml)"
