@@ -10,6 +10,19 @@ use serde_json::Value;
 use crate::error::AppError;
 use crate::services::App;
 
+/// The claims of `token` when it is an access token of ours, signed and in
+/// its time window (revocation is checked by the callers that need it).
+async fn verified(
+    app: &App,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, oauth::OAuthError> {
+    app.oauth
+        .verified
+        .verify(&app.oauth.keys, &app.oauth.issuer, token, now)
+        .await
+}
+
 /// What introspection may tell a client about a token.
 #[derive(Debug, PartialEq)]
 pub enum Introspection {
@@ -43,12 +56,7 @@ pub async fn introspect(
     token: &str,
 ) -> Result<Introspection, AppError> {
     let now = app.clock.now();
-    let Ok(claims) = app
-        .oauth
-        .verified
-        .verify(&app.oauth.keys, &app.oauth.issuer, token, now)
-        .await
-    else {
+    let Ok(claims) = verified(app, token, now).await else {
         let Some(rt) = oauth::refresh::find_live(app.accounts.db(), token, now).await? else {
             return Ok(Introspection::Inactive);
         };
@@ -91,12 +99,7 @@ fn concerns(claims: &Value, client_id: &str) -> bool {
 /// token of another client is `OAuth(UnauthorizedClient)`.
 pub async fn revoke(app: &App, client: &Client, token: &str) -> Result<(), AppError> {
     let now = app.clock.now();
-    let Ok(claims) = app
-        .oauth
-        .verified
-        .verify(&app.oauth.keys, &app.oauth.issuer, token, now)
-        .await
-    else {
+    let Ok(claims) = verified(app, token, now).await else {
         let found =
             oauth::refresh::revoke_by_token(app.accounts.db(), &client.client_id, token, now)
                 .await?;
@@ -133,12 +136,7 @@ pub enum UserInfo {
 /// The claims an access token lets its bearer read about its subject.
 pub async fn userinfo(app: &App, token: &str) -> Result<UserInfo, AppError> {
     let now = app.clock.now();
-    let Ok(claims) = app
-        .oauth
-        .verified
-        .verify(&app.oauth.keys, &app.oauth.issuer, token, now)
-        .await
-    else {
+    let Ok(claims) = verified(app, token, now).await else {
         return Ok(UserInfo::InvalidToken);
     };
     if !crate::authz::access_token_counts(app, &claims).await? {

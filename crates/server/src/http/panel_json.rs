@@ -13,16 +13,12 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::CurrentSession;
 use super::panel::Panel;
+use super::panel_api::error;
 use super::problem::{FieldProblem, Problem, ProblemType};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use views::text::field_message;
 use views::text::tr;
-
-/// A problem response.
-pub fn error(status: StatusCode, kind: ProblemType, message: &str) -> Response {
-    Problem::new(status, kind, message).into_response()
-}
 
 /// 422 with every refused field.
 pub fn invalid(lang: Lang, errors: &[FieldError]) -> Response {

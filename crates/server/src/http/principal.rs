@@ -21,6 +21,7 @@ use super::csrf;
 use super::error::AppError;
 use super::extract::{CurrentSession, current_lang};
 use super::panel::{Need, Panel};
+use super::panel_json::check_csrf;
 use super::problem::{Problem, ProblemType};
 use crate::i18n::t;
 use crate::state::AppState;
@@ -249,19 +250,14 @@ impl<R: Requirement> FromRequestParts<AppState> for ApiPanel<R> {
                 t(p.lang, m),
             ));
         }
-        if R::WRITE {
-            let token = parts
-                .headers
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if let Err(AppError::Forbidden(m)) = csrf::matches(&p.data.csrf, token) {
-                return Err(problem(
-                    StatusCode::FORBIDDEN,
-                    ProblemType::CsrfMismatch,
-                    t(p.lang, m),
-                ));
-            }
+        if R::WRITE
+            && let Err(AppError::Forbidden(m)) = check_csrf(&p, &parts.headers)
+        {
+            return Err(problem(
+                StatusCode::FORBIDDEN,
+                ProblemType::CsrfMismatch,
+                t(p.lang, m),
+            ));
         }
         Ok(Self(p, PhantomData))
     }
