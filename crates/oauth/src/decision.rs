@@ -100,12 +100,17 @@ pub fn decide(p: &PendingAuthorization, f: &Facts<'_>) -> Step {
     let Some(s) = f.session else {
         return Step::SignIn { again: false };
     };
-    // A forced sign-in is satisfied only by a session that did not exist
-    // when the request arrived (its sid is not among the spent ones) and
-    // that authenticated after the request.
-    let forced_unmet = forces_sign_in(p)
-        && (p.spent_sids.iter().any(|x| x == s.sid) || s.auth_time < p.created_at);
-    let too_old = p.max_age.is_some_and(|m| f.now - s.auth_time > m);
+    // A session that did not exist when the request arrived (its sid is not
+    // among the spent ones) and that authenticated after the request is a
+    // sign-in made for this request: it meets a forced sign-in, and
+    // `max_age` too, however long the person took to type or the redirect
+    // back took (with `max_age=0`, a second boundary between the login and
+    // the resume would otherwise send them round again).
+    let made_for_this_request =
+        !p.spent_sids.iter().any(|x| x == s.sid) && s.auth_time >= p.created_at;
+    let forced_unmet = forces_sign_in(p) && !made_for_this_request;
+    let too_old =
+        !made_for_this_request && p.max_age.is_some_and(|m| f.now - s.auth_time > m);
     if forced_unmet || too_old {
         return Step::SignIn { again: true };
     }
@@ -214,6 +219,26 @@ mod tests {
             decide(&p, &facts(&amr, "old", 1000)),
             Step::SignIn { again: true }
         );
+    }
+
+    #[test]
+    fn a_sign_in_made_for_the_request_meets_max_age_after_the_clock_ticks() {
+        let amr = pwd();
+        let mut p = pending();
+        p.max_age = Some(0);
+        p.spent_sids = vec!["old".into()];
+        // Signed in at the request's second; resumed one second later.
+        let mut f = facts(&amr, "new", 1000);
+        f.now = 1001;
+        assert_eq!(decide(&p, &f), Step::Issue);
+        // A minute later still, against `max_age=30`: the same.
+        p.max_age = Some(30);
+        f.now = 1060;
+        assert_eq!(decide(&p, &f), Step::Issue);
+        // The session that was already there is judged by its age.
+        let mut f = facts(&amr, "old", 1000);
+        f.now = 1060;
+        assert_eq!(decide(&p, &f), Step::SignIn { again: true });
     }
 
     #[test]
