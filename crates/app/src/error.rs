@@ -47,6 +47,16 @@ pub enum AppError {
     /// not match: nothing changed.
     #[error("the confirmation does not match")]
     NotConfirmed,
+    /// The authorization request is no longer waiting (expired, used up,
+    /// never saved), or not for this session.
+    #[error("this authorization request has expired or was already answered")]
+    RequestGone,
+    /// The client an authorization request names was removed since.
+    #[error("the application that asked is no longer registered")]
+    ClientGone,
+    /// A redirect URI that cannot be parsed (registration refuses them).
+    #[error("invalid redirect_uri")]
+    BadRedirectUri,
     /// Anything else: a bug or a backend failure, logged by the caller.
     #[error("internal error: {0}")]
     Internal(String),

@@ -7,6 +7,7 @@
 //! the adapters (`server`) implement its ports and map its errors.
 
 pub mod access;
+pub mod authorize;
 pub mod authz;
 pub mod backchannel;
 pub mod config;

@@ -65,6 +65,15 @@ impl From<app::AppError> for AppError {
             app::AppError::Unavailable(e) => Self::Unavailable(e),
             app::AppError::Account(a) => Self::Account(a),
             app::AppError::Mfa(m) => Self::Mfa(m),
+            app::AppError::RequestGone => {
+                Self::Refused(StatusCode::BAD_REQUEST, "page.authorize.expired")
+            }
+            app::AppError::ClientGone => {
+                Self::Refused(StatusCode::BAD_REQUEST, "page.authorize.client_gone")
+            }
+            app::AppError::BadRedirectUri => {
+                Self::BadRequest(StatusCode::BAD_REQUEST, "invalid redirect_uri".into())
+            }
             other => Self::Account(AccountError::Internal(other.to_string())),
         }
     }
