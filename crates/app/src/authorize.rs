@@ -214,7 +214,12 @@ async fn act(
     if let Some((error, description)) = decided.step.prompt_none_error()
         && pending.prompts("none")
     {
-        return Ok(Next::ToClient(error_url(app, &pending, error, description)?));
+        return Ok(Next::ToClient(error_url(
+            app,
+            &pending,
+            error,
+            description,
+        )?));
     }
     Ok(match decided.step {
         Step::SignIn { again } => {

@@ -109,8 +109,7 @@ pub fn decide(p: &PendingAuthorization, f: &Facts<'_>) -> Step {
     let made_for_this_request =
         !p.spent_sids.iter().any(|x| x == s.sid) && s.auth_time >= p.created_at;
     let forced_unmet = forces_sign_in(p) && !made_for_this_request;
-    let too_old =
-        !made_for_this_request && p.max_age.is_some_and(|m| f.now - s.auth_time > m);
+    let too_old = !made_for_this_request && p.max_age.is_some_and(|m| f.now - s.auth_time > m);
     if forced_unmet || too_old {
         return Step::SignIn { again: true };
     }

@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 
 use super::cookies;
 use super::error::AppError;
+use crate::authz::SignedIn;
 use crate::session::SessionData;
 use crate::state::AppState;
 
@@ -22,7 +23,17 @@ pub use super::locale::{
 /// counts ([`crate::authz::signed_in`]: account active, local user active
 /// and not signed out since). Every handler reads the session through here,
 /// so a session ended elsewhere is no session on any path.
-pub struct CurrentSession(pub Option<(String, SessionData)>);
+pub struct CurrentSession(pub Option<(String, SessionData)>, Option<SignedIn>);
+
+impl CurrentSession {
+    /// The session's id and data with the person it signs in, as the
+    /// extractor just read them: a caller needs no second read of the
+    /// account or the local user.
+    pub fn signed_in(self) -> Option<(String, SessionData, SignedIn)> {
+        let (id, data) = self.0?;
+        Some((id, data, self.1?))
+    }
+}
 
 impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = AppError;
@@ -30,17 +41,17 @@ impl FromRequestParts<AppState> for CurrentSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let name = cookies::session_name(&state.config);
         let Some(id) = cookies::read(&parts.headers, name) else {
-            return Ok(Self(None));
+            return Ok(Self(None, None));
         };
         let now = state.clock.now_secs();
         let Some(data) = state.sessions.load(id, now).await? else {
-            return Ok(Self(None));
+            return Ok(Self(None, None));
         };
-        if crate::authz::signed_in(state, &data).await?.is_none() {
+        let Some(who) = crate::authz::signed_in(state, &data).await? else {
             state.sessions.destroy(id).await?;
-            return Ok(Self(None));
-        }
-        Ok(Self(Some((id.to_owned(), data))))
+            return Ok(Self(None, None));
+        };
+        Ok(Self(Some((id.to_owned(), data)), Some(who)))
     }
 }
 

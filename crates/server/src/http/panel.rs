@@ -73,63 +73,36 @@ impl Panel {
         session: CurrentSession,
         back: &str,
     ) -> Result<Result<Panel, Response>, AppError> {
-        let Some((id, data)) = session.0 else {
+        // The extractor has just read the account and the local user and
+        // found both active (`authz::signed_in`): they are used as read.
+        let Some((id, data, who)) = session.signed_in() else {
             let to = routes::then(routes::LOGIN, back);
             return Ok(Err(Redirect::to(&to).into_response()));
         };
-        match state.accounts.find_by_id(data.account_id).await? {
-            Some(account)
-                if account.status == accounts::AccountStatus::Active
-                    && account.must_set_backup
-                    && data.user_id.is_none() =>
-            {
-                Ok(Err(
-                    // Support promoted the backup address: a new one comes first.
-                    Redirect::to(&routes::then(routes::BACKUP_EMAIL, back)).into_response(),
-                ))
-            }
-            Some(account) if account.status == accounts::AccountStatus::Active => {
-                let lang = negotiate(Some(Lang::parse(&account.language)));
-                let actor = match data.user_id {
-                    None => Actor::Holder,
-                    Some(uid) => {
-                        // Re-read on every request: a changed group, a
-                        // disabled or deleted user, or a password change
-                        // elsewhere takes effect at once.
-                        let user = state.accounts.find_user(account.id, uid).await?;
-                        match user {
-                            Some(u)
-                                if u.status == accounts::UserStatus::Active
-                                    && data.opened_ms > u.session_epoch_ms =>
-                            {
-                                let role = state.accounts.user_role(&u).await?;
-                                Actor::User {
-                                    id: u.id,
-                                    login: u.login,
-                                    role,
-                                }
-                            }
-                            _ => {
-                                state.sessions.destroy(&id).await?;
-                                return Ok(Err(Redirect::to(routes::LOGIN).into_response()));
-                            }
-                        }
-                    }
-                };
-                Ok(Ok(Panel {
-                    session_id: id,
-                    data,
-                    account,
-                    actor,
-                    lang,
-                }))
-            }
-            _ => {
-                // Disabled or erased since login: the session ends here.
-                state.sessions.destroy(&id).await?;
-                Ok(Err(Redirect::to(routes::LOGIN).into_response()))
-            }
+        let account = who.account;
+        if account.must_set_backup && data.user_id.is_none() {
+            // Support promoted the backup address: a new one comes first.
+            let to = routes::then(routes::BACKUP_EMAIL, back);
+            return Ok(Err(Redirect::to(&to).into_response()));
         }
+        let lang = negotiate(Some(Lang::parse(&account.language)));
+        let actor = match who.user {
+            None => Actor::Holder,
+            // The group is read on every request: a changed group takes
+            // effect at once.
+            Some(u) => Actor::User {
+                role: state.accounts.user_role(&u).await?,
+                id: u.id,
+                login: u.login,
+            },
+        };
+        Ok(Ok(Panel {
+            session_id: id,
+            data,
+            account,
+            actor,
+            lang,
+        }))
     }
 
     /// The role of the person acting.

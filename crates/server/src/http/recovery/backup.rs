@@ -27,30 +27,22 @@ use views::routes;
 /// The signed-in active holder, or the redirect to log in. Not a
 /// [`crate::http::panel::Panel`]: this page is where the panel's forced
 /// detour for a missing backup address leads, so it must not detour itself.
-async fn signed(
-    state: &AppState,
+fn signed(
     session: CurrentSession,
     back: &str,
 ) -> Result<Result<(SessionData, Account), Response>, AppError> {
-    let Some((id, data)) = session.0 else {
+    let Some((_, data, who)) = session.signed_in() else {
         let to = routes::then(routes::LOGIN, back);
         return Ok(Err(Redirect::to(&to).into_response()));
     };
-    if data.user_id.is_some() {
+    if who.user.is_some() {
         // The backup address and login notifications are the holder's own
         // recovery data: local users, whatever their role, leave them alone.
         return Err(AppError::Forbidden("page.error.need_holder"));
     }
-    match state.accounts.find_by_id(data.account_id).await? {
-        Some(a) if a.status == accounts::AccountStatus::Active => {
-            negotiate(Some(Lang::parse(&a.language)));
-            Ok(Ok((data, a)))
-        }
-        _ => {
-            state.sessions.destroy(&id).await?;
-            Ok(Err(Redirect::to(routes::LOGIN).into_response()))
-        }
-    }
+    // Active: the session extractor has just read it so.
+    negotiate(Some(Lang::parse(&who.account.language)));
+    Ok(Ok((data, who.account)))
 }
 
 /// The signed-in holder ([`signed`]) and a form posted from their page whose
@@ -72,7 +64,7 @@ impl<T: CsrfForm> FromRequest<AppState> for HolderForm<T> {
             .map_err(IntoResponse::into_response)?;
         let form = Form::<T>::from_request(Request::from_parts(parts, body), state).await;
         let Form(form) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
-        let (data, account) = match signed(state, session, T::PAGE).await {
+        let (data, account) = match signed(session, T::PAGE) {
             Ok(Ok(s)) => s,
             Ok(Err(r)) => return Err(r),
             Err(e) => return Err(e.into_response()),
@@ -118,11 +110,10 @@ fn confirm_form(
 
 /// `GET /account/backup-email`
 pub async fn backup_page(
-    State(state): State<AppState>,
     session: CurrentSession,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
-    let (data, account) = match signed(&state, session, routes::BACKUP_EMAIL).await? {
+    let (data, account) = match signed(session, routes::BACKUP_EMAIL)? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
