@@ -1,12 +1,14 @@
-//! Extractors: who is calling, and from where.
+//! Extractors: who is calling, from where, and what they sent.
 //!
 //! The language of the request is [`super::locale`]'s; its names are
 //! re-exported here, where handlers have always found them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::Json;
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 
 use super::cookies;
 use super::error::AppError;
@@ -41,6 +43,39 @@ impl FromRequestParts<AppState> for CurrentSession {
             return Ok(Self(None));
         }
         Ok(Self(Some((id.to_owned(), data))))
+    }
+}
+
+/// A form as a page reads it. One it cannot read (a missing field, a wrong
+/// type, the wrong content type) is refused with the status axum chose and
+/// one message in the customer's words ([`AppError::unreadable`]), the same
+/// on every page. A handler that checks something else first takes
+/// `Result<FormInput<T>, AppError>` and refuses when its turn comes.
+pub struct FormInput<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormInput<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let Form(form) = Form::<T>::from_request(req, state)
+            .await
+            .map_err(|r| AppError::unreadable(r.status()))?;
+        Ok(Self(form))
+    }
+}
+
+/// A JSON body as a page's script or JSON twin reads it, refused like an
+/// unreadable [`FormInput`].
+pub struct JsonInput<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonInput<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let Json(body) = Json::<T>::from_request(req, state)
+            .await
+            .map_err(|r| AppError::unreadable(r.status()))?;
+        Ok(Self(body))
     }
 }
 

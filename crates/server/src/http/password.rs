@@ -4,7 +4,6 @@
 //! notice goes to the primary address. JSON twin `PUT /api/v1/account/password`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,7 +14,7 @@ use accounts::{AccountError, FieldError, FieldProblem};
 use app::password::{Caller, PasswordChange};
 
 use super::error::AppError;
-use super::extract::{ClientIp, UserAgent};
+use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel, with_session};
 use super::principal::{CsrfForm, PanelForm};
@@ -122,12 +121,12 @@ pub async fn api_change(
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
-    body: Result<Json<PasswordForm>, JsonRejection>,
+    body: Result<JsonInput<PasswordForm>, AppError>,
 ) -> Response {
     let run = async {
         p.require(Need::Holder)?;
         panel_json::check_csrf(&p, &headers)?;
-        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let JsonInput(b) = body?;
         let id = change(&state, &p, ip, &ua, b).await?;
         Ok::<_, AppError>(with_session(
             &state,

@@ -10,8 +10,7 @@
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::{CurrentSession, current_lang};
+use super::extract::{CurrentSession, FormInput, current_lang};
 use super::panel::{Need, Panel};
 use super::panel_json::check_csrf;
 use super::problem::{Problem, ProblemType};
@@ -133,8 +132,9 @@ async fn verified_form<T: CsrfForm>(
     state: &AppState,
     p: &Panel,
 ) -> Result<T, Response> {
-    let form: Result<Form<T>, FormRejection> = Form::from_request(body, state).await;
-    let Form(form) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
+    let FormInput(form) = FormInput::<T>::from_request(body, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
     csrf::matches(&p.data.csrf, form.csrf()).map_err(IntoResponse::into_response)?;
     Ok(form)
 }
