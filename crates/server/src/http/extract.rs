@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -76,6 +77,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonInput<T> {
             .await
             .map_err(|r| AppError::unreadable(r.status()))?;
         Ok(Self(body))
+    }
+}
+
+/// The session of a request, its headers, and then its body `B`: the order
+/// in which the pages of a pending login or a panel's script have always
+/// read them (a store outage answers before an unreadable body, and that
+/// before anything about the session).
+pub struct WithSession<B> {
+    /// The live session, if any.
+    pub session: CurrentSession,
+    /// The request's headers (a pending login's cookie is among them).
+    pub headers: HeaderMap,
+    /// What was sent.
+    pub body: B,
+}
+
+impl<B> FromRequest<AppState> for WithSession<B>
+where
+    B: FromRequest<AppState, Rejection = AppError>,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = req.into_parts();
+        let session = CurrentSession::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let body = B::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            session,
+            headers,
+            body,
+        })
     }
 }
 
