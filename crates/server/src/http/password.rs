@@ -65,6 +65,13 @@ pub struct PasswordForm {
     password_confirm: String,
 }
 
+impl PasswordForm {
+    /// The three passwords, for the application to check.
+    pub(super) fn into_change(self) -> PasswordChange {
+        PasswordChange::new(self.current_password, self.password, self.password_confirm)
+    }
+}
+
 /// The change itself, for the page and the API; returns the new session id
 /// of this browser.
 async fn change(
@@ -78,7 +85,7 @@ async fn change(
         session_id: &p.session_id,
         data: &p.data,
     };
-    let fields = PasswordChange::new(f.current_password, f.password, f.password_confirm);
+    let fields = f.into_change();
     app::password::change(&state.app, &p.account, caller, Origin::new(ip, ua), fields)
         .await
         .map_err(|e| panel_json::password_error(p.lang, e))
