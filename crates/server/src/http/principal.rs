@@ -14,7 +14,7 @@ use std::ops::Deref;
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -170,19 +170,32 @@ pub fn script_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-/// A panel whose login is recent, and the JSON body its page's script sent,
-/// which repeated the session's anti-CSRF token. The body is read first; a
-/// session gone answers 401 and a login not recent enough 403, each
-/// [`script_error`], so that the script tells the person what to do.
-pub struct RecentScript<T> {
-    /// Who is acting, recently authenticated.
-    pub panel: Panel,
+/// Who a page's script acts for, found from the session and the headers of
+/// its call once the anti-CSRF token its body repeated matched; or the
+/// answer the script shows instead ([`script_error`]).
+pub trait ScriptCaller: Sized {
+    /// Who is calling, given the call's session and headers and the `token`
+    /// its body repeated.
+    fn find(
+        state: &AppState,
+        session: CurrentSession,
+        headers: &HeaderMap,
+        token: &str,
+    ) -> impl Future<Output = Result<Self, Response>> + Send;
+}
+
+/// The JSON body a page's script sent and who it acts for (`W`). The body is
+/// read first, and refused like an unreadable form.
+pub struct Script<W, T> {
+    /// Who is calling.
+    pub who: W,
     /// What the script sent.
     pub body: T,
 }
 
-impl<T> FromRequest<AppState> for RecentScript<T>
+impl<W, T> FromRequest<AppState> for Script<W, T>
 where
+    W: ScriptCaller,
     T: CsrfField + DeserializeOwned + Send,
 {
     type Rejection = Response;
@@ -191,21 +204,35 @@ where
         let sent = WithSession::<JsonInput<T>>::from_request(req, state).await;
         let WithSession {
             session,
+            headers,
             body: JsonInput(body),
-            ..
         } = sent.map_err(IntoResponse::into_response)?;
+        let who = W::find(state, session, &headers, body.csrf()).await?;
+        Ok(Self { who, body })
+    }
+}
+
+/// The security page's script: a session gone answers 401 and a login not
+/// recent enough 403, so that the script tells the person what to do.
+impl ScriptCaller for Recent {
+    async fn find(
+        state: &AppState,
+        session: CurrentSession,
+        _: &HeaderMap,
+        token: &str,
+    ) -> Result<Self, Response> {
         let loaded = Panel::load(state, session, routes::SECURITY).await;
         let Ok(panel) = loaded.map_err(IntoResponse::into_response)? else {
             let msg = t(current_lang(), "page.error.log_in_again");
             return Err(script_error(StatusCode::UNAUTHORIZED, msg));
         };
-        csrf::matches(&panel.data.csrf, body.csrf()).map_err(IntoResponse::into_response)?;
+        csrf::matches(&panel.data.csrf, token).map_err(IntoResponse::into_response)?;
         let recent = app::authz::is_recent(state, &panel.data, &panel.identity()).await;
         if !recent.map_err(|e| AppError::from(e).into_response())? {
             let msg = t(panel.lang, "page.security.reauth_first");
             return Err(script_error(StatusCode::FORBIDDEN, msg));
         }
-        Ok(Self { panel, body })
+        Ok(Self(panel))
     }
 }
 

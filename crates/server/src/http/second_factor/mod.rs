@@ -20,8 +20,8 @@ use serde::de::DeserializeOwned;
 use super::cookies;
 use super::csrf::{self, CsrfField};
 use super::error::AppError;
-use super::extract::{CurrentSession, FormInput, JsonInput, WithSession, current_lang, negotiate};
-use super::principal::script_error;
+use super::extract::{CurrentSession, FormInput, WithSession, current_lang, negotiate};
+use super::principal::{ScriptCaller, script_error};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use views::pages::mfa::{self as mfa_pages, StepView};
@@ -105,35 +105,21 @@ where
     }
 }
 
-/// Who is at the second step, and the JSON body the step page's script sent,
-/// which repeated the step's anti-CSRF token. The body is read first; no step
-/// answers the script 401 with a message to start again.
-pub struct StepScript<T> {
-    /// The pending login or step-up.
-    pub step: Step,
-    /// What the script sent.
-    pub body: T,
-}
-
-impl<T> FromRequest<AppState> for StepScript<T>
-where
-    T: CsrfField + DeserializeOwned + Send,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let sent = WithSession::<JsonInput<T>>::from_request(req, state).await;
-        let WithSession {
-            session,
-            headers,
-            body: JsonInput(body),
-        } = sent.map_err(refused)?;
-        let step = verified_step(state, &headers, session, body.csrf()).await;
+/// The step page's script: no step answers it 401 with a message to start
+/// again.
+impl ScriptCaller for Step {
+    async fn find(
+        state: &AppState,
+        session: CurrentSession,
+        headers: &HeaderMap,
+        token: &str,
+    ) -> Result<Self, Response> {
+        let step = verified_step(state, headers, session, token).await;
         let Some(step) = step.map_err(refused)? else {
             let start_again = msg("page.security.start_again");
             return Err(script_error(StatusCode::UNAUTHORIZED, start_again));
         };
-        Ok(Self { step, body })
+        Ok(step)
     }
 }
 

@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use app::second_factor::{Checked, StepProof};
+use app::second_factor::{Checked, Step, StepProof};
 
-use super::{StepScript, msg, signed_in, wait_message};
+use super::{msg, signed_in, wait_message};
 use crate::http::csrf::csrf_field;
 use crate::http::error::AppError;
 use crate::http::extract::ClientIp;
-use crate::http::principal::script_error;
+use crate::http::principal::{Script, script_error};
 use crate::http::sign_in::safe_next;
 use crate::state::AppState;
 
@@ -26,7 +26,7 @@ pub struct BeginBody {
 /// `POST /login/2fa/webauthn/begin`: a challenge for the registered keys.
 pub async fn webauthn_begin(
     State(state): State<AppState>,
-    StepScript { step, .. }: StepScript<BeginBody>,
+    Script { who: step, .. }: Script<Step, BeginBody>,
 ) -> Result<Response, AppError> {
     match state.mfa.webauthn_login_begin(&step.identity()).await {
         Ok((ceremony, options)) => {
@@ -59,7 +59,7 @@ pub async fn webauthn_finish(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    StepScript { step, body: b }: StepScript<FinishBody>,
+    Script { who: step, body: b }: Script<Step, FinishBody>,
 ) -> Result<Response, AppError> {
     let next = step.next(safe_next(&b.next));
     let proof = StepProof::WebAuthn {

@@ -15,7 +15,7 @@ use super::methods::after_enrolment;
 use super::{actor, next_of};
 use crate::http::csrf::csrf_field;
 use crate::http::error::AppError;
-use crate::http::principal::{RecentScript, script_error};
+use crate::http::principal::{Recent, Script, script_error};
 use crate::seclog::Origin;
 use crate::state::AppState;
 use views::pages::mfa::mfa_message;
@@ -29,7 +29,7 @@ pub struct RegisterBegin {
 /// `POST /account/security/webauthn/begin`: options for `navigator.credentials.create`.
 pub async fn webauthn_begin(
     State(state): State<AppState>,
-    RecentScript { panel: p, .. }: RecentScript<RegisterBegin>,
+    Script { who: Recent(p), .. }: Script<Recent, RegisterBegin>,
 ) -> Result<Response, AppError> {
     let display = format!("{} {}", p.account.first_name, p.account.last_name);
     let (ceremony, options) = state
@@ -55,7 +55,10 @@ csrf_field!(RegisterBegin, RegisterFinish);
 pub async fn webauthn_finish(
     State(state): State<AppState>,
     origin: Origin,
-    RecentScript { panel: p, body: b }: RecentScript<RegisterFinish>,
+    Script {
+        who: Recent(p),
+        body: b,
+    }: Script<Recent, RegisterFinish>,
 ) -> Result<Response, AppError> {
     let next = next_of(&b.next);
     let proof = Confirmation::WebAuthn {
