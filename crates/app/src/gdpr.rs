@@ -107,14 +107,7 @@ pub async fn export(
             "detail": a.detail,
             "at": a.at,
         })).collect::<Vec<_>>(),
-        "security_log": log.iter().map(|e| json!({
-            "kind": e.kind,
-            "detail": e.detail,
-            "ip": e.ip,
-            "user_agent": e.user_agent,
-            "user_id": e.user_id,
-            "at": e.at,
-        })).collect::<Vec<_>>(),
+        "security_log": log.iter().map(seclog::event_json).collect::<Vec<_>>(),
     }))
 }
 

@@ -2,7 +2,8 @@
 //! added to what the domain records, and a failed write logged rather than
 //! failing the action it describes.
 
-use accounts::{EventKind, Events};
+use accounts::{EventKind, Events, SecurityEvent};
+use serde_json::{Value, json};
 
 use crate::notify::SecurityChange;
 use std::sync::Arc;
@@ -148,4 +149,18 @@ pub async fn history(app: &App, account_id: i32, page: u64) -> Result<History, c
         .map(|u| (u.id, u.login))
         .collect();
     Ok(History { page, users })
+}
+
+/// A line of the security log as JSON: what happened, from where, by whom
+/// and when. The same in the account's data export and in the log's API, so
+/// that the holder reads one record one way.
+pub fn event_json(e: &SecurityEvent) -> Value {
+    json!({
+        "kind": e.kind,
+        "detail": e.detail,
+        "ip": e.ip,
+        "user_agent": e.user_agent,
+        "user_id": e.user_id,
+        "at": e.at,
+    })
 }

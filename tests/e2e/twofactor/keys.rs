@@ -99,14 +99,15 @@ async fn a_security_key_registers_and_logs_in_and_its_challenge_works_once() {
 #[tokio::test]
 async fn security_changes_ask_for_recent_authentication() {
     let mut s = fresh_settings().await;
-    s.login.recent_auth_secs = std::time::Duration::from_secs(5);
+    // A window long enough for sign-up, login and enrolment on a busy
+    // machine; the test then moves the clock past it.
+    let recent = Duration::from_secs(60);
+    s.login.recent_auth_secs = recent;
     let app = spawn_with(s).await;
-    // Early in a TOTP step, so that sign-up, login and enrolment all fit in
-    // the 5 s during which the login counts as recent.
     early_in_a_step(&app).await;
     let (web, p, _) = signed_in(&app).await;
     let (totp, _) = enrol_totp(&app, &web).await;
-    app.clock.advance(Duration::from_millis(6100));
+    app.clock.advance(recent + Duration::from_millis(1100));
     let (_, security) = page(&app, &web, "/account/security").await;
     let csrf = hidden(&security, "csrf").unwrap();
     let r = web

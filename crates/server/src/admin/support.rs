@@ -3,11 +3,12 @@
 
 use accounts::{AccountError, FieldProblem, Identifier, SupportCase};
 use axum::Json;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use oauth::OAuthError;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 pub use app::support::{SupportDesk, SupportOutcome, account_summary, action_json};
@@ -69,16 +70,21 @@ pub(super) struct ReplaceBody {
     email: String,
 }
 
-impl CaseBody {
-    /// The support case, or why the body is refused.
+/// A body of a support flow: it names the support case it answers.
+pub(super) trait SupportBody: DeserializeOwned + Send {
+    /// The support case, or every problem with the body.
+    fn case(&self, operator: &OperatorName) -> Result<SupportCase, AdminError>;
+}
+
+impl SupportBody for CaseBody {
     fn case(&self, operator: &OperatorName) -> Result<SupportCase, AdminError> {
         support_case(operator, &self.case_ref, Vec::new())
     }
 }
 
-impl ReplaceBody {
-    /// The support case, or every problem with the body: the address is
-    /// checked by the flow, but its absence is named here with the case.
+impl SupportBody for ReplaceBody {
+    /// The address is checked by the flow, but its absence is named here
+    /// with the case's problems.
     fn case(&self, operator: &OperatorName) -> Result<SupportCase, AdminError> {
         let missing = if self.email.trim().is_empty() {
             vec![("email", FieldProblem::Required.to_string())]
@@ -86,6 +92,41 @@ impl ReplaceBody {
             Vec::new()
         };
         support_case(operator, &self.case_ref, missing)
+    }
+}
+
+/// A support flow's request: the case its body answers (opened by the
+/// operator making the request), the account its path names, and the body.
+/// Refused in the order the flows have always checked them: an unreadable
+/// body, then the case, then an account the path cannot name.
+pub(super) struct SupportCall<B> {
+    case: SupportCase,
+    account: Identifier,
+    body: B,
+}
+
+impl<B: SupportBody> FromRequest<AdminState> for SupportCall<B> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AdminState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Extension(operator) = Extension::<OperatorName>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(account) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let req = Request::from_parts(parts, body);
+        let JsonBody(body) = JsonBody::<B>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let case = body.case(&operator).map_err(IntoResponse::into_response)?;
+        let account = target(&account).map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            case,
+            account,
+            body,
+        })
     }
 }
 
@@ -134,13 +175,9 @@ fn render(status: StatusCode, case: &SupportCase, out: &SupportOutcome) -> Respo
 /// `POST /admin/v1/accounts/{account}/promote-backup-email` `{"case_ref"}`.
 pub(super) async fn promote_backup_email(
     State(s): State<AdminState>,
-    Extension(operator): Extension<OperatorName>,
-    Path(account): Path<String>,
-    JsonBody(body): JsonBody<CaseBody>,
+    SupportCall { case, account, .. }: SupportCall<CaseBody>,
 ) -> Result<Response, AdminError> {
-    let case = body.case(&operator)?;
-    let id = target(&account)?;
-    let out = s.support.promote_backup_email(&id, &case).await?;
+    let out = s.support.promote_backup_email(&account, &case).await?;
     Ok(render(StatusCode::OK, &case, &out))
 }
 
@@ -148,15 +185,15 @@ pub(super) async fn promote_backup_email(
 /// `{"case_ref", "email"}`.
 pub(super) async fn replace_primary_email(
     State(s): State<AdminState>,
-    Extension(operator): Extension<OperatorName>,
-    Path(account): Path<String>,
-    JsonBody(body): JsonBody<ReplaceBody>,
+    SupportCall {
+        case,
+        account,
+        body,
+    }: SupportCall<ReplaceBody>,
 ) -> Result<Response, AdminError> {
-    let case = body.case(&operator)?;
-    let id = target(&account)?;
     let out = s
         .support
-        .replace_primary_email(&id, &body.email, &case)
+        .replace_primary_email(&account, &body.email, &case)
         .await?;
     Ok(render(StatusCode::OK, &case, &out))
 }
@@ -164,13 +201,9 @@ pub(super) async fn replace_primary_email(
 /// `POST /admin/v1/accounts/{account}/disable-2fa` `{"case_ref"}`.
 pub(super) async fn disable_two_factor(
     State(s): State<AdminState>,
-    Extension(operator): Extension<OperatorName>,
-    Path(account): Path<String>,
-    JsonBody(body): JsonBody<CaseBody>,
+    SupportCall { case, account, .. }: SupportCall<CaseBody>,
 ) -> Result<Response, AdminError> {
-    let case = body.case(&operator)?;
-    let id = target(&account)?;
-    let out = s.support.disable_two_factor(&id, &case).await?;
+    let out = s.support.disable_two_factor(&account, &case).await?;
     Ok(render(StatusCode::OK, &case, &out))
 }
 
@@ -178,26 +211,18 @@ pub(super) async fn disable_two_factor(
 /// 202, the link on its way to the primary address.
 pub(super) async fn send_password_reset(
     State(s): State<AdminState>,
-    Extension(operator): Extension<OperatorName>,
-    Path(account): Path<String>,
-    JsonBody(body): JsonBody<CaseBody>,
+    SupportCall { case, account, .. }: SupportCall<CaseBody>,
 ) -> Result<Response, AdminError> {
-    let case = body.case(&operator)?;
-    let id = target(&account)?;
-    let out = s.support.send_password_reset(&id, &case).await?;
+    let out = s.support.send_password_reset(&account, &case).await?;
     Ok(render(StatusCode::ACCEPTED, &case, &out))
 }
 
 /// `POST /admin/v1/accounts/{account}/end-sessions` `{"case_ref"}`.
 pub(super) async fn end_sessions(
     State(s): State<AdminState>,
-    Extension(operator): Extension<OperatorName>,
-    Path(account): Path<String>,
-    JsonBody(body): JsonBody<CaseBody>,
+    SupportCall { case, account, .. }: SupportCall<CaseBody>,
 ) -> Result<Response, AdminError> {
-    let case = body.case(&operator)?;
-    let id = target(&account)?;
-    let out = s.support.end_sessions(&id, &case).await?;
+    let out = s.support.end_sessions(&account, &case).await?;
     Ok(render(StatusCode::OK, &case, &out))
 }
 

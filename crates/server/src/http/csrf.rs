@@ -45,3 +45,23 @@ pub fn matches(expected: &str, submitted: &str) -> Result<(), AppError> {
         Err(AppError::Forbidden("page.error.csrf"))
     }
 }
+
+/// A form or a script's body that repeats an anti-CSRF token: the one of a
+/// pending login, or the session's. (A form of a panel page is a
+/// [`super::principal::CsrfForm`], which also names its page.)
+pub trait CsrfField {
+    /// The token the body repeated.
+    fn csrf(&self) -> &str;
+}
+
+/// Implements [`CsrfField`] for bodies whose token is their `csrf` field.
+macro_rules! csrf_field {
+    ($($body:ty),+ $(,)?) => {
+        $(impl $crate::http::csrf::CsrfField for $body {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use csrf_field;

@@ -4,7 +4,6 @@
 //! JSON twin under `/api/v1/account/email`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -14,7 +13,7 @@ use serde_json::json;
 use accounts::{AccountError, EmailChangeStage, EmailChangeStep, FieldError};
 
 use super::error::AppError;
-use super::extract::{ClientIp, UserAgent};
+use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel};
 use super::principal::{CsrfForm, PanelForm};
@@ -212,11 +211,11 @@ async fn api_ready(
     state: &AppState,
     p: &Panel,
     headers: &HeaderMap,
-    body: Result<Json<ApiBody>, JsonRejection>,
+    body: Result<JsonInput<ApiBody>, AppError>,
 ) -> Result<ApiBody, AppError> {
     panel_json::check_csrf(p, headers)?;
     api_guard(state, p).await?;
-    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+    let JsonInput(b) = body?;
     Ok(b)
 }
 
@@ -243,7 +242,7 @@ pub async fn api_start(
     State(state): State<AppState>,
     p: JsonPanel,
     headers: HeaderMap,
-    body: Result<Json<ApiBody>, JsonRejection>,
+    body: Result<JsonInput<ApiBody>, AppError>,
 ) -> Response {
     let run = async {
         let b = api_ready(&state, &p, &headers, body).await?;
@@ -262,7 +261,7 @@ pub async fn api_confirm(
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
-    body: Result<Json<ApiBody>, JsonRejection>,
+    body: Result<JsonInput<ApiBody>, AppError>,
 ) -> Response {
     let run = async {
         let b = api_ready(&state, &p, &headers, body).await?;

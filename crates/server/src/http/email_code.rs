@@ -2,19 +2,19 @@
 //! ([`app::email_code`], where the decisions and the throttle reservation
 //! live). The pending login is a cookie of its own.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use accounts::Account;
 use app::email_code::{CodeCheck, Pending, Resent, Stuck};
 
 use super::cookies;
-use super::csrf;
+use super::csrf::{self, CsrfField, csrf_field};
 use super::error::AppError;
-use super::extract::{ClientIp, current_lang, negotiate};
+use super::extract::{ClientIp, FormInput, current_lang, negotiate};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use views::pages::recovery as recovery_pages;
@@ -60,6 +60,43 @@ async fn current(
     };
     negotiate(Some(Lang::parse(&a.language)));
     Ok(Ok((token.unwrap_or_default().to_owned(), p, a)))
+}
+
+/// The pending login this browser's cookie names and a form of the code
+/// page that repeated its anti-CSRF token. The form is read first; a pending
+/// login gone sends the browser back to log in.
+pub struct MailedCodeForm<T> {
+    /// The pending login's token (its cookie).
+    pub token: String,
+    /// The pending login.
+    pub pending: Pending,
+    /// Its active account.
+    pub account: Account,
+    /// What the form sent.
+    pub form: T,
+}
+
+impl<T> FromRequest<AppState> for MailedCodeForm<T>
+where
+    T: CsrfField + DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let FormInput(form) = FormInput::<T>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let found = current(state, &headers).await;
+        let (token, pending, account) = found.map_err(IntoResponse::into_response)??;
+        csrf::matches(pending.csrf(), form.csrf()).map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            token,
+            pending,
+            account,
+            form,
+        })
+    }
 }
 
 fn msg(key: &str) -> &'static str {
@@ -143,19 +180,20 @@ pub struct CodeForm {
     code: String,
 }
 
+csrf_field!(CodeForm);
+
 /// `POST /login/email-code`
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    form: Result<Form<CodeForm>, FormRejection>,
+    MailedCodeForm {
+        token,
+        pending: p,
+        account,
+        form: f,
+    }: MailedCodeForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (token, p, account) = match current(&state, &headers).await? {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
-    csrf::matches(p.csrf(), &f.csrf)?;
     let unauthorized = StatusCode::UNAUTHORIZED;
     match app::email_code::check(&state, &token, p.clone(), account, &f.code, ip).await? {
         CodeCheck::Right {
@@ -201,18 +239,18 @@ pub struct ResendForm {
     csrf: String,
 }
 
+csrf_field!(ResendForm);
+
 /// `POST /login/email-code/resend`
 pub async fn resend(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ResendForm>, FormRejection>,
+    MailedCodeForm {
+        token,
+        pending: p,
+        account,
+        ..
+    }: MailedCodeForm<ResendForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (token, p, account) = match current(&state, &headers).await? {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
-    csrf::matches(p.csrf(), &f.csrf)?;
     match app::email_code::resend(&state, &token, p, &account).await? {
         Resent::Sent(p) => Ok(page(
             &state,

@@ -1,12 +1,15 @@
-//! Extractors: who is calling, and from where.
+//! Extractors: who is calling, from where, and what they sent.
 //!
 //! The language of the request is [`super::locale`]'s; its names are
 //! re-exported here, where handlers have always found them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::Json;
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 
 use super::cookies;
 use super::error::AppError;
@@ -52,6 +55,71 @@ impl FromRequestParts<AppState> for CurrentSession {
             return Ok(Self(None, None));
         };
         Ok(Self(Some((id.to_owned(), data)), Some(who)))
+    }
+}
+
+/// A form as a page reads it. One it cannot read (a missing field, a wrong
+/// type, the wrong content type) is refused with the status axum chose and
+/// one message in the customer's words ([`AppError::unreadable`]), the same
+/// on every page. A handler that checks something else first takes
+/// `Result<FormInput<T>, AppError>` and refuses when its turn comes.
+pub struct FormInput<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormInput<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let Form(form) = Form::<T>::from_request(req, state)
+            .await
+            .map_err(|r| AppError::unreadable(r.status()))?;
+        Ok(Self(form))
+    }
+}
+
+/// A JSON body as a page's script or JSON twin reads it, refused like an
+/// unreadable [`FormInput`].
+pub struct JsonInput<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonInput<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let Json(body) = Json::<T>::from_request(req, state)
+            .await
+            .map_err(|r| AppError::unreadable(r.status()))?;
+        Ok(Self(body))
+    }
+}
+
+/// The session of a request, its headers, and then its body `B`: the order
+/// in which the pages of a pending login or a panel's script have always
+/// read them (a store outage answers before an unreadable body, and that
+/// before anything about the session).
+pub struct WithSession<B> {
+    /// The live session, if any.
+    pub session: CurrentSession,
+    /// The request's headers (a pending login's cookie is among them).
+    pub headers: HeaderMap,
+    /// What was sent.
+    pub body: B,
+}
+
+impl<B> FromRequest<AppState> for WithSession<B>
+where
+    B: FromRequest<AppState, Rejection = AppError>,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = req.into_parts();
+        let session = CurrentSession::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let body = B::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            session,
+            headers,
+            body,
+        })
     }
 }
 

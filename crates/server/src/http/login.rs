@@ -1,7 +1,6 @@
 //! Login and logout.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -12,7 +11,7 @@ use app::login::{Attempt, PasswordStep};
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, UserAgent, current_lang};
+use super::extract::{ClientIp, CurrentSession, FormInput, UserAgent, current_lang};
 use super::sign_in::{finish, safe_next};
 use crate::metrics::LoginOutcome;
 use crate::session::throttle::retry_after_secs;
@@ -72,9 +71,8 @@ pub async fn submit(
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    form: Result<Form<LoginInput>, FormRejection>,
+    FormInput(input): FormInput<LoginInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &input.csrf)?;
     let next = safe_next(&input.next).to_owned();
     let identifier: String = input.identifier.chars().take(254).collect();
@@ -158,9 +156,8 @@ pub struct LogoutInput {
 pub async fn logout(
     State(state): State<AppState>,
     session: CurrentSession,
-    form: Result<Form<LogoutInput>, FormRejection>,
+    FormInput(input): FormInput<LogoutInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     if let Some((id, data)) = session.0 {
         csrf::matches(&data.csrf, &input.csrf)?;
         app::backchannel::end_session(&state, &id, &data).await?;

@@ -312,20 +312,7 @@ pub async fn log_api(
 ) -> Result<Response, AppError> {
     let history = crate::seclog::history(&state, p.account.id, q.page.unwrap_or(1)).await?;
     let page_ = history.page;
-    let events: Vec<_> = page_
-        .events
-        .iter()
-        .map(|e| {
-            json!({
-                "kind": e.kind,
-                "detail": e.detail,
-                "ip": e.ip,
-                "user_agent": e.user_agent,
-                "user_id": e.user_id,
-                "at": e.at,
-            })
-        })
-        .collect();
+    let events: Vec<_> = page_.events.iter().map(crate::seclog::event_json).collect();
     Ok(Json(json!({
         "events": events,
         "page": page_.page,

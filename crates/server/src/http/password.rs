@@ -4,7 +4,6 @@
 //! notice goes to the primary address. JSON twin `PUT /api/v1/account/password`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,7 +14,7 @@ use accounts::{AccountError, FieldError, FieldProblem};
 use app::password::{Caller, PasswordChange};
 
 use super::error::AppError;
-use super::extract::{ClientIp, UserAgent};
+use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel, with_session};
 use super::principal::{CsrfForm, PanelForm};
@@ -66,6 +65,13 @@ pub struct PasswordForm {
     password_confirm: String,
 }
 
+impl PasswordForm {
+    /// The three passwords, for the application to check.
+    pub(super) fn into_change(self) -> PasswordChange {
+        PasswordChange::new(self.current_password, self.password, self.password_confirm)
+    }
+}
+
 /// The change itself, for the page and the API; returns the new session id
 /// of this browser.
 async fn change(
@@ -79,7 +85,7 @@ async fn change(
         session_id: &p.session_id,
         data: &p.data,
     };
-    let fields = PasswordChange::new(f.current_password, f.password, f.password_confirm);
+    let fields = f.into_change();
     app::password::change(&state.app, &p.account, caller, Origin::new(ip, ua), fields)
         .await
         .map_err(|e| panel_json::password_error(p.lang, e))
@@ -122,12 +128,12 @@ pub async fn api_change(
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
-    body: Result<Json<PasswordForm>, JsonRejection>,
+    body: Result<JsonInput<PasswordForm>, AppError>,
 ) -> Response {
     let run = async {
         p.require(Need::Holder)?;
         panel_json::check_csrf(&p, &headers)?;
-        let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let JsonInput(b) = body?;
         let id = change(&state, &p, ip, &ua, b).await?;
         Ok::<_, AppError>(with_session(
             &state,

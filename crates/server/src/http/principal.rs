@@ -3,23 +3,25 @@
 //! a JSON caller with a role, a form whose anti-CSRF field matched) and never
 //! starts with a check it could forget.
 //!
-//! Pages and their JSON twins refuse differently: a page sends the browser to
-//! log in (coming back to where it was) or to re-authenticate; a JSON call
-//! answers a problem (RFC 9457), never a redirect.
+//! Pages, their scripts and their JSON twins refuse differently: a page
+//! sends the browser to log in (coming back to where it was) or to
+//! re-authenticate; a page's script gets `{"error"}` to show; a JSON call
+//! answers a problem (RFC 9457). Neither of the last two gets a redirect.
 
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
+use serde_json::json;
 
-use super::csrf;
+use super::csrf::{self, CsrfField};
 use super::error::AppError;
-use super::extract::{CurrentSession, current_lang};
+use super::extract::{CurrentSession, FormInput, JsonInput, WithSession, current_lang};
 use super::panel::{Need, Panel};
 use super::panel_json::check_csrf;
 use super::problem::{Problem, ProblemType};
@@ -133,8 +135,9 @@ async fn verified_form<T: CsrfForm>(
     state: &AppState,
     p: &Panel,
 ) -> Result<T, Response> {
-    let form: Result<Form<T>, FormRejection> = Form::from_request(body, state).await;
-    let Form(form) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
+    let FormInput(form) = FormInput::<T>::from_request(body, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
     csrf::matches(&p.data.csrf, form.csrf()).map_err(IntoResponse::into_response)?;
     Ok(form)
 }
@@ -158,6 +161,78 @@ impl<T: CsrfForm> FromRequest<AppState> for RecentForm<T> {
         let panel = recent_back_to(&mut parts, state, T::PAGE).await?;
         let form = verified_form(Request::from_parts(parts, body), state, &panel).await?;
         Ok(Self { panel, form })
+    }
+}
+
+/// What a page's script is told when its call was not done: `{"error"}`
+/// with a message to show, never a redirect it could not follow.
+pub fn script_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Who a page's script acts for, found from the session and the headers of
+/// its call once the anti-CSRF token its body repeated matched; or the
+/// answer the script shows instead ([`script_error`]).
+pub trait ScriptCaller: Sized {
+    /// Who is calling, given the call's session and headers and the `token`
+    /// its body repeated.
+    fn find(
+        state: &AppState,
+        session: CurrentSession,
+        headers: &HeaderMap,
+        token: &str,
+    ) -> impl Future<Output = Result<Self, Response>> + Send;
+}
+
+/// The JSON body a page's script sent and who it acts for (`W`). The body is
+/// read first, and refused like an unreadable form.
+pub struct Script<W, T> {
+    /// Who is calling.
+    pub who: W,
+    /// What the script sent.
+    pub body: T,
+}
+
+impl<W, T> FromRequest<AppState> for Script<W, T>
+where
+    W: ScriptCaller,
+    T: CsrfField + DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let sent = WithSession::<JsonInput<T>>::from_request(req, state).await;
+        let WithSession {
+            session,
+            headers,
+            body: JsonInput(body),
+        } = sent.map_err(IntoResponse::into_response)?;
+        let who = W::find(state, session, &headers, body.csrf()).await?;
+        Ok(Self { who, body })
+    }
+}
+
+/// The security page's script: a session gone answers 401 and a login not
+/// recent enough 403, so that the script tells the person what to do.
+impl ScriptCaller for Recent {
+    async fn find(
+        state: &AppState,
+        session: CurrentSession,
+        _: &HeaderMap,
+        token: &str,
+    ) -> Result<Self, Response> {
+        let loaded = Panel::load(state, session, routes::SECURITY).await;
+        let Ok(panel) = loaded.map_err(IntoResponse::into_response)? else {
+            let msg = t(current_lang(), "page.error.log_in_again");
+            return Err(script_error(StatusCode::UNAUTHORIZED, msg));
+        };
+        csrf::matches(&panel.data.csrf, token).map_err(IntoResponse::into_response)?;
+        let recent = app::authz::is_recent(state, &panel.data, &panel.identity()).await;
+        if !recent.map_err(|e| AppError::from(e).into_response())? {
+            let msg = t(panel.lang, "page.security.reauth_first");
+            return Err(script_error(StatusCode::FORBIDDEN, msg));
+        }
+        Ok(Self(panel))
     }
 }
 

@@ -2,7 +2,6 @@
 //! company, postal address, phone, country, language.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -13,7 +12,7 @@ use serde_json::json;
 use accounts::{Account, AccountError, FieldError, ProfileInput};
 
 use super::error::AppError;
-use super::extract::{ClientIp, UserAgent};
+use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel};
 use super::principal::{CsrfForm, PanelForm};
@@ -160,13 +159,13 @@ pub async fn api_save(
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     headers: HeaderMap,
-    body: Result<Json<ProfileInput>, JsonRejection>,
+    body: Result<JsonInput<ProfileInput>, AppError>,
 ) -> Response {
     let lang = p.lang;
     let run = async {
         p.require(Need::Write)?;
         panel_json::check_csrf(&p, &headers)?;
-        let Json(input) = body.map_err(|r| AppError::unreadable(r.status()))?;
+        let JsonInput(input) = body?;
         let origin = Origin::new(ip, &ua);
         let a = app::profile::save(&state.app, p.account.id, p.user_id(), &input, &origin).await?;
         Ok::<_, AppError>(Json(profile_json(&a)).into_response())

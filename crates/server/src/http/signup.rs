@@ -8,8 +8,8 @@
 //! [`app::signup::sign_up`], which counts them against the limits first.
 
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -19,7 +19,7 @@ use accounts::{AccountError, Secret, Signup, SignupRequest, SignupWarning};
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, current_lang};
+use super::extract::{ClientIp, FormInput, current_lang};
 use super::problem::{Problem, ProblemType};
 use crate::state::AppState;
 use views::pages::signup::SignupValues;
@@ -90,17 +90,12 @@ fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
     resp
 }
 
-fn form_rejection(r: FormRejection) -> AppError {
-    AppError::unreadable(r.status())
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    form: Result<Form<SignupInput>, FormRejection>,
+    FormInput(input): FormInput<SignupInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(form_rejection)?;
     csrf::check(&headers, &state.config, &input.csrf)?;
     let (token, cookie) = csrf::issue(&headers, &state.config);
     let (req, values) = input.into_parts();

@@ -1,7 +1,6 @@
 //! Primary-email verification links.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -10,7 +9,7 @@ use accounts::{AccountError, Secret};
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::current_lang;
+use super::extract::{FormInput, current_lang};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -49,9 +48,8 @@ fn invalid() -> AppError {
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<TokenInput>, FormRejection>,
+    FormInput(input): FormInput<TokenInput>,
 ) -> Result<Response, AppError> {
-    let Form(input) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &input.csrf)?;
     if !token_ok(&input.token) {
         return Err(invalid());

@@ -2,7 +2,7 @@
 //! [`app::recovery::confirm_backup`]) and the login-notification switch:
 //! the holder's own recovery data.
 
-use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use app::recovery::{BackupCode, BackupConfirm};
 use super::{msg, too_many, with_status};
 use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentSession, current_lang, negotiate};
+use crate::http::extract::{CurrentSession, FormInput, WithSession, current_lang, negotiate};
 use crate::http::principal::CsrfForm;
 use crate::http::security::{is_recent, to_reauth};
 use crate::http::sign_in::safe_next;
@@ -58,12 +58,12 @@ impl<T: CsrfForm> FromRequest<AppState> for HolderForm<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let session = CurrentSession::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let form = Form::<T>::from_request(Request::from_parts(parts, body), state).await;
-        let Form(form) = form.map_err(|r| AppError::unreadable(r.status()).into_response())?;
+        let sent = WithSession::<FormInput<T>>::from_request(req, state).await;
+        let WithSession {
+            session,
+            body: FormInput(form),
+            ..
+        } = sent.map_err(IntoResponse::into_response)?;
         let (data, account) = match signed(session, T::PAGE) {
             Ok(Ok(s)) => s,
             Ok(Err(r)) => return Err(r),

@@ -1,8 +1,7 @@
 //! The two request forms. They answer the same, at the same speed, whatever
 //! was typed ([`app::recovery::forgot_handle`]).
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -12,7 +11,7 @@ use app::recovery::Request;
 use super::{msg, too_many, with_status};
 use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::{ClientIp, current_lang};
+use crate::http::extract::{ClientIp, FormInput, current_lang};
 use crate::state::AppState;
 use views::pages::recovery as rp;
 use views::routes;
@@ -54,9 +53,8 @@ pub async fn handle_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    form: Result<Form<HandleForm>, FormRejection>,
+    FormInput(f): FormInput<HandleForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &f.csrf)?;
     let up = state.database.check();
     match app::recovery::forgot_handle(&state, ip, &f.email, up).await? {
@@ -98,9 +96,8 @@ pub async fn password_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    FormInput(f): FormInput<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     csrf::check(&headers, &state.config, &f.csrf)?;
     let up = state.database.check();
     let form_again = |key: &str| {

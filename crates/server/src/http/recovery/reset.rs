@@ -1,8 +1,7 @@
 //! The reset link: opened, then used to set a new password
 //! ([`app::recovery::reset_password`], where its attempts are counted).
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -12,7 +11,7 @@ use app::recovery::{LinkState, Reset};
 
 use super::{msg, with_status};
 use crate::http::error::AppError;
-use crate::http::extract::{ClientIp, current_lang};
+use crate::http::extract::{ClientIp, FormInput, current_lang};
 use crate::session::throttle::retry_after_secs;
 use crate::state::AppState;
 use views::pages::recovery as rp;
@@ -83,9 +82,8 @@ pub struct ResetForm {
 pub async fn reset_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    form: Result<Form<ResetForm>, FormRejection>,
+    FormInput(f): FormInput<ResetForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
     let token = link_token(&f.token);
     let handle: String = f.handle.chars().take(64).collect();
     let (password, confirm) = (Secret::new(f.password), Secret::new(f.password_confirm));

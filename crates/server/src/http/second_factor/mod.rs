@@ -9,16 +9,19 @@ mod webauthn;
 pub use step::{page, send_sms, submit};
 pub use webauthn::{webauthn_begin, webauthn_finish};
 
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use accounts::Account;
 use app::second_factor::{Checked, Step};
+use serde::de::DeserializeOwned;
 
 use super::cookies;
-use super::csrf;
+use super::csrf::{self, CsrfField};
 use super::error::AppError;
-use super::extract::{CurrentSession, current_lang, negotiate};
+use super::extract::{CurrentSession, FormInput, WithSession, current_lang, negotiate};
+use super::principal::{ScriptCaller, script_error};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use views::pages::mfa::{self as mfa_pages, StepView};
@@ -54,6 +57,89 @@ async fn current(
 ) -> Result<Option<Step>, AppError> {
     let token = cookies::read(headers, cookie_name(state));
     Ok(app::second_factor::Step::find(state, token, session.0).await?)
+}
+
+/// The way back to the login form, for a pending login that is gone.
+fn to_login() -> Response {
+    Redirect::to(routes::LOGIN).into_response()
+}
+
+/// Who is at the second step, their active account, and a form of the
+/// step's page that repeated the step's anti-CSRF token. The form is read
+/// first; no step or no active account sends the browser back to log in.
+pub struct StepForm<T> {
+    /// The pending login or step-up.
+    pub step: Step,
+    /// The account at stake.
+    pub account: Account,
+    /// What the form sent.
+    pub form: T,
+}
+
+impl<T> FromRequest<AppState> for StepForm<T>
+where
+    T: CsrfField + DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let sent = WithSession::<FormInput<T>>::from_request(req, state).await;
+        let WithSession {
+            session,
+            headers,
+            body: FormInput(form),
+        } = sent.map_err(refused)?;
+        let step = verified_step(state, &headers, session, form.csrf()).await;
+        let Some(step) = step.map_err(refused)? else {
+            return Err(to_login());
+        };
+        let account = load_account(state, step.account_id()).await;
+        let Some(account) = account.map_err(refused)? else {
+            return Err(to_login());
+        };
+        Ok(Self {
+            step,
+            account,
+            form,
+        })
+    }
+}
+
+/// The step page's script: no step answers it 401 with a message to start
+/// again.
+impl ScriptCaller for Step {
+    async fn find(
+        state: &AppState,
+        session: CurrentSession,
+        headers: &HeaderMap,
+        token: &str,
+    ) -> Result<Self, Response> {
+        let step = verified_step(state, headers, session, token).await;
+        let Some(step) = step.map_err(refused)? else {
+            let start_again = msg("page.security.start_again");
+            return Err(script_error(StatusCode::UNAUTHORIZED, start_again));
+        };
+        Ok(step)
+    }
+}
+
+/// Who is at the second step, once `token`, the anti-CSRF token sent,
+/// matched the step's; `None` when no one is.
+async fn verified_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: CurrentSession,
+    token: &str,
+) -> Result<Option<Step>, AppError> {
+    let Some(step) = current(state, headers, session).await? else {
+        return Ok(None);
+    };
+    csrf::matches(step.csrf(), token)?;
+    Ok(Some(step))
+}
+
+fn refused(e: AppError) -> Response {
+    e.into_response()
 }
 
 /// The active account at stake; its profile language becomes the page's

@@ -1,25 +1,21 @@
 //! The page of the second step, a typed code, and an SMS sent on request.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use accounts::Account;
-use app::second_factor::{Checked, Step, StepProof};
+use app::second_factor::{Checked, StepProof};
 
-use super::{Shown, current, load_account, msg, render, signed_in, wait_message};
-use crate::http::csrf;
+use super::{
+    Shown, StepForm, current, load_account, msg, render, signed_in, to_login, wait_message,
+};
+use crate::http::csrf::csrf_field;
 use crate::http::error::AppError;
 use crate::http::extract::{ClientIp, CurrentSession};
 use crate::http::sign_in::safe_next;
 use crate::state::AppState;
 use views::routes;
-
-fn to_login() -> Response {
-    Redirect::to(routes::LOGIN).into_response()
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -63,24 +59,6 @@ pub async fn page(
     render(&state, &step, &account, shown).await
 }
 
-/// Who is at the second step, whose form repeated the step's anti-CSRF
-/// token, and their active account; or the way back to the login form.
-async fn step_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    session: CurrentSession,
-    token: &str,
-) -> Result<Result<(Step, Account), Response>, AppError> {
-    let Some(step) = current(state, headers, session).await? else {
-        return Ok(Err(to_login()));
-    };
-    csrf::matches(step.csrf(), token)?;
-    let Some(account) = load_account(state, step.account_id()).await? else {
-        return Ok(Err(to_login()));
-    };
-    Ok(Ok((step, account)))
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CodeForm {
@@ -90,21 +68,21 @@ pub struct CodeForm {
     next: String,
 }
 
+csrf_field!(CodeForm);
+
 /// `POST /login/2fa`: a code from an app, an SMS or an emergency code,
 /// checked by [`app::second_factor::check`] (where the attempt is reserved
 /// before the code is looked at).
 pub async fn submit(
     State(state): State<AppState>,
-    session: CurrentSession,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    form: Result<Form<CodeForm>, FormRejection>,
+    StepForm {
+        step,
+        account,
+        form: f,
+    }: StepForm<CodeForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (step, account) = match step_form(&state, &headers, session, &f.csrf).await? {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let next = step.next(safe_next(&f.next));
     let proof = StepProof::Code {
         method: f.method.clone(),
@@ -164,18 +142,17 @@ pub struct SendForm {
     next: String,
 }
 
+csrf_field!(SendForm);
+
 /// `POST /login/2fa/sms`: sends a code to one registered phone.
 pub async fn send_sms(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
-    form: Result<Form<SendForm>, FormRejection>,
+    StepForm {
+        step,
+        account,
+        form: f,
+    }: StepForm<SendForm>,
 ) -> Result<Response, AppError> {
-    let Form(f) = form.map_err(|r| AppError::unreadable(r.status()))?;
-    let (step, account) = match step_form(&state, &headers, session, &f.csrf).await? {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let next = step.next(safe_next(&f.next));
     match app::second_factor::send_sms(&state, &step, &f.method).await? {
         Ok(()) => {

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -11,32 +10,13 @@ use serde_json::{Value, json};
 
 use app::second_factor::{Checked, Step, StepProof};
 
-use super::{current, msg, signed_in, wait_message};
-use crate::http::csrf;
+use super::{msg, signed_in, wait_message};
+use crate::http::csrf::csrf_field;
 use crate::http::error::AppError;
-use crate::http::extract::{ClientIp, CurrentSession};
+use crate::http::extract::ClientIp;
+use crate::http::principal::{Script, script_error};
 use crate::http::sign_in::safe_next;
 use crate::state::AppState;
-
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"error": message}))).into_response()
-}
-
-/// The step whose anti-CSRF token the script repeated, or the JSON answer
-/// that tells it to start again.
-async fn script_step(
-    state: &AppState,
-    headers: &HeaderMap,
-    session: CurrentSession,
-    token: &str,
-) -> Result<Result<Step, Response>, AppError> {
-    let Some(step) = current(state, headers, session).await? else {
-        let start_again = msg("page.security.start_again");
-        return Ok(Err(json_error(StatusCode::UNAUTHORIZED, start_again)));
-    };
-    csrf::matches(step.csrf(), token)?;
-    Ok(Ok(step))
-}
 
 #[derive(Deserialize)]
 pub struct BeginBody {
@@ -46,20 +26,13 @@ pub struct BeginBody {
 /// `POST /login/2fa/webauthn/begin`: a challenge for the registered keys.
 pub async fn webauthn_begin(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
-    body: Result<Json<BeginBody>, JsonRejection>,
+    Script { who: step, .. }: Script<Step, BeginBody>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-    let step = match script_step(&state, &headers, session, &b.csrf).await? {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     match state.mfa.webauthn_login_begin(&step.identity()).await {
         Ok((ceremony, options)) => {
             Ok(Json(json!({"ceremony": ceremony, "options": options})).into_response())
         }
-        Err(mfa::MfaError::NotFound) => Ok(json_error(
+        Err(mfa::MfaError::NotFound) => Ok(script_error(
             StatusCode::NOT_FOUND,
             msg("page.security.no_key"),
         )),
@@ -76,22 +49,18 @@ pub struct FinishBody {
     next: String,
 }
 
+csrf_field!(BeginBody, FinishBody);
+
 /// `POST /login/2fa/webauthn/finish`: the key's answer, checked by
 /// [`app::second_factor::check`] (where the attempt is reserved first).
 /// Answers JSON with the page to go to, since the browser script, not a
 /// form, made the request.
 pub async fn webauthn_finish(
     State(state): State<AppState>,
-    session: CurrentSession,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    body: Result<Json<FinishBody>, JsonRejection>,
+    Script { who: step, body: b }: Script<Step, FinishBody>,
 ) -> Result<Response, AppError> {
-    let Json(b) = body.map_err(|r| AppError::unreadable(r.status()))?;
-    let step = match script_step(&state, &headers, session, &b.csrf).await? {
-        Ok(s) => s,
-        Err(r) => return Ok(r),
-    };
     let next = step.next(safe_next(&b.next));
     let proof = StepProof::WebAuthn {
         ceremony: b.ceremony,
@@ -99,12 +68,12 @@ pub async fn webauthn_finish(
     };
     match app::second_factor::check(&state, &*state.metrics, &step, ip, proof).await? {
         Checked::Throttled(secs) => {
-            let mut resp = json_error(StatusCode::TOO_MANY_REQUESTS, &wait_message(secs));
+            let mut resp = script_error(StatusCode::TOO_MANY_REQUESTS, &wait_message(secs));
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             Ok(resp)
         }
-        Checked::Refused => Ok(json_error(
+        Checked::Refused => Ok(script_error(
             StatusCode::UNAUTHORIZED,
             msg("page.security.key_refused"),
         )),

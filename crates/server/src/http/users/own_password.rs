@@ -18,6 +18,7 @@ use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
 use crate::http::panel::{Actor, Panel};
 use crate::http::panel_json::with_session;
+use crate::http::password::PasswordForm;
 use crate::http::principal::{CsrfForm, PanelForm};
 use crate::http::problem::ProblemType;
 use crate::i18n::t;
@@ -61,26 +62,26 @@ pub async fn my_password_page(p: Panel) -> Result<Response, AppError> {
     Ok(Html(vu::my_password(&frame(&p), login, &[]).into_string()).into_response())
 }
 
-/// The password form.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct PasswordForm {
-    csrf: String,
-    current_password: String,
-    password: String,
-    password_confirm: String,
-}
+/// The holder's password form ([`crate::http::password::PasswordForm`]),
+/// posted from a local user's own page, where a browser whose session ended
+/// comes back to.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct MyPasswordForm(PasswordForm);
 
 /// `POST /account/users/me/password`
 pub async fn my_password(
     State(state): State<AppState>,
     origin: Origin,
-    PanelForm { panel: p, form: f }: PanelForm<PasswordForm>,
+    PanelForm {
+        panel: p,
+        form: MyPasswordForm(f),
+    }: PanelForm<MyPasswordForm>,
 ) -> Result<Response, AppError> {
     let Some((id, login)) = local_user(&p) else {
         return Ok(local_only(&p));
     };
-    let fields = PasswordChange::new(f.current_password, f.password, f.password_confirm);
+    let fields = f.into_change();
     match change(&state, &p, &origin, id, fields).await {
         Ok(new_id) => Ok(with_session(
             &state,
@@ -136,9 +137,9 @@ pub async fn api_my_password(
     ))
 }
 
-impl CsrfForm for PasswordForm {
+impl CsrfForm for MyPasswordForm {
     const PAGE: &'static str = routes::MY_PASSWORD;
     fn csrf(&self) -> &str {
-        &self.csrf
+        self.0.csrf()
     }
 }
