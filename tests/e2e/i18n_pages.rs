@@ -5,8 +5,8 @@
 //! without text. The language comes from the switcher's cookie, the profile,
 //! `ui_locales`, then `Accept-Language`, in that order.
 
+use app::i18n::{Lang, t};
 use guichet_tests::{Person, TestApp, browser, hidden, spawn_app};
-use server::i18n::{Lang, t};
 
 use crate::oidc::{authorize_url, pkce, web_app};
 

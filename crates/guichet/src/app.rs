@@ -358,8 +358,8 @@ pub fn two_factor(
     mfa::Mfa::new(
         db,
         cfg,
-        Arc::new(server::twofactor::KeySealer(key_encryptor(settings)?)),
-        Arc::new(server::twofactor::StoreEphemeral(store.into())),
+        Arc::new(app::twofactor::KeySealer(key_encryptor(settings)?)),
+        Arc::new(app::twofactor::StoreEphemeral(store.into())),
         transport,
     )
     .map_err(|e| StartError::Other(format!("two-factor setup: {e}")))
@@ -374,7 +374,7 @@ struct OperatorListener {
 
 /// The proxies in front, whose `X-Forwarded-For` is believed and whose one
 /// address is not held to the per-client connection cap.
-fn trusted_proxies(settings: &Settings) -> Vec<server::config::IpNet> {
+fn trusted_proxies(settings: &Settings) -> Vec<app::config::IpNet> {
     settings.login.trusted_proxies.clone()
 }
 
@@ -552,7 +552,7 @@ impl Application {
             // An error means the sender is gone, which only happens after it sent.
             let _ = mail_stopped.wait_for(|stop| *stop).await;
         });
-        let chores = server::housekeeping::run(self.state.app.clone(), async move {
+        let chores = app::housekeeping::run(self.state.app.clone(), async move {
             let _ = chores_stopped.wait_for(|stop| *stop).await;
         });
         let serving = async move {

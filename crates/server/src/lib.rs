@@ -17,11 +17,8 @@ pub mod sms_gateway;
 mod state;
 pub mod twofactor;
 
+pub use app::config::{ConnectionLimits, LoginConfig, RequestLimits, ServerConfig, SessionConfig};
 pub use app::store::StoreError;
-pub use app::{
-    access, authz, config, gdpr, housekeeping, i18n, limits, notify, revocation, seclog,
-};
-pub use config::{ConnectionLimits, LoginConfig, RequestLimits, ServerConfig, SessionConfig};
 pub use http::router;
 pub use session::store::Store;
 pub use state::{AppState, OAuthState, Shared};

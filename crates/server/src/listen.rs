@@ -26,7 +26,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::config::{ConnectionLimits, RequestLimits};
+use app::config::{ConnectionLimits, RequestLimits};
 
 /// Serves `router` on `listener` until `shutdown` completes: see the module
 /// documentation. Then it stops accepting (connections the kernel already
@@ -427,7 +427,7 @@ impl AsyncWrite for Watched {
 struct Admission {
     max_total: usize,
     max_per_ip: usize,
-    exempt: Vec<crate::config::IpNet>,
+    exempt: Vec<app::config::IpNet>,
     counts: Mutex<Counts>,
     emptied: Notify,
 }
@@ -538,7 +538,7 @@ mod tests {
             max_connections_per_ip: per_ip,
             per_ip_exempt: exempt
                 .iter()
-                .filter_map(|s| crate::config::IpNet::parse(s))
+                .filter_map(|s| app::config::IpNet::parse(s))
                 .collect(),
             ..ConnectionLimits::default()
         }))

@@ -8,8 +8,8 @@ use mail::MailQueue;
 
 pub use app::services::{App, OAuthState};
 
-use crate::config::ServerConfig;
 use crate::session::store::Store;
+use app::config::ServerConfig;
 
 /// Shared state. Every middleware layer and every `State` extractor takes
 /// a copy per request, so a clone is one reference-count increment: cloning

@@ -1,8 +1,6 @@
 //! Two-factor checks live in `app::twofactor`; here they are counted in the
 //! server's metrics, which only the adapter owns.
 
-pub use app::twofactor::*;
-
 use crate::metrics::Metrics;
 
 impl app::ports::FactorChecks for Metrics {

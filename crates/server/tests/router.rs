@@ -69,8 +69,8 @@ async fn state() -> AppState {
             sms_sends_per_window: 3,
             challenge_ttl: Duration::from_secs(300),
         },
-        Arc::new(server::twofactor::KeySealer(encryptor)),
-        Arc::new(server::twofactor::StoreEphemeral(store.clone().into())),
+        Arc::new(app::twofactor::KeySealer(encryptor)),
+        Arc::new(app::twofactor::StoreEphemeral(store.clone().into())),
         Arc::new(mfa::SmsOutbox::new(dir.join("sms-outbox"))),
     )
     .expect("two-factor");
@@ -83,7 +83,7 @@ async fn state() -> AppState {
             absolute_timeout: Duration::from_secs(12 * 3600),
         },
         login: LoginConfig {
-            email_code: server::config::EmailCodePolicy::Never,
+            email_code: app::config::EmailCodePolicy::Never,
             ..LoginConfig::default()
         },
         access_token_audience: None,

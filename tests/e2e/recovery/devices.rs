@@ -153,7 +153,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy_range() {
     let mut s = fresh_settings().await;
     sink.configure(&mut s);
     s.login.email_code = guichet::settings::EmailCode::Never;
-    s.login.trusted_proxies = vec![server::config::IpNet::parse("127.0.0.0/8").unwrap()];
+    s.login.trusted_proxies = vec![app::config::IpNet::parse("127.0.0.0/8").unwrap()];
     let mut app = spawn_with(s).await;
     app.mailbox = sink.dir().to_owned();
     let p = Person::new("Ida", "Forwarded");

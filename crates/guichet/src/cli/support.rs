@@ -1,11 +1,11 @@
 //! `guichet support …`: the support flows of the operator API, from the
 //! command line.
 
+use ::app::session::Sessions;
 use accounts::SupportCase;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use server::admin::support::{SupportDesk, SupportOutcome, account_summary, action_json};
-use server::session::Sessions;
 use server::{LoginConfig, ServerConfig, SessionConfig, Store};
 
 use super::account::TargetArgs;
@@ -92,7 +92,7 @@ fn support_config(settings: &Settings) -> Result<ServerConfig, CliError> {
     Ok(ServerConfig {
         public_url,
         max_body_bytes: settings.server.max_body_bytes,
-        limits: server::config::RequestLimits::default(),
+        limits: ::app::config::RequestLimits::default(),
         session: SessionConfig {
             idle_timeout: settings.sessions.idle_timeout_secs,
             absolute_timeout: settings.sessions.absolute_timeout_secs,

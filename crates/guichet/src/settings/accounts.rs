@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use app::config::{EmailCodePolicy, IpNet};
 use serde::de::{Deserialize, Deserializer, Error};
-use server::config::{EmailCodePolicy, IpNet};
 
 use super::parse::{self, word_enum};
 

@@ -39,9 +39,9 @@ pub struct RateSection {
 
 impl LimitsSection {
     /// The limits as the server takes them.
-    pub fn rates(&self) -> server::limits::RateLimits {
-        let r = |s: RateSection| server::limits::Rate::per(s.count, s.window_secs.as_secs());
-        server::limits::RateLimits {
+    pub fn rates(&self) -> app::limits::RateLimits {
+        let r = |s: RateSection| app::limits::Rate::per(s.count, s.window_secs.as_secs());
+        app::limits::RateLimits {
             signup_per_ip: r(self.signup_per_ip),
             signup_per_email: r(self.signup_per_email),
             forgot_handle_per_ip: r(self.forgot_handle_per_ip),

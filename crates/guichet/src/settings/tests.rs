@@ -229,7 +229,7 @@ fn code_lifetime_is_one_second_to_ten_minutes() {
 #[test]
 fn request_limits_are_checked_and_named() {
     let s = Settings::defaults();
-    assert_eq!(s.limits.rates(), ::server::limits::RateLimits::default());
+    assert_eq!(s.limits.rates(), app::limits::RateLimits::default());
     let e = refusal("[limits]\nsignup_per_ip = { count = 0, window_secs = 60 }");
     assert!(e.contains("limits.signup_per_ip.count"), "{e}");
     let e = refusal("[limits]\ncontact_requests_per_handle = { count = 1, window_secs = 0 }");
@@ -248,7 +248,7 @@ fn request_limits_are_checked_and_named() {
     let s = Settings::load(Some(&f)).unwrap();
     assert_eq!(
         s.limits.rates().forgot_handle_per_email,
-        ::server::limits::Rate::per(2, 60)
+        app::limits::Rate::per(2, 60)
     );
     assert_eq!(
         s.limits.signup_per_ip.count, 20,

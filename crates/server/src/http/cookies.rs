@@ -3,7 +3,7 @@
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 
-use crate::config::ServerConfig;
+use app::config::ServerConfig;
 
 /// The session cookie's name: `__Host-` prefixed over TLS, which binds it to this
 /// exact host, path `/` and `Secure`. Plain HTTP (local development) cannot use

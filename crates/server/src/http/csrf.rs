@@ -7,8 +7,8 @@ use subtle::ConstantTimeEq;
 
 use super::cookies;
 use super::error::AppError;
-use crate::config::ServerConfig;
-use crate::session::random_token;
+use app::config::ServerConfig;
+use app::session::random_token;
 
 /// The token to embed in a form, and the cookie to set when the browser has none.
 pub fn issue(headers: &HeaderMap, cfg: &ServerConfig) -> (String, Option<String>) {

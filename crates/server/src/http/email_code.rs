@@ -14,9 +14,10 @@ use app::email_code::{CodeCheck, Pending, Resent, Stuck};
 use super::cookies;
 use super::csrf::{self, CsrfField, csrf_field};
 use super::error::AppError;
-use super::extract::{ClientIp, FormInput, current_lang, negotiate};
-use crate::i18n::Lang;
+use super::extract::{ClientIp, FormInput};
+use super::locale::{current_lang, negotiate};
 use crate::state::AppState;
+use app::i18n::Lang;
 use views::pages::recovery as recovery_pages;
 use views::routes;
 
@@ -113,7 +114,7 @@ fn stuck_text(p: &Pending, stuck: &Stuck) -> String {
             } else {
                 "page.email_code.hour_limit"
             };
-            crate::i18n::format(msg(key), &[("n", &minutes.to_string())])
+            app::i18n::format(msg(key), &[("n", &minutes.to_string())])
         }
         Stuck::LoginLimit => msg(if live {
             "page.email_code.login_limit_live"
@@ -226,7 +227,7 @@ pub async fn submit(
 /// The page again with the wait, in the text and in `Retry-After`.
 fn throttled(state: &AppState, p: &Pending, secs: u64) -> Response {
     let n = secs.to_string();
-    let msg = crate::i18n::format(msg("page.email_code.too_many"), &[("n", &n)]);
+    let msg = app::i18n::format(msg("page.email_code.too_many"), &[("n", &n)]);
     let mut resp = page(state, p, None, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use accounts::AccountError;
 
 use super::locale::current_lang;
-use crate::i18n::Lang;
+use app::i18n::Lang;
 use app::store::StoreError;
 
 pub use app::error::database_unavailable;
@@ -51,7 +51,7 @@ pub enum AppError {
     /// A two-factor error no handler turned into a page.
     #[error(transparent)]
     Mfa(#[from] mfa::MfaError),
-    /// Over a request limit ([`crate::limits`]): come back after this long.
+    /// Over a request limit ([`app::limits`]): come back after this long.
     #[error("too many requests")]
     RateLimited(std::time::Duration),
 }
@@ -92,7 +92,7 @@ impl AppError {
         if let Self::RateLimited(wait) = self {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(crate::limits::retry_after_secs(*wait)),
+                axum::http::HeaderValue::from(app::limits::retry_after_secs(*wait)),
             );
         }
     }
@@ -105,7 +105,7 @@ impl AppError {
     }
 
     fn parts(&self, lang: Lang) -> (StatusCode, &'static str, String) {
-        let t = |k: &str| crate::i18n::t(lang, k);
+        let t = |k: &str| app::i18n::t(lang, k);
         let (status, title, message) = match self {
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -117,11 +117,11 @@ impl AppError {
             Self::RateLimited(wait) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "page.error.rate_limited_title",
-                crate::i18n::format(
+                app::i18n::format(
                     t("page.error.rate_limited"),
                     &[(
                         "minutes",
-                        &crate::limits::retry_after_secs(*wait)
+                        &app::limits::retry_after_secs(*wait)
                             .div_ceil(60)
                             .to_string(),
                     )],
@@ -220,7 +220,7 @@ impl IntoResponse for AppError {
         let lang = current_lang();
         let database_down = self.is_database_down();
         let (status, title, message) = self.parts(lang);
-        let title = crate::i18n::t(lang, title);
+        let title = app::i18n::t(lang, title);
         let mut resp = (
             status,
             Html(views::components::message(lang, title, &message).into_string()),

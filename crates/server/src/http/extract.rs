@@ -1,7 +1,5 @@
-//! Extractors: who is calling, from where, and what they sent.
-//!
-//! The language of the request is [`super::locale`]'s; its names are
-//! re-exported here, where handlers have always found them.
+//! Extractors: who is calling, from where, and what they sent. The
+//! language of the request is [`super::locale`]'s.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -13,17 +11,12 @@ use serde::de::DeserializeOwned;
 
 use super::cookies;
 use super::error::AppError;
-use crate::authz::SignedIn;
-use crate::session::SessionData;
 use crate::state::AppState;
-
-pub use super::locale::{
-    LANG_COOKIE, LangHints, UI_LOCALES_COOKIE, current_lang, first_supported, negotiate,
-    negotiate_with, supported, switcher_back, with_hints,
-};
+use app::authz::SignedIn;
+use app::session::SessionData;
 
 /// The live session of the request, if its cookie names one and it still
-/// counts ([`crate::authz::signed_in`]: account active, local user active
+/// counts ([`app::authz::signed_in`]: account active, local user active
 /// and not signed out since). Every handler reads the session through here,
 /// so a session ended elsewhere is no session on any path.
 pub struct CurrentSession(pub Option<(String, SessionData)>, Option<SignedIn>);
@@ -50,7 +43,7 @@ impl FromRequestParts<AppState> for CurrentSession {
         let Some(data) = state.sessions.load(id, now).await? else {
             return Ok(Self(None, None));
         };
-        let Some(who) = crate::authz::signed_in(state, &data).await? else {
+        let Some(who) = app::authz::signed_in(state, &data).await? else {
             state.sessions.destroy(id).await?;
             return Ok(Self(None, None));
         };
@@ -183,7 +176,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
 
 /// Where a request comes from, as the security log records it: the client's
 /// IP (see [`ClientIp`]) and its browser.
-impl FromRequestParts<AppState> for crate::seclog::Origin {
+impl FromRequestParts<AppState> for app::seclog::Origin {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(

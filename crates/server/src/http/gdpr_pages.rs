@@ -17,9 +17,9 @@ use super::panel::{Need, Panel};
 use super::panel_api;
 use super::principal::{ApiPanel, CsrfForm, HolderRead, HolderWrite, RecentForm};
 use super::problem::ProblemType;
-use crate::i18n::{Lang, t};
-use crate::seclog::Origin;
 use crate::state::AppState;
+use app::i18n::{Lang, t};
+use app::seclog::Origin;
 use views::components::Who;
 use views::routes;
 
@@ -75,7 +75,7 @@ pub async fn export(
     origin: Origin,
 ) -> Result<Response, AppError> {
     p.require(Need::Holder)?;
-    let body = crate::gdpr::export(&state, &p.account, &p.data.sid, &origin).await?;
+    let body = app::gdpr::export(&state, &p.account, &p.data.sid, &origin).await?;
     Ok(attachment(&p, body))
 }
 
@@ -85,7 +85,7 @@ pub async fn export_api(
     p: ApiPanel<HolderRead>,
     origin: Origin,
 ) -> Result<Response, AppError> {
-    let body = crate::gdpr::export(&state, &p.account, &p.data.sid, &origin).await?;
+    let body = app::gdpr::export(&state, &p.account, &p.data.sid, &origin).await?;
     Ok(attachment(&p, body))
 }
 
@@ -128,7 +128,7 @@ pub async fn erase(
 ) -> Result<Response, AppError> {
     p.require(Need::Holder)?;
     let l = p.lang;
-    match crate::gdpr::erase_confirmed(&state, &p.account, &form.confirm).await {
+    match app::gdpr::erase_confirmed(&state, &p.account, &form.confirm).await {
         Ok(()) => Ok(erased_response(&state, l)),
         Err(app::AppError::NotConfirmed) => {
             let page = data_page_markup(&state, &p, Some(tr(l, "erase_confirm_wrong"))).await?;
@@ -169,7 +169,7 @@ pub async fn erase_api(
             tr(l, "reauth_needed"),
         ));
     }
-    match crate::gdpr::erase_confirmed(&state, &p.account, &input.confirm).await {
+    match app::gdpr::erase_confirmed(&state, &p.account, &input.confirm).await {
         Ok(()) => Ok(Json(json!({ "erased": true })).into_response()),
         Err(e) => erase_refused(l, e),
     }

@@ -8,7 +8,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, header};
 use proptest::prelude::*;
 
-use super::{cookies, csrf, extract, locale, middleware};
+use super::{cookies, csrf, locale, middleware};
 
 /// Header bytes a client might send, mostly cookie-shaped.
 fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -61,16 +61,16 @@ fn headers_with(name: header::HeaderName, bytes: &[u8]) -> HeaderMap {
     h
 }
 
-fn config() -> crate::config::ServerConfig {
-    crate::config::ServerConfig {
+fn config() -> app::config::ServerConfig {
+    app::config::ServerConfig {
         public_url: url::Url::parse("https://id.example.net/").unwrap(),
         max_body_bytes: 65_536,
-        limits: crate::config::RequestLimits::default(),
-        session: crate::config::SessionConfig {
+        limits: app::config::RequestLimits::default(),
+        session: app::config::SessionConfig {
             idle_timeout: std::time::Duration::from_secs(3600),
             absolute_timeout: std::time::Duration::from_secs(86_400),
         },
-        login: crate::config::LoginConfig::default(),
+        login: app::config::LoginConfig::default(),
         access_token_audience: None,
         code_ttl: std::time::Duration::from_secs(60),
         database_timeout: std::time::Duration::from_millis(500),
@@ -112,12 +112,12 @@ proptest! {
     #[test]
     fn language_headers_and_request_ids_are_read_or_ignored(bytes in header_bytes(), text in any::<String>()) {
         let h = headers_with(header::ACCEPT_LANGUAGE, &bytes);
-        let _ = extract::LangHints::from_headers(&h);
+        let _ = locale::LangHints::from_headers(&h);
         let _ = locale::best_accepted(&text);
-        let _ = extract::first_supported(&text);
-        let _ = extract::supported(&text);
+        let _ = locale::first_supported(&text);
+        let _ = locale::supported(&text);
         let _ = middleware::is_trusted_request_id(&text);
-        let _ = crate::config::IpNet::parse(&text);
+        let _ = app::config::IpNet::parse(&text);
     }
 
     #[test]

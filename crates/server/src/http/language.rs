@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::error::AppError;
-use super::extract::{LANG_COOKIE, UI_LOCALES_COOKIE, supported};
+use super::locale::{LANG_COOKIE, UI_LOCALES_COOKIE, supported};
 use super::sign_in::safe_next;
-use crate::i18n::Lang;
 use crate::state::AppState;
+use app::i18n::Lang;
 use views::routes;
 
 /// `?back=` of the switcher's links.
@@ -50,7 +50,7 @@ pub async fn switch(
 
 /// The cookie that carries an authorization request's `ui_locales` through
 /// the login detour, for the request's lifetime (ten minutes); `None` clears it.
-pub fn ui_locales_cookie(cfg: &crate::config::ServerConfig, lang: Option<Lang>) -> String {
+pub fn ui_locales_cookie(cfg: &app::config::ServerConfig, lang: Option<Lang>) -> String {
     let secure = if cfg.is_https() { "; Secure" } else { "" };
     let (value, age) = match lang {
         Some(l) => (l.code(), 600),

@@ -4,7 +4,7 @@
 //! message of the request speaks it.
 
 use super::cookies;
-use crate::i18n::Lang;
+use app::i18n::Lang;
 use views::routes;
 
 /// The `lang` cookie the language switcher sets: it wins over everything else.

@@ -11,11 +11,12 @@ use app::login::{Attempt, PasswordStep};
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, CurrentSession, FormInput, UserAgent, current_lang};
+use super::extract::{ClientIp, CurrentSession, FormInput, UserAgent};
+use super::locale::current_lang;
 use super::sign_in::{finish, safe_next};
 use crate::metrics::LoginOutcome;
-use crate::session::throttle::retry_after_secs;
 use crate::state::AppState;
+use app::session::throttle::retry_after_secs;
 use views::routes;
 
 #[derive(Deserialize, Default)]
@@ -130,7 +131,7 @@ fn throttled(
     wait: std::time::Duration,
 ) -> Response {
     let secs = retry_after_secs(wait);
-    let msg = crate::i18n::format(
+    let msg = app::i18n::format(
         views::text::tr(current_lang(), "page.error.throttled"),
         &[("n", &secs.to_string())],
     );

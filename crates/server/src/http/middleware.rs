@@ -132,7 +132,7 @@ pub async fn frame(State(f): State<Arc<Frame>>, req: Request, next: Next) -> Res
     let database = f.database.clone();
     observed(&f.observe, req, |req| {
         let (hints, back) = language_hints(&req);
-        super::extract::with_hints(hints, back, async move {
+        super::locale::with_hints(hints, back, async move {
             let served = within(
                 timeout,
                 super::outage::gate(&database, surface, req, |req| next.run(req)),
@@ -245,11 +245,8 @@ where
             if separators >= max_fields {
                 return AppError::BadRequest(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    crate::i18n::format(
-                        crate::i18n::t(
-                            super::extract::current_lang(),
-                            "page.error.too_many_fields",
-                        ),
+                    app::i18n::format(
+                        app::i18n::t(super::locale::current_lang(), "page.error.too_many_fields"),
                         &[("n", &max_fields.to_string())],
                     ),
                 )
@@ -361,10 +358,10 @@ fn cross_site_refusal(state: &AppState, req: &Request) -> Option<Response> {
 
 /// The request's language hints, in whose scope [`frame`] serves the rest of
 /// the request so that every page, error and refusal below speaks the
-/// customer's language (see [`super::extract::negotiate`]); and the page the
+/// customer's language (see [`super::locale::negotiate`]); and the page the
 /// language switcher comes back to.
-fn language_hints(req: &Request) -> (super::extract::LangHints, String) {
-    let hints = super::extract::LangHints::from_headers(req.headers());
+fn language_hints(req: &Request) -> (super::locale::LangHints, String) {
+    let hints = super::locale::LangHints::from_headers(req.headers());
     // A page shown after a POST (a form with errors) switches language by
     // reloading its address, which its GET twin serves.
     let back = if req.method() == Method::GET {

@@ -53,7 +53,7 @@ use extract::CurrentSession;
 /// Builds the public router.
 pub fn router(state: AppState) -> Router {
     // The language switcher of every page links back to the page itself.
-    views::context::install_back_provider(extract::switcher_back);
+    views::context::install_back_provider(locale::switcher_back);
     let limit = state.config.max_body_bytes;
     let limits = state.config.limits.clone();
     Router::new()

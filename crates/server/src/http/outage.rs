@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::{AppError, DatabaseWasDown, RETRY_AFTER_SECS};
 use super::locale::current_lang;
 use crate::db_health::DatabaseHealth;
-use crate::i18n::t;
+use app::i18n::t;
 use views::routes;
 
 /// Who reads the answer of a path, so that an outage answers in its shape.

@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use accounts::{Account, Role};
 
 use super::error::AppError;
-use super::extract::{CurrentSession, negotiate};
-use crate::i18n::Lang;
-use crate::session::SessionData;
+use super::extract::CurrentSession;
+use super::locale::negotiate;
 use crate::state::AppState;
-use crate::twofactor;
+use app::i18n::Lang;
+use app::session::SessionData;
+use app::twofactor;
 use views::routes;
 
 /// The person acting.
@@ -47,7 +48,7 @@ pub enum Need {
     Holder,
     /// One's own sessions and application grants: every signed-in person,
     /// whatever their group (the calls see only the caller's own; see
-    /// [`crate::access::Whom`]).
+    /// [`app::access::Whom`]).
     Own,
 }
 
@@ -116,8 +117,8 @@ impl Panel {
     /// The local user acting, or `None` for the holder; what the security
     /// log records as the author of a change.
     /// Whose sessions and grants this panel reaches.
-    pub fn whom(&self) -> crate::access::Whom {
-        crate::access::Whom {
+    pub fn whom(&self) -> app::access::Whom {
+        app::access::Whom {
             account_id: self.account.id,
             user_id: self.user_id(),
         }

@@ -15,8 +15,8 @@ use super::extract::CurrentSession;
 use super::panel::Panel;
 use super::panel_api::error;
 use super::problem::{FieldProblem, Problem, ProblemType};
-use crate::i18n::Lang;
 use crate::state::AppState;
+use app::i18n::Lang;
 use views::text::field_message;
 use views::text::tr;
 
@@ -55,9 +55,9 @@ pub async fn panel(
         Ok(Err(_)) => Err(error(
             StatusCode::UNAUTHORIZED,
             ProblemType::Unauthenticated,
-            tr(super::extract::current_lang(), "page.error.log_in_again"),
+            tr(super::locale::current_lang(), "page.error.log_in_again"),
         )),
-        Err(e) => Err(from_app(super::extract::current_lang(), e)),
+        Err(e) => Err(from_app(super::locale::current_lang(), e)),
     }
 }
 
@@ -76,13 +76,10 @@ pub fn check_csrf(p: &Panel, headers: &HeaderMap) -> Result<(), AppError> {
 pub fn password_error(lang: Lang, e: app::AppError) -> AppError {
     match e {
         app::AppError::RateLimited(wait) => {
-            let secs = crate::session::throttle::retry_after_secs(wait).to_string();
+            let secs = app::session::throttle::retry_after_secs(wait).to_string();
             AppError::BadRequest(
                 StatusCode::TOO_MANY_REQUESTS,
-                crate::i18n::format(
-                    crate::i18n::t(lang, "page.error.throttled"),
-                    &[("n", &secs)],
-                ),
+                app::i18n::format(app::i18n::t(lang, "page.error.throttled"), &[("n", &secs)]),
             )
         }
         other => other.into(),

@@ -14,10 +14,10 @@ use super::panel::{Need, Panel};
 use super::panel_api;
 use super::principal::{ApiPanel, CsrfForm, OwnRead, OwnWrite, PanelForm, Read};
 use super::problem::ProblemType;
-use crate::access;
-use crate::i18n::{Lang, t};
-use crate::seclog::Origin;
 use crate::state::AppState;
+use app::access;
+use app::i18n::{Lang, t};
+use app::seclog::Origin;
 use views::components::Who;
 use views::pages::security_panel as sp;
 use views::routes;
@@ -295,7 +295,7 @@ pub async fn log_page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     p.require(Need::Read)?;
-    let history = crate::seclog::history(&state, p.account.id, q.page.unwrap_or(1)).await?;
+    let history = app::seclog::history(&state, p.account.id, q.page.unwrap_or(1)).await?;
     let by = |user_id: Option<i32>| match history.actor(user_id) {
         None => p.account.handle.clone(),
         Some(Some(login)) => login.to_owned(),
@@ -310,9 +310,9 @@ pub async fn log_api(
     p: ApiPanel<Read>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let history = crate::seclog::history(&state, p.account.id, q.page.unwrap_or(1)).await?;
+    let history = app::seclog::history(&state, p.account.id, q.page.unwrap_or(1)).await?;
     let page_ = history.page;
-    let events: Vec<_> = page_.events.iter().map(crate::seclog::event_json).collect();
+    let events: Vec<_> = page_.events.iter().map(app::seclog::event_json).collect();
     Ok(Json(json!({
         "events": events,
         "page": page_.page,

@@ -21,12 +21,13 @@ use serde_json::json;
 
 use super::csrf::{self, CsrfField};
 use super::error::AppError;
-use super::extract::{CurrentSession, FormInput, JsonInput, WithSession, current_lang};
+use super::extract::{CurrentSession, FormInput, JsonInput, WithSession};
+use super::locale::current_lang;
 use super::panel::{Need, Panel};
 use super::panel_json::check_csrf;
 use super::problem::{Problem, ProblemType};
-use crate::i18n::t;
 use crate::state::AppState;
+use app::i18n::t;
 use views::routes;
 
 /// Where a browser sent to log in comes back to: the page it asked for; for a

@@ -10,8 +10,8 @@ use accounts::Account;
 use super::cookies;
 use super::csrf;
 use super::error::AppError;
-use crate::session::SessionData;
 use crate::state::AppState;
+use app::session::SessionData;
 use views::routes;
 
 /// Where to go after login: only a path on this site, never another origin.

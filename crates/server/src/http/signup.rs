@@ -19,7 +19,8 @@ use accounts::{AccountError, Secret, Signup, SignupRequest, SignupWarning};
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::{ClientIp, FormInput, current_lang};
+use super::extract::{ClientIp, FormInput};
+use super::locale::current_lang;
 use super::problem::{Problem, ProblemType};
 use crate::state::AppState;
 use views::pages::signup::SignupValues;

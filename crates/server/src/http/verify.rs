@@ -9,7 +9,8 @@ use accounts::{AccountError, Secret};
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::{FormInput, current_lang};
+use super::extract::FormInput;
+use super::locale::current_lang;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]

@@ -14,11 +14,12 @@ use app::authorize::{ConsentAsk, Next};
 
 use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentSession, current_lang, first_supported, negotiate_with};
+use crate::http::extract::CurrentSession;
 use crate::http::language::ui_locales_cookie;
-use crate::i18n::Lang;
-use crate::session::SessionData;
+use crate::http::locale::{current_lang, first_supported, negotiate_with};
 use crate::state::AppState;
+use app::i18n::Lang;
+use app::session::SessionData;
 use views::routes;
 
 fn rejected(status: StatusCode, body: String) -> Response {

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::OAuthHttpError;
 use crate::http::extract::ClientIp;
-use crate::session::throttle::retry_after_secs;
 use crate::state::AppState;
+use app::session::throttle::retry_after_secs;
 
 /// What the request presented.
 pub struct Presented {

@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::http::cookies;
 use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentSession, current_lang};
+use crate::http::extract::CurrentSession;
+use crate::http::locale::current_lang;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default, Clone)]

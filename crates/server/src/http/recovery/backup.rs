@@ -13,13 +13,14 @@ use app::recovery::{BackupCode, BackupConfirm};
 use super::{msg, too_many, with_status};
 use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::{CurrentSession, FormInput, WithSession, current_lang, negotiate};
+use crate::http::extract::{CurrentSession, FormInput, WithSession};
+use crate::http::locale::{current_lang, negotiate};
 use crate::http::principal::CsrfForm;
 use crate::http::security::{is_recent, to_reauth};
 use crate::http::sign_in::safe_next;
-use crate::i18n::Lang;
-use crate::session::SessionData;
 use crate::state::AppState;
+use app::i18n::Lang;
+use app::session::SessionData;
 use views::components::Who;
 use views::pages::recovery as rp;
 use views::routes;
@@ -147,7 +148,7 @@ pub async fn backup_submit(
     }: HolderForm<BackupForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(&f.next).to_owned();
-    if !is_recent(&state, &data, &crate::twofactor::identity(account.id)).await? {
+    if !is_recent(&state, &data, &app::twofactor::identity(account.id)).await? {
         return Ok(to_reauth(routes::BACKUP_EMAIL));
     }
     match app::recovery::request_backup_code(&state, &account, &f.backup_email).await? {

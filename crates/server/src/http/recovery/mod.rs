@@ -14,7 +14,7 @@ pub use reset::{reset_done, reset_page, reset_submit};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::extract::current_lang;
+use super::locale::current_lang;
 
 /// The text `key` in the request's language.
 fn msg(key: &str) -> &'static str {

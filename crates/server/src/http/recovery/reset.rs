@@ -11,9 +11,10 @@ use app::recovery::{LinkState, Reset};
 
 use super::{msg, with_status};
 use crate::http::error::AppError;
-use crate::http::extract::{ClientIp, FormInput, current_lang};
-use crate::session::throttle::retry_after_secs;
+use crate::http::extract::{ClientIp, FormInput};
+use crate::http::locale::current_lang;
 use crate::state::AppState;
+use app::session::throttle::retry_after_secs;
 use views::pages::recovery as rp;
 use views::routes;
 
@@ -59,7 +60,7 @@ fn reset_throttled(
     wait: std::time::Duration,
 ) -> Response {
     let secs = retry_after_secs(wait);
-    let msg = crate::i18n::format(msg("page.error.throttled"), &[("n", &secs.to_string())]);
+    let msg = app::i18n::format(msg("page.error.throttled"), &[("n", &secs.to_string())]);
     let page = rp::reset_form(current_lang(), token.expose(), handle, &[], min, Some(&msg));
     let mut resp = with_status(StatusCode::TOO_MANY_REQUESTS, page);
     resp.headers_mut()

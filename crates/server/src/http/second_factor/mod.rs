@@ -20,10 +20,11 @@ use serde::de::DeserializeOwned;
 use super::cookies;
 use super::csrf::{self, CsrfField};
 use super::error::AppError;
-use super::extract::{CurrentSession, FormInput, WithSession, current_lang, negotiate};
+use super::extract::{CurrentSession, FormInput, WithSession};
+use super::locale::{current_lang, negotiate};
 use super::principal::{ScriptCaller, script_error};
-use crate::i18n::Lang;
 use crate::state::AppState;
+use app::i18n::Lang;
 use views::pages::mfa::{self as mfa_pages, StepView};
 use views::routes;
 use views::text::tr;
@@ -157,7 +158,7 @@ fn msg(key: &str) -> &'static str {
 }
 
 fn wait_message(secs: u64) -> String {
-    crate::i18n::format(
+    app::i18n::format(
         msg("page.security.too_many_codes"),
         &[("n", &secs.to_string())],
     )

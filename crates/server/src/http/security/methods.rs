@@ -13,8 +13,8 @@ use super::{NextQuery, actor, done, next_of, redirect_with_session, security_pag
 use crate::http::error::AppError;
 use crate::http::panel::Panel;
 use crate::http::principal::{CsrfForm, PanelForm, Recent, RecentForm};
-use crate::seclog::Origin;
 use crate::state::AppState;
+use app::seclog::Origin;
 use views::components::Who;
 use views::pages::mfa::{self as mfa_pages, TotpView, mfa_message};
 use views::routes;

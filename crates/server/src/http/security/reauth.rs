@@ -14,9 +14,9 @@ use crate::http::extract::ClientIp;
 use crate::http::panel::Panel;
 use crate::http::principal::{CsrfForm, PanelForm};
 use crate::http::sign_in::safe_next;
-use crate::seclog::Origin;
-use crate::session::throttle::retry_after_secs;
 use crate::state::AppState;
+use app::seclog::Origin;
+use app::session::throttle::retry_after_secs;
 use views::components::Who;
 use views::pages::mfa as mfa_pages;
 use views::routes;
@@ -79,7 +79,7 @@ pub async fn reauth(
         Reauth::Throttled(wait) => {
             let secs = retry_after_secs(wait);
             let n = secs.to_string();
-            let msg = crate::i18n::format(tr(p.lang, "page.error.throttled"), &[("n", &n)]);
+            let msg = app::i18n::format(tr(p.lang, "page.error.throttled"), &[("n", &n)]);
             let mut resp = refused(&p, &next, StatusCode::TOO_MANY_REQUESTS, &msg);
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

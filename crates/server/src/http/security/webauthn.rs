@@ -16,8 +16,8 @@ use super::{actor, next_of};
 use crate::http::csrf::csrf_field;
 use crate::http::error::AppError;
 use crate::http::principal::{Recent, Script, script_error};
-use crate::seclog::Origin;
 use crate::state::AppState;
+use app::seclog::Origin;
 use views::pages::mfa::mfa_message;
 use views::text::tr;
 

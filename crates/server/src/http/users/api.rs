@@ -16,9 +16,9 @@ use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
 use crate::http::panel::{Actor, Need, Panel};
 use crate::http::problem::{Problem, ProblemType};
-use crate::i18n::{Lang, t};
-use crate::seclog::Origin;
 use crate::state::AppState;
+use app::i18n::{Lang, t};
+use app::seclog::Origin;
 use views::pages::users::problem_text;
 use views::routes;
 

@@ -21,9 +21,9 @@ use crate::http::panel_json::with_session;
 use crate::http::password::PasswordForm;
 use crate::http::principal::{CsrfForm, PanelForm};
 use crate::http::problem::ProblemType;
-use crate::i18n::t;
-use crate::seclog::Origin;
 use crate::state::AppState;
+use app::i18n::t;
+use app::seclog::Origin;
 use views::pages::users as vu;
 use views::routes;
 

@@ -12,9 +12,9 @@ use super::{by, clip, frame, invalid_status, need_key, page_refusal, refusal_key
 use crate::http::error::AppError;
 use crate::http::panel::{Need, Panel};
 use crate::http::principal::{CsrfForm, PanelForm};
-use crate::i18n::{self, Lang, t};
-use crate::seclog::Origin;
 use crate::state::AppState;
+use app::i18n::{self, Lang, t};
+use app::seclog::Origin;
 use views::pages::users::{self as vu, CreateValues, ListView};
 use views::routes;
 
