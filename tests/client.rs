@@ -248,9 +248,7 @@ impl Page {
             .select(&selector("form"))
             .filter(|f| f.value().attr("action") == Some(action))
             .find(|f| fields_of(*f).iter().any(|(n, v)| n == name && v == value))
-            .unwrap_or_else(|| {
-                panic!("no form {action:?} with {name}={value:?} in {}", self.body)
-            });
+            .unwrap_or_else(|| panic!("no form {action:?} with {name}={value:?} in {}", self.body));
         Form {
             client: self.client.clone(),
             action: action.to_owned(),

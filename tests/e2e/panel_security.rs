@@ -131,7 +131,10 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     assert_eq!(other["device"], "Chrome / Windows");
     let other_handle = other["handle"].as_str().unwrap().to_owned();
 
-    let sessions = app.client_on(&laptop).get("/account/security/sessions").await;
+    let sessions = app
+        .client_on(&laptop)
+        .get("/account/security/sessions")
+        .await;
     let (status, html) = (sessions.status, sessions.body.as_str());
     assert_eq!(status, 200);
     assert!(html.contains("Firefox / Linux") && html.contains("Chrome / Windows"));

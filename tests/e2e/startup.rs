@@ -268,7 +268,10 @@ async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
         .get("/login")
         .await
         .form("/login");
-    let csrf = login.get("csrf").expect("the login form's token").to_owned();
+    let csrf = login
+        .get("csrf")
+        .expect("the login form's token")
+        .to_owned();
     let wrong = "a wrong password for the log test";
     // The instance is another process on the real clock: the right password
     // is tried again every 100 ms while the delay the wrong one earned runs

@@ -179,7 +179,7 @@ async fn third_party_clients_ask_for_consent_once_and_deny_goes_back_as_access_d
     let forged = web
         .post(app.url("/oauth2/consent"))
         .form(&[
-            ("request_id", hidden(&page, "request_id").unwrap().as_str()),
+            ("request_id", hidden(page, "request_id").unwrap().as_str()),
             ("decision", "allow"),
         ])
         .send()

@@ -146,10 +146,7 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
     assert!(html.contains("id=\"phone-error\""));
     assert!(html.contains("formato internazionale"));
     assert_eq!(profile(&app, &web).await, after);
-    let r = form
-        .fill(&[("phone", ""), ("language", "en")])
-        .send()
-        .await;
+    let r = form.fill(&[("phone", ""), ("language", "en")]).send().await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/account/profile?saved=1");
     let html = web

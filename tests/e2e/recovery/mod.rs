@@ -122,7 +122,10 @@ async fn enter_code(app: &TestApp, web: &reqwest::Client, code: &str) -> reqwest
             .await
             .unwrap();
     }
-    page.form("/login/email-code").set("code", code).send().await
+    page.form("/login/email-code")
+        .set("code", code)
+        .send()
+        .await
 }
 
 /// Posts the resend button of the mailed-code page.
