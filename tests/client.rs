@@ -205,6 +205,13 @@ impl Page {
     /// The form whose `action` is `target`, or else the first one matching
     /// `target` as a CSS selector. Panics, with the page, when none does.
     pub fn form(&self, target: &str) -> Form {
+        self.try_form(target)
+            .unwrap_or_else(|| panic!("no form {target:?} in {}", self.body))
+    }
+
+    /// The form [`Page::form`] finds, or `None` when the page does not offer
+    /// it (any more).
+    pub fn try_form(&self, target: &str) -> Option<Form> {
         let doc = Html::parse_document(&self.body);
         let forms = selector("form");
         let by_action = doc
@@ -215,16 +222,37 @@ impl Page {
                 .ok()
                 .and_then(|s| doc.select(&s).find(|e| e.value().name() == "form"))
         });
-        let form = found.unwrap_or_else(|| panic!("no form {target:?} in {}", self.body));
+        let form = found?;
         let action = form
             .value()
             .attr("action")
             .map_or_else(|| self.url.clone(), str::to_owned);
         let method = form.value().attr("method").unwrap_or("get").to_lowercase();
-        Form {
+        Some(Form {
             client: self.client.clone(),
             action,
             method,
+            fields: fields_of(form),
+        })
+    }
+}
+
+impl Page {
+    /// The form whose `action` is `action` and whose field `name` holds
+    /// `value`: one row's form among many that post to the same place (a
+    /// session to end, an application to withdraw). Panics, with the page,
+    /// when none does.
+    pub fn form_with(&self, action: &str, name: &str, value: &str) -> Form {
+        let doc = Html::parse_document(&self.body);
+        let form = doc
+            .select(&selector("form"))
+            .filter(|f| f.value().attr("action") == Some(action))
+            .find(|f| fields_of(*f).iter().any(|(n, v)| n == name && v == value))
+            .unwrap_or_else(|| panic!("no form {action:?} with {name}={value:?} in {}", self.body));
+        Form {
+            client: self.client.clone(),
+            action: action.to_owned(),
+            method: form.value().attr("method").unwrap_or("get").to_lowercase(),
             fields: fields_of(form),
         }
     }

@@ -2,7 +2,7 @@
 //! who accepts or refuses; both see it; the requester cancels; billing and
 //! service systems list them through the operator API.
 
-use guichet_tests::{OPERATOR_TOKEN, TestApp, bare_client, hidden};
+use guichet_tests::{OPERATOR_TOKEN, TestApp, bare_client};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -35,35 +35,35 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     let cw = logged_in(&app, &ch, &c, UA).await;
 
     // Refusals name each field, and store nothing.
-    let (_, html) = page(&app, &aw, "/account/contacts").await;
-    let csrf = hidden(&html, "csrf").unwrap();
-    let r = aw
-        .post(app.url("/account/contacts"))
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let ask = app
+        .client_on(&aw)
+        .get("/account/contacts")
+        .await
+        .form("/account/contacts");
+    let csrf = ask.get("csrf").expect("the form's token").to_owned();
+    let r = ask
+        .clone()
+        .fill(&[
             ("service", ""),
             ("role", "billing"),
             ("handle", "zz99999-ovh"),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"service-error\""));
     // A handle nobody holds is no error: the form must not tell.
     assert!(!html.contains("aria-describedby=\"handle-error\""));
-    let r = aw
-        .post(app.url("/account/contacts"))
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let r = ask
+        .clone()
+        .fill(&[
             ("service", "Web hosting"),
             ("role", "billing"),
             ("handle", "not a handle"),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"handle-error\""));
@@ -92,17 +92,14 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     );
 
     // Ada hands the billing contact of her hosting to Bob.
-    let r = aw
-        .post(app.url("/account/contacts"))
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let r = ask
+        .fill(&[
             ("service", "Web hosting"),
             ("role", "billing"),
             ("handle", bh.to_uppercase().as_str()),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     let (_, v) = api_get(&app, &bw, "/api/v1/account/contacts").await;
     let d = &v["delegations"][0];
@@ -177,12 +174,13 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     );
 
     // Ada cancels from her page.
-    let r = aw
-        .post(app.url(&format!("/account/contacts/{id}/cancel")))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
+    let r = app
+        .client_on(&aw)
+        .get("/account/contacts")
         .await
-        .unwrap();
+        .form(&format!("/account/contacts/{id}/cancel"))
+        .send()
+        .await;
     assert_eq!(r.status(), 303);
     assert!(
         operator_list(&app, "service=Web%20hosting").await["delegations"]
@@ -206,23 +204,25 @@ async fn asking_a_handle_answers_the_same_whether_or_not_anyone_holds_it() {
     } else {
         "zz99999-ovh"
     };
-    let (_, html) = page(&app, &aw, "/account/contacts").await;
-    let csrf = hidden(&html, "csrf").unwrap();
+    let ask = app
+        .client_on(&aw)
+        .get("/account/contacts")
+        .await
+        .form("/account/contacts");
+    let csrf = ask.get("csrf").expect("the form's token").to_owned();
 
     // The form: the same redirect, then the same page, the handle aside.
     let mut seen = Vec::new();
     for handle in [bh.as_str(), ghost] {
-        let r = aw
-            .post(app.url("/account/contacts"))
-            .form(&[
-                ("csrf", csrf.as_str()),
+        let r = ask
+            .clone()
+            .fill(&[
                 ("service", "Mail server"),
                 ("role", "technical"),
                 ("handle", handle),
             ])
             .send()
-            .await
-            .unwrap();
+            .await;
         let status = r.status().as_u16();
         let to = r.headers()["location"].to_str().unwrap().to_owned();
         let (_, then) = page(&app, &aw, &to).await;

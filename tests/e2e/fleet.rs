@@ -285,7 +285,8 @@ async fn three_replicas_behind_a_round_robin_proxy_act_as_one() {
         assert_eq!(again.status(), 400, "replay on {}", r.base);
     }
 
-    // Logout on one replica ends the session on all of them.
+    // Logout on one replica ends the session on all of them (hand-built: the
+    // session cookie is carried by hand from one replica to another).
     let page = bare_client()
         .get(format!("{}/account", replicas[1].base))
         .header("cookie", &cookie)

@@ -201,23 +201,18 @@ async fn erasure_waits_for_holds_then_leaves_a_tombstone_and_tells_relying_parti
     .await
     .unwrap();
     assert_eq!(r.status(), 204);
-    let r = web
-        .post(app.url("/account/erase"))
-        .form(&[("csrf", csrf.as_str()), ("confirm", "someone-else")])
-        .send()
+    let erase = app
+        .client_on(&web)
+        .get("/account/data")
         .await
-        .unwrap();
+        .form("/account/erase");
+    let r = erase.clone().set("confirm", "someone-else").send().await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"confirm-error\""));
     assert!(web.get(app.url("/account")).send().await.unwrap().status() == 200);
 
-    let r = web
-        .post(app.url("/account/erase"))
-        .form(&[("csrf", csrf.as_str()), ("confirm", handle.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = erase.set("confirm", &handle).send().await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Account erased"));
     assert_eq!(

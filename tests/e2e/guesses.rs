@@ -101,6 +101,8 @@ fn first_refusal(seen: &[Seen]) -> Seen {
 async fn login_burst(app: &TestApp, web: &Client, identifier: &str) -> Vec<Seen> {
     let csrf = app.csrf(web, "/login").await;
     let url = app.url("/login");
+    // Hand-built on purpose: a parallel attack fires the same pre-read token
+    // N times at once, not what a browser's form sends.
     burst(|i| {
         web.post(&url).form(&[
             ("identifier", identifier),
@@ -220,6 +222,8 @@ async fn second_step_burst(
     assert_eq!(status, 200, "{html}");
     let csrf = hidden(&html, "csrf").unwrap();
     let url = app.url("/login/2fa");
+    // Hand-built on purpose: a parallel attack fires the same pre-read token
+    // N times at once, not what a browser's form sends.
     burst(|i| {
         web.post(&url).form(&[
             ("csrf", csrf.as_str()),
@@ -278,46 +282,25 @@ async fn of_150_parallel_wrong_emergency_codes_exactly_one_is_checked() {
 async fn of_150_parallel_wrong_sms_codes_exactly_one_is_checked() {
     let app = spawn_slow("never").await;
     let (web, p, handle) = signed_in(&app).await;
-    let (_, form) = page(&app, &web, "/account/security/sms").await;
-    let csrf = hidden(&form, "csrf").unwrap();
-    let r = web
-        .post(app.url("/account/security/sms"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("label", "Work"),
-            ("phone", "+44 7700 900456"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let method = hidden(&r.text().await.unwrap(), "method").unwrap();
+    let start = app.client_on(&web).get("/account/security/sms").await;
+    let r = start
+        .form("/account/security/sms")
+        .fill(&[("label", "Work"), ("phone", "+44 7700 900456")])
+        .submit()
+        .await;
+    assert_eq!(r.status, 200);
+    let method = r.field("method").unwrap();
     let enrol_code = sms_code(&app, "+447700900456", None).await;
-    let r = web
-        .post(app.url("/account/security/sms/confirm"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("code", enrol_code.as_str()),
-        ])
+    let done = r
+        .form("/account/security/sms/confirm")
+        .set("code", &enrol_code)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .await;
+    assert_eq!(done.status(), 303);
 
     let half = password_step(&app, &handle, &p.password).await;
-    let (_, step) = page(&app, &half, "/login/2fa").await;
-    let csrf = hidden(&step, "csrf").unwrap();
-    let r = half
-        .post(app.url("/login/2fa/sms"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("next", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let step = app.client_on(&half).get("/login/2fa").await;
+    let r = step.form("/login/2fa/sms").send().await;
     assert_eq!(r.status(), 303);
     let sent = sms_code(&app, "+447700900456", Some(&enrol_code)).await;
     let seen = second_step_burst(&app, &half, &method, |i| {
@@ -361,6 +344,8 @@ async fn of_150_parallel_wrong_mailed_login_codes_exactly_one_is_checked() {
         .unwrap();
     let csrf = hidden(&html, "csrf").unwrap();
     let url = app.url("/login/email-code");
+    // Hand-built on purpose: a parallel attack fires the same pre-read token
+    // N times at once, not what a browser's form sends.
     let seen = burst(|i| {
         web.post(&url).form(&[
             ("csrf", csrf.as_str()),
@@ -375,13 +360,14 @@ async fn of_150_parallel_wrong_mailed_login_codes_exactly_one_is_checked() {
 /// A live reset link's token for `p`, asked through the form.
 async fn reset_token(app: &TestApp, p: &Person, handle: &str) -> String {
     let web = browser();
-    let csrf = app.csrf(&web, "/forgot-password").await;
-    let r = web
-        .post(app.url("/forgot-password"))
-        .form(&[("csrf", csrf.as_str()), ("identifier", handle)])
-        .send()
+    let r = app
+        .client_on(&web)
+        .get("/forgot-password")
         .await
-        .unwrap();
+        .form("/forgot-password")
+        .set("identifier", handle)
+        .send()
+        .await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let mail = app.mail_to_with(&p.email, "/reset-password?token=").await;
     let start = mail.find("/reset-password?token=").unwrap();
@@ -396,6 +382,8 @@ async fn reset_token(app: &TestApp, p: &Person, handle: &str) -> String {
 async fn reset_burst(app: &TestApp, token: impl Fn(usize) -> String, handle: &str) -> Vec<Seen> {
     let web = browser();
     let url = app.url("/reset-password");
+    // Hand-built on purpose: a parallel attack fires the same pre-read token
+    // N times at once, not what a browser's form sends.
     burst(|i| {
         web.post(&url).form(&[
             ("token", token(i).as_str()),

@@ -6,7 +6,7 @@
 //! `ui_locales`, then `Accept-Language`, in that order.
 
 use app::i18n::{Lang, t};
-use guichet_tests::{Person, TestApp, browser, hidden, spawn_app};
+use guichet_tests::{Person, TestApp, browser, spawn_app};
 
 use crate::oidc::{authorize_url, pkce, web_app};
 
@@ -169,11 +169,12 @@ async fn every_page_renders_in_each_language() {
             assert_page(path, &html, lang, key);
         }
         // A sign-up with every field wrong shows every field message.
-        let csrf = app.csrf(&c, "/signup").await;
-        let r = c
-            .post(app.url("/signup"))
-            .form(&[
-                ("csrf", csrf.as_str()),
+        let r = app
+            .client_on(&c)
+            .get("/signup")
+            .await
+            .form("/signup")
+            .fill(&[
                 ("primary_email", "not-an-address"),
                 ("password", "short"),
                 ("password_confirm", "other"),
@@ -182,8 +183,7 @@ async fn every_page_renders_in_each_language() {
                 ("kind", "robot"),
             ])
             .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(r.status(), 422);
         let html = r.text().await.unwrap();
         assert_page("signup errors", &html, lang, "page.field.invalid_email");
@@ -264,11 +264,12 @@ async fn every_page_renders_in_each_language() {
         let html = r.text().await.unwrap();
         assert_page("consent", &html, lang, "page.consent.scope_email");
         // A profile with every field wrong.
-        let csrf = hidden(&get(&c, &app, "/account/profile").await.1, "csrf").unwrap();
-        let r = c
-            .post(app.url("/account/profile"))
-            .form(&[
-                ("csrf", csrf.as_str()),
+        let r = app
+            .client_on(&c)
+            .get("/account/profile")
+            .await
+            .form("/account/profile")
+            .fill(&[
                 ("first_name", ""),
                 ("kind", "company"),
                 ("city", "Lyon"),
@@ -277,8 +278,7 @@ async fn every_page_renders_in_each_language() {
                 ("language", "de"),
             ])
             .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(r.status(), 422);
         let html = r.text().await.unwrap();
         assert_page("profile errors", &html, lang, "page.field.invalid_phone");

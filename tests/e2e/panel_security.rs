@@ -3,7 +3,7 @@
 //! (withdrawn, which kills the application's refresh token) and the security
 //! log; and the refusals across accounts.
 
-use guichet_tests::{Person, TestApp, bare_client, hidden, problem, spawn_app};
+use guichet_tests::{Person, TestApp, bare_client, problem, spawn_app};
 use oauth::clients::ClientSpec;
 use serde_json::{Value, json};
 
@@ -48,8 +48,7 @@ pub(crate) async fn page(app: &TestApp, web: &reqwest::Client, path: &str) -> (u
 
 /// The session's form token, read from a panel page.
 pub(crate) async fn csrf_of(app: &TestApp, web: &reqwest::Client) -> String {
-    let (_, html) = page(app, web, "/account/security/sessions").await;
-    hidden(&html, "csrf").expect("csrf on the sessions page")
+    app.csrf(web, "/account/security/sessions").await
 }
 
 pub(crate) async fn api_get(app: &TestApp, web: &reqwest::Client, path: &str) -> (u16, Value) {
@@ -132,7 +131,11 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     assert_eq!(other["device"], "Chrome / Windows");
     let other_handle = other["handle"].as_str().unwrap().to_owned();
 
-    let (status, html) = page(&app, &laptop, "/account/security/sessions").await;
+    let sessions = app
+        .client_on(&laptop)
+        .get("/account/security/sessions")
+        .await;
+    let (status, html) = (sessions.status, sessions.body.as_str());
     assert_eq!(status, 200);
     assert!(html.contains("Firefox / Linux") && html.contains("Chrome / Windows"));
     assert!(html.contains("(this session)"));
@@ -170,13 +173,10 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
     assert!(is_signed_in(&app, &office).await);
 
     // "End this session" on the office browser, from the laptop's page.
-    let csrf = hidden(&html, "csrf").unwrap();
-    let r = laptop
-        .post(app.url("/account/security/sessions/end"))
-        .form(&[("csrf", csrf.as_str()), ("handle", other_handle.as_str())])
+    let r = sessions
+        .form_with("/account/security/sessions/end", "handle", &other_handle)
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
         r.headers()["location"],
@@ -200,13 +200,13 @@ async fn sessions_are_listed_ended_one_by_one_and_everywhere() {
 
     // Sign out everywhere: this browser too, and the refresh token dies.
     let office = logged_in(&app, &handle, &p, CHROME_WIN).await;
-    let csrf = csrf_of(&app, &laptop).await;
-    let r = laptop
-        .post(app.url("/account/security/sessions/end-all"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
+    let r = app
+        .client_on(&laptop)
+        .get("/account/security/sessions")
         .await
-        .unwrap();
+        .form("/account/security/sessions/end-all")
+        .send()
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login");
     assert!(!is_signed_in(&app, &laptop).await);
@@ -269,17 +269,14 @@ async fn withdrawing_an_application_revokes_its_refresh_token() {
     let (verifier, challenge) = pkce();
     let url = authorize_url(&app, &id, &challenge, &[])
         .replace("scope=openid+email", "scope=openid+email+offline_access");
-    let consent = web.get(url).send().await.unwrap().text().await.unwrap();
-    let r = web
-        .post(app.url("/oauth2/consent"))
-        .form(&[
-            ("csrf", hidden(&consent, "csrf").unwrap().as_str()),
-            ("request_id", &hidden(&consent, "request_id").unwrap()),
-            ("decision", "allow"),
-        ])
-        .send()
+    let r = app
+        .client_on(&web)
+        .get(&url)
         .await
-        .unwrap();
+        .form("/oauth2/consent")
+        .set("decision", "allow")
+        .send()
+        .await;
     let loc = r.headers()["location"].to_str().unwrap().to_owned();
     let code = param(&loc, "code").expect("code");
     let tokens: Value = redeem(&app, &id, &secret, &code, &verifier)
@@ -292,7 +289,8 @@ async fn withdrawing_an_application_revokes_its_refresh_token() {
     assert_eq!(userinfo_status(&app, &at).await, 200);
 
     // The application is listed, its scopes in plain words.
-    let (status, html) = page(&app, &web, "/account/security/apps").await;
+    let apps = app.client_on(&web).get("/account/security/apps").await;
+    let (status, html) = (apps.status, apps.body.as_str());
     assert_eq!(status, 200);
     assert!(html.contains("Control panel"));
     assert!(html.contains("See your primary email address"));
@@ -321,15 +319,10 @@ async fn withdrawing_an_application_revokes_its_refresh_token() {
         .to_owned();
 
     // Withdraw from the page.
-    let r = web
-        .post(app.url("/account/security/apps/withdraw"))
-        .form(&[
-            ("csrf", hidden(&html, "csrf").unwrap().as_str()),
-            ("client_id", id.as_str()),
-        ])
+    let r = apps
+        .form_with("/account/security/apps/withdraw", "client_id", &id)
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     let r = refresh(&app, &id, &secret, &rt, None).await;
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");

@@ -176,6 +176,7 @@ async fn a_hundred_parallel_sign_ups_from_one_address_create_exactly_the_limit()
     let web = browser();
     let csrf = app.csrf(&web, "/signup").await;
     let p = Person::new("Rita", "Rate");
+    // Hand-built: the request carries its own Accept-Language header.
     let r = web
         .post(app.url("/signup"))
         .header("accept-language", "fr")

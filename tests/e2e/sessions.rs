@@ -41,25 +41,13 @@ async fn a_session_outlives_a_server_restart_only_with_redis() {
     )
     .await;
     let web = browser();
-    let page = web
-        .get(format!("{base}/login"))
+    let r = guichet_tests::Client::on(&base, web.clone())
+        .get("/login")
+        .await
+        .form("/login")
+        .fill(&[("identifier", &handle), ("password", &p.password)])
         .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = guichet_tests::hidden(&page, "csrf").unwrap();
-    let r = web
-        .post(format!("{base}/login"))
-        .form(&[
-            ("identifier", handle.as_str()),
-            ("password", &p.password),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     let cookie = set_cookie(&r, "guichet_session")
         .unwrap()

@@ -264,15 +264,14 @@ async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
         .take_while(char::is_ascii_hexdigit)
         .collect();
     let web = guichet_tests::browser();
-    let page = web
-        .get(format!("{base}/login"))
-        .send()
+    let login = guichet_tests::Client::on(&base, web.clone())
+        .get("/login")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = guichet_tests::hidden(&page, "csrf").unwrap();
+        .form("/login");
+    let csrf = login
+        .get("csrf")
+        .expect("the login form's token")
+        .to_owned();
     let wrong = "a wrong password for the log test";
     // The instance is another process on the real clock: the right password
     // is tried again every 100 ms while the delay the wrong one earned runs
@@ -280,16 +279,11 @@ async fn logs_are_structured_and_never_hold_passwords_cookies_or_tokens() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     for password in [wrong, p.password.as_str()] {
         loop {
-            let r = web
-                .post(format!("{base}/login"))
-                .form(&[
-                    ("identifier", handle.as_str()),
-                    ("password", password),
-                    ("csrf", &csrf),
-                ])
+            let r = login
+                .clone()
+                .fill(&[("identifier", &handle), ("password", password)])
                 .send()
-                .await
-                .unwrap();
+                .await;
             if r.status() != 429 || std::time::Instant::now() > deadline {
                 break;
             }

@@ -52,6 +52,8 @@ async fn consent_page(
     )
 }
 
+/// Allows a request. Hand-built on purpose: consent.rs also sends another
+/// person's request id with one's own token, which no page offers.
 async fn answer(app: &TestApp, web: &Client, request_id: &str, csrf: &str) -> reqwest::Response {
     web.post(app.url("/oauth2/consent"))
         .form(&[

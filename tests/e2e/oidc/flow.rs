@@ -49,25 +49,14 @@ async fn the_openidconnect_crate_signs_in_end_to_end() {
     assert_eq!(r.status(), 303);
     let to_login = r.headers()["location"].to_str().unwrap().to_owned();
     assert!(to_login.starts_with("/login?next="), "{to_login}");
-    let page = web
-        .get(app.url(&to_login))
+    let r = app
+        .client_on(&web)
+        .get(&to_login)
+        .await
+        .form("/login")
+        .fill(&[("identifier", &handle), ("password", &p.password)])
         .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = web
-        .post(app.url("/login"))
-        .form(&[
-            ("identifier", handle.as_str()),
-            ("password", p.password.as_str()),
-            ("csrf", &hidden(&page, "csrf").unwrap()),
-            ("next", &hidden(&page, "next").unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     let back = app.url(r.headers()["location"].to_str().unwrap());
     let loc = follow_to_client(&app, &web, back).await;
     assert_eq!(
@@ -163,59 +152,45 @@ async fn third_party_clients_ask_for_consent_once_and_deny_goes_back_as_access_d
     let (id, _) = app.create_client(&web_app(false)).await;
     let (web, _, _) = signed_in(&app).await;
     let (_, challenge) = pkce();
-    let r = web
-        .get(authorize_url(&app, &id, &challenge, &[]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
+    let consent = app
+        .client_on(&web)
+        .get(&authorize_url(&app, &id, &challenge, &[]))
+        .await;
+    assert_eq!(consent.status, 200);
+    let page = &consent.body;
     assert!(page.contains("Allow Control panel to use your account?"));
     assert!(page.contains("See your primary email address"));
-    let deny = web
-        .post(app.url("/oauth2/consent"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("request_id", &hidden(&page, "request_id").unwrap()),
-            ("decision", "deny"),
-        ])
+    let deny = consent
+        .form("/oauth2/consent")
+        .set("decision", "deny")
         .send()
-        .await
-        .unwrap();
+        .await;
     let loc = deny.headers()["location"].to_str().unwrap().to_owned();
     assert!(loc.starts_with(REDIRECT));
     assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
     assert_eq!(param(&loc, "state").as_deref(), Some("st-123"));
 
-    let page = web
-        .get(authorize_url(&app, &id, &challenge, &[]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let consent = app
+        .client_on(&web)
+        .get(&authorize_url(&app, &id, &challenge, &[]))
+        .await;
+    let page = &consent.body;
     // A forged consent (no or wrong token) is refused.
     let forged = web
         .post(app.url("/oauth2/consent"))
         .form(&[
-            ("request_id", hidden(&page, "request_id").unwrap().as_str()),
+            ("request_id", hidden(page, "request_id").unwrap().as_str()),
             ("decision", "allow"),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-    let allow = web
-        .post(app.url("/oauth2/consent"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("request_id", &hidden(&page, "request_id").unwrap()),
-            ("decision", "allow"),
-        ])
+    let allow = consent
+        .form("/oauth2/consent")
+        .set("decision", "allow")
         .send()
-        .await
-        .unwrap();
+        .await;
     let loc = allow.headers()["location"].to_str().unwrap().to_owned();
     assert!(param(&loc, "code").is_some(), "{loc}");
     // Remembered: the next request goes straight back with a code...

@@ -103,10 +103,9 @@ async fn rp_initiated_logout_ends_the_session_and_tells_every_client_back_channe
 async fn logout_without_a_hint_asks_the_user_first() {
     let app = spawn_app().await;
     let (web, _, _) = signed_in(&app).await;
-    let r = web.get(app.url("/oauth2/logout")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
-    assert!(page.contains("Log out of Guichet?"));
+    let page = app.client_on(&web).get("/oauth2/logout").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Log out of Guichet?"));
     assert_eq!(
         web.get(app.url("/account")).send().await.unwrap().status(),
         200,
@@ -124,15 +123,9 @@ async fn logout_without_a_hint_asks_the_user_first() {
         web.get(app.url("/account")).send().await.unwrap().status(),
         200
     );
-    let r = web
-        .post(app.url("/oauth2/logout"))
-        .form(&[
-            ("confirm", "yes"),
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let confirm = page.form("/oauth2/logout");
+    assert_eq!(confirm.get("confirm"), Some("yes"));
+    let r = confirm.send().await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         web.get(app.url("/account")).send().await.unwrap().status(),

@@ -115,20 +115,30 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
 
     // The form: an error shows the field's message tied to it, in the
     // profile's new language, and saves nothing.
-    let r = web
-        .post(app.url("/account/profile"))
-        .form(&[
-            ("csrf", csrf.as_str()),
+    // The page's form, filled in by someone who becomes an individual again
+    // and empties the company's fields.
+    let form = app
+        .client_on(&web)
+        .get("/account/profile")
+        .await
+        .form("/account/profile")
+        .fill(&[
             ("first_name", "Paola"),
             ("last_name", "Profil"),
             ("kind", "individual"),
-            ("phone", "+39 abc"),
+            ("company_name", ""),
+            ("address_line1", ""),
+            ("address_line2", ""),
+            ("postcode", ""),
+            ("city", ""),
+            ("region", ""),
             ("country", "IT"),
-            ("language", "it"),
-        ])
+        ]);
+    let r = form
+        .clone()
+        .fill(&[("phone", "+39 abc"), ("language", "it")])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("<html lang=\"it\">"));
@@ -136,20 +146,7 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
     assert!(html.contains("id=\"phone-error\""));
     assert!(html.contains("formato internazionale"));
     assert_eq!(profile(&app, &web).await, after);
-    let r = web
-        .post(app.url("/account/profile"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("first_name", "Paola"),
-            ("last_name", "Profil"),
-            ("kind", "individual"),
-            ("phone", ""),
-            ("country", "IT"),
-            ("language", "en"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = form.fill(&[("phone", ""), ("language", "en")]).send().await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/account/profile?saved=1");
     let html = web

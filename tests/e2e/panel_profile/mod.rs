@@ -62,21 +62,39 @@ fn fields(v: &Value) -> Vec<(String, String)> {
 }
 
 async fn start_change(app: &TestApp, web: &reqwest::Client, to: &str) -> reqwest::Response {
-    let csrf = token(app, web, "/account/email").await;
-    web.post(app.url("/account/email"))
-        .form(&[("csrf", csrf.as_str()), ("new_email", to)])
-        .send()
-        .await
-        .unwrap()
+    let page = app.client_on(web).get("/account/email").await;
+    match page.try_form("/account/email") {
+        Some(form) => form.set("new_email", to).send().await,
+        // A change is pending: the page offers its code form instead; start
+        // again as a browser still showing the earlier page would.
+        None => web
+            .post(app.url("/account/email"))
+            .form(&[
+                ("csrf", page.field("csrf").expect("csrf").as_str()),
+                ("new_email", to),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    }
 }
 
 async fn enter_code(app: &TestApp, web: &reqwest::Client, code: &str) -> reqwest::Response {
-    let csrf = token(app, web, "/account/email").await;
-    web.post(app.url("/account/email/confirm"))
-        .form(&[("csrf", csrf.as_str()), ("code", code)])
-        .send()
-        .await
-        .unwrap()
+    let page = app.client_on(web).get("/account/email").await;
+    match page.try_form("/account/email/confirm") {
+        Some(form) => form.set("code", code).send().await,
+        // No change pending any more: the page no longer offers the form;
+        // post it as a browser still showing the old page would.
+        None => web
+            .post(app.url("/account/email/confirm"))
+            .form(&[
+                ("csrf", page.field("csrf").expect("csrf").as_str()),
+                ("code", code),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    }
 }
 
 fn wrong(code: &str) -> String {

@@ -63,7 +63,6 @@ async fn a_backup_email_becomes_active_only_with_its_code_and_must_differ() {
         .get("/account/backup-email")
         .await
         .form("/account/backup-email");
-    let csrf = form.get("csrf").expect("the form's token").to_owned();
     let post = |email: String| {
         let form = form
             .clone()
@@ -77,8 +76,12 @@ async fn a_backup_email_becomes_active_only_with_its_code_and_must_differ() {
     assert_eq!(r.status(), 422);
 
     let backup = format!("spare-{}", p.email);
-    let r = post(backup.clone()).await;
-    assert_eq!(r.status(), 200);
+    let shown = form
+        .clone()
+        .fill(&[("backup_email", &backup), ("next", "/account")])
+        .submit()
+        .await;
+    assert_eq!(shown.status, 200);
     let account = web
         .get(app.url("/account"))
         .send()
@@ -96,22 +99,9 @@ async fn a_backup_email_becomes_active_only_with_its_code_and_must_differ() {
             .collect::<Vec<_>>()
             .join("\n"),
     );
-    let confirm = |code: String| {
-        let web = web.clone();
-        let url = app.url("/account/backup-email/confirm");
-        let csrf = csrf.clone();
-        async move {
-            web.post(url)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("code", code.as_str()),
-                    ("next", "/account"),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let confirm_form = shown.form("/account/backup-email/confirm");
+    assert_eq!(confirm_form.get("next"), Some("/account"));
+    let confirm = |code: String| confirm_form.clone().set("code", &code).send();
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 7) % 1_000_000);
     assert_eq!(confirm(wrong).await.status(), 401);
     let r = confirm(code.clone()).await;

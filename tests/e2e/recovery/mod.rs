@@ -111,41 +111,37 @@ async fn to_code_step(app: &TestApp, handle: &str, password: &str) -> reqwest::C
 }
 
 async fn enter_code(app: &TestApp, web: &reqwest::Client, code: &str) -> reqwest::Response {
-    let r = web.get(app.url("/login/email-code")).send().await.unwrap();
-    let html = r.text().await.unwrap();
-    let Some(csrf) = hidden(&html, "csrf") else {
-        // No pending login any more: the form is gone; post without one.
+    let page = app.client_on(web).get("/login/email-code").await;
+    if page.field("csrf").is_none() {
+        // No pending login any more: the form is gone; post without one
+        // (hand-built on purpose, there is no form to follow).
         return web
             .post(app.url("/login/email-code"))
             .form(&[("csrf", "x"), ("code", code)])
             .send()
             .await
             .unwrap();
-    };
-    web.post(app.url("/login/email-code"))
-        .form(&[("csrf", csrf.as_str()), ("code", code)])
+    }
+    page.form("/login/email-code")
+        .set("code", code)
         .send()
         .await
-        .unwrap()
 }
 
 /// Posts the resend button of the mailed-code page.
 async fn resend_code(app: &TestApp, web: &reqwest::Client) -> (u16, String) {
-    let html = web
-        .get(app.url("/login/email-code"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&html, "csrf").unwrap();
-    let r = web
-        .post(app.url("/login/email-code/resend"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let page = app.client_on(web).get("/login/email-code").await;
+    let r = match page.try_form("/login/email-code/resend") {
+        Some(form) => form.send().await,
+        // No more resends: the page no longer offers the button; post it as
+        // a browser still showing the previous page would.
+        None => web
+            .post(app.url("/login/email-code/resend"))
+            .form(&[("csrf", page.field("csrf").expect("csrf").as_str())])
+            .send()
+            .await
+            .unwrap(),
+    };
     (r.status().as_u16(), r.text().await.unwrap())
 }
 

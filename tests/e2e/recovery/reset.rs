@@ -140,29 +140,23 @@ async fn a_reset_link_works_once_ends_every_session_and_token_and_tells_both_add
         "the link goes to the primary only"
     );
 
-    let page = web
-        .get(app.url(&format!("/reset-password?token={token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
+    let page = app
+        .client_on(&web)
+        .get(&format!("/reset-password?token={token}"))
+        .await;
+    assert_eq!(page.status, 200);
+    // The form as the link's page gave it, sent again after each refusal
+    // (and after the link is spent, as a browser's back button would).
+    let form = page.form("/reset-password");
+    assert_eq!(form.get("token"), Some(token.as_str()));
     let new_password = "amber lighthouse in fog";
     let reset = |handle: String, pw: &'static str, confirm: &'static str| {
-        let web = web.clone();
-        let url = app.url("/reset-password");
-        let token = token.clone();
-        async move {
-            web.post(url)
-                .form(&[
-                    ("token", token.as_str()),
-                    ("handle", handle.as_str()),
-                    ("password", pw),
-                    ("password_confirm", confirm),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+        let form = form.clone().fill(&[
+            ("handle", handle.as_str()),
+            ("password", pw),
+            ("password_confirm", confirm),
+        ]);
+        form.send()
     };
     // The wrong handle, a mismatched confirmation, the current password: each
     // refused with its reason, and the link still works afterwards.
@@ -308,6 +302,7 @@ async fn an_expired_reset_link_fails_and_unknown_identifiers_look_the_same() {
         .unwrap();
     assert_eq!(r.status(), 410);
     assert!(r.text().await.unwrap().contains("Ask for a new"));
+    // Hand-built on purpose: the dead link's page offers no form.
     let r = browser()
         .post(app.url("/reset-password"))
         .form(&[
@@ -393,17 +388,18 @@ async fn two_factor_is_still_asked_after_a_reset() {
     let mail = sink.wait_for(&p.email, "reset-password").await;
     let token = token_of(&link_in(&mail, "/reset-password?token="));
     let pw = "amber lighthouse in fog";
-    let r = browser()
-        .post(app.url("/reset-password"))
-        .form(&[
-            ("token", token.as_str()),
+    let r = app
+        .client_on(&browser())
+        .get(&format!("/reset-password?token={token}"))
+        .await
+        .form("/reset-password")
+        .fill(&[
             ("handle", handle.as_str()),
             ("password", pw),
             ("password_confirm", pw),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     // The enrolment's session is dead, and the new password alone is not enough.
     let r = web.get(app.url("/account")).send().await.unwrap();

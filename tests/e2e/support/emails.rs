@@ -69,38 +69,19 @@ async fn promoting_the_backup_email_drops_the_old_primary_and_asks_for_a_new_bac
     );
 
     // Naming and confirming a new backup opens the account page.
-    let form = web
-        .get(app.url("/account/backup-email?next=/account"))
-        .send()
+    let form = app
+        .client_on(&web)
+        .get("/account/backup-email?next=/account")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&form, "csrf").unwrap();
+        .form("/account/backup-email");
+    assert_eq!(form.get("next"), Some("/account"));
     let new_backup = format!("{}@elsewhere.example.net", unique("n"));
-    let r = web
-        .post(app.url("/account/backup-email"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("next", "/account"),
-            ("backup_email", new_backup.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let shown = form.set("backup_email", &new_backup).submit().await;
+    assert_eq!(shown.status, 200);
     let code = mailed_code(&app.mail_to(&new_backup).await);
-    let r = web
-        .post(app.url("/account/backup-email/confirm"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("next", "/account"),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let confirm = shown.form("/account/backup-email/confirm");
+    assert_eq!(confirm.get("next"), Some("/account"));
+    let r = confirm.set("code", &code).send().await;
     assert_eq!(r.status(), 303);
     assert_eq!(account_page(&app, &web).await, None);
 
@@ -164,21 +145,14 @@ async fn a_replaced_primary_email_is_confirmed_by_a_code_at_the_next_login() {
     assert_eq!(location(&r), "/login/email-code");
     assert!(account_page(&app, &web).await.is_some());
     let code = mailed_code(&app.mail_to_with(&new_email, "Sign-in code").await);
-    let page = web
-        .get(app.url("/login/email-code"))
+    let r = app
+        .client_on(&web)
+        .get("/login/email-code")
+        .await
+        .form("/login/email-code")
+        .set("code", &code)
         .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
-    let r = web
-        .post(app.url("/login/email-code"))
-        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/account");
     assert_eq!(account_page(&app, &web).await, None);

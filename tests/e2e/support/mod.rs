@@ -7,7 +7,7 @@ use std::process::Command;
 
 use guichet_tests::{
     OPERATOR_NAME, OPERATOR_TOKEN, Person, TestApp, bare_client, browser, env_for, free_port,
-    fresh_settings, hidden, problem, redis_url, spawn_app, spawn_with, unique, wait_ready,
+    fresh_settings, problem, redis_url, spawn_app, spawn_with, unique, wait_ready,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -153,38 +153,18 @@ async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> Totp {
         app.clock
             .advance(std::time::Duration::from_secs((31 - into) as u64));
     }
-    let form = web
-        .get(app.url("/account/security/totp"))
-        .send()
+    let shown = app
+        .client_on(web)
+        .get("/account/security/totp")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&form, "csrf").unwrap();
-    let html = web
-        .post(app.url("/account/security/totp"))
-        .form(&[("csrf", csrf.as_str()), ("label", "Phone"), ("next", "")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let uri = hidden(&html, "uri").unwrap().replace("&amp;", "&");
-    let totp = Totp::from_url(&uri).unwrap();
-    let method = hidden(&html, "method").unwrap();
+        .form("/account/security/totp")
+        .set("label", "Phone")
+        .submit()
+        .await;
+    let confirm = shown.form("/account/security/totp/confirm");
+    let totp = Totp::from_url(confirm.get("uri").unwrap()).unwrap();
     let code = totp.generate(app.clock.now_secs() as u64).to_string();
-    let r = web
-        .post(app.url("/account/security/totp/confirm"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = confirm.set("code", &code).send().await;
     assert_eq!(r.status(), 303);
     totp
 }

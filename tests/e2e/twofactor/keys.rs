@@ -108,14 +108,8 @@ async fn security_changes_ask_for_recent_authentication() {
     let (web, p, _) = signed_in(&app).await;
     let (totp, _) = enrol_totp(&app, &web).await;
     app.clock.advance(recent + Duration::from_millis(1100));
-    let (_, security) = page(&app, &web, "/account/security").await;
-    let csrf = hidden(&security, "csrf").unwrap();
-    let r = web
-        .post(app.url("/account/security/disable"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let security = app.client_on(&web).get("/account/security").await;
+    let r = security.form("/account/security/disable").send().await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert!(to.starts_with("/account/reauth"), "{to}");
@@ -123,45 +117,25 @@ async fn security_changes_ask_for_recent_authentication() {
     let (_, security) = page(&app, &web, "/account/security").await;
     assert!(security.contains("is <strong>on</strong>"));
     // Password, then the second factor, then the change goes through.
-    let (_, form) = page(&app, &web, &to).await;
-    let csrf = hidden(&form, "csrf").unwrap();
-    let r = web
-        .post(app.url("/account/reauth"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("password", "wrong password here"),
-            ("next", "/account/security"),
-        ])
+    let reauth = app.client_on(&web).get(&to).await.form("/account/reauth");
+    assert_eq!(reauth.get("next"), Some("/account/security"));
+    let r = reauth
+        .clone()
+        .set("password", "wrong password here")
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 401);
     // Past the one-second delay that the wrong password earned.
     app.clock.advance(Duration::from_millis(1100));
-    let r = web
-        .post(app.url("/account/reauth"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("password", p.password.as_str()),
-            ("next", "/account/security"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = reauth.set("password", &p.password).send().await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert!(to.starts_with("/login/2fa?next="), "{to}");
     let r = second_step_at(&app, &web, &to, None, &code_at(&app, &totp, 1)).await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/account/security");
-    let (_, security) = page(&app, &web, "/account/security").await;
-    let csrf = hidden(&security, "csrf").unwrap();
-    let r = web
-        .post(app.url("/account/security/disable"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let security = app.client_on(&web).get("/account/security").await;
+    let r = security.form("/account/security/disable").send().await;
     assert_eq!(location(&r), "/account/security?done=disabled");
     let (_, security) = page(&app, &web, "/account/security").await;
     assert!(security.contains("is <strong>off</strong>"));
@@ -197,18 +171,14 @@ async fn the_steps_after_the_password_show_no_name_handle_or_customer_code() {
         .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
         .unwrap()
         .to_owned();
-    let r = web
-        .post(app.url("/login/email-code"))
-        .form(&[
-            (
-                "csrf",
-                hidden(&page(&app, &web, "/login/email-code").await.1, "csrf").unwrap(),
-            ),
-            ("code", mailed),
-        ])
-        .send()
+    let r = app
+        .client_on(&web)
+        .get("/login/email-code")
         .await
-        .unwrap();
+        .form("/login/email-code")
+        .set("code", &mailed)
+        .send()
+        .await;
     assert_eq!(r.status(), 303);
     let (_, account) = page(&app, &web, "/account").await;
     assert!(

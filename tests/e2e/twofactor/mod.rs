@@ -138,25 +138,15 @@ async fn second_step_at(
     method: Option<&str>,
     code: &str,
 ) -> reqwest::Response {
-    let (status, html) = page(app, web, path).await;
-    assert_eq!(status, 200, "{html}");
-    let csrf = hidden(&html, "csrf").unwrap();
-    let next = hidden(&html, "next")
-        .unwrap_or_default()
-        .replace("&amp;", "&");
-    let method = method
-        .map(str::to_owned)
-        .unwrap_or_else(|| hidden(&html, "method").unwrap());
-    web.post(app.url("/login/2fa"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("code", code),
-            ("next", next.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
+    let step = app.client_on(web).get(path).await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    let form = step.form("/login/2fa").set("code", code);
+    match method {
+        Some(m) => form.set("method", m),
+        None => form,
+    }
+    .send()
+    .await
 }
 
 /// The newest SMS to `to` in this instance's SMS outbox, waiting for it.
@@ -222,32 +212,16 @@ async fn id_token_after(
 async fn enrol_totp_then(app: &TestApp, web: &reqwest::Client, next: &str) -> (Totp, String) {
     early_in_a_step(app).await;
     let path = format!("/account/security/totp?next={}", urlencode(next));
-    let (status, form) = page(app, web, &path).await;
-    assert_eq!(status, 200, "{form}");
-    let csrf = hidden(&form, "csrf").unwrap();
-    let html = web
-        .post(app.url("/account/security/totp"))
-        .form(&[("csrf", csrf.as_str()), ("label", "Phone"), ("next", next)])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let uri = hidden(&html, "uri").unwrap().replace("&amp;", "&");
-    let totp = Totp::from_url(&uri).unwrap();
-    let method = hidden(&html, "method").unwrap();
-    let r = web
-        .post(app.url("/account/security/totp/confirm"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("code", code_at(app, &totp, 0).as_str()),
-            ("next", next),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let start = app.client_on(web).get(&path).await;
+    assert_eq!(start.status, 200, "{}", start.body);
+    let shown = start
+        .form("/account/security/totp")
+        .set("label", "Phone")
+        .submit()
+        .await;
+    let confirm = shown.form("/account/security/totp/confirm");
+    let totp = Totp::from_url(confirm.get("uri").unwrap()).unwrap();
+    let r = confirm.set("code", &code_at(app, &totp, 0)).send().await;
     assert_eq!(r.status(), 303);
     let (_, shown) = page(app, web, &location(&r)).await;
     assert_eq!(emergency_codes(&shown).len(), 10);

@@ -6,57 +6,33 @@ use super::*;
 async fn an_sms_phone_is_confirmed_then_receives_login_codes_once() {
     let app = spawn_app().await;
     let (web, p, handle) = signed_in(&app).await;
-    let (_, form) = page(&app, &web, "/account/security/sms").await;
-    let csrf = hidden(&form, "csrf").unwrap();
-    // Not international: refused, nothing stored.
-    let r = web
-        .post(app.url("/account/security/sms"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("label", "Work"),
-            ("phone", "07700 900123"),
-        ])
-        .send()
+    let form = app
+        .client_on(&web)
+        .get("/account/security/sms")
         .await
-        .unwrap();
+        .form("/account/security/sms")
+        .set("label", "Work");
+    // Not international: refused, nothing stored.
+    let r = form.clone().set("phone", "07700 900123").send().await;
     assert_eq!(r.status(), 422);
     let phone = "+44 7700 900123";
-    let r = web
-        .post(app.url("/account/security/sms"))
-        .form(&[("csrf", csrf.as_str()), ("label", "Work"), ("phone", phone)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let html = r.text().await.unwrap();
-    let method = hidden(&html, "method").unwrap();
+    let r = form.set("phone", phone).submit().await;
+    assert_eq!(r.status, 200);
+    let method = r.field("method").unwrap();
     let code = sms_code(&app, "+447700900123", None).await;
-    let r = web
-        .post(app.url("/account/security/sms/confirm"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("method", method.as_str()),
-            ("code", code.as_str()),
-        ])
+    let done = r
+        .form("/account/security/sms/confirm")
+        .set("code", &code)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+        .await;
+    assert_eq!(done.status(), 303);
 
     let half = password_step(&app, &handle, &p.password).await;
-    let (_, step) = page(&app, &half, "/login/2fa").await;
-    assert!(step.contains("Send me a code"), "{step}");
-    let csrf2 = hidden(&step, "csrf").unwrap();
-    let r = half
-        .post(app.url("/login/2fa/sms"))
-        .form(&[
-            ("csrf", csrf2.as_str()),
-            ("method", method.as_str()),
-            ("next", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let step = app.client_on(&half).get("/login/2fa").await;
+    assert!(step.body.contains("Send me a code"), "{}", step.body);
+    let send = step.form("/login/2fa/sms");
+    assert_eq!(send.get("method"), Some(method.as_str()));
+    let r = send.send().await;
     assert_eq!(r.status(), 303);
     let login_code = sms_code(&app, "+447700900123", Some(&code)).await;
     let r = second_step(&app, &half, Some(&method), &login_code).await;

@@ -24,12 +24,6 @@ pub(crate) struct Holder {
     pub(crate) csrf: String,
 }
 
-async fn csrf_of(app: &TestApp, web: &Client) -> String {
-    let page = app.client_on(web).get("/account/users").await;
-    page.field("csrf")
-        .unwrap_or_else(|| panic!("csrf in {}", page.body))
-}
-
 pub(crate) async fn holder(app: &TestApp, first: &str) -> Holder {
     let person = Person::new(first, "Holder");
     let handle = app.signup(&person).await;
@@ -41,7 +35,7 @@ pub(crate) async fn holder(app: &TestApp, first: &str) -> Holder {
     let me: Value = get(app, &web, "/api/v1/account/users/me").await.1;
     assert_eq!(me["actor"], "holder");
     let code = me["customer_code"].as_str().unwrap().to_owned();
-    let csrf = csrf_of(app, &web).await;
+    let csrf = app.csrf(&web, "/account/users").await;
     Holder {
         web,
         person,

@@ -6,11 +6,14 @@ use super::*;
 async fn the_users_page_creates_a_user_and_refuses_a_reader() {
     let app = spawn_app().await;
     let h = holder(&app, "Pia").await;
-    let r = h
-        .web
-        .post(app.url("/account/users"))
-        .form(&[
-            ("csrf", h.csrf.as_str()),
+    let create = app
+        .client_on(&h.web)
+        .get("/account/users")
+        .await
+        .form("/account/users");
+    let r = create
+        .clone()
+        .fill(&[
             ("login", "reader"),
             ("email", "reader@example.org"),
             ("password", USER_PASSWORD),
@@ -18,8 +21,7 @@ async fn the_users_page_creates_a_user_and_refuses_a_reader() {
             ("description", "reads the bills"),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     let page = h
         .web
@@ -34,11 +36,8 @@ async fn the_users_page_creates_a_user_and_refuses_a_reader() {
     assert!(page.contains(&format!("{}/reader", h.code)), "{page}");
 
     // A bad form comes back with the error tied to its field.
-    let r = h
-        .web
-        .post(app.url("/account/users"))
-        .form(&[
-            ("csrf", h.csrf.as_str()),
+    let r = create
+        .fill(&[
             ("login", "bad id!"),
             ("email", "reader@example.org"),
             ("password", USER_PASSWORD),
@@ -46,28 +45,26 @@ async fn the_users_page_creates_a_user_and_refuses_a_reader() {
             ("description", ""),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("aria-describedby=\"login-error\""), "{html}");
     assert!(html.contains("value=\"bad id!\""), "typed value kept");
 
-    let (reader, csrf) = sign_in_as(&app, &format!("{}/reader", h.code)).await;
-    let list = reader.get(app.url("/account/users")).send().await.unwrap();
-    assert_eq!(list.status(), 200);
-    let r = reader
-        .post(app.url("/account/users"))
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let (reader, _) = sign_in_as(&app, &format!("{}/reader", h.code)).await;
+    let list = app.client_on(&reader).get("/account/users").await;
+    assert_eq!(list.status, 200);
+    // The form is shown to a reader too; submitting it is refused.
+    let r = list
+        .form("/account/users")
+        .fill(&[
             ("login", "sneaky"),
             ("email", "s@example.org"),
             ("password", USER_PASSWORD),
             ("group", "ADMIN"),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("administrator"));
     assert_eq!(user_count(&app, &h).await, 1);

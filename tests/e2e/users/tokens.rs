@@ -127,17 +127,18 @@ async fn a_user_changes_their_own_password_and_their_other_sessions_end() {
     )
     .await;
     assert_eq!(s, 422, "{v}");
-    let r = web
-        .post(app.url("/account/users/me/password"))
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let r = app
+        .client_on(&web)
+        .get("/account/users/me/password")
+        .await
+        .form("/account/users/me/password")
+        .fill(&[
             ("current_password", USER_PASSWORD),
             ("password", "amber orchard at dusk"),
             ("password_confirm", "amber orchard at dusk"),
         ])
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 303);
     // This browser goes on; the other session is over; the new password works.
     assert_eq!(get(&app, &web, "/api/v1/account/users/me").await.0, 200);
