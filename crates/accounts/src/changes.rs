@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use crate::email::EmailAddress;
@@ -187,7 +187,7 @@ impl Accounts {
         }
         let now = self.now();
         let (code, stored) = new_code();
-        let txn = self.db.begin().await?;
+        let txn = dbtx::write(&self.db).await?;
         email_change::Entity::delete_many()
             .filter(email_change::Column::AccountId.eq(account.id))
             .exec(&txn)
@@ -277,7 +277,7 @@ impl Accounts {
             }
             return Ok(EmailChangeStep::SendToNew { new_email, code });
         }
-        let txn = self.db.begin().await?;
+        let txn = dbtx::write(&self.db).await?;
         let spent = email_change::Entity::delete_many()
             .filter(email_change::Column::Id.eq(c.id))
             .filter(email_change::Column::CodeHash.eq(c.code_hash.as_str()))

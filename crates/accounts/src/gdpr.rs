@@ -8,9 +8,7 @@
 //! out again, and a login with the handle fails like an unknown account.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::entity::account::AccountStatus;
 use crate::entity::{
@@ -130,7 +128,7 @@ impl Accounts {
     /// stops the erasure or comes after it. Tables of other crates (second
     /// factors, consents, tokens) and the sessions are the caller's to clear.
     pub async fn erase(&self, account_id: i32) -> Result<Account, AccountError> {
-        let txn = self.db.begin().await?;
+        let txn = dbtx::write(&self.db).await?;
         let Some(a) = account::Entity::find_by_id(account_id).one(&txn).await? else {
             return Err(AccountError::NotFound);
         };

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -159,7 +159,7 @@ impl Accounts {
         let hash = self.check_new_password(&account, password, confirm).await?;
 
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = dbtx::write(&self.db).await?;
         let spent = password_reset::Entity::update_many()
             .col_expr(password_reset::Column::UsedAt, Expr::value(Some(now)))
             .filter(password_reset::Column::Id.eq(link.id))
@@ -367,7 +367,7 @@ impl Accounts {
         };
         let old = account.primary_email.clone();
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = dbtx::write(&self.db).await?;
         let mut row: account::ActiveModel = account.clone().into();
         row.primary_email = Set(Some(email.as_str().to_owned()));
         row.primary_email_lower = Set(Some(email.normalized()));
@@ -419,7 +419,7 @@ impl Accounts {
         }
         let old = account.primary_email.clone();
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = dbtx::write(&self.db).await?;
         let mut row: account::ActiveModel = account.clone().into();
         row.primary_email = Set(Some(email.as_str().to_owned()));
         row.primary_email_lower = Set(Some(email.normalized()));

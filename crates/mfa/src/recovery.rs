@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand::rngs::OsRng;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 use crate::MfaError;
 use crate::entity::recovery_code;
@@ -52,7 +52,7 @@ impl Mfa {
         let identity = check_identity(identity)?;
         let codes: Vec<String> = (0..CODES).map(|_| new_code()).collect();
         let now = self.now();
-        let txn = self.db().begin().await?;
+        let txn = dbtx::write(self.db()).await?;
         delete_recovery_codes(&txn, identity).await?;
         recovery_code::Entity::insert_many(codes.iter().map(|c| recovery_code::ActiveModel {
             identity: Set(identity.to_owned()),

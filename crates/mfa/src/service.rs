@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 
@@ -293,7 +293,7 @@ impl Mfa {
     /// emergency code.
     pub async fn disable(&self, identity: &str) -> Result<(), MfaError> {
         let identity = check_identity(identity)?;
-        let txn = self.db().begin().await?;
+        let txn = dbtx::write(self.db()).await?;
         method::Entity::delete_many()
             .filter(method::Column::Identity.eq(identity))
             .exec(&txn)

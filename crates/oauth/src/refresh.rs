@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -285,7 +285,7 @@ pub async fn rotate(
     if row.expires_at <= now || row.idle_expires_at <= now {
         return Err(invalid());
     }
-    let txn = db.begin().await?;
+    let txn = dbtx::write(db).await?;
     let res = entity::Entity::update_many()
         .col_expr(entity::Column::UsedAt, Expr::value(Some(now)))
         .filter(entity::Column::Id.eq(row.id))

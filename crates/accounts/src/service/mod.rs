@@ -2,10 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use crate::code::CustomerCode;
 use crate::email::EmailAddress;
@@ -327,7 +324,7 @@ impl Accounts {
                 updated_at: Set(now),
                 ..Default::default()
             };
-            let txn = self.db.begin().await?;
+            let txn = dbtx::write(&self.db).await?;
             match row.insert(&txn).await {
                 Ok(account) => {
                     let token =

@@ -11,7 +11,7 @@ use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgor
 use openidconnect::{PrivateSigningKey, SigningError};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, TransactionTrait,
+    IntoActiveModel, QueryFilter, Set,
 };
 use serde_json::Value;
 
@@ -288,7 +288,7 @@ impl KeyRing {
         let key = generate(alg).await?;
         let (kid, row) = self.new_row(&key, now, activates_at)?;
 
-        let txn = self.db.begin().await?;
+        let txn = dbtx::write(&self.db).await?;
         let previous = signing_key::Entity::find()
             .filter(signing_key::Column::Alg.eq(alg.as_str()))
             .all(&txn)
