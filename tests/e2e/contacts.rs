@@ -2,11 +2,23 @@
 //! who accepts or refuses; both see it; the requester cancels; billing and
 //! service systems list them through the operator API.
 
-use guichet_tests::{OPERATOR_TOKEN, TestApp, bare_client};
+use guichet_tests::{Form, OPERATOR_TOKEN, TestApp, bare_client};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::panel_security::{api_get, api_post, csrf_of, logged_in, page, signed_up};
+
+/// The contacts page's form asking another account for a role, and its
+/// anti-CSRF token for the JSON twin.
+async fn request_form(app: &TestApp, web: &reqwest::Client) -> (Form, String) {
+    let ask = app
+        .client_on(web)
+        .get("/account/contacts")
+        .await
+        .form("/account/contacts");
+    let csrf = ask.get("csrf").expect("the form's token").to_owned();
+    (ask, csrf)
+}
 
 const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
@@ -35,12 +47,7 @@ async fn a_contact_is_handed_over_accepted_listed_and_cancelled() {
     let cw = logged_in(&app, &ch, &c, UA).await;
 
     // Refusals name each field, and store nothing.
-    let ask = app
-        .client_on(&aw)
-        .get("/account/contacts")
-        .await
-        .form("/account/contacts");
-    let csrf = ask.get("csrf").expect("the form's token").to_owned();
+    let (ask, csrf) = request_form(&app, &aw).await;
     let r = ask
         .clone()
         .fill(&[
@@ -204,12 +211,7 @@ async fn asking_a_handle_answers_the_same_whether_or_not_anyone_holds_it() {
     } else {
         "zz99999-ovh"
     };
-    let ask = app
-        .client_on(&aw)
-        .get("/account/contacts")
-        .await
-        .form("/account/contacts");
-    let csrf = ask.get("csrf").expect("the form's token").to_owned();
+    let (ask, csrf) = request_form(&app, &aw).await;
 
     // The form: the same redirect, then the same page, the handle aside.
     let mut seen = Vec::new();

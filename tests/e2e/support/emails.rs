@@ -179,7 +179,7 @@ async fn after_two_factor_is_disabled_the_password_alone_logs_in() {
     let p = Person::new("Tomas", "Stolen");
     let handle = app.signup(&p).await;
     let web = open_session(&app, &handle, &p).await;
-    enrol_totp(&app, &web).await;
+    crate::twofactor::enrol_totp(&app, &web).await;
     let r = app.login(&browser(), &handle, &p.password).await;
     assert_eq!(location(&r), "/login/2fa", "two-factor is on");
 

@@ -11,7 +11,6 @@ use guichet_tests::{
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use totp_rs::Totp;
 
 use crate::guichet_bin;
 use crate::oidc::{authorize_url, follow_to_client, param, pkce, redeem, web_app};
@@ -143,30 +142,6 @@ async fn open_session(app: &TestApp, identifier: &str, p: &Person) -> reqwest::C
     assert_eq!(location(&r), "/account");
     assert_eq!(account_page(app, &web).await, None);
     web
-}
-
-/// Adds an authenticator app through the security pages; returns its generator.
-async fn enrol_totp(app: &TestApp, web: &reqwest::Client) -> Totp {
-    // Far enough from the end of a 30-second step for the code to stay valid.
-    let into = app.clock.now_secs() % 30;
-    if into > 25 {
-        app.clock
-            .advance(std::time::Duration::from_secs((31 - into) as u64));
-    }
-    let shown = app
-        .client_on(web)
-        .get("/account/security/totp")
-        .await
-        .form("/account/security/totp")
-        .set("label", "Phone")
-        .submit()
-        .await;
-    let confirm = shown.form("/account/security/totp/confirm");
-    let totp = Totp::from_url(confirm.get("uri").unwrap()).unwrap();
-    let code = totp.generate(app.clock.now_secs() as u64).to_string();
-    let r = confirm.set("code", &code).send().await;
-    assert_eq!(r.status(), 303);
-    totp
 }
 
 /// A relying party with a refresh token for the signed-in browser `web`,
