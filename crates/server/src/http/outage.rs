@@ -129,7 +129,14 @@ where
     let resp = run(req).await;
     if resp.extensions().get::<DatabaseWasDown>().is_some() {
         health.mark_down();
-    } else if resp.status() == StatusCode::INTERNAL_SERVER_ERROR && !health.check().await {
+    } else if resp.status() == StatusCode::INTERNAL_SERVER_ERROR
+        // Boxed, for a check that runs only after a 500: held inline, the
+        // database ping's future sized every request's future, which is
+        // copied each time it moves. A profile of JWKS under load put 18 %
+        // of the CPU in those copies, 4 % once boxed (BENCHMARKS.md,
+        // 2026-12-07).
+        && !Box::pin(health.check()).await
+    {
         return unavailable();
     }
     resp
