@@ -10,8 +10,8 @@ use accounts::{Account, AccountError, Identifier, Secret};
 use crate::error::AppError;
 use crate::seclog::{self, Origin};
 use crate::services::App;
+use crate::session::SessionData;
 use crate::session::throttle::Subject;
-use crate::session::{SessionData, random_token};
 
 /// A login form as sent.
 pub struct Attempt<'a> {
@@ -163,19 +163,7 @@ async fn next_step(
         return Ok(PasswordStep::EmailCodeDue(token));
     }
     let now = app.clock.now_secs();
-    let data = SessionData {
-        account_id: account.id,
-        created_at: now,
-        last_seen: now,
-        auth_time: now,
-        amr: vec!["pwd".into()],
-        csrf: random_token(),
-        ip,
-        user_agent: ua,
-        sid: random_token(),
-        opened_ms: 0,
-        user_id,
-    };
+    let data = SessionData::opened(account.id, user_id, now, vec!["pwd".into()], ip, ua);
     tracing::info!(handle = %account.handle, ip = %a.ip, "login succeeded");
     Ok(PasswordStep::Ready {
         account: Box::new(account),

@@ -2,7 +2,6 @@
 //! new one twice. Every other session, refresh token and access token of
 //! the account ends; the calling browser goes on under a new session id.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use accounts::{Account, AccountError, FieldProblem, Secret};
@@ -55,10 +54,7 @@ pub async fn change(
     origin: Origin,
     change: PasswordChange,
 ) -> Result<String, AppError> {
-    let ip: IpAddr = origin
-        .ip
-        .parse()
-        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let ip = origin.ip_addr();
     let reservation = app
         .throttle
         .reserve(&Subject::Account(account.id), ip, app.clock.now_ms())

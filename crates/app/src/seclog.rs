@@ -28,6 +28,14 @@ impl Origin {
             user_agent: user_agent.to_owned(),
         }
     }
+
+    /// The client IP as an address for the throttle; unspecified when the
+    /// origin holds none (an operator's or a background action).
+    pub fn ip_addr(&self) -> std::net::IpAddr {
+        self.ip
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
 }
 
 /// Records one line now; a failure is logged, never returned: the change it

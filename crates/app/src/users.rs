@@ -6,8 +6,6 @@
 //! end is cut off, the security log gets its line and the holder a notice.
 //! The rules on who may do what are the domain's (`accounts::users`).
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use accounts::events::EventKind;
 use accounts::{
     Account, AccountError, Acting, FieldProblem, Group, LocalUser, NewUser, Role, UserChanges,
@@ -181,10 +179,7 @@ pub async fn change_own_password(
         .find_user(by.account.id, user_id)
         .await?
         .ok_or(AccountError::NotFound)?;
-    let ip = origin
-        .ip
-        .parse()
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = origin.ip_addr();
     let reservation = app
         .throttle
         .reserve(&Subject::User(user.id), ip, app.clock.now_ms())

@@ -8,8 +8,8 @@ use mfa::OneTimeCode;
 use super::{MAX_WRONG, Pending, Sent, key, send, ttl, update};
 use crate::error::AppError;
 use crate::services::App;
+use crate::session::SessionData;
 use crate::session::throttle::{Subject, retry_after_secs};
-use crate::session::{SessionData, random_token};
 
 /// What a typed code came to.
 #[derive(Debug)]
@@ -93,20 +93,15 @@ pub async fn check(
             .await?
             .unwrap_or(account);
         tracing::info!(account = account.id, %ip, "login code accepted");
-        let data = SessionData {
-            account_id: account.id,
-            created_at: now,
-            last_seen: now,
-            auth_time: now,
+        let data = SessionData::opened(
+            account.id,
+            p.user_id,
+            now,
             // The mailed code is a check, not a factor.
-            amr: vec!["pwd".into()],
-            csrf: random_token(),
-            ip: p.ip.clone(),
-            user_agent: p.user_agent.clone(),
-            sid: random_token(),
-            opened_ms: 0,
-            user_id: p.user_id,
-        };
+            vec!["pwd".into()],
+            p.ip.clone(),
+            p.user_agent.clone(),
+        );
         return Ok(CodeCheck::Right {
             account: Box::new(account),
             data: Box::new(data),

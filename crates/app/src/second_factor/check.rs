@@ -152,36 +152,27 @@ async fn complete(
     let data = match step {
         Step::Login { token, pending: p } => {
             app.store.delete(&pending_key(token)).await?;
-            SessionData {
+            SessionData::opened(
                 account_id,
-                created_at: now,
-                last_seen: now,
-                auth_time: now,
-                amr: vec!["pwd".into(), factor.into(), "mfa".into()],
-                csrf: random_token(),
-                ip: p.ip.clone(),
-                user_agent: p.user_agent.clone(),
-                sid: random_token(),
-                opened_ms: 0,
-                user_id: p.user_id,
-            }
+                p.user_id,
+                now,
+                vec!["pwd".into(), factor.into(), "mfa".into()],
+                p.ip.clone(),
+                p.user_agent.clone(),
+            )
         }
         Step::StepUp { session_id, data } => {
             app.sessions.destroy(session_id).await?;
-            let mut amr = data.amr.clone();
-            for a in [factor, "mfa"] {
-                if !amr.iter().any(|x| x == a) {
-                    amr.push(a.into());
-                }
-            }
-            SessionData {
+            // The relying parties' view of the session (its sid) is
+            // unchanged.
+            let mut data = SessionData {
                 auth_time: now,
                 last_seen: now,
-                amr,
                 csrf: random_token(),
-                // The relying parties' view of the session is unchanged.
                 ..data.clone()
-            }
+            };
+            data.add_methods(&[factor, "mfa"]);
+            data
         }
     };
     reservation.succeeded().await?;

@@ -163,17 +163,11 @@ async fn enrolled(
             label: String::new(),
         },
     );
-    let mut amr = actor.data.amr.clone();
-    for a in [kind.amr(), "mfa"] {
-        if !amr.iter().any(|x| x == a) {
-            amr.push(a.into());
-        }
-    }
-    let data = SessionData {
-        amr,
+    let mut data = SessionData {
         csrf: random_token(),
         ..actor.data.clone()
     };
+    data.add_methods(&[kind.amr(), "mfa"]);
     let session_id = replace_session(app, actor.session_id, &data).await?;
     let codes = if app.mfa.recovery_remaining(&actor.identity).await? == 0 {
         let codes = app.mfa.recovery_generate(&actor.identity).await?;

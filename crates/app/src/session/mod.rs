@@ -53,6 +53,43 @@ pub struct SessionData {
     pub user_id: Option<i32>,
 }
 
+impl SessionData {
+    /// The session a login opens at `now`, with a fresh anti-CSRF token and
+    /// public id; [`Sessions::create`] stamps `opened_ms`. Every way a login
+    /// can end (password alone, mailed code, second factor) opens it here.
+    pub fn opened(
+        account_id: i32,
+        user_id: Option<i32>,
+        now: i64,
+        amr: Vec<String>,
+        ip: String,
+        user_agent: String,
+    ) -> Self {
+        Self {
+            account_id,
+            created_at: now,
+            last_seen: now,
+            auth_time: now,
+            amr,
+            csrf: random_token(),
+            ip,
+            user_agent,
+            sid: random_token(),
+            opened_ms: 0,
+            user_id,
+        }
+    }
+
+    /// Adds each method to `amr` once, keeping the order they were used in.
+    pub fn add_methods(&mut self, methods: &[&str]) {
+        for m in methods {
+            if !self.amr.iter().any(|x| x == m) {
+                self.amr.push((*m).to_owned());
+            }
+        }
+    }
+}
+
 /// A random 256-bit value, base64url: session ids and CSRF tokens.
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
@@ -317,19 +354,34 @@ mod tests {
     }
 
     fn data(now: i64) -> SessionData {
-        SessionData {
-            account_id: 1,
-            created_at: now,
-            last_seen: now,
-            auth_time: now,
-            amr: vec!["pwd".into()],
-            csrf: random_token(),
-            ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            sid: random_token(),
-            opened_ms: 0,
-            user_id: None,
-        }
+        SessionData::opened(
+            1,
+            None,
+            now,
+            vec!["pwd".into()],
+            "127.0.0.1".into(),
+            "test".into(),
+        )
+    }
+
+    #[test]
+    fn a_login_opens_a_session_authenticated_now_with_its_own_tokens() {
+        let (a, b) = (data(1_000), data(1_000));
+        assert_eq!(
+            (a.created_at, a.last_seen, a.auth_time),
+            (1_000, 1_000, 1_000)
+        );
+        assert_ne!(a.csrf, b.csrf);
+        assert_ne!(a.sid, b.sid);
+        assert_ne!(a.csrf, a.sid);
+    }
+
+    #[test]
+    fn methods_are_added_once_in_the_order_used() {
+        let mut d = data(0);
+        d.add_methods(&["otp", "mfa"]);
+        d.add_methods(&["hwk", "mfa", "pwd"]);
+        assert_eq!(d.amr, ["pwd", "otp", "mfa", "hwk"]);
     }
 
     #[tokio::test]

@@ -147,6 +147,8 @@ impl Store {
     }
 }
 
+// Each method's contract is written once, on the trait (`app::store`); here
+// is how each backend keeps it.
 #[async_trait::async_trait]
 impl StateStore for Store {
     fn now_ms(&self) -> i64 {
@@ -156,7 +158,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Checks the store answers.
     async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Self::Memory(m) => m.ping().await,
@@ -169,7 +170,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Reads a value.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         match self {
             Self::Memory(m) => m.get(key).await,
@@ -180,9 +180,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Reads several values in one round trip (a pipeline on one server;
-    /// one read per key on a cluster, where the keys live on different
-    /// nodes), in the order of `keys`.
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<String>>, StoreError> {
         match self {
             Self::Memory(m) => m.get_many(keys).await,
@@ -219,7 +216,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Writes a value that disappears after `ttl`.
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let ttl_ms = ttl.as_millis().max(1) as u64;
         match self {
@@ -239,9 +235,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Writes a value only if the key still exists (`SET … XX`), in one
-    /// step: an update that must not bring back what someone else took.
-    /// False when there was nothing to replace.
     async fn replace(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
         let ttl_ms = ttl.as_millis().max(1) as u64;
         match self {
@@ -262,7 +255,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Deletes a value.
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
             Self::Memory(m) => m.delete(key).await,
@@ -275,8 +267,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Reads and deletes a value in one atomic step: of several concurrent
-    /// takers, exactly one gets it (single-use codes).
     async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         match self {
             Self::Memory(m) => m.take(key).await,
@@ -291,10 +281,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Replaces an existing value, keeping its expiry, and returns the old
-    /// one, in one atomic step; nothing is written when the key is absent.
-    /// Of concurrent swappers exactly one reads the first value (a code's
-    /// redemption), and the key goes on telling what became of it.
     async fn swap(&self, key: &str, value: &str) -> Result<Option<String>, StoreError> {
         match self {
             Self::Memory(m) => m.swap(key, value).await,
@@ -310,8 +296,6 @@ impl StateStore for Store {
         }
     }
 
-    /// How long `key` still lives; `None` when it does not exist (or never
-    /// expires).
     async fn time_left(&self, key: &str) -> Result<Option<Duration>, StoreError> {
         match self {
             Self::Memory(m) => m.time_left(key).await,
@@ -327,8 +311,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Adds one to a counter atomically and returns the new value. The counter
-    /// expires `ttl` after its first increment, so old failures are forgotten.
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
         match self {
             Self::Memory(m) => m.incr(key, ttl).await,
@@ -352,12 +334,6 @@ impl StateStore for Store {
 
     // Attempt counters: judged and counted before a secret is checked.
 
-    /// One atomic step on `key`: given the attempts on record and the time of
-    /// the last, either refuses (the delay that `free` and `delays_ms` set for
-    /// that count has not passed since the last attempt; nothing changes) or
-    /// counts this attempt at `now_ms`. So of any number of parallel attempts,
-    /// only as many as the schedule allows are counted and may go on. The
-    /// counter expires `ttl` after its first attempt.
     async fn reserve(
         &self,
         key: &str,
@@ -398,9 +374,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Gives back one attempt that [`Store::reserve`] counted at
-    /// `counted_ms`, whose previous attempt was at `last_ms`: one less on
-    /// record, and the previous time again unless a later attempt came since.
     async fn release(&self, key: &str, counted_ms: i64, last_ms: i64) -> Result<(), StoreError> {
         match self {
             Self::Memory(m) => m.release(key, counted_ms, last_ms).await,
@@ -422,8 +395,6 @@ impl StateStore for Store {
     // milliseconds), under one key. They let an account find its own
     // sessions on any replica.
 
-    /// Adds (or moves) `member` with `deadline_ms`; the index lives at least
-    /// `ttl` from now.
     async fn index_add(
         &self,
         key: &str,
@@ -450,7 +421,6 @@ impl StateStore for Store {
         }
     }
 
-    /// The members whose deadline has not passed.
     async fn index_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
         match self {
             Self::Memory(m) => m.index_members(key).await,
@@ -466,7 +436,6 @@ impl StateStore for Store {
         }
     }
 
-    /// Removes a member.
     async fn index_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
         match self {
             Self::Memory(m) => m.index_remove(key, member).await,

@@ -6,6 +6,7 @@ use maud::{Markup, html};
 
 use app::i18n::Lang;
 
+use super::input;
 use crate::components::{Button, Field, Form, Notice, Radio, Select, Who, layout, notice};
 use crate::routes;
 use crate::text::{field_error, tr, tr_html};
@@ -17,23 +18,6 @@ fn refused_banner(lang: Lang, errors: &[FieldError]) -> Markup {
             (notice(Notice::Error, None, html! { (tr(lang, "page.panel.fix_fields")) }))
         }
     }
-}
-
-/// A labelled input whose error comes from `errors`.
-fn input<'a>(
-    lang: Lang,
-    errors: &[FieldError],
-    name: &'a str,
-    label: &'a str,
-    kind: &'a str,
-    value: &'a str,
-    auto: &'a str,
-) -> Field<'a> {
-    Field::new(name, label)
-        .kind(kind)
-        .value(value)
-        .autocomplete(auto)
-        .error(field_error(lang, errors, name))
 }
 
 /// A choice whose error comes from `errors`.

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 
 use crate::components::{Button, Field, Form, Notice, Role, Who, layout, link_button, notice};
 use crate::routes;
-use crate::text::{field_error, tr, tr_html};
+use crate::text::{tr, tr_html};
 
 /// What the mailed-code page shows.
 pub struct EmailCodeView<'a> {
@@ -35,12 +35,7 @@ fn input<'a>(
     value: &'a str,
     auto: &'a str,
 ) -> Field<'a> {
-    Field::new(name, label)
-        .kind(kind)
-        .value(value)
-        .autocomplete(auto)
-        .required()
-        .error(field_error(lang, errors, name))
+    super::input(lang, errors, name, label, kind, value, auto).required()
 }
 
 /// The field for a mailed code, described by the error above the form.
