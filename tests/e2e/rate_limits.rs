@@ -256,13 +256,15 @@ async fn forgot_handle(app: &TestApp, web: &reqwest::Client, csrf: &str, email: 
     .await
 }
 
-/// Moves the clock to one second after the start of the next fixed window
-/// of `WEEK` (windows start at multiples of their length since the epoch),
-/// and returns that instant.
-fn one_second_into_next_window(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
-    let len = i64::try_from(WEEK).unwrap() * 1000;
-    let start = (app.clock.now_ms().div_euclid(len) + 1) * len;
-    let at = chrono::DateTime::from_timestamp_millis(start + 1000).unwrap();
+/// Moves the clock to one second past the next whole minute, and returns
+/// that instant. The limits' windows last whole minutes and start at whole
+/// minutes, so a refusal made in the 58 seconds that follow names the same
+/// minutes left as one made at that instant: two refusals compared to the
+/// byte are made there, whatever real seconds passed between them.
+fn one_second_past_next_minute(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+    let minute = 60_000;
+    let next = (app.clock.now_ms().div_euclid(minute) + 1) * minute;
+    let at = chrono::DateTime::from_timestamp_millis(next + 1000).unwrap();
     app.clock.set(at);
     at
 }
@@ -275,10 +277,7 @@ async fn a_hundred_parallel_forgotten_handle_requests_mail_exactly_the_limit() {
     let app = spawn_with(s).await;
     let p = Person::new("Hana", "Handle");
     app.signup(&p).await;
-    // Both refusals compared below are made one second into the same
-    // window: the minutes they name are those left in the window at that
-    // moment, which real seconds passing between them could change.
-    let into_window = one_second_into_next_window(&app);
+    let instant = one_second_past_next_minute(&app);
     let web = browser();
     let csrf = app.csrf(&web, "/forgot-handle").await;
 
@@ -320,7 +319,7 @@ async fn a_hundred_parallel_forgotten_handle_requests_mail_exactly_the_limit() {
 
     // An address nobody has: refused the same way after four, to the byte.
     let nobody = format!("{}@example.com", guichet_tests::unique("nobody"));
-    app.clock.set(into_window);
+    app.clock.set(instant);
     for _ in 0..4 {
         assert_eq!(forgot_handle(&app, &web, &csrf, &nobody).await.0, 303);
     }
@@ -403,6 +402,7 @@ async fn a_hundred_parallel_contact_requests_ask_exactly_the_limit() {
                 .collect(),
         )
     };
+    let instant = one_second_past_next_minute(&app);
     let real = exactly(&flood(bh.clone()).await, 303, 6);
     // Bob is asked exactly six times.
     let (_, v) = api_get(&app, &bw, "/api/v1/account/contacts").await;
@@ -420,6 +420,7 @@ async fn a_hundred_parallel_contact_requests_ask_exactly_the_limit() {
     } else {
         "zz99999-ovh"
     };
+    app.clock.set(instant);
     let fake = exactly(&flood(ghost.to_owned()).await, 303, 6);
     assert_eq!((fake.0, &fake.2), (real.0, &real.2));
     assert!(real.2.contains("Too many requests"), "{}", real.2);
