@@ -17,7 +17,7 @@ use super::error::AppError;
 use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_api;
-use super::principal::{ApiPanel, CsrfForm, PanelForm, Read, Write};
+use super::principal::{ApiPanel, PanelForm, Read, Write, csrf_form};
 use super::problem::ProblemType;
 use crate::state::AppState;
 use app::i18n::{Lang, t};
@@ -34,9 +34,8 @@ fn tr(lang: Lang, key: &str) -> &'static str {
 #[serde(default)]
 pub struct RequestInput {
     csrf: String,
-    service: String,
-    role: String,
-    handle: String,
+    #[serde(flatten)]
+    fields: RequestFields,
 }
 
 #[derive(Deserialize, Default)]
@@ -58,7 +57,11 @@ fn render(
         csrf: &p.data.csrf,
         me: &p.account.handle,
         list,
-        typed: (&input.service, &input.role, &input.handle),
+        typed: (
+            &input.fields.service,
+            &input.fields.role,
+            &input.fields.handle,
+        ),
         errors,
         done,
     })
@@ -87,15 +90,7 @@ pub async fn request(
     }: PanelForm<RequestInput>,
 ) -> Result<Response, AppError> {
     p.require(Need::Write)?;
-    match ask(
-        &state,
-        &p,
-        ip,
-        &ua,
-        (&input.service, &input.role, &input.handle),
-    )
-    .await
-    {
+    match ask(&state, &p, ip, &ua, input.fields.asked()).await {
         Ok(_) => Ok(
             Redirect::to(&routes::with_query(routes::CONTACTS, &[("done", "asked")]))
                 .into_response(),
@@ -118,13 +113,8 @@ async fn ask(
     p: &Panel,
     ip: std::net::IpAddr,
     ua: &str,
-    (service, role, handle): (&str, &str, &str),
+    r: app::contacts::Request<'_>,
 ) -> Result<accounts::contacts::Asked, app::AppError> {
-    let r = app::contacts::Request {
-        service,
-        role,
-        handle,
-    };
     app::contacts::request(&state.app, &p.account, ip, &Origin::new(ip, ua), r).await
 }
 
@@ -189,12 +179,24 @@ pub async fn list_api(
     Ok(Json(json!({ "delegations": list })).into_response())
 }
 
-#[derive(Deserialize, Default)]
+/// A contact request's fields: the JSON twin's body, and the page's form
+/// beside its anti-CSRF field.
+#[derive(Deserialize, Default, Clone)]
 #[serde(default)]
-pub struct RequestJson {
+pub struct RequestFields {
     service: String,
     role: String,
     handle: String,
+}
+
+impl RequestFields {
+    fn asked(&self) -> app::contacts::Request<'_> {
+        app::contacts::Request {
+            service: &self.service,
+            role: &self.role,
+            handle: &self.handle,
+        }
+    }
 }
 
 /// A refused call of a JSON twin: the domain's refusals as problems, a
@@ -236,7 +238,7 @@ pub async fn request_api(
     p: ApiPanel<Write>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    body: Result<Json<RequestJson>, JsonRejection>,
+    body: Result<Json<RequestFields>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let Ok(Json(input)) = body else {
         return Ok(panel_api::error(
@@ -245,15 +247,7 @@ pub async fn request_api(
             "Send a JSON object with service, role and handle.",
         ));
     };
-    match ask(
-        &state,
-        &p,
-        ip,
-        &ua,
-        (&input.service, &input.role, &input.handle),
-    )
-    .await
-    {
+    match ask(&state, &p, ip, &ua, input.asked()).await {
         Ok(_) => {
             // 202 and no delegation: the same answer whether or not the
             // handle has a holder to ask.
@@ -308,23 +302,8 @@ pub async fn cancel_api(
     }
 }
 
-impl CsrfForm for RequestInput {
-    const PAGE: &'static str = routes::CONTACTS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(RequestInput => routes::CONTACTS);
 
-impl CsrfForm for AnswerInput {
-    const PAGE: &'static str = routes::CONTACTS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(AnswerInput => routes::CONTACTS);
 
-impl CsrfForm for CsrfOnly {
-    const PAGE: &'static str = routes::CONTACTS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(CsrfOnly => routes::CONTACTS);

@@ -2,16 +2,68 @@
 //! verification): a random value in a `SameSite=Strict` cookie that the form
 //! must repeat. After login, forms carry the session's own token instead.
 
+use std::convert::Infallible;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 
-use super::cookies;
+use super::cookies::{self, SetCookie};
 use super::error::AppError;
+use super::extract::FormInput;
+use super::principal::CsrfForm;
+use crate::state::AppState;
 use app::config::ServerConfig;
+
+/// The anti-CSRF token a page shown before login puts in its form: the
+/// browser's own, or a new one with the cookie that carries it. A page
+/// answers `(t.cookie, page)`, which sets the cookie only when it is new.
+pub struct FormToken {
+    pub token: String,
+    pub cookie: Option<SetCookie>,
+}
+
+impl FromRequestParts<AppState> for FormToken {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let (token, cookie) = issue(&parts.headers, &state.config);
+        Ok(Self { token, cookie })
+    }
+}
 use app::session::random_token;
 
+/// A form posted from a page shown before login whose anti-CSRF field
+/// repeated the browser's cookie, and the token to show again should the
+/// page come back with an error. The body is read first: an unreadable one
+/// is refused before a token that does not match.
+pub struct GuestForm<T> {
+    /// What was sent.
+    pub form: T,
+    /// The token for the page shown again.
+    pub token: FormToken,
+}
+
+impl<T: CsrfForm> FromRequest<AppState> for GuestForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (parts, body) = req.into_parts();
+        let (token, cookie) = issue(&parts.headers, &state.config);
+        let expected = cookie_token(&parts.headers, &state.config).to_owned();
+        let FormInput(form) =
+            FormInput::<T>::from_request(Request::from_parts(parts, body), state).await?;
+        matches(&expected, form.csrf())?;
+        Ok(Self {
+            form,
+            token: FormToken { token, cookie },
+        })
+    }
+}
+
 /// The token to embed in a form, and the cookie to set when the browser has none.
-pub fn issue(headers: &HeaderMap, cfg: &ServerConfig) -> (String, Option<String>) {
+pub fn issue(headers: &HeaderMap, cfg: &ServerConfig) -> (String, Option<SetCookie>) {
     let name = cookies::csrf_name(cfg);
     match cookies::read(headers, name).filter(|v| v.len() == 43) {
         Some(existing) => (existing.to_owned(), None),
@@ -23,15 +75,15 @@ pub fn issue(headers: &HeaderMap, cfg: &ServerConfig) -> (String, Option<String>
     }
 }
 
-/// A fresh token and its cookie, replacing the old one (after login).
-pub fn rotate(cfg: &ServerConfig) -> String {
-    cookies::set(cfg, cookies::csrf_name(cfg), &random_token(), "Strict")
+/// The token of the browser's anti-CSRF cookie, empty when it has none
+/// (which no form matches).
+pub fn cookie_token<'a>(headers: &'a HeaderMap, cfg: &ServerConfig) -> &'a str {
+    cookies::read(headers, cookies::csrf_name(cfg)).unwrap_or("")
 }
 
-/// Checks that the form repeats the cookie's token, in constant time.
-pub fn check(headers: &HeaderMap, cfg: &ServerConfig, submitted: &str) -> Result<(), AppError> {
-    let cookie = cookies::read(headers, cookies::csrf_name(cfg)).unwrap_or("");
-    matches(cookie, submitted)
+/// A fresh token and its cookie, replacing the old one (after login).
+pub fn rotate(cfg: &ServerConfig) -> SetCookie {
+    cookies::set(cfg, cookies::csrf_name(cfg), &random_token(), "Strict")
 }
 
 /// Compares an expected token with a submitted one in constant time.

@@ -16,7 +16,7 @@ use super::error::AppError;
 use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel};
-use super::principal::{CsrfForm, PanelForm};
+use super::principal::{PanelForm, csrf_form};
 use super::security::{is_recent, to_reauth};
 use crate::state::AppState;
 use app::seclog::Origin;
@@ -280,23 +280,8 @@ pub async fn api_confirm(
     panel_json::answer(p.lang, run.await)
 }
 
-impl CsrfForm for StartForm {
-    const PAGE: &'static str = BACK;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(StartForm => BACK);
 
-impl CsrfForm for CodeForm {
-    const PAGE: &'static str = BACK;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(CodeForm => BACK);
 
-impl CsrfForm for CancelForm {
-    const PAGE: &'static str = BACK;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(CancelForm => BACK);

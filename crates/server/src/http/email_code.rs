@@ -32,12 +32,8 @@ fn cookie_name(state: &AppState) -> &'static str {
 /// The way to the code page, with the cookie naming the pending login
 /// `token` ([`app::email_code::begin`]).
 pub fn to_code_page(state: &AppState, token: &str) -> Response {
-    let mut resp = Redirect::to(routes::LOGIN_EMAIL_CODE).into_response();
     let cookie = cookies::set(&state.config, cookie_name(state), token, "Lax");
-    if let Ok(v) = cookie.parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+    (cookie, Redirect::to(routes::LOGIN_EMAIL_CODE)).into_response()
 }
 
 fn to_login() -> Response {

@@ -15,7 +15,7 @@ use accounts::AccountError;
 use super::error::AppError;
 use super::panel::{Need, Panel};
 use super::panel_api;
-use super::principal::{ApiPanel, CsrfForm, HolderRead, HolderWrite, RecentForm};
+use super::principal::{ApiPanel, HolderRead, HolderWrite, RecentForm, csrf_form};
 use super::problem::ProblemType;
 use crate::state::AppState;
 use app::i18n::{Lang, t};
@@ -96,12 +96,7 @@ pub struct EraseInput {
     confirm: String,
 }
 
-impl CsrfForm for EraseInput {
-    const PAGE: &'static str = routes::DATA;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(EraseInput => routes::DATA);
 
 /// `GET /account/erase`: the same page as "my data".
 pub async fn erase_page() -> Redirect {
@@ -109,16 +104,12 @@ pub async fn erase_page() -> Redirect {
 }
 
 fn erased_response(state: &AppState, lang: Lang) -> Response {
-    let mut resp = Html(
-        views::components::message(lang, tr(lang, "erased_title"), tr(lang, "erased_text"))
-            .into_string(),
+    let page = views::components::message(lang, tr(lang, "erased_title"), tr(lang, "erased_text"));
+    (
+        super::cookies::end_session(&state.config),
+        Html(page.into_string()),
     )
-    .into_response();
-    let cfg = &state.config;
-    if let Ok(v) = super::cookies::clear(cfg, super::cookies::session_name(cfg)).parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+        .into_response()
 }
 
 /// `POST /account/erase`

@@ -1,8 +1,8 @@
 //! The language switcher's target: remembers the choice in a cookie and goes
 //! back to the page it was clicked on.
 
+use super::cookies::{self, SetCookie};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -30,31 +30,22 @@ pub async fn switch(
     let lang = supported(&code)
         .filter(|l| l.code() == code)
         .ok_or(AppError::NotFound)?;
-    let secure = if state.config.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
     // Lax, so that a relying party's link to a page keeps the language.
-    let cookie = format!(
-        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
-        lang.code()
-    );
+    let cookie = cookies::lasting(&state.config, LANG_COOKIE, lang.code(), 31_536_000);
     let back = if q.back.is_empty() {
         routes::HOME
     } else {
         safe_next(&q.back)
     };
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(back)).into_response())
+    Ok((cookie, Redirect::to(back)).into_response())
 }
 
 /// The cookie that carries an authorization request's `ui_locales` through
 /// the login detour, for the request's lifetime (ten minutes); `None` clears it.
-pub fn ui_locales_cookie(cfg: &app::config::ServerConfig, lang: Option<Lang>) -> String {
-    let secure = if cfg.is_https() { "; Secure" } else { "" };
+pub fn ui_locales_cookie(cfg: &app::config::ServerConfig, lang: Option<Lang>) -> SetCookie {
     let (value, age) = match lang {
         Some(l) => (l.code(), 600),
         None => ("", 0),
     };
-    format!("{UI_LOCALES_COOKIE}={value}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax{secure}")
+    cookies::lasting(cfg, UI_LOCALES_COOKIE, value, age)
 }

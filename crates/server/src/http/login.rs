@@ -9,10 +9,11 @@ use accounts::Secret;
 use app::login::{Attempt, PasswordStep};
 
 use super::cookies;
-use super::csrf;
+use super::csrf::{self, FormToken, GuestForm};
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, FormInput, UserAgent};
 use super::locale::current_lang;
+use super::principal::csrf_form;
 use super::sign_in::{finish, safe_next};
 use crate::metrics::LoginOutcome;
 use crate::state::AppState;
@@ -30,9 +31,8 @@ pub struct LoginQuery {
 }
 
 pub async fn page(
-    State(state): State<AppState>,
     session: CurrentSession,
-    headers: HeaderMap,
+    form: FormToken,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let next = safe_next(&q.next);
@@ -40,18 +40,13 @@ pub async fn page(
     if session.0.is_some() && !reauth {
         return Redirect::to(next).into_response();
     }
-    let (token, cookie) = csrf::issue(&headers, &state.config);
     let hint: String = q.login_hint.chars().take(254).collect();
     let page = if reauth {
-        views::pages::login::reauth_form(current_lang(), &hint, next, &token)
+        views::pages::login::reauth_form(current_lang(), &hint, next, &form.token)
     } else {
-        views::pages::login::login_form(current_lang(), &hint, next, &token, None)
+        views::pages::login::login_form(current_lang(), &hint, next, &form.token, None)
     };
-    let mut resp = Html(page.into_string()).into_response();
-    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
-        resp.headers_mut().append(header::SET_COOKIE, c);
-    }
-    resp
+    (form.cookie, Html(page.into_string())).into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -63,6 +58,8 @@ pub struct LoginInput {
     next: String,
 }
 
+csrf_form!(LoginInput => routes::LOGIN);
+
 /// `POST /login`: the password step ([`app::login::password_step`], where
 /// the attempt is reserved before the password is checked), then the second
 /// step, the mailed code, or the session.
@@ -72,9 +69,8 @@ pub async fn submit(
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    FormInput(input): FormInput<LoginInput>,
+    GuestForm { form: input, token }: GuestForm<LoginInput>,
 ) -> Result<Response, AppError> {
-    csrf::check(&headers, &state.config, &input.csrf)?;
     let next = safe_next(&input.next).to_owned();
     let identifier: String = input.identifier.chars().take(254).collect();
     let attempt = Attempt {
@@ -96,17 +92,16 @@ pub async fn submit(
             Ok(super::second_factor::to_second_step(&state, &token))
         }
         PasswordStep::EmailCodeDue(token) => Ok(super::email_code::to_code_page(&state, &token)),
-        PasswordStep::Throttled(wait) => Ok(throttled(&state, &headers, &identifier, &next, wait)),
-        PasswordStep::Failed => Ok(failed(&state, &headers, &identifier, &next)),
+        PasswordStep::Throttled(wait) => Ok(throttled(&token.token, &identifier, &next, wait)),
+        PasswordStep::Failed => Ok(failed(&token.token, &identifier, &next)),
     }
 }
 
 /// The form again. One message for every credential failure: unknown
 /// identifier, wrong password and disabled account alike.
-fn failed(state: &AppState, headers: &HeaderMap, identifier: &str, next: &str) -> Response {
-    let token = csrf_token(headers, state);
+fn failed(token: &str, identifier: &str, next: &str) -> Response {
     let msg = Some(views::text::tr(current_lang(), "page.login.failed"));
-    let page = views::pages::login::login_form(current_lang(), identifier, next, &token, msg);
+    let page = views::pages::login::login_form(current_lang(), identifier, next, token, msg);
     (StatusCode::UNAUTHORIZED, Html(page.into_string())).into_response()
 }
 
@@ -123,29 +118,17 @@ fn outcome(step: &PasswordStep) -> LoginOutcome {
 
 /// The form again with the wait. The language never comes from the account
 /// here: the answer must not tell whether the identifier exists.
-fn throttled(
-    state: &AppState,
-    headers: &HeaderMap,
-    identifier: &str,
-    next: &str,
-    wait: std::time::Duration,
-) -> Response {
+fn throttled(token: &str, identifier: &str, next: &str, wait: std::time::Duration) -> Response {
     let secs = retry_after_secs(wait);
     let msg = app::i18n::format(
         views::text::tr(current_lang(), "page.error.throttled"),
         &[("n", &secs.to_string())],
     );
-    let token = csrf_token(headers, state);
-    let page =
-        views::pages::login::login_form(current_lang(), identifier, next, &token, Some(&msg));
+    let page = views::pages::login::login_form(current_lang(), identifier, next, token, Some(&msg));
     let mut resp = (StatusCode::TOO_MANY_REQUESTS, Html(page.into_string())).into_response();
     resp.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     resp
-}
-
-fn csrf_token(headers: &HeaderMap, state: &AppState) -> String {
-    csrf::issue(headers, &state.config).0
 }
 
 #[derive(Deserialize, Default)]
@@ -163,10 +146,6 @@ pub async fn logout(
         csrf::matches(&data.csrf, &input.csrf)?;
         app::backchannel::end_session(&state, &id, &data).await?;
     }
-    let mut resp = Redirect::to(routes::LOGIN).into_response();
-    let cfg = &state.config;
-    if let Ok(v) = cookies::clear(cfg, cookies::session_name(cfg)).parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    let cookie = cookies::end_session(&state.config);
+    Ok((cookie, Redirect::to(routes::LOGIN)).into_response())
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use accounts::FieldError;
@@ -121,11 +121,6 @@ pub fn answer(lang: Lang, result: Result<Response, AppError>) -> Response {
 
 /// Adds the cookie of a re-issued session (after a password change) to a
 /// response.
-pub fn with_session(state: &AppState, mut resp: Response, id: &str) -> Response {
-    let cfg = &state.config;
-    let cookie = super::cookies::set(cfg, super::cookies::session_name(cfg), id, "Lax");
-    if let Ok(v) = cookie.parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+pub fn with_session(state: &AppState, resp: Response, id: &str) -> Response {
+    (super::cookies::session(&state.config, id), resp).into_response()
 }

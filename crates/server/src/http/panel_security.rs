@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,7 +12,7 @@ use serde_json::json;
 use super::error::AppError;
 use super::panel::{Need, Panel};
 use super::panel_api;
-use super::principal::{ApiPanel, CsrfForm, OwnRead, OwnWrite, PanelForm, Read};
+use super::principal::{ApiPanel, OwnRead, OwnWrite, PanelForm, Read, csrf_form};
 use super::problem::ProblemType;
 use crate::state::AppState;
 use app::access;
@@ -67,12 +67,7 @@ pub struct EndInput {
     handle: String,
 }
 
-impl CsrfForm for EndInput {
-    const PAGE: &'static str = routes::SESSIONS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(EndInput => routes::SESSIONS);
 
 /// `POST /account/security/sessions/end`: ending your own session logs you out.
 pub async fn end_session(
@@ -91,12 +86,8 @@ pub async fn end_session(
 }
 
 fn to_login(state: &AppState) -> Response {
-    let mut resp = Redirect::to(routes::LOGIN).into_response();
-    let cfg = &state.config;
-    if let Ok(v) = super::cookies::clear(cfg, super::cookies::session_name(cfg)).parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+    let cookie = super::cookies::end_session(&state.config);
+    (cookie, Redirect::to(routes::LOGIN)).into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -105,12 +96,7 @@ pub struct EndAllInput {
     csrf: String,
 }
 
-impl CsrfForm for EndAllInput {
-    const PAGE: &'static str = routes::SESSIONS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(EndAllInput => routes::SESSIONS);
 
 /// `POST /account/security/sessions/end-all`: every session (this one
 /// too) and every refresh token.
@@ -220,12 +206,7 @@ pub struct WithdrawInput {
     client_id: String,
 }
 
-impl CsrfForm for WithdrawInput {
-    const PAGE: &'static str = routes::APPS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(WithdrawInput => routes::APPS);
 
 /// `POST /account/security/apps/withdraw`
 pub async fn withdraw(

@@ -17,7 +17,7 @@ use super::error::AppError;
 use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel, with_session};
-use super::principal::{CsrfForm, PanelForm};
+use super::principal::{PanelForm, csrf_form};
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;
@@ -144,9 +144,4 @@ pub async fn api_change(
     panel_json::answer(p.lang, run.await)
 }
 
-impl CsrfForm for PasswordForm {
-    const PAGE: &'static str = BACK;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(PasswordForm => BACK);

@@ -112,6 +112,20 @@ pub trait CsrfForm: DeserializeOwned + Send {
     fn csrf(&self) -> &str;
 }
 
+/// Declares forms that carry their token in a `csrf` field:
+/// `csrf_form!(ProfileForm => routes::PROFILE);`.
+macro_rules! csrf_form {
+    ($form:ty => $page:expr) => {
+        impl $crate::http::principal::CsrfForm for $form {
+            const PAGE: &'static str = $page;
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    };
+}
+pub(crate) use csrf_form;
+
 /// A panel and a form posted from it whose anti-CSRF field matched the
 /// session's token.
 pub struct PanelForm<T> {
@@ -264,6 +278,10 @@ requirement!(
 requirement!(
     /// Changing the account's data.
     Write, Need::Write, true
+);
+requirement!(
+    /// Managing local users and groups.
+    Manage, Need::ManageUsers, true
 );
 requirement!(
     /// Reading one's own sessions, grants or log.

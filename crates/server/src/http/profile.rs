@@ -15,7 +15,7 @@ use super::error::AppError;
 use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel};
-use super::principal::{CsrfForm, PanelForm};
+use super::principal::{PanelForm, csrf_form};
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;
@@ -173,9 +173,4 @@ pub async fn api_save(
     panel_json::answer(lang, run.await)
 }
 
-impl CsrfForm for ProfileForm {
-    const PAGE: &'static str = routes::PROFILE;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(ProfileForm => routes::PROFILE);

@@ -2,7 +2,7 @@
 //! session ([`app::sign_in::complete`]); this sets the cookies and sends the
 //! browser on.
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use accounts::Account;
@@ -44,22 +44,14 @@ pub(crate) async fn finish(
     } else {
         next.to_owned()
     };
-    let mut resp = Redirect::to(&target).into_response();
-    let h = resp.headers_mut();
-    let mut set = vec![
-        cookies::set(cfg, cookies::session_name(cfg), &done.session_id, "Lax"),
+    Ok((
+        cookies::session(cfg, &done.session_id),
         csrf::rotate(cfg),
         cookies::set_device(cfg, &done.device),
-    ];
-    if let Some(name) = clear {
-        set.push(cookies::clear(cfg, name));
-    }
-    for c in set {
-        if let Ok(v) = c.parse() {
-            h.append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(resp)
+        clear.map(|name| cookies::clear(cfg, name)),
+        Redirect::to(&target),
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -10,17 +10,18 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use accounts::{AccountError, Secret, Signup, SignupRequest, SignupWarning};
 
-use super::csrf;
+use super::csrf::{FormToken, GuestForm};
 use super::error::AppError;
-use super::extract::{ClientIp, FormInput};
+use super::extract::ClientIp;
 use super::locale::current_lang;
+use super::principal::csrf_form;
 use super::problem::{Problem, ProblemType};
 use crate::state::AppState;
 use views::pages::signup::SignupValues;
@@ -43,6 +44,8 @@ pub struct SignupInput {
     company_name: String,
     csrf: String,
 }
+
+csrf_form!(SignupInput => routes::SIGNUP);
 
 impl SignupInput {
     fn into_parts(self) -> (SignupRequest, SignupValues) {
@@ -72,33 +75,22 @@ impl SignupInput {
     }
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (token, cookie) = csrf::issue(&headers, &state.config);
+pub async fn page(State(state): State<AppState>, form: FormToken) -> Response {
     let body = views::pages::signup::signup_form(
         current_lang(),
         &SignupValues::default(),
         &[],
-        &token,
+        &form.token,
         state.accounts.policy().min_chars,
     );
-    with_cookie(Html(body.into_string()).into_response(), cookie)
-}
-
-fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
-    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
-        resp.headers_mut().append(header::SET_COOKIE, c);
-    }
-    resp
+    (form.cookie, Html(body.into_string())).into_response()
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    FormInput(input): FormInput<SignupInput>,
+    GuestForm { form: input, token }: GuestForm<SignupInput>,
 ) -> Result<Response, AppError> {
-    csrf::check(&headers, &state.config, &input.csrf)?;
-    let (token, cookie) = csrf::issue(&headers, &state.config);
     let (req, values) = input.into_parts();
     match app::signup::sign_up(&state, ip, req).await {
         Ok(outcome) => {
@@ -117,13 +109,11 @@ pub async fn submit(
                 current_lang(),
                 &values,
                 &errors,
-                &token,
+                &token.token,
                 state.accounts.policy().min_chars,
             );
-            Ok(with_cookie(
-                (StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string())).into_response(),
-                cookie,
-            ))
+            let page = (StatusCode::UNPROCESSABLE_ENTITY, Html(body.into_string()));
+            Ok((token.cookie, page).into_response())
         }
         Err(e) => Err(e.into()),
     }

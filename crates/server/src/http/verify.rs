@@ -1,17 +1,18 @@
 //! Primary-email verification links.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use accounts::{AccountError, Secret};
 
-use super::csrf;
+use super::csrf::{FormToken, GuestForm};
 use super::error::AppError;
-use super::extract::FormInput;
 use super::locale::current_lang;
+use super::principal::csrf_form;
 use crate::state::AppState;
+use views::routes;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -20,26 +21,18 @@ pub struct TokenInput {
     csrf: String,
 }
 
+csrf_form!(TokenInput => routes::VERIFY_EMAIL);
+
 fn token_ok(t: &str) -> bool {
     t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<TokenInput>,
-) -> Result<Response, AppError> {
+pub async fn page(form: FormToken, Query(q): Query<TokenInput>) -> Result<Response, AppError> {
     if !token_ok(&q.token) {
         return Err(invalid());
     }
-    let (csrf_token, cookie) = csrf::issue(&headers, &state.config);
-    let mut resp =
-        Html(views::pages::login::verify_form(current_lang(), &q.token, &csrf_token).into_string())
-            .into_response();
-    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
-        resp.headers_mut().append(header::SET_COOKIE, c);
-    }
-    Ok(resp)
+    let page = views::pages::login::verify_form(current_lang(), &q.token, &form.token);
+    Ok((form.cookie, Html(page.into_string())).into_response())
 }
 
 fn invalid() -> AppError {
@@ -48,10 +41,8 @@ fn invalid() -> AppError {
 
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    FormInput(input): FormInput<TokenInput>,
+    GuestForm { form: input, .. }: GuestForm<TokenInput>,
 ) -> Result<Response, AppError> {
-    csrf::check(&headers, &state.config, &input.csrf)?;
     if !token_ok(&input.token) {
         return Err(invalid());
     }

@@ -5,7 +5,7 @@
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use oauth::authorize::{self, AuthorizeError, AuthorizeParams, PendingAuthorization};
 use serde::Deserialize;
@@ -131,11 +131,8 @@ async fn start(
             let cookie = ui_locales_cookie(&state.config, ui);
             let data = session.as_ref().map(|(_, d)| d);
             let next = app::authorize::arrive(&state, data, pending.clone()).await;
-            let mut resp = outage_to_client(&state, &pending, answer(next, data)).await;
-            if let Ok(v) = cookie.parse() {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
-            resp
+            let resp = outage_to_client(&state, &pending, answer(next, data)).await;
+            (cookie, resp).into_response()
         }
         Err(AuthorizeError::NoRedirect(why)) => rejected(
             StatusCode::BAD_REQUEST,

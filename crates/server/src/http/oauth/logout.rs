@@ -5,7 +5,7 @@
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -152,7 +152,7 @@ async fn logout(
         }
     };
     let finish = |state: &AppState| {
-        let mut resp = match &redirect {
+        let resp = match &redirect {
             Some(uri) => {
                 let mut url = match url::Url::parse(uri) {
                     Ok(u) => u,
@@ -171,11 +171,7 @@ async fn logout(
             }
             None => page("page.logout.done_title", "page.logout.done", StatusCode::OK),
         };
-        let cfg = &state.config;
-        if let Ok(v) = cookies::clear(cfg, cookies::session_name(cfg)).parse() {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-        resp
+        (cookies::end_session(&state.config), resp).into_response()
     };
     let Some((id, data)) = session.0 else {
         return finish(&state);

@@ -15,7 +15,7 @@ use crate::http::csrf;
 use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, FormInput, WithSession};
 use crate::http::locale::{current_lang, negotiate};
-use crate::http::principal::CsrfForm;
+use crate::http::principal::{CsrfForm, csrf_form};
 use crate::http::security::{is_recent, to_reauth};
 use crate::http::sign_in::safe_next;
 use crate::state::AppState;
@@ -130,13 +130,7 @@ pub struct BackupForm {
     backup_email: String,
 }
 
-impl CsrfForm for BackupForm {
-    const PAGE: &'static str = routes::BACKUP_EMAIL;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(BackupForm => routes::BACKUP_EMAIL);
 
 /// `POST /account/backup-email`: checks the address and mails it a code.
 pub async fn backup_submit(
@@ -179,13 +173,7 @@ pub struct BackupCodeForm {
     code: String,
 }
 
-impl CsrfForm for BackupCodeForm {
-    const PAGE: &'static str = routes::BACKUP_EMAIL;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(BackupCodeForm => routes::BACKUP_EMAIL);
 
 /// `POST /account/backup-email/confirm`: the code from the new address.
 pub async fn backup_confirm(
@@ -223,13 +211,7 @@ pub struct NotificationsForm {
     on: String,
 }
 
-impl CsrfForm for NotificationsForm {
-    const PAGE: &'static str = routes::ACCOUNT;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(NotificationsForm => routes::ACCOUNT);
 
 /// `POST /account/notifications`: login notifications on or off.
 pub async fn notifications(

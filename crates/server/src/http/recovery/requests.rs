@@ -2,27 +2,21 @@
 //! was typed ([`app::recovery::forgot_handle`]).
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use app::recovery::Request;
 
 use super::{msg, too_many, with_status};
-use crate::http::csrf;
+use crate::http::csrf::{FormToken, GuestForm};
 use crate::http::error::AppError;
-use crate::http::extract::{ClientIp, FormInput};
+use crate::http::extract::ClientIp;
 use crate::http::locale::current_lang;
+use crate::http::principal::csrf_form;
 use crate::state::AppState;
 use views::pages::recovery as rp;
 use views::routes;
-
-fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
-    if let Some(v) = cookie.and_then(|c| c.parse().ok()) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -31,14 +25,9 @@ pub struct SentQuery {
 }
 
 /// `GET /forgot-handle`
-pub async fn handle_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<SentQuery>,
-) -> Response {
-    let (token, cookie) = csrf::issue(&headers, &state.config);
-    let page = rp::forgot_handle(current_lang(), &token, q.sent == "1", None);
-    with_cookie(Html(page.into_string()).into_response(), cookie)
+pub async fn handle_page(form: FormToken, Query(q): Query<SentQuery>) -> Response {
+    let page = rp::forgot_handle(current_lang(), &form.token, q.sent == "1", None);
+    (form.cookie, Html(page.into_string())).into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -48,15 +37,15 @@ pub struct HandleForm {
     email: String,
 }
 
+csrf_form!(HandleForm => routes::FORGOT_HANDLE);
+
 /// `POST /forgot-handle`: mails the handle to the account whose primary
 /// address this is, if any.
 pub async fn handle_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    FormInput(f): FormInput<HandleForm>,
+    GuestForm { form: f, token }: GuestForm<HandleForm>,
 ) -> Result<Response, AppError> {
-    csrf::check(&headers, &state.config, &f.csrf)?;
     let up = state.database.check();
     match app::recovery::forgot_handle(&state, ip, &f.email, up).await? {
         Request::Accepted => Ok(Redirect::to(&routes::with_query(
@@ -66,23 +55,17 @@ pub async fn handle_submit(
         .into_response()),
         Request::DatabaseDown => Err(AppError::DatabaseDown),
         Request::Unreadable | Request::TooMany => {
-            let (token, _) = csrf::issue(&headers, &state.config);
             let error = Some(msg("page.recovery.enter_email"));
-            let page = rp::forgot_handle(current_lang(), &token, false, error);
+            let page = rp::forgot_handle(current_lang(), &token.token, false, error);
             Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page))
         }
     }
 }
 
 /// `GET /forgot-password`
-pub async fn password_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<SentQuery>,
-) -> Response {
-    let (token, cookie) = csrf::issue(&headers, &state.config);
-    let page = rp::forgot_password(current_lang(), &token, q.sent == "1", None);
-    with_cookie(Html(page.into_string()).into_response(), cookie)
+pub async fn password_page(form: FormToken, Query(q): Query<SentQuery>) -> Response {
+    let page = rp::forgot_password(current_lang(), &form.token, q.sent == "1", None);
+    (form.cookie, Html(page.into_string())).into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -92,19 +75,17 @@ pub struct PasswordForm {
     identifier: String,
 }
 
+csrf_form!(PasswordForm => routes::FORGOT_PASSWORD);
+
 /// `POST /forgot-password`
 pub async fn password_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    FormInput(f): FormInput<PasswordForm>,
+    GuestForm { form: f, token }: GuestForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    csrf::check(&headers, &state.config, &f.csrf)?;
     let up = state.database.check();
-    let form_again = |key: &str| {
-        let (token, _) = csrf::issue(&headers, &state.config);
-        rp::forgot_password(current_lang(), &token, false, Some(msg(key)))
-    };
+    let form_again =
+        |key: &str| rp::forgot_password(current_lang(), &token.token, false, Some(msg(key)));
     match app::recovery::forgot_password(&state, ip, f.identifier, up).await? {
         Request::Accepted => Ok(Redirect::to(&routes::with_query(
             routes::FORGOT_PASSWORD,

@@ -10,7 +10,7 @@ pub use step::{page, send_sms, submit};
 pub use webauthn::{webauthn_begin, webauthn_finish};
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use accounts::Account;
@@ -41,12 +41,8 @@ fn cookie_name(state: &AppState) -> &'static str {
 /// The way to the second step after a correct password, with the cookie
 /// naming the pending login `token` ([`app::second_factor::begin`]).
 pub fn to_second_step(state: &AppState, token: &str) -> Response {
-    let mut resp = Redirect::to(routes::LOGIN_2FA).into_response();
     let cookie = cookies::set(&state.config, cookie_name(state), token, "Lax");
-    if let Ok(v) = cookie.parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+    (cookie, Redirect::to(routes::LOGIN_2FA)).into_response()
 }
 
 /// Who is at the second step: the pending login of the cookie, else the
@@ -225,19 +221,14 @@ async fn signed_in(
         }
         Checked::LoginGone => Ok(Some(Redirect::to(routes::LOGIN).into_response())),
         Checked::SteppedUp { session_id } => {
-            let mut resp = Redirect::to(next).into_response();
             let cfg = &state.config;
-            let h = resp.headers_mut();
-            for c in [
-                cookies::set(cfg, cookies::session_name(cfg), &session_id, "Lax"),
+            let resp = (
+                cookies::session(cfg, &session_id),
                 cookies::clear(cfg, cookie_name(state)),
                 csrf::rotate(cfg),
-            ] {
-                if let Ok(v) = c.parse() {
-                    h.append(header::SET_COOKIE, v);
-                }
-            }
-            Ok(Some(resp))
+                Redirect::to(next),
+            );
+            Ok(Some(resp.into_response()))
         }
         Checked::Throttled(_) | Checked::Refused => Ok(None),
     }

@@ -12,7 +12,7 @@ use mfa::{MethodKind, MfaError};
 use super::{NextQuery, actor, done, next_of, redirect_with_session, security_page, unless_recent};
 use crate::http::error::AppError;
 use crate::http::panel::Panel;
-use crate::http::principal::{CsrfForm, PanelForm, Recent, RecentForm};
+use crate::http::principal::{PanelForm, Recent, RecentForm, csrf_form};
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;
@@ -61,13 +61,7 @@ pub struct NewForm {
     next: String,
 }
 
-impl CsrfForm for NewForm {
-    const PAGE: &'static str = routes::SECURITY;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(NewForm => routes::SECURITY);
 
 fn refused(p: &Panel, kind: MethodKind, next: &str, msg: &str) -> Response {
     let who = Who::of(&p.account);
@@ -126,13 +120,7 @@ pub struct ConfirmForm {
     qr: String,
 }
 
-impl CsrfForm for ConfirmForm {
-    const PAGE: &'static str = routes::SECURITY;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(ConfirmForm => routes::SECURITY);
 
 /// `POST /account/security/totp/confirm`: the method is on after a right code.
 pub async fn totp_confirm(
@@ -233,13 +221,7 @@ pub struct MethodForm {
     label: String,
 }
 
-impl CsrfForm for MethodForm {
-    const PAGE: &'static str = routes::SECURITY;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(MethodForm => routes::SECURITY);
 
 /// `POST /account/security/methods/rename`
 pub async fn rename(

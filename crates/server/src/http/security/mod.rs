@@ -18,7 +18,7 @@ pub use reauth::{reauth, reauth_page};
 pub use webauthn::{webauthn_begin, webauthn_finish};
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -27,7 +27,7 @@ use app::security::Actor;
 use super::cookies;
 use super::error::AppError;
 use super::panel::Panel;
-use super::principal::CsrfForm;
+use super::principal::csrf_form;
 use super::sign_in::safe_next;
 use crate::state::AppState;
 use app::i18n::Lang;
@@ -80,12 +80,8 @@ fn actor(p: &Panel, origin: Origin) -> Actor<'_> {
 /// A redirect to `target` that also sets the session cookie to `session_id`
 /// (after an authentication step replaced the session).
 fn redirect_with_session(state: &AppState, target: &str, session_id: &str) -> Response {
-    let mut resp = Redirect::to(target).into_response();
-    let cfg = &state.config;
-    if let Ok(v) = cookies::set(cfg, cookies::session_name(cfg), session_id, "Lax").parse() {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+    let cookie = cookies::session(&state.config, session_id);
+    (cookie, Redirect::to(target)).into_response()
 }
 
 /// The security page with a notice of what was done.
@@ -163,10 +159,4 @@ pub struct TokenForm {
     csrf: String,
 }
 
-impl CsrfForm for TokenForm {
-    const PAGE: &'static str = routes::SECURITY;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(TokenForm => routes::SECURITY);

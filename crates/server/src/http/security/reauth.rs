@@ -12,7 +12,7 @@ use super::{NextQuery, actor, redirect_with_session};
 use crate::http::error::AppError;
 use crate::http::extract::ClientIp;
 use crate::http::panel::Panel;
-use crate::http::principal::{CsrfForm, PanelForm};
+use crate::http::principal::{PanelForm, csrf_form};
 use crate::http::sign_in::safe_next;
 use crate::state::AppState;
 use app::seclog::Origin;
@@ -30,13 +30,7 @@ pub struct ReauthForm {
     next: String,
 }
 
-impl CsrfForm for ReauthForm {
-    const PAGE: &'static str = routes::SECURITY;
-
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(ReauthForm => routes::SECURITY);
 
 /// `GET /account/reauth`
 pub async fn reauth_page(p: Panel, Query(q): Query<NextQuery>) -> Response {

@@ -1,9 +1,13 @@
 //! The users' JSON twins: `/api/v1/account/users` and its members.
 
+use std::marker::PhantomData;
+use std::ops::Deref;
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,7 +18,8 @@ use super::{by, need_key, refusal_key, user_json};
 use crate::http::csrf;
 use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
-use crate::http::panel::{Actor, Need, Panel};
+use crate::http::panel::{Actor, Panel};
+use crate::http::principal::{Manage, OwnRead, Read, Requirement};
 use crate::http::problem::{Problem, ProblemType};
 use crate::state::AppState;
 use app::i18n::{Lang, t};
@@ -104,66 +109,49 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The signed-in panel for an API call: 401 in JSON instead of a redirect.
-pub(super) async fn api_panel(
-    state: &AppState,
-    session: CurrentSession,
-) -> Result<Panel, ApiError> {
-    match Panel::load(state, session, routes::USERS).await? {
-        Ok(p) => Ok(p),
-        Err(_) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ProblemType::Unauthenticated,
-            t(Lang::En, "page.users.refused.not_signed_in"),
-        )),
+/// The caller of a users-API route: signed in (else 401 in JSON, never a
+/// redirect), allowed what `R` needs, and for a write with the session's
+/// token in `X-CSRF-Token`. Every refusal is one of this API's problems.
+pub struct UsersCaller<R>(pub Panel, PhantomData<R>);
+
+impl<R> Deref for UsersCaller<R> {
+    type Target = Panel;
+
+    fn deref(&self) -> &Panel {
+        &self.0
     }
 }
 
-fn api_require(p: &Panel, need: Need) -> Result<(), ApiError> {
-    p.require(need).map_err(|_| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            ProblemType::Forbidden,
-            t(p.lang, need_key(need)),
-        )
-    })
-}
+impl<R: Requirement> FromRequestParts<AppState> for UsersCaller<R> {
+    type Rejection = ApiError;
 
-pub(super) fn api_csrf(p: &Panel, headers: &HeaderMap) -> Result<(), ApiError> {
-    let sent = headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    csrf::matches(&p.data.csrf, sent).map_err(|_| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            ProblemType::CsrfMismatch,
-            t(p.lang, "page.users.refused.csrf"),
-        )
-    })
-}
-
-/// The panel of a caller who may do what `need` says.
-pub(super) async fn api_allowed(
-    state: &AppState,
-    session: CurrentSession,
-    need: Need,
-) -> Result<Panel, ApiError> {
-    let p = api_panel(state, session).await?;
-    api_require(&p, need)?;
-    Ok(p)
-}
-
-/// The panel of a caller who may manage users and sent the anti-CSRF
-/// header.
-pub(super) async fn api_manager(
-    state: &AppState,
-    session: CurrentSession,
-    headers: &HeaderMap,
-) -> Result<Panel, ApiError> {
-    let p = api_allowed(state, session, Need::ManageUsers).await?;
-    api_csrf(&p, headers)?;
-    Ok(p)
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let session = CurrentSession::from_request_parts(parts, state).await?;
+        let Ok(p) = Panel::load(state, session, routes::USERS).await? else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ProblemType::Unauthenticated,
+                t(Lang::En, "page.users.refused.not_signed_in"),
+            ));
+        };
+        if p.require(R::NEED).is_err() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ProblemType::Forbidden,
+                t(p.lang, need_key(R::NEED)),
+            ));
+        }
+        let sent = parts.headers.get("x-csrf-token");
+        let sent = sent.and_then(|v| v.to_str().ok()).unwrap_or("");
+        if R::WRITE && csrf::matches(&p.data.csrf, sent).is_err() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ProblemType::CsrfMismatch,
+                t(p.lang, "page.users.refused.csrf"),
+            ));
+        }
+        Ok(Self(p, PhantomData))
+    }
 }
 
 pub(super) fn json_body<T>(p: &Panel, body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -183,9 +171,8 @@ pub(super) fn json_body<T>(p: &Panel, body: Result<Json<T>, JsonRejection>) -> R
 /// `GET /api/v1/account/users`
 pub async fn api_list(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: UsersCaller<Read>,
 ) -> Result<Response, ApiError> {
-    let p = api_allowed(&state, session, Need::Read).await?;
     let users = app::users::list(&state.app, p.account.id)
         .await
         .map_err(|e| ApiError::from_app(p.lang, e))?;
@@ -194,11 +181,7 @@ pub async fn api_list(
 }
 
 /// `GET /api/v1/account/users/me`: who is acting, and with what role.
-pub async fn api_me(
-    State(state): State<AppState>,
-    session: CurrentSession,
-) -> Result<Response, ApiError> {
-    let p = api_panel(&state, session).await?;
+pub async fn api_me(p: UsersCaller<OwnRead>) -> Result<Response, ApiError> {
     let (kind, login, id) = match &p.actor {
         Actor::Holder => ("holder", None, None),
         Actor::User { id, login, .. } => ("user", Some(login.clone()), Some(*id)),
@@ -220,10 +203,9 @@ pub async fn api_me(
 /// `GET /api/v1/account/users/{id}`
 pub async fn api_get(
     State(state): State<AppState>,
-    session: CurrentSession,
     Path(id): Path<i32>,
+    p: UsersCaller<Read>,
 ) -> Result<Response, ApiError> {
-    let p = api_allowed(&state, session, Need::Read).await?;
     let (u, role) = app::users::get(&state.app, p.account.id, id)
         .await
         .map_err(|e| ApiError::from_app(p.lang, e))?;
@@ -244,12 +226,10 @@ pub struct CreateBody {
 /// `POST /api/v1/account/users`: 201 with the user.
 pub async fn api_create(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
-    headers: HeaderMap,
+    p: UsersCaller<Manage>,
     body: Result<Json<CreateBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let p = api_manager(&state, session, &headers).await?;
     let b = json_body(&p, body)?;
     let new = NewUser {
         login: b.login,
@@ -280,13 +260,11 @@ pub struct UpdateBody {
 /// `PATCH /api/v1/account/users/{id}`: email, group, description, status.
 pub async fn api_update(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
-    headers: HeaderMap,
     Path(id): Path<i32>,
+    p: UsersCaller<Manage>,
     body: Result<Json<UpdateBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let p = api_manager(&state, session, &headers).await?;
     let b = json_body(&p, body)?;
     let status = match b.status.as_deref().map(UserStatus::parse) {
         None => None,
@@ -314,12 +292,10 @@ pub async fn api_update(
 /// `DELETE /api/v1/account/users/{id}`: 204.
 pub async fn api_delete(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
-    headers: HeaderMap,
     Path(id): Path<i32>,
+    p: UsersCaller<Manage>,
 ) -> Result<Response, ApiError> {
-    let p = api_manager(&state, session, &headers).await?;
     app::users::delete(&state.app, by(&p), &origin, id)
         .await
         .map_err(|e| ApiError::from_app(p.lang, e))?;

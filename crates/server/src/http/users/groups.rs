@@ -4,19 +4,18 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, api_allowed, api_manager, json_body};
+use super::api::{ApiError, UsersCaller, json_body};
 use super::invalid_status;
 use super::pages::{ListForms, TokenForm, back_to, manage_refused, refused_page, render_list};
 use super::{by, clip, group_json};
 use crate::http::error::AppError;
-use crate::http::extract::CurrentSession;
-use crate::http::panel::{Need, Panel};
-use crate::http::principal::{CsrfForm, PanelForm};
+use crate::http::panel::Panel;
+use crate::http::principal::{Manage, PanelForm, Read, csrf_form};
 use crate::state::AppState;
 use views::routes;
 
@@ -86,9 +85,8 @@ pub async fn delete_group(
 /// `GET /api/v1/account/groups`
 pub async fn api_groups(
     State(state): State<AppState>,
-    session: CurrentSession,
+    p: UsersCaller<Read>,
 ) -> Result<Response, ApiError> {
-    let p = api_allowed(&state, session, Need::Read).await?;
     let groups = state
         .accounts
         .list_groups(p.account.id)
@@ -109,11 +107,9 @@ pub struct GroupBody {
 /// `POST /api/v1/account/groups`: 201 with the group.
 pub async fn api_create_group(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
+    p: UsersCaller<Manage>,
     body: Result<Json<GroupBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let p = api_manager(&state, session, &headers).await?;
     let b = json_body(&p, body)?;
     let g = app::users::create_group(&state.app, by(&p), &b.name, &b.role)
         .await
@@ -124,20 +120,13 @@ pub async fn api_create_group(
 /// `DELETE /api/v1/account/groups/{name}`: 204.
 pub async fn api_delete_group(
     State(state): State<AppState>,
-    session: CurrentSession,
-    headers: HeaderMap,
     Path(name): Path<String>,
+    p: UsersCaller<Manage>,
 ) -> Result<Response, ApiError> {
-    let p = api_manager(&state, session, &headers).await?;
     app::users::delete_group(&state.app, by(&p), &name)
         .await
         .map_err(|e| ApiError::from_app(p.lang, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-impl CsrfForm for GroupForm {
-    const PAGE: &'static str = routes::USERS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(GroupForm => routes::USERS);

@@ -4,22 +4,21 @@
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use accounts::AccountError;
 use app::password::{Caller, PasswordChange};
 
-use super::api::{ApiError, api_csrf, api_panel, json_body};
+use super::api::{ApiError, UsersCaller, json_body};
 use super::pages::{back_to, refused_plainly};
 use super::{by, frame, page_refusal};
 use crate::http::error::AppError;
-use crate::http::extract::CurrentSession;
 use crate::http::panel::{Actor, Panel};
 use crate::http::panel_json::with_session;
 use crate::http::password::PasswordForm;
-use crate::http::principal::{CsrfForm, PanelForm};
+use crate::http::principal::{CsrfForm, OwnWrite, PanelForm};
 use crate::http::problem::ProblemType;
 use crate::state::AppState;
 use app::i18n::t;
@@ -110,13 +109,10 @@ pub struct PasswordBody {
 /// 204; the calling session stays, every other one of the user ends.
 pub async fn api_my_password(
     State(state): State<AppState>,
-    session: CurrentSession,
     origin: Origin,
-    headers: HeaderMap,
+    p: UsersCaller<OwnWrite>,
     body: Result<Json<PasswordBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let p = api_panel(&state, session).await?;
-    api_csrf(&p, &headers)?;
     let b = json_body(&p, body)?;
     let Some((id, _)) = local_user(&p) else {
         let refusal = t(p.lang, "page.users.refused.local_only");

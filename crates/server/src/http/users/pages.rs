@@ -11,7 +11,7 @@ use accounts::{AccountError, FieldError, NewUser, Secret, UserChanges, UserStatu
 use super::{by, clip, frame, invalid_status, need_key, page_refusal, refusal_key};
 use crate::http::error::AppError;
 use crate::http::panel::{Need, Panel};
-use crate::http::principal::{CsrfForm, PanelForm};
+use crate::http::principal::{PanelForm, csrf_form};
 use crate::state::AppState;
 use app::i18n::{self, Lang, t};
 use app::seclog::Origin;
@@ -340,30 +340,10 @@ pub async fn delete(
     answered(&p, done, "deleted")
 }
 
-impl CsrfForm for CreateForm {
-    const PAGE: &'static str = routes::USERS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(CreateForm => routes::USERS);
 
-impl CsrfForm for EditForm {
-    const PAGE: &'static str = routes::USERS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(EditForm => routes::USERS);
 
-impl CsrfForm for StatusForm {
-    const PAGE: &'static str = routes::USERS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(StatusForm => routes::USERS);
 
-impl CsrfForm for TokenForm {
-    const PAGE: &'static str = routes::USERS;
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(TokenForm => routes::USERS);
