@@ -13,11 +13,12 @@ use serde_json::json;
 use accounts::contacts::Delegation;
 use accounts::{AccountError, FieldError};
 
+use super::csrf::csrf_form;
 use super::error::AppError;
 use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_api;
-use super::principal::{ApiPanel, PanelForm, Read, Write, csrf_form};
+use super::principal::{ApiPanel, PanelForm, Read, Write};
 use super::problem::ProblemType;
 use crate::state::AppState;
 use app::i18n::{Lang, t};

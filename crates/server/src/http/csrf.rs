@@ -1,20 +1,45 @@
-//! Anti-CSRF tokens for forms shown before login (sign-up, login, email
-//! verification): a random value in a `SameSite=Strict` cookie that the form
-//! must repeat. After login, forms carry the session's own token instead.
+//! Anti-CSRF tokens. Forms shown before login (sign-up, login, email
+//! verification, recovery) repeat a random value kept in a `SameSite=Strict`
+//! cookie; after login, forms repeat the session's own token. Every form
+//! says here which token field it carries ([`CsrfForm`], [`CsrfField`]).
 
 use std::convert::Infallible;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use super::cookies::{self, SetCookie};
 use super::error::AppError;
 use super::extract::FormInput;
-use super::principal::CsrfForm;
 use crate::state::AppState;
 use app::config::ServerConfig;
+use app::session::random_token;
+
+/// A form that carries the anti-CSRF token of the session, and the page it
+/// belongs to (where a browser whose session ended comes back to).
+pub trait CsrfForm: DeserializeOwned + Send {
+    /// The page the form is on.
+    const PAGE: &'static str;
+    /// The token the form repeated.
+    fn csrf(&self) -> &str;
+}
+
+/// Declares forms that carry their token in a `csrf` field:
+/// `csrf_form!(ProfileForm => routes::PROFILE);`.
+macro_rules! csrf_form {
+    ($form:ty => $page:expr) => {
+        impl $crate::http::csrf::CsrfForm for $form {
+            const PAGE: &'static str = $page;
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    };
+}
+pub(crate) use csrf_form;
 
 /// The anti-CSRF token a page shown before login puts in its form: the
 /// browser's own, or a new one with the cookie that carries it. A page
@@ -32,7 +57,6 @@ impl FromRequestParts<AppState> for FormToken {
         Ok(Self { token, cookie })
     }
 }
-use app::session::random_token;
 
 /// A form posted from a page shown before login whose anti-CSRF field
 /// repeated the browser's cookie, and the token to show again should the
@@ -100,7 +124,7 @@ pub fn matches(expected: &str, submitted: &str) -> Result<(), AppError> {
 
 /// A form or a script's body that repeats an anti-CSRF token: the one of a
 /// pending login, or the session's. (A form of a panel page is a
-/// [`super::principal::CsrfForm`], which also names its page.)
+/// [`CsrfForm`], which also names its page.)
 pub trait CsrfField {
     /// The token the body repeated.
     fn csrf(&self) -> &str;

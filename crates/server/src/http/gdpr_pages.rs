@@ -12,10 +12,11 @@ use serde_json::json;
 
 use accounts::AccountError;
 
+use super::csrf::csrf_form;
 use super::error::AppError;
 use super::panel::{Need, Panel};
 use super::panel_api;
-use super::principal::{ApiPanel, HolderRead, HolderWrite, RecentForm, csrf_form};
+use super::principal::{ApiPanel, HolderRead, HolderWrite, RecentForm};
 use super::problem::ProblemType;
 use crate::state::AppState;
 use app::i18n::{Lang, t};

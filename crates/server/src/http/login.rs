@@ -9,11 +9,11 @@ use accounts::Secret;
 use app::login::{Attempt, PasswordStep};
 
 use super::cookies;
+use super::csrf::csrf_form;
 use super::csrf::{self, FormToken, GuestForm};
 use super::error::AppError;
 use super::extract::{ClientIp, CurrentSession, FormInput, UserAgent};
 use super::locale::current_lang;
-use super::principal::csrf_form;
 use super::sign_in::{finish, safe_next};
 use crate::metrics::LoginOutcome;
 use crate::state::AppState;

@@ -9,10 +9,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::csrf::csrf_form;
 use super::error::AppError;
 use super::panel::{Need, Panel};
 use super::panel_api;
-use super::principal::{ApiPanel, OwnRead, OwnWrite, PanelForm, Read, csrf_form};
+use super::principal::{ApiPanel, OwnRead, OwnWrite, PanelForm, Read};
 use super::problem::ProblemType;
 use crate::state::AppState;
 use app::access;

@@ -13,11 +13,12 @@ use serde_json::json;
 use accounts::{AccountError, FieldError, FieldProblem};
 use app::password::{Caller, PasswordChange};
 
+use super::csrf::csrf_form;
 use super::error::AppError;
 use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, JsonPanel, with_session};
-use super::principal::{PanelForm, csrf_form};
+use super::principal::PanelForm;
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;

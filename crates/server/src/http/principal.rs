@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::csrf::{self, CsrfField};
+use super::csrf::{self, CsrfField, CsrfForm};
 use super::error::AppError;
 use super::extract::{CurrentSession, FormInput, JsonInput, WithSession};
 use super::locale::current_lang;
@@ -102,29 +102,6 @@ impl FromRequestParts<AppState> for Recent {
         recent_back_to(parts, state, &back).await
     }
 }
-
-/// A form that carries the anti-CSRF token of the session, and the page it
-/// belongs to (where a browser whose session ended comes back to).
-pub trait CsrfForm: DeserializeOwned + Send {
-    /// The page the form is on.
-    const PAGE: &'static str;
-    /// The token the form repeated.
-    fn csrf(&self) -> &str;
-}
-
-/// Declares forms that carry their token in a `csrf` field:
-/// `csrf_form!(ProfileForm => routes::PROFILE);`.
-macro_rules! csrf_form {
-    ($form:ty => $page:expr) => {
-        impl $crate::http::principal::CsrfForm for $form {
-            const PAGE: &'static str = $page;
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-        }
-    };
-}
-pub(crate) use csrf_form;
 
 /// A panel and a form posted from it whose anti-CSRF field matched the
 /// session's token.

@@ -17,11 +17,11 @@ use serde_json::json;
 
 use accounts::{AccountError, Secret, Signup, SignupRequest, SignupWarning};
 
+use super::csrf::csrf_form;
 use super::csrf::{FormToken, GuestForm};
 use super::error::AppError;
 use super::extract::ClientIp;
 use super::locale::current_lang;
-use super::principal::csrf_form;
 use super::problem::{Problem, ProblemType};
 use crate::state::AppState;
 use views::pages::signup::SignupValues;

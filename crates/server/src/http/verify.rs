@@ -7,10 +7,10 @@ use serde::Deserialize;
 
 use accounts::{AccountError, Secret};
 
+use super::csrf::csrf_form;
 use super::csrf::{FormToken, GuestForm};
 use super::error::AppError;
 use super::locale::current_lang;
-use super::principal::csrf_form;
 use crate::state::AppState;
 use views::routes;
 

@@ -12,10 +12,10 @@ use app::recovery::{BackupCode, BackupConfirm};
 
 use super::{msg, too_many, with_status};
 use crate::http::csrf;
+use crate::http::csrf::{CsrfForm, csrf_form};
 use crate::http::error::AppError;
 use crate::http::extract::{CurrentSession, FormInput, WithSession};
 use crate::http::locale::{current_lang, negotiate};
-use crate::http::principal::{CsrfForm, csrf_form};
 use crate::http::security::{is_recent, to_reauth};
 use crate::http::sign_in::safe_next;
 use crate::state::AppState;

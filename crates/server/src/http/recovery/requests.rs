@@ -9,11 +9,11 @@ use serde::Deserialize;
 use app::recovery::Request;
 
 use super::{msg, too_many, with_status};
+use crate::http::csrf::csrf_form;
 use crate::http::csrf::{FormToken, GuestForm};
 use crate::http::error::AppError;
 use crate::http::extract::ClientIp;
 use crate::http::locale::current_lang;
-use crate::http::principal::csrf_form;
 use crate::state::AppState;
 use views::pages::recovery as rp;
 use views::routes;

@@ -10,9 +10,10 @@ use app::security::{Confirmation, Enrolled};
 use mfa::{MethodKind, MfaError};
 
 use super::{NextQuery, actor, done, next_of, redirect_with_session, security_page, unless_recent};
+use crate::http::csrf::csrf_form;
 use crate::http::error::AppError;
 use crate::http::panel::Panel;
-use crate::http::principal::{PanelForm, Recent, RecentForm, csrf_form};
+use crate::http::principal::{PanelForm, Recent, RecentForm};
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;

@@ -25,9 +25,9 @@ use serde::Deserialize;
 use app::security::Actor;
 
 use super::cookies;
+use super::csrf::csrf_form;
 use super::error::AppError;
 use super::panel::Panel;
-use super::principal::csrf_form;
 use super::sign_in::safe_next;
 use crate::state::AppState;
 use app::i18n::Lang;

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use app::security::Reauth;
 
 use super::{NextQuery, actor, redirect_with_session};
+use crate::http::csrf::csrf_form;
 use crate::http::error::AppError;
 use crate::http::extract::ClientIp;
 use crate::http::panel::Panel;
-use crate::http::principal::{PanelForm, csrf_form};
+use crate::http::principal::PanelForm;
 use crate::http::sign_in::safe_next;
 use crate::state::AppState;
 use app::seclog::Origin;

@@ -13,9 +13,10 @@ use super::api::{ApiError, UsersCaller, json_body};
 use super::invalid_status;
 use super::pages::{ListForms, TokenForm, back_to, manage_refused, refused_page, render_list};
 use super::{by, clip, group_json};
+use crate::http::csrf::csrf_form;
 use crate::http::error::AppError;
 use crate::http::panel::Panel;
-use crate::http::principal::{Manage, PanelForm, Read, csrf_form};
+use crate::http::principal::{Manage, PanelForm, Read};
 use crate::state::AppState;
 use views::routes;
 

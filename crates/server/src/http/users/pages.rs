@@ -9,9 +9,10 @@ use serde::Deserialize;
 use accounts::{AccountError, FieldError, NewUser, Secret, UserChanges, UserStatus};
 
 use super::{by, clip, frame, invalid_status, need_key, page_refusal, refusal_key};
+use crate::http::csrf::csrf_form;
 use crate::http::error::AppError;
 use crate::http::panel::{Need, Panel};
-use crate::http::principal::{PanelForm, csrf_form};
+use crate::http::principal::PanelForm;
 use crate::state::AppState;
 use app::i18n::{self, Lang, t};
 use app::seclog::Origin;
