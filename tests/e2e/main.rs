@@ -1,5 +1,6 @@
 //! End-to-end tests: the real application over real HTTP.
 
+mod api_tokens;
 mod authz;
 mod browser;
 mod browser_gdpr;

@@ -85,7 +85,7 @@ async fn the_profile_refuses_each_wrong_field_and_saves_nothing_until_all_are_ri
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(problem(&r.json::<Value>().await.unwrap()), "forbidden");
+    assert_eq!(problem(&r.json::<Value>().await.unwrap()), "csrf-mismatch");
     assert_eq!(profile(&app, &web).await, before);
     // Without a session: 401 in JSON.
     let r = reqwest::Client::new()

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,8 +16,8 @@ use super::csrf::csrf_form;
 use super::error::AppError;
 use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json::{self, JsonPanel};
-use super::principal::PanelForm;
+use super::panel_json;
+use super::principal::{ApiPanel, HolderRead, HolderWrite, PanelForm};
 use super::security::{is_recent, to_reauth};
 use crate::state::AppState;
 use app::seclog::Origin;
@@ -197,35 +197,23 @@ async fn status_json(state: &AppState, p: &Panel) -> Result<serde_json::Value, A
     }))
 }
 
-/// The JSON panel of a holder with a recent authentication, or the answer.
-async fn api_guard(state: &AppState, p: &Panel) -> Result<(), AppError> {
-    p.require(Need::Holder)?;
-    if !is_recent(state, &p.data, &p.identity()).await? {
-        return Err(AppError::Forbidden("page.email_change.reauth"));
-    }
-    Ok(())
-}
-
-/// The body of a JSON write, once its anti-CSRF header, the holder and the
-/// recent login were checked.
+/// The body of a JSON write by the holder (the extractor checked the role
+/// and the anti-CSRF header), once the login is known to be recent.
 async fn api_ready(
     state: &AppState,
     p: &Panel,
-    headers: &HeaderMap,
     body: Result<JsonInput<ApiBody>, AppError>,
 ) -> Result<ApiBody, AppError> {
-    panel_json::check_csrf(p, headers)?;
-    api_guard(state, p).await?;
+    if !is_recent(state, &p.data, &p.identity()).await? {
+        return Err(AppError::Forbidden("page.email_change.reauth"));
+    }
     let JsonInput(b) = body?;
     Ok(b)
 }
 
 /// `GET /api/v1/account/email`
-pub async fn api_show(State(state): State<AppState>, p: JsonPanel) -> Response {
-    let run = async {
-        p.require(Need::Holder)?;
-        Ok::<_, AppError>(Json(status_json(&state, &p).await?).into_response())
-    };
+pub async fn api_show(State(state): State<AppState>, p: ApiPanel<HolderRead>) -> Response {
+    let run = async { Ok::<_, AppError>(Json(status_json(&state, &p).await?).into_response()) };
     panel_json::answer(p.lang, run.await)
 }
 
@@ -241,12 +229,11 @@ pub struct ApiBody {
 /// `POST /api/v1/account/email/confirm` with `{"code"}` enters a code.
 pub async fn api_start(
     State(state): State<AppState>,
-    p: JsonPanel,
-    headers: HeaderMap,
+    p: ApiPanel<HolderWrite>,
     body: Result<JsonInput<ApiBody>, AppError>,
 ) -> Response {
     let run = async {
-        let b = api_ready(&state, &p, &headers, body).await?;
+        let b = api_ready(&state, &p, body).await?;
         start(&state, &p, &b.new_email).await?;
         Ok::<_, AppError>(
             (StatusCode::ACCEPTED, Json(status_json(&state, &p).await?)).into_response(),
@@ -258,14 +245,13 @@ pub async fn api_start(
 /// `POST /api/v1/account/email/confirm`
 pub async fn api_confirm(
     State(state): State<AppState>,
-    p: JsonPanel,
+    p: ApiPanel<HolderWrite>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    headers: HeaderMap,
     body: Result<JsonInput<ApiBody>, AppError>,
 ) -> Response {
     let run = async {
-        let b = api_ready(&state, &p, &headers, body).await?;
+        let b = api_ready(&state, &p, body).await?;
         let origin = Origin::new(ip, &ua);
         let step = app::email_change::confirm(&state.app, &p.account, &b.code, origin).await?;
         let answer = match step {

@@ -1,9 +1,7 @@
-//! What the JSON twins of the control panel share: the session check that
-//! answers 401 instead of a redirect, the `X-CSRF-Token` header, and errors
-//! as problems (RFC 9457) in the customer's language.
+//! What the JSON twins of the control panel share once their caller is
+//! read ([`super::principal::ApiPanel`]): the `X-CSRF-Token` header's check,
+//! and errors as problems (RFC 9457) in the customer's language.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -11,7 +9,6 @@ use accounts::FieldError;
 
 use super::csrf;
 use super::error::AppError;
-use super::extract::CurrentSession;
 use super::panel::Panel;
 use super::panel_api::error;
 use super::problem::{FieldProblem, Problem, ProblemType};
@@ -44,23 +41,6 @@ pub fn from_app(lang: Lang, e: AppError) -> Response {
     resp
 }
 
-/// The signed-in panel for a JSON request, or 401.
-pub async fn panel(
-    state: &AppState,
-    session: CurrentSession,
-    back: &str,
-) -> Result<Panel, Response> {
-    match Panel::load(state, session, back).await {
-        Ok(Ok(p)) => Ok(p),
-        Ok(Err(_)) => Err(error(
-            StatusCode::UNAUTHORIZED,
-            ProblemType::Unauthenticated,
-            tr(super::locale::current_lang(), "page.error.log_in_again"),
-        )),
-        Err(e) => Err(from_app(super::locale::current_lang(), e)),
-    }
-}
-
 /// Checks the `X-CSRF-Token` header of a JSON write against the session's.
 pub fn check_csrf(p: &Panel, headers: &HeaderMap) -> Result<(), AppError> {
     let sent = headers
@@ -83,33 +63,6 @@ pub fn password_error(lang: Lang, e: app::AppError) -> AppError {
             )
         }
         other => other.into(),
-    }
-}
-
-/// The signed-in panel of a JSON twin, read before the handler runs; a
-/// missing or ended session is the 401 problem of [`panel`].
-pub struct JsonPanel(pub Panel);
-
-impl std::ops::Deref for JsonPanel {
-    type Target = Panel;
-
-    fn deref(&self) -> &Panel {
-        &self.0
-    }
-}
-
-impl FromRequestParts<AppState> for JsonPanel {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let session = CurrentSession::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        // The page to come back to matters only to a redirect, which a JSON
-        // call never gets.
-        panel(state, session, views::routes::ACCOUNT)
-            .await
-            .map(Self)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,8 +17,8 @@ use super::csrf::csrf_form;
 use super::error::AppError;
 use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json::{self, JsonPanel, with_session};
-use super::principal::PanelForm;
+use super::panel_json::{self, with_session};
+use super::principal::{ApiPanel, HolderWrite, PanelForm};
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;
@@ -125,15 +125,12 @@ pub async fn submit(
 /// "password_confirm"}` and `X-CSRF-Token`; the new session cookie comes back.
 pub async fn api_change(
     State(state): State<AppState>,
-    p: JsonPanel,
+    p: ApiPanel<HolderWrite>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    headers: HeaderMap,
     body: Result<JsonInput<PasswordForm>, AppError>,
 ) -> Response {
     let run = async {
-        p.require(Need::Holder)?;
-        panel_json::check_csrf(&p, &headers)?;
         let JsonInput(b) = body?;
         let id = change(&state, &p, ip, &ua, b).await?;
         Ok::<_, AppError>(with_session(

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::Markup;
 use serde::Deserialize;
@@ -15,8 +15,8 @@ use super::csrf::csrf_form;
 use super::error::AppError;
 use super::extract::{ClientIp, JsonInput, UserAgent};
 use super::panel::{Need, Panel};
-use super::panel_json::{self, JsonPanel};
-use super::principal::PanelForm;
+use super::panel_json;
+use super::principal::{ApiPanel, PanelForm, Read, Write};
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;
@@ -145,10 +145,7 @@ fn bounded(v: &ProfileInput) -> ProfileInput {
 }
 
 /// `GET /api/v1/account/profile`
-pub async fn api_show(p: JsonPanel) -> Response {
-    if let Err(e) = p.require(Need::Read) {
-        return panel_json::from_app(p.lang, e);
-    }
+pub async fn api_show(p: ApiPanel<Read>) -> Response {
     Json(profile_json(&p.account)).into_response()
 }
 
@@ -156,16 +153,13 @@ pub async fn api_show(p: JsonPanel) -> Response {
 /// the session's token in `X-CSRF-Token`.
 pub async fn api_save(
     State(state): State<AppState>,
-    p: JsonPanel,
+    p: ApiPanel<Write>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    headers: HeaderMap,
     body: Result<JsonInput<ProfileInput>, AppError>,
 ) -> Response {
     let lang = p.lang;
     let run = async {
-        p.require(Need::Write)?;
-        panel_json::check_csrf(&p, &headers)?;
         let JsonInput(input) = body?;
         let origin = Origin::new(ip, &ua);
         let a = app::profile::save(&state.app, p.account.id, p.user_id(), &input, &origin).await?;
