@@ -149,3 +149,75 @@ async fn every_customer_api_write_refuses_a_missing_or_foreign_token_alike_and_c
         303
     );
 }
+
+/// The writes that read no body: they act on their address alone.
+const BODILESS: [&str; 2] = [
+    "/api/v1/account/sessions/end-all",
+    "/api/v1/account/contacts/1/cancel",
+];
+
+#[tokio::test]
+async fn every_customer_api_write_refuses_an_unreadable_body_as_invalid_body_and_changes_nothing() {
+    let app = spawn_app().await;
+    let p = Person::new("Bodil", "Unread");
+    let handle = app.signup(&p).await;
+    let web = browser();
+    assert_eq!(app.login(&web, &handle, &p.password).await.status(), 303);
+    let api = app.client_on(&web);
+    let csrf = api.api_get("/api/v1/account/users/me").await.1["csrf"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let profile_before = api.api_get("/api/v1/account/profile").await.1;
+    let mut routes = writes(&handle);
+    routes.push((Method::POST, "/api/v1/signup", Some(json!({}))));
+    for (method, path, body) in routes {
+        if body.is_none() || BODILESS.contains(&path) {
+            continue;
+        }
+        for (content_type, bytes, status) in [
+            ("application/json", "{ this is not JSON", 400),
+            ("text/plain", "{}", 415),
+            ("application/json", "[1, 2, 3]", 422),
+        ] {
+            let r = web
+                .request(method.clone(), app.url(path))
+                .header("x-csrf-token", &csrf)
+                .header("content-type", content_type)
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            let seen = r.status().as_u16();
+            let v: Value = r.json().await.unwrap();
+            let what = format!("{method} {path} {content_type} {bytes}: {v}");
+            assert_eq!(seen, status, "{what}");
+            assert_eq!(problem(&v), "invalid-body", "{what}");
+            assert!(
+                v["detail"].as_str().unwrap().contains("JSON object"),
+                "{what}"
+            );
+        }
+    }
+    // Nothing was written, and this session is alive.
+    assert_eq!(
+        api.api_get("/api/v1/account/users/me").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.api_get("/api/v1/account/profile").await.1,
+        profile_before
+    );
+    assert_eq!(
+        api.api_get("/api/v1/account/email").await.1["pending"],
+        Value::Null
+    );
+    assert_eq!(
+        api.api_get("/api/v1/account/users").await.1["users"],
+        json!([])
+    );
+    assert_eq!(
+        app.login(&browser(), &handle, &p.password).await.status(),
+        303
+    );
+}

@@ -3,7 +3,6 @@
 //! handle exists) is the application's, in `app::contacts`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -19,7 +18,7 @@ use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_api;
 use super::principal::{ApiPanel, PanelForm, Read, Write};
-use super::problem::ProblemType;
+use super::problem::{ApiJson, ProblemType};
 use crate::state::AppState;
 use app::i18n::{Lang, t};
 use app::seclog::Origin;
@@ -239,15 +238,8 @@ pub async fn request_api(
     p: ApiPanel<Write>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    body: Result<Json<RequestFields>, JsonRejection>,
+    ApiJson(input): ApiJson<RequestFields>,
 ) -> Result<Response, AppError> {
-    let Ok(Json(input)) = body else {
-        return Ok(panel_api::error(
-            StatusCode::BAD_REQUEST,
-            ProblemType::InvalidBody,
-            "Send a JSON object with service, role and handle.",
-        ));
-    };
     match ask(&state, &p, ip, &ua, input.asked()).await {
         Ok(_) => {
             // 202 and no delegation: the same answer whether or not the
@@ -273,10 +265,9 @@ pub async fn answer_api(
     State(state): State<AppState>,
     p: ApiPanel<Write>,
     Path(id): Path<i32>,
-    body: Result<Json<AnswerJson>, JsonRejection>,
+    ApiJson(body): ApiJson<AnswerJson>,
 ) -> Result<Response, AppError> {
-    let word = body.map(|Json(b)| b.decision).unwrap_or_default();
-    let Some(accept) = app::contacts::decision(&word) else {
+    let Some(accept) = app::contacts::decision(&body.decision) else {
         return Ok(panel_api::fields_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             tr(p.lang, "bad_decision"),

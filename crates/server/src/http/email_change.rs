@@ -14,10 +14,11 @@ use accounts::{AccountError, EmailChangeStage, EmailChangeStep, FieldError};
 
 use super::csrf::csrf_form;
 use super::error::AppError;
-use super::extract::{ClientIp, JsonInput, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json;
 use super::principal::{ApiPanel, HolderRead, HolderWrite, PanelForm};
+use super::problem::ApiJson;
 use super::security::{is_recent, to_reauth};
 use crate::state::AppState;
 use app::seclog::Origin;
@@ -197,18 +198,13 @@ async fn status_json(state: &AppState, p: &Panel) -> Result<serde_json::Value, A
     }))
 }
 
-/// The body of a JSON write by the holder (the extractor checked the role
-/// and the anti-CSRF header), once the login is known to be recent.
-async fn api_ready(
-    state: &AppState,
-    p: &Panel,
-    body: Result<JsonInput<ApiBody>, AppError>,
-) -> Result<ApiBody, AppError> {
+/// A JSON write by the holder (the extractors checked the role, the
+/// anti-CSRF header and the body) needs a recent login.
+async fn api_ready(state: &AppState, p: &Panel) -> Result<(), AppError> {
     if !is_recent(state, &p.data, &p.identity()).await? {
         return Err(AppError::Forbidden("page.email_change.reauth"));
     }
-    let JsonInput(b) = body?;
-    Ok(b)
+    Ok(())
 }
 
 /// `GET /api/v1/account/email`
@@ -230,10 +226,10 @@ pub struct ApiBody {
 pub async fn api_start(
     State(state): State<AppState>,
     p: ApiPanel<HolderWrite>,
-    body: Result<JsonInput<ApiBody>, AppError>,
+    ApiJson(b): ApiJson<ApiBody>,
 ) -> Response {
     let run = async {
-        let b = api_ready(&state, &p, body).await?;
+        api_ready(&state, &p).await?;
         start(&state, &p, &b.new_email).await?;
         Ok::<_, AppError>(
             (StatusCode::ACCEPTED, Json(status_json(&state, &p).await?)).into_response(),
@@ -248,10 +244,10 @@ pub async fn api_confirm(
     p: ApiPanel<HolderWrite>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    body: Result<JsonInput<ApiBody>, AppError>,
+    ApiJson(b): ApiJson<ApiBody>,
 ) -> Response {
     let run = async {
-        let b = api_ready(&state, &p, body).await?;
+        api_ready(&state, &p).await?;
         let origin = Origin::new(ip, &ua);
         let step = app::email_change::confirm(&state.app, &p.account, &b.code, origin).await?;
         let answer = match step {

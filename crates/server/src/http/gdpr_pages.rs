@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -17,7 +16,7 @@ use super::error::AppError;
 use super::panel::{Need, Panel};
 use super::panel_api;
 use super::principal::{ApiPanel, HolderRead, HolderWrite, RecentForm};
-use super::problem::ProblemType;
+use super::problem::{ApiJson, ProblemType};
 use crate::state::AppState;
 use app::i18n::{Lang, t};
 use app::seclog::Origin;
@@ -144,16 +143,9 @@ pub struct EraseJson {
 pub async fn erase_api(
     State(state): State<AppState>,
     p: ApiPanel<HolderWrite>,
-    body: Result<Json<EraseJson>, JsonRejection>,
+    ApiJson(input): ApiJson<EraseJson>,
 ) -> Result<Response, AppError> {
     let l = p.lang;
-    let Ok(Json(input)) = body else {
-        return Ok(panel_api::error(
-            StatusCode::BAD_REQUEST,
-            ProblemType::InvalidBody,
-            "Send a JSON object with confirm.",
-        ));
-    };
     if !app::authz::is_recent(&state, &p.data, &p.identity()).await? {
         return Ok(panel_api::error(
             StatusCode::FORBIDDEN,

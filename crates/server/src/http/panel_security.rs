@@ -2,7 +2,6 @@
 //! applications and the security log, each a page and a JSON twin.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -14,7 +13,7 @@ use super::error::AppError;
 use super::panel::{Need, Panel};
 use super::panel_api;
 use super::principal::{ApiPanel, OwnRead, OwnWrite, PanelForm, Read};
-use super::problem::ProblemType;
+use super::problem::{ApiJson, ProblemType};
 use crate::state::AppState;
 use app::access;
 use app::i18n::{Lang, t};
@@ -119,33 +118,24 @@ pub async fn sessions_api(
     Ok(Json(json!({ "sessions": list })).into_response())
 }
 
-/// The body of a JSON call that names one thing (a session, a client): the
-/// object, or the 400 for unreadable JSON, or the 422 for a name that is
-/// missing or longer than `max`, with `key`'s words on the field.
-fn one_name<T>(
+/// The name a JSON call gives of one thing (a session, a client), or the
+/// 422 for one that is missing or longer than `max`, with `key`'s words on
+/// the field.
+fn one_name(
     p: &Panel,
-    body: Result<Json<T>, JsonRejection>,
+    name: &str,
     field: &'static str,
     max: usize,
     key: &str,
-    name: impl Fn(&T) -> &str,
-) -> Result<T, Box<Response>> {
-    let Ok(Json(input)) = body else {
-        return Err(Box::new(panel_api::error(
-            StatusCode::BAD_REQUEST,
-            ProblemType::InvalidBody,
-            &format!("Send a JSON object with a {field}."),
-        )));
-    };
-    let n = name(&input);
-    if n.is_empty() || n.len() > max {
+) -> Result<(), Box<Response>> {
+    if name.is_empty() || name.len() > max {
         return Err(Box::new(panel_api::fields_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             &format!("{field} is missing or longer than {max} characters."),
             &[(field, "required", tr(p.lang, key).into())],
         )));
     }
-    Ok(input)
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]
@@ -159,14 +149,11 @@ pub async fn end_session_api(
     State(state): State<AppState>,
     p: ApiPanel<OwnWrite>,
     origin: Origin,
-    body: Result<Json<EndJson>, JsonRejection>,
+    ApiJson(input): ApiJson<EndJson>,
 ) -> Result<Response, AppError> {
-    let input = match one_name(&p, body, "handle", 64, "handle_required", |i: &EndJson| {
-        &i.handle
-    }) {
-        Ok(input) => input,
-        Err(refused) => return Ok(*refused),
-    };
+    if let Err(refused) = one_name(&p, &input.handle, "handle", 64, "handle_required") {
+        return Ok(*refused);
+    }
     let own = input.handle == p.data.sid;
     if !access::end_session(&state, p.whom(), &input.handle, &origin).await? {
         return Ok(panel_api::error(
@@ -239,19 +226,12 @@ pub async fn withdraw_api(
     State(state): State<AppState>,
     p: ApiPanel<OwnWrite>,
     origin: Origin,
-    body: Result<Json<WithdrawJson>, JsonRejection>,
+    ApiJson(input): ApiJson<WithdrawJson>,
 ) -> Result<Response, AppError> {
-    let input = match one_name(
-        &p,
-        body,
-        "client_id",
-        128,
-        "client_required",
-        |i: &WithdrawJson| &i.client_id,
-    ) {
-        Ok(input) => input,
-        Err(refused) => return Ok(*refused),
-    };
+    let name = &input.client_id;
+    if let Err(refused) = one_name(&p, name, "client_id", 128, "client_required") {
+        return Ok(*refused);
+    }
     if !access::withdraw(&state, p.whom(), &input.client_id, &origin).await? {
         return Ok(panel_api::error(
             StatusCode::NOT_FOUND,

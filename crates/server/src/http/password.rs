@@ -15,10 +15,11 @@ use app::password::{Caller, PasswordChange};
 
 use super::csrf::csrf_form;
 use super::error::AppError;
-use super::extract::{ClientIp, JsonInput, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json::{self, with_session};
 use super::principal::{ApiPanel, HolderWrite, PanelForm};
+use super::problem::ApiJson;
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;
@@ -128,10 +129,9 @@ pub async fn api_change(
     p: ApiPanel<HolderWrite>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    body: Result<JsonInput<PasswordForm>, AppError>,
+    ApiJson(b): ApiJson<PasswordForm>,
 ) -> Response {
     let run = async {
-        let JsonInput(b) = body?;
         let id = change(&state, &p, ip, &ua, b).await?;
         Ok::<_, AppError>(with_session(
             &state,

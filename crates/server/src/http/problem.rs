@@ -10,12 +10,15 @@
 //! description of the problem (`GET /problems/{slug}`), so it can be opened.
 
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{FromRequest, Path, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use views::routes;
+
+use super::locale::current_lang;
 
 /// Every kind of failure a JSON API answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,6 +293,27 @@ pub async fn describe(Path(slug): Path<String>) -> Response {
             .into_string(),
     )
     .into_response()
+}
+
+/// The body of a JSON API call. One it cannot read is refused alike on every
+/// route: `invalid-body`, with the status that says why (400 not JSON, 415
+/// not sent as JSON, 422 JSON of another shape), a sentence in the caller's
+/// language and the parser's own words. Read last, after who is calling.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(body)) => Ok(Self(body)),
+            Err(r) => {
+                let why = app::i18n::t(current_lang(), "page.error.bad_json");
+                let detail = format!("{why} ({})", r.body_text());
+                Err(Problem::new(r.status(), ProblemType::InvalidBody, detail))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,10 +13,11 @@ use accounts::{Account, AccountError, FieldError, ProfileInput};
 
 use super::csrf::csrf_form;
 use super::error::AppError;
-use super::extract::{ClientIp, JsonInput, UserAgent};
+use super::extract::{ClientIp, UserAgent};
 use super::panel::{Need, Panel};
 use super::panel_json;
 use super::principal::{ApiPanel, PanelForm, Read, Write};
+use super::problem::ApiJson;
 use crate::state::AppState;
 use app::seclog::Origin;
 use views::components::Who;
@@ -156,11 +157,10 @@ pub async fn api_save(
     p: ApiPanel<Write>,
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
-    body: Result<JsonInput<ProfileInput>, AppError>,
+    ApiJson(input): ApiJson<ProfileInput>,
 ) -> Response {
     let lang = p.lang;
     let run = async {
-        let JsonInput(input) = body?;
         let origin = Origin::new(ip, &ua);
         let a = app::profile::save(&state.app, p.account.id, p.user_id(), &input, &origin).await?;
         Ok::<_, AppError>(Json(profile_json(&a)).into_response())

@@ -8,7 +8,6 @@
 //! [`app::signup::sign_up`], which counts them against the limits first.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -22,7 +21,7 @@ use super::csrf::{FormToken, GuestForm};
 use super::error::AppError;
 use super::extract::ClientIp;
 use super::locale::current_lang;
-use super::problem::{Problem, ProblemType};
+use super::problem::{ApiJson, Problem, ProblemType};
 use crate::state::AppState;
 use views::pages::signup::SignupValues;
 use views::routes;
@@ -140,15 +139,8 @@ pub async fn done(Query(q): Query<DoneQuery>) -> Html<String> {
 pub async fn api(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    body: Result<Json<SignupInput>, JsonRejection>,
+    ApiJson(input): ApiJson<SignupInput>,
 ) -> Response {
-    let input = match body {
-        Ok(Json(i)) => i,
-        Err(r) => {
-            return Problem::new(r.status(), ProblemType::InvalidBody, r.body_text())
-                .into_response();
-        }
-    };
     let (req, _) = input.into_parts();
     match app::signup::sign_up(&state, ip, req).await {
         Ok(outcome) => accepted(&outcome),

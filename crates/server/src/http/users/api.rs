@@ -4,7 +4,6 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -20,7 +19,7 @@ use crate::http::error::AppError;
 use crate::http::extract::CurrentSession;
 use crate::http::panel::{Actor, Panel};
 use crate::http::principal::{Manage, OwnRead, Read, Requirement};
-use crate::http::problem::{Problem, ProblemType};
+use crate::http::problem::{ApiJson, Problem, ProblemType};
 use crate::state::AppState;
 use app::i18n::{Lang, t};
 use app::seclog::Origin;
@@ -154,20 +153,6 @@ impl<R: Requirement> FromRequestParts<AppState> for UsersCaller<R> {
     }
 }
 
-pub(super) fn json_body<T>(p: &Panel, body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(b)| b).map_err(|r| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ProblemType::InvalidBody,
-            format!(
-                "{} {}",
-                t(p.lang, "page.users.refused.bad_request"),
-                r.body_text()
-            ),
-        )
-    })
-}
-
 /// `GET /api/v1/account/users`
 pub async fn api_list(
     State(state): State<AppState>,
@@ -228,9 +213,8 @@ pub async fn api_create(
     State(state): State<AppState>,
     origin: Origin,
     p: UsersCaller<Manage>,
-    body: Result<Json<CreateBody>, JsonRejection>,
+    ApiJson(b): ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let b = json_body(&p, body)?;
     let new = NewUser {
         login: b.login,
         email: b.email,
@@ -263,9 +247,8 @@ pub async fn api_update(
     origin: Origin,
     Path(id): Path<i32>,
     p: UsersCaller<Manage>,
-    body: Result<Json<UpdateBody>, JsonRejection>,
+    ApiJson(b): ApiJson<UpdateBody>,
 ) -> Result<Response, ApiError> {
-    let b = json_body(&p, body)?;
     let status = match b.status.as_deref().map(UserStatus::parse) {
         None => None,
         Some(Some(s)) => Some(s),

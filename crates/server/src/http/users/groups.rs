@@ -2,14 +2,13 @@
 //! under `/api/v1/account/groups`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, UsersCaller, json_body};
+use super::api::{ApiError, UsersCaller};
 use super::invalid_status;
 use super::pages::{ListForms, TokenForm, back_to, manage_refused, refused_page, render_list};
 use super::{by, clip, group_json};
@@ -17,6 +16,7 @@ use crate::http::csrf::csrf_form;
 use crate::http::error::AppError;
 use crate::http::panel::Panel;
 use crate::http::principal::{Manage, PanelForm, Read};
+use crate::http::problem::ApiJson;
 use crate::state::AppState;
 use views::routes;
 
@@ -109,9 +109,8 @@ pub struct GroupBody {
 pub async fn api_create_group(
     State(state): State<AppState>,
     p: UsersCaller<Manage>,
-    body: Result<Json<GroupBody>, JsonRejection>,
+    ApiJson(b): ApiJson<GroupBody>,
 ) -> Result<Response, ApiError> {
-    let b = json_body(&p, body)?;
     let g = app::users::create_group(&state.app, by(&p), &b.name, &b.role)
         .await
         .map_err(|e| ApiError::from_app(p.lang, e))?;

@@ -1,9 +1,7 @@
 //! A local user's own password: the page and its JSON twin. The holder has
 //! the account's password page instead.
 
-use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -11,7 +9,7 @@ use serde::Deserialize;
 use accounts::AccountError;
 use app::password::{Caller, PasswordChange};
 
-use super::api::{ApiError, UsersCaller, json_body};
+use super::api::{ApiError, UsersCaller};
 use super::pages::{back_to, refused_plainly};
 use super::{by, frame, page_refusal};
 use crate::http::csrf::CsrfForm;
@@ -20,7 +18,7 @@ use crate::http::panel::{Actor, Panel};
 use crate::http::panel_json::with_session;
 use crate::http::password::PasswordForm;
 use crate::http::principal::{OwnWrite, PanelForm};
-use crate::http::problem::ProblemType;
+use crate::http::problem::{ApiJson, ProblemType};
 use crate::state::AppState;
 use app::i18n::t;
 use app::seclog::Origin;
@@ -112,9 +110,8 @@ pub async fn api_my_password(
     State(state): State<AppState>,
     origin: Origin,
     p: UsersCaller<OwnWrite>,
-    body: Result<Json<PasswordBody>, JsonRejection>,
+    ApiJson(b): ApiJson<PasswordBody>,
 ) -> Result<Response, ApiError> {
-    let b = json_body(&p, body)?;
     let Some((id, _)) = local_user(&p) else {
         let refusal = t(p.lang, "page.users.refused.local_only");
         return Err(ApiError::new(
