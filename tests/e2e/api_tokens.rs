@@ -2,7 +2,7 @@
 //! under `/api/v1/account` refuses a call without the token, or with another,
 //! the same way (403, `csrf-mismatch`), and changes nothing.
 
-use guichet_tests::{Person, browser, problem, spawn_app};
+use guichet_tests::{Person, TestApp, browser, problem, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -93,61 +93,84 @@ fn writes(handle: &str) -> Vec<(Method, &'static str, Option<Value>)> {
     ]
 }
 
-#[tokio::test]
-async fn every_customer_api_write_refuses_a_missing_or_foreign_token_alike_and_changes_nothing() {
-    let app = spawn_app().await;
-    let p = Person::new("Tokia", "Checked");
-    let handle = app.signup(&p).await;
-    let web = browser();
-    assert_eq!(app.login(&web, &handle, &p.password).await.status(), 303);
-    let api = app.client_on(&web);
-    let profile_before = api.api_get("/api/v1/account/profile").await.1;
+/// A holder signed in on a browser, what the API shows of them before any
+/// write, and how to tell afterwards that nothing was written.
+struct Holder {
+    app: TestApp,
+    person: Person,
+    handle: String,
+    web: reqwest::Client,
+    profile: Value,
+}
 
-    for (method, path, body) in writes(&handle) {
-        for sent in ["", "a-token-from-another-site-aaaaaaaaaaaaaaaaa"] {
-            let (status, v) = api.api(method.clone(), path, sent, body.clone()).await;
-            assert_eq!(
-                status,
-                StatusCode::FORBIDDEN,
-                "{method} {path} with {sent:?}: {v}"
-            );
-            assert_eq!(
-                problem(&v),
-                "csrf-mismatch",
-                "{method} {path} with {sent:?}: {v}"
-            );
+impl Holder {
+    async fn signed_in(first: &str, last: &str) -> Self {
+        let app = spawn_app().await;
+        let person = Person::new(first, last);
+        let handle = app.signup(&person).await;
+        let web = browser();
+        assert_eq!(
+            app.login(&web, &handle, &person.password).await.status(),
+            303
+        );
+        let profile = app
+            .client_on(&web)
+            .api_get("/api/v1/account/profile")
+            .await
+            .1;
+        Self {
+            app,
+            person,
+            handle,
+            web,
+            profile,
         }
     }
 
-    // Nothing was written: the same profile, no change of address under
-    // way, no user, the groups as they were, and this session still alive.
-    let (status, me) = api.api_get("/api/v1/account/users/me").await;
-    assert_eq!(status, StatusCode::OK, "{me}");
-    assert_eq!(
-        api.api_get("/api/v1/account/profile").await.1,
-        profile_before
-    );
-    assert_eq!(
-        api.api_get("/api/v1/account/email").await.1["pending"],
-        Value::Null
-    );
-    assert_eq!(
-        api.api_get("/api/v1/account/users").await.1["users"],
-        json!([])
-    );
-    let groups = api.api_get("/api/v1/account/groups").await.1;
-    assert!(
-        groups["groups"]
+    /// The same profile, no change of address under way, no user, no new
+    /// group, the session alive and the password unchanged.
+    async fn assert_nothing_written(&self) {
+        let api = self.app.client_on(&self.web);
+        let (status, me) = api.api_get("/api/v1/account/users/me").await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(api.api_get("/api/v1/account/profile").await.1, self.profile);
+        assert_eq!(
+            api.api_get("/api/v1/account/email").await.1["pending"],
+            Value::Null
+        );
+        assert_eq!(
+            api.api_get("/api/v1/account/users").await.1["users"],
+            json!([])
+        );
+        let groups = api.api_get("/api/v1/account/groups").await.1;
+        let names: Vec<&Value> = groups["groups"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|g| g["name"] != "MALLORY"),
-        "{groups}"
-    );
-    assert_eq!(
-        app.login(&browser(), &handle, &p.password).await.status(),
-        303
-    );
+            .map(|g| &g["name"])
+            .collect();
+        assert!(!names.contains(&&json!("MALLORY")), "{groups}");
+        let again = self
+            .app
+            .login(&browser(), &self.handle, &self.person.password)
+            .await;
+        assert_eq!(again.status(), 303);
+    }
+}
+
+#[tokio::test]
+async fn every_customer_api_write_refuses_a_missing_or_foreign_token_alike_and_changes_nothing() {
+    let h = Holder::signed_in("Tokia", "Checked").await;
+    let api = h.app.client_on(&h.web);
+    for (method, path, body) in writes(&h.handle) {
+        for sent in ["", "a-token-from-another-site-aaaaaaaaaaaaaaaaa"] {
+            let (status, v) = api.api(method.clone(), path, sent, body.clone()).await;
+            let what = format!("{method} {path} with {sent:?}: {v}");
+            assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+            assert_eq!(problem(&v), "csrf-mismatch", "{what}");
+        }
+    }
+    h.assert_nothing_written().await;
 }
 
 /// The writes that read no body: they act on their address alone.
@@ -158,18 +181,15 @@ const BODILESS: [&str; 2] = [
 
 #[tokio::test]
 async fn every_customer_api_write_refuses_an_unreadable_body_as_invalid_body_and_changes_nothing() {
-    let app = spawn_app().await;
-    let p = Person::new("Bodil", "Unread");
-    let handle = app.signup(&p).await;
-    let web = browser();
-    assert_eq!(app.login(&web, &handle, &p.password).await.status(), 303);
-    let api = app.client_on(&web);
-    let csrf = api.api_get("/api/v1/account/users/me").await.1["csrf"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let profile_before = api.api_get("/api/v1/account/profile").await.1;
-    let mut routes = writes(&handle);
+    let h = Holder::signed_in("Bodil", "Unread").await;
+    let me = h
+        .app
+        .client_on(&h.web)
+        .api_get("/api/v1/account/users/me")
+        .await
+        .1;
+    let csrf = me["csrf"].as_str().unwrap().to_owned();
+    let mut routes = writes(&h.handle);
     routes.push((Method::POST, "/api/v1/signup", Some(json!({}))));
     for (method, path, body) in routes {
         if body.is_none() || BODILESS.contains(&path) {
@@ -180,8 +200,9 @@ async fn every_customer_api_write_refuses_an_unreadable_body_as_invalid_body_and
             ("text/plain", "{}", 415),
             ("application/json", "[1, 2, 3]", 422),
         ] {
-            let r = web
-                .request(method.clone(), app.url(path))
+            let r = h
+                .web
+                .request(method.clone(), h.app.url(path))
                 .header("x-csrf-token", &csrf)
                 .header("content-type", content_type)
                 .body(bytes)
@@ -199,25 +220,5 @@ async fn every_customer_api_write_refuses_an_unreadable_body_as_invalid_body_and
             );
         }
     }
-    // Nothing was written, and this session is alive.
-    assert_eq!(
-        api.api_get("/api/v1/account/users/me").await.0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        api.api_get("/api/v1/account/profile").await.1,
-        profile_before
-    );
-    assert_eq!(
-        api.api_get("/api/v1/account/email").await.1["pending"],
-        Value::Null
-    );
-    assert_eq!(
-        api.api_get("/api/v1/account/users").await.1["users"],
-        json!([])
-    );
-    assert_eq!(
-        app.login(&browser(), &handle, &p.password).await.status(),
-        303
-    );
+    h.assert_nothing_written().await;
 }
