@@ -198,7 +198,7 @@ async fn every_customer_api_write_refuses_an_unreadable_body_as_invalid_body_and
         for (content_type, bytes, status) in [
             ("application/json", "{ this is not JSON", 400),
             ("text/plain", "{}", 415),
-            ("application/json", "[1, 2, 3]", 422),
+            ("application/json", "[1, 2, 3]", 400),
         ] {
             let r = h
                 .web

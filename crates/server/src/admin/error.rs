@@ -8,7 +8,7 @@ use mail::MailError;
 use oauth::OAuthError;
 use serde::de::DeserializeOwned;
 
-use crate::http::problem::{FieldProblem, Problem, ProblemType};
+use crate::http::problem::{FieldProblem, Problem, ProblemType, unreadable_status};
 
 /// What an operator request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -170,13 +170,9 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(match rejection.status() {
+            Err(rejection) => Err(match unreadable_status(&rejection) {
                 StatusCode::PAYLOAD_TOO_LARGE => AdminError::TooLarge,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => AdminError::BadRequest(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    rejection.body_text(),
-                ),
-                _ => AdminError::BadRequest(StatusCode::BAD_REQUEST, rejection.body_text()),
+                status => AdminError::BadRequest(status, rejection.body_text()),
             }),
         }
     }

@@ -10,6 +10,7 @@
 //! description of the problem (`GET /problems/{slug}`), so it can be opened.
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -295,10 +296,20 @@ pub async fn describe(Path(slug): Path<String>) -> Response {
     .into_response()
 }
 
+/// The status of a JSON body that could not be read, the same on every JSON
+/// API (the customer's and the operator's): 413 over the body limit, 415 not
+/// sent as JSON, 400 otherwise (not JSON, or JSON of another shape).
+pub fn unreadable_status(rejection: &JsonRejection) -> StatusCode {
+    match rejection.status() {
+        s @ (StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) => s,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
 /// The body of a JSON API call. One it cannot read is refused alike on every
-/// route: `invalid-body`, with the status that says why (400 not JSON, 415
-/// not sent as JSON, 422 JSON of another shape), a sentence in the caller's
-/// language and the parser's own words. Read last, after who is calling.
+/// route: `invalid-body` with the [`unreadable_status`], a sentence in the
+/// caller's language and the parser's own words. Read last, after who is
+/// calling.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -308,9 +319,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(body)) => Ok(Self(body)),
             Err(r) => {
+                let status = unreadable_status(&r);
                 let why = app::i18n::t(current_lang(), "page.error.bad_json");
                 let detail = format!("{why} ({})", r.body_text());
-                Err(Problem::new(r.status(), ProblemType::InvalidBody, detail))
+                let kind = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => ProblemType::PayloadTooLarge,
+                    _ => ProblemType::InvalidBody,
+                };
+                Err(Problem::new(status, kind, detail))
             }
         }
     }
