@@ -182,6 +182,20 @@ const BODILESS: [&str; 2] = [
 #[tokio::test]
 async fn every_customer_api_write_refuses_an_unreadable_body_as_invalid_body_and_changes_nothing() {
     let h = Holder::signed_in("Bodil", "Unread").await;
+    // The token, from where the description of its refusal says to take it.
+    let described = h
+        .web
+        .get(h.app.url("/problems/csrf-mismatch"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        described
+            .text()
+            .await
+            .unwrap()
+            .contains("GET /api/v1/account/users/me")
+    );
     let me = h
         .app
         .client_on(&h.web)

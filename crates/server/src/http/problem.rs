@@ -137,7 +137,7 @@ impl ProblemType {
                 "The signed-in person or operator may not do this; ask someone whose role allows it."
             }
             Self::CsrfMismatch => {
-                "Send the session's anti-CSRF token (from `GET /api/v1/account`) in the `X-CSRF-Token` header of every write."
+                "Send the session's anti-CSRF token (the `csrf` member of `GET /api/v1/account/users/me`) in the `X-CSRF-Token` header of every write."
             }
             Self::ReauthenticationRequired => {
                 "Sign in again (the password, and the second factor if the account has one), then repeat the request within the time the panel allows."
