@@ -45,7 +45,9 @@ pub(crate) use csrf_form;
 /// browser's own, or a new one with the cookie that carries it. A page
 /// answers `(t.cookie, page)`, which sets the cookie only when it is new.
 pub struct FormToken {
+    /// The token the form repeats.
     pub token: String,
+    /// The cookie that carries it, when the browser had none.
     pub cookie: Option<SetCookie>,
 }
 
@@ -73,16 +75,13 @@ impl<T: CsrfForm> FromRequest<AppState> for GuestForm<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
-        let (parts, body) = req.into_parts();
-        let (token, cookie) = issue(&parts.headers, &state.config);
+        let (mut parts, body) = req.into_parts();
         let expected = cookie_token(&parts.headers, &state.config).to_owned();
+        let Ok(token) = FormToken::from_request_parts(&mut parts, state).await;
         let FormInput(form) =
             FormInput::<T>::from_request(Request::from_parts(parts, body), state).await?;
         matches(&expected, form.csrf())?;
-        Ok(Self {
-            form,
-            token: FormToken { token, cookie },
-        })
+        Ok(Self { form, token })
     }
 }
 

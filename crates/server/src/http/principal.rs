@@ -27,7 +27,7 @@ use super::panel::{Need, Panel};
 use super::panel_json::check_csrf;
 use super::problem::{Problem, ProblemType};
 use crate::state::AppState;
-use app::i18n::t;
+use app::i18n::{Lang, t};
 use views::routes;
 
 /// Where a browser sent to log in comes back to: the page it asked for; for a
@@ -292,44 +292,65 @@ fn problem(status: StatusCode, kind: ProblemType, message: &str) -> Response {
     Problem::new(status, kind, message).into_response()
 }
 
+/// Why the caller of a JSON API was refused, before any wording: each API
+/// says it in its own words ([`ApiPanel`], the users API's caller).
+pub enum Refused {
+    /// No live session, or one that must first take a detour.
+    Unauthenticated,
+    /// The role does not allow the call; the refusal's message key.
+    Forbidden(Lang, &'static str),
+    /// A write without the session's token; the refusal's message key.
+    CsrfMismatch(Lang, &'static str),
+    /// The session store or the database failed.
+    Failed(AppError),
+}
+
+/// The signed-in panel of a JSON call that meets `R`: the session, then the
+/// role, then for a write the `X-CSRF-Token` header, in that order.
+pub async fn json_caller<R: Requirement>(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Panel, Refused> {
+    let session = CurrentSession::from_request_parts(parts, state)
+        .await
+        .map_err(Refused::Failed)?;
+    // The page to come back to matters only to a redirect, which a JSON
+    // call never gets.
+    let p = match Panel::load(state, session, routes::ACCOUNT).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(_)) => return Err(Refused::Unauthenticated),
+        Err(e) => return Err(Refused::Failed(e)),
+    };
+    if let Err(AppError::Forbidden(m)) = p.require(R::NEED) {
+        return Err(Refused::Forbidden(p.lang, m));
+    }
+    if R::WRITE
+        && let Err(AppError::Forbidden(m)) = check_csrf(&p, &parts.headers)
+    {
+        return Err(Refused::CsrfMismatch(p.lang, m));
+    }
+    Ok(p)
+}
+
 impl<R: Requirement> FromRequestParts<AppState> for ApiPanel<R> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let unauthenticated = || {
-            problem(
+        let (status, kind, message) = match json_caller::<R>(parts, state).await {
+            Ok(p) => return Ok(Self(p, PhantomData)),
+            Err(Refused::Failed(e)) => return Err(e.into_response()),
+            Err(Refused::Unauthenticated) => (
                 StatusCode::UNAUTHORIZED,
                 ProblemType::Unauthenticated,
                 t(current_lang(), "page.error.log_in_again"),
-            )
+            ),
+            Err(Refused::Forbidden(lang, m)) => {
+                (StatusCode::FORBIDDEN, ProblemType::Forbidden, t(lang, m))
+            }
+            Err(Refused::CsrfMismatch(lang, m)) => {
+                (StatusCode::FORBIDDEN, ProblemType::CsrfMismatch, t(lang, m))
+            }
         };
-        let session = CurrentSession::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if session.0.is_none() {
-            return Err(unauthenticated());
-        }
-        let p = match Panel::load(state, session, routes::ACCOUNT).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(_)) => return Err(unauthenticated()),
-            Err(e) => return Err(e.into_response()),
-        };
-        if let Err(AppError::Forbidden(m)) = p.require(R::NEED) {
-            return Err(problem(
-                StatusCode::FORBIDDEN,
-                ProblemType::Forbidden,
-                t(p.lang, m),
-            ));
-        }
-        if R::WRITE
-            && let Err(AppError::Forbidden(m)) = check_csrf(&p, &parts.headers)
-        {
-            return Err(problem(
-                StatusCode::FORBIDDEN,
-                ProblemType::CsrfMismatch,
-                t(p.lang, m),
-            ));
-        }
-        Ok(Self(p, PhantomData))
+        Err(problem(status, kind, message))
     }
 }

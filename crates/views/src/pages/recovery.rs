@@ -9,6 +9,8 @@ use crate::components::{Button, Field, Form, Notice, Role, Who, layout, link_but
 use crate::routes;
 use crate::text::{tr, tr_html};
 
+use super::input;
+
 /// What the mailed-code page shows.
 pub struct EmailCodeView<'a> {
     /// The primary address, masked.
@@ -23,19 +25,6 @@ pub struct EmailCodeView<'a> {
     pub notice: Option<&'a str>,
     /// What went wrong.
     pub error: Option<&'a str>,
-}
-
-/// One labelled, required input whose error comes from `errors`.
-fn input<'a>(
-    lang: Lang,
-    errors: &[FieldError],
-    name: &'a str,
-    label: &'a str,
-    kind: &'a str,
-    value: &'a str,
-    auto: &'a str,
-) -> Field<'a> {
-    super::input(lang, errors, name, label, kind, value, auto).required()
 }
 
 /// The field for a mailed code, described by the error above the form.
@@ -151,9 +140,9 @@ pub fn reset_form(
             h1 { (t("page.reset.title")) }
             @if let Some(a) = alert { (notice(Notice::Error, None, html! { (a) })) }
             (Form::post_sessionless(routes::RESET_PASSWORD).hidden("token", token).with(html! {
-                (input(lang, errors, "handle", t("page.account.handle"), "text", handle, "username").hint(t("page.reset.handle_hint")))
-                (input(lang, errors, "password", t("page.reset.new_password"), "password", "", "new-password").hint(&hint))
-                (input(lang, errors, "password_confirm", t("page.reset.new_password_again"), "password", "", "new-password"))
+                (input(lang, errors, "handle", t("page.account.handle"), "text", handle, "username").required().hint(t("page.reset.handle_hint")))
+                (input(lang, errors, "password", t("page.reset.new_password"), "password", "", "new-password").required().hint(&hint))
+                (input(lang, errors, "password_confirm", t("page.reset.new_password_again"), "password", "", "new-password").required())
                 (Button::primary(t("page.reset.submit")))
             }))
         },
@@ -214,7 +203,7 @@ pub fn backup_email_form(
             }
             p { (t("page.backup.explain")) }
             (Form::post(routes::BACKUP_EMAIL, csrf).hidden("next", next).with(html! {
-                (input(lang, errors, "backup_email", t("page.backup.new"), "email", value, "email"))
+                (input(lang, errors, "backup_email", t("page.backup.new"), "email", value, "email").required())
                 (Button::primary(t("page.backup.submit")))
             }))
         },

@@ -14,17 +14,14 @@ use serde_json::{Value, json};
 use accounts::{AccountError, FieldProblem, NewUser, Secret, UserChanges, UserStatus};
 
 use super::{by, need_key, refusal_key, user_json};
-use crate::http::csrf;
 use crate::http::error::AppError;
-use crate::http::extract::CurrentSession;
 use crate::http::panel::{Actor, Panel};
-use crate::http::principal::{Manage, OwnRead, Read, Requirement};
+use crate::http::principal::{Manage, OwnRead, Read, Refused, Requirement, json_caller};
 use crate::http::problem::{ApiJson, Problem, ProblemType};
 use crate::state::AppState;
 use app::i18n::{Lang, t};
 use app::seclog::Origin;
 use views::pages::users::problem_text;
-use views::routes;
 
 /// A refusal of the users API: a problem (RFC 9457) with its status.
 pub struct ApiError(Problem);
@@ -125,31 +122,26 @@ impl<R: Requirement> FromRequestParts<AppState> for UsersCaller<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let session = CurrentSession::from_request_parts(parts, state).await?;
-        let Ok(p) = Panel::load(state, session, routes::USERS).await? else {
-            return Err(ApiError::new(
+        let (status, kind, message) = match json_caller::<R>(parts, state).await {
+            Ok(p) => return Ok(Self(p, PhantomData)),
+            Err(Refused::Failed(e)) => return Err(e.into()),
+            Err(Refused::Unauthenticated) => (
                 StatusCode::UNAUTHORIZED,
                 ProblemType::Unauthenticated,
                 t(Lang::En, "page.users.refused.not_signed_in"),
-            ));
-        };
-        if p.require(R::NEED).is_err() {
-            return Err(ApiError::new(
+            ),
+            Err(Refused::Forbidden(lang, _)) => (
                 StatusCode::FORBIDDEN,
                 ProblemType::Forbidden,
-                t(p.lang, need_key(R::NEED)),
-            ));
-        }
-        let sent = parts.headers.get("x-csrf-token");
-        let sent = sent.and_then(|v| v.to_str().ok()).unwrap_or("");
-        if R::WRITE && csrf::matches(&p.data.csrf, sent).is_err() {
-            return Err(ApiError::new(
+                t(lang, need_key(R::NEED)),
+            ),
+            Err(Refused::CsrfMismatch(lang, _)) => (
                 StatusCode::FORBIDDEN,
                 ProblemType::CsrfMismatch,
-                t(p.lang, "page.users.refused.csrf"),
-            ));
-        }
-        Ok(Self(p, PhantomData))
+                t(lang, "page.users.refused.csrf"),
+            ),
+        };
+        Err(ApiError::new(status, kind, message))
     }
 }
 
